@@ -1,0 +1,20 @@
+#include "common/config/ring_config.hpp"
+
+namespace peaknet::config {
+
+RingConfig parse_ring_config(ConfigNode node, const RingConfig& defaults) {
+  RingConfig c = defaults;
+  c.name = node.get_string("name", c.name);
+  if (c.name.empty() || c.name.find('/') != std::string::npos) {
+    throw ConfigError(node.key_path("name"), "must be a non-empty name without '/', got \"" + c.name + "\"");
+  }
+  c.slots = node.get_int("slots", c.slots, 2, 1 << 20);
+  c.slot_bytes = node.get_int("slot_bytes", c.slot_bytes, 4096, int64_t(1) << 34);
+  c.policy = node.get_enum("policy", c.policy, {"block", "drop_oldest", "drop_newest"});
+  c.block_timeout_ms = node.get_int("block_timeout_ms", c.block_timeout_ms, 1, 3'600'000);
+  c.group_shareable = node.get_bool("group_shareable", c.group_shareable);
+  node.finish();
+  return c;
+}
+
+}  // namespace peaknet::config
