@@ -1,11 +1,62 @@
 #include "common/config/inferd_config.hpp"
 
 namespace peaknet::config {
+namespace {
+
+InferdModelConfig parse_model(ConfigNode node) {
+  InferdModelConfig m;
+  // "config" is either the PeakNet config object itself or the path of a JSON file holding it.
+  nlohmann::json config = node.get_raw("config", nlohmann::json::object());
+  if (config.is_string()) {
+    m.config_path = config.get<std::string>();
+    if (m.config_path.empty()) throw ConfigError(node.key_path("config"), "path must not be empty");
+  } else if (config.is_object()) {
+    m.config = std::move(config);
+  } else {
+    throw ConfigError(node.key_path("config"),
+                      "must be a PeakNet config object or a file path, got " + config.dump());
+  }
+  m.weights = node.get_string("weights", m.weights);
+  m.backend = node.get_enum("backend", m.backend, {"native", "torchscript"});
+  m.random_init = node.get_bool("random_init", m.random_init);
+  m.seed = node.get_int("seed", m.seed, 0);
+  // A missing weights file (without random_init) is reported by inferd when it loads the model, so
+  // that a config without an inferd section still validates for the other daemons.
+  if (m.backend == "torchscript" && m.weights.empty()) {
+    throw ConfigError(node.key_path("weights"), "backend torchscript needs the TorchScript file");
+  }
+  node.finish();
+  return m;
+}
+
+}  // namespace
 
 InferdConfig parse_inferd_config(ConfigNode node) {
   InferdConfig c;
   c.log_level = node.get_enum("log_level", c.log_level,
                               {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.device = node.get_enum("device", c.device, {"auto", "cpu", "cuda"});
+  c.gpu = node.get_int("gpu", c.gpu, 0, 255);
+  c.batch_size = node.get_int("batch_size", c.batch_size, 1, 4096);
+  c.max_wait_ms = node.get_int("max_wait_ms", c.max_wait_ms, 0, 60'000);
+  c.pipeline_slots = node.get_int("pipeline_slots", c.pipeline_slots, 1, 16);
+  c.precision = node.get_enum("precision", c.precision, {"auto", "fp32", "bf16", "fp16"});
+  c.channels_last = node.get_bool("channels_last", c.channels_last);
+  c.cuda_graphs = node.get_bool("cuda_graphs", c.cuda_graphs);
+  c.instance_norm = node.get_bool("instance_norm", c.instance_norm);
+  c.pad_multiple = node.get_int("pad_multiple", c.pad_multiple, 1, 1024);
+  c.warmup_iterations = node.get_int("warmup_iterations", c.warmup_iterations, 0, 10'000);
+  c.write_frames = node.get_bool("write_frames", c.write_frames);
+  c.device_masks = node.get_bool("device_masks", c.device_masks);
+  c.cpu_threads = node.get_int("cpu_threads", c.cpu_threads, 0, 1024);
+  c.cpu_index = node.get_int("cpu_index", c.cpu_index, 0, 1023);
+  c.stats_interval_ms = node.get_int("stats_interval_ms", c.stats_interval_ms, 10, 3'600'000);
+  c.nvml = node.get_bool("nvml", c.nvml);
+  c.model = parse_model(node.child("model"));
+  if (c.device == "cpu" && (c.cuda_graphs || c.device_masks)) {
+    throw ConfigError(node.key_path(c.cuda_graphs ? "cuda_graphs" : "device_masks"),
+                      "needs device cuda (or auto on a GPU machine), device is cpu");
+  }
   node.finish();
   return c;
 }

@@ -1,13 +1,45 @@
 #pragma once
 // Section "inferd" of the suite config. Owned by the inferd work; keep keys, defaults and ranges here.
+// docs/inferd.md lists every key with its meaning; the defaults run on a CPU-only machine (demo, CI).
+#include <cstdint>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "common/config/config_node.hpp"
 
 namespace peaknet::config {
 
+/// inferd.model: which network to run (validated again by the model library when it loads).
+struct InferdModelConfig {
+  nlohmann::json config = nlohmann::json::object();  ///< PeakNet config (inline object) ...
+  std::string config_path;   ///< ... or a JSON file holding it (exactly one of the two)
+  std::string weights;       ///< safetensors / torch.save state_dict / TorchScript file; "" only with random_init
+  std::string backend = "native";  ///< native | torchscript
+  bool random_init = false;  ///< benchmarks and demos only: no weights file needed
+  int64_t seed = 0;          ///< seed of random_init
+};
+
 struct InferdConfig {
-  std::string log_level;  ///< "" = run.log_level
+  std::string log_level;              ///< "" = run.log_level
+  std::string device = "auto";        ///< auto (cuda when built with it and a GPU is visible) | cpu | cuda
+  int64_t gpu = 0;                    ///< CUDA device index (after CUDA_VISIBLE_DEVICES); --gpu overrides
+  int64_t batch_size = 8;             ///< events per model call (live: inferd.batch_size)
+  int64_t max_wait_ms = 5;            ///< longest wait to fill a batch (live: inferd.max_wait_ms)
+  int64_t pipeline_slots = 3;         ///< batches in flight on the GPU (H2D / compute / D2H overlap)
+  std::string precision = "auto";     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16 | fp16
+  bool channels_last = false;         ///< NHWC memory format for the model
+  bool cuda_graphs = false;           ///< capture the forward pass per (batch, shape) on cuda
+  bool instance_norm = false;         ///< per-image (x-mean)/sqrt(var+1e-6) after padding
+  int64_t pad_multiple = 32;          ///< pad H and W up to a multiple of this (bottom/right)
+  int64_t warmup_iterations = 2;      ///< synthetic batches before reporting ready (never stream data)
+  bool write_frames = false;          ///< copy the raw frame into Q2 after the peaks (writerd data_1/data)
+  bool device_masks = false;          ///< keep each mask on the GPU, pass a CUDA IPC handle in Q2
+  int64_t cpu_threads = 0;            ///< intra-op threads of the CPU backend (0 = torch default)
+  int64_t cpu_index = 0;              ///< stats block suffix on the CPU backend (several CPU inferds)
+  int64_t stats_interval_ms = 1000;   ///< how often counters are refreshed and logged at debug
+  bool nvml = true;                   ///< GPU utilisation from libnvidia-ml.so.1 when present
+  InferdModelConfig model;
 };
 
 InferdConfig parse_inferd_config(ConfigNode node);
