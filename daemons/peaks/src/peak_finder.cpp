@@ -1,0 +1,64 @@
+#include "peaks/peak_finder.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <stdexcept>
+#include <string>
+
+#include "peaks/component_labeller.hpp"
+#include "peaks/logit_compare.hpp"
+
+namespace peaknet::peaks {
+namespace {
+
+// Per-thread scratch: find_peaks allocates nothing once these have grown to the frame size.
+thread_local ComponentLabeller t_labeller;
+thread_local std::vector<uint8_t> t_mask;
+
+}  // namespace
+
+void mask_from_logits(const float* logits, uint32_t panels, uint32_t h, uint32_t w, uint8_t* mask) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (uint32_t p = 0; p < panels; ++p) {
+    const float* logit0 = logits + 2 * plane * p;
+    const float* logit1 = logit0 + plane;
+    uint8_t* out = mask + plane * p;
+    // Integer comparison of the bit patterns: exact for subnormals whatever the MXCSR FTZ/DAZ bits.
+    for (size_t i = 0; i < plane; ++i) {
+      out[i] = logit_is_peak(std::bit_cast<uint32_t>(logit0[i]), std::bit_cast<uint32_t>(logit1[i]));
+    }
+  }
+}
+
+EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                      const PeakParams& params) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  const size_t pixel_bytes = shm::dtype_size(image.dtype);
+  if (image.data != nullptr && pixel_bytes == 0) {
+    throw std::invalid_argument("peaks: image dtype code " +
+                                std::to_string(static_cast<int>(image.dtype)) + " is not a shm::DType");
+  }
+  EventPeaks result;
+  for (uint32_t p = 0; p < panels; ++p) {
+    const uint32_t n = t_labeller.label(mask + plane * p, h, w);
+    const auto kept = static_cast<uint32_t>(result.peaks.size());
+    if (kept < params.max_num_peak && n > 0) {
+      const ImageView panel_image{
+          image.data ? static_cast<const uint8_t*>(image.data) + plane * pixel_bytes * p : nullptr,
+          image.dtype};
+      t_labeller.measure(panel_image, p, params.max_num_peak - kept, result.peaks);
+    }
+    result.n_found += n;
+  }
+  result.hit = result.n_found >= params.min_num_peak;
+  return result;
+}
+
+EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
+                                  uint32_t w, const PeakParams& params) {
+  t_mask.resize(static_cast<size_t>(panels) * h * w);
+  mask_from_logits(logits, panels, h, w, t_mask.data());
+  return find_peaks(t_mask.data(), image, panels, h, w, params);
+}
+
+}  // namespace peaknet::peaks
