@@ -1,0 +1,304 @@
+#include "common/daemon_runtime.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "common/control_client.hpp"
+#include "common/logging.hpp"
+#include "common/run_dir.hpp"
+#include "common/sd_notify.hpp"
+#include "control/control_server.hpp"
+
+#ifndef PEAKNET_VERSION
+#define PEAKNET_VERSION "0.0.0"
+#endif
+
+namespace peaknet::common {
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Signal plumbing: the handler only writes the signal number into the active runtime's self-pipe.
+std::atomic<int> g_signal_fd{-1};
+extern "C" void on_signal_write(int signo) {
+  const int fd = g_signal_fd.load();
+  if (fd >= 0) {
+    const unsigned char b = static_cast<unsigned char>(signo);
+    [[maybe_unused]] auto n = ::write(fd, &b, 1);
+  }
+}
+
+// Keys each daemon applies live; every other key needs a restart.
+const std::vector<std::string>& live_table(const std::string& daemon) {
+  static const std::vector<std::string> ingestd = {"q1.policy", "ingestd.synthetic.rate_hz"};
+  static const std::vector<std::string> inferd = {"inferd.batch_size", "inferd.max_wait_ms", "q2.policy"};
+  static const std::vector<std::string> writerd = {"writerd.output_dir", "writerd.events_per_file",
+                                                   "peaks.min_num_peak"};
+  static const std::vector<std::string> none;
+  if (daemon == "ingestd") return ingestd;
+  if (daemon == "inferd") return inferd;
+  if (daemon == "writerd") return writerd;
+  return none;
+}
+
+// Finds "a.b.c" in `root`; nullptr when absent.
+const nlohmann::json* find_key(const nlohmann::json& root, const std::string& key) {
+  const nlohmann::json* cur = &root;
+  size_t start = 0;
+  while (start <= key.size()) {
+    const size_t dot = std::min(key.find('.', start), key.size());
+    const std::string part = key.substr(start, dot - start);
+    if (!cur->is_object() || !cur->contains(part)) return nullptr;
+    cur = &(*cur)[part];
+    start = dot + 1;
+  }
+  return cur;
+}
+}  // namespace
+
+const char* to_string(DaemonState state) noexcept {
+  switch (state) {
+    case DaemonState::kStarting: return "starting";
+    case DaemonState::kWarming: return "warming";
+    case DaemonState::kReady: return "ready";
+    case DaemonState::kDraining: return "draining";
+    case DaemonState::kStopped: return "stopped";
+    case DaemonState::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+std::vector<std::string> live_keys(const std::string& daemon) {
+  std::vector<std::string> keys = {"log_level", daemon + ".log_level"};
+  const auto& table = live_table(daemon);
+  keys.insert(keys.end(), table.begin(), table.end());
+  return keys;
+}
+
+struct DaemonRuntime::Shared {
+  std::mutex mu;
+  std::string status_line;
+  bool ready_sent = false;
+  std::chrono::microseconds watchdog{0};
+  std::atomic<int64_t> last_watchdog_ns{0};
+  struct sigaction old_int {}, old_term {}, old_hup {}, old_pipe {};
+};
+
+DaemonRuntime::DaemonRuntime(std::string daemon, std::string instance, const config::SuiteConfig& cfg,
+                             DaemonHooks hooks)
+    : daemon_(std::move(daemon)), instance_(std::move(instance)), id_(daemon_id(daemon_, instance_)),
+      run_dir_(resolve_run_dir(cfg.run)), cfg_(cfg), hooks_(std::move(hooks)), started_ns_(now_ns()),
+      shared_(std::make_unique<Shared>()) {
+  ensure_run_dir(run_dir_);
+  // Another live process with our id owns the socket: refuse rather than steal it.
+  const nlohmann::json probe = control_request(endpoint(), {{"cmd", "status"}}, std::chrono::milliseconds(300));
+  if (probe.value("ok", false)) {
+    throw std::runtime_error(id_ + " is already running in " + run_dir_ + " (pid " +
+                             std::to_string(probe.value("pid", 0)) + ")");
+  }
+  server_ = std::make_unique<ControlServer>(
+      endpoint(), [this](const nlohmann::json& r) { return handle(r); }, [this](int s) { on_signal(s); });
+  write_file_0600(run_dir_ + "/" + id_ + ".pid", std::to_string(::getpid()) + "\n");
+  std::remove((run_dir_ + "/" + id_ + ".final.json").c_str());
+
+  g_signal_fd = server_->signal_fd();
+  struct sigaction sa {};
+  sa.sa_handler = on_signal_write;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &sa, &shared_->old_int);
+  ::sigaction(SIGTERM, &sa, &shared_->old_term);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGHUP, &ignore, &shared_->old_hup);
+  ::sigaction(SIGPIPE, &ignore, &shared_->old_pipe);
+
+  shared_->watchdog = sd_watchdog_period();
+  sd_notify_send("STATUS=" + id_ + " starting");
+  spdlog::info("control: {} listening on {}", id_, endpoint());
+}
+
+DaemonRuntime::~DaemonRuntime() {
+  g_signal_fd = -1;
+  ::sigaction(SIGINT, &shared_->old_int, nullptr);
+  ::sigaction(SIGTERM, &shared_->old_term, nullptr);
+  ::sigaction(SIGHUP, &shared_->old_hup, nullptr);
+  ::sigaction(SIGPIPE, &shared_->old_pipe, nullptr);
+  server_.reset();  // joins the control thread: no hook runs after this
+  try {
+    if (!final_written_) write_final_stats();
+  } catch (const std::exception& e) {
+    spdlog::warn("control: final stats of {} not written: {}", id_, e.what());
+  }
+  std::remove((run_dir_ + "/" + id_ + ".pid").c_str());
+  if (state_ != DaemonState::kFailed) state_ = DaemonState::kStopped;
+  sd_notify_send("STATUS=" + id_ + " " + to_string(state_.load()));
+}
+
+std::string DaemonRuntime::endpoint() const { return control_endpoint(run_dir_, id_); }
+
+void DaemonRuntime::set_state(DaemonState state) {
+  const DaemonState old = state_.exchange(state);
+  if (old == state) return;
+  spdlog::info("control: {} state {} -> {}", id_, to_string(old), to_string(state));
+  std::lock_guard lock(shared_->mu);
+  std::string msg;
+  if (state == DaemonState::kReady && !shared_->ready_sent) {
+    shared_->ready_sent = true;
+    msg = "READY=1\n";
+  }
+  if (state == DaemonState::kDraining || state == DaemonState::kStopped) msg += "STOPPING=1\n";
+  msg += "STATUS=" + id_ + " " + to_string(state) +
+         (shared_->status_line.empty() ? "" : ": " + shared_->status_line);
+  sd_notify_send(msg);
+}
+
+void DaemonRuntime::set_status(const std::string& line) {
+  std::lock_guard lock(shared_->mu);
+  shared_->status_line = line;
+  sd_notify_send("STATUS=" + id_ + " " + to_string(state_.load()) + ": " + line);
+}
+
+void DaemonRuntime::heartbeat() {
+  const auto period = shared_->watchdog;
+  if (period.count() == 0) return;
+  const int64_t now = now_ns();
+  const int64_t last = shared_->last_watchdog_ns.load(std::memory_order_relaxed);
+  // Ping at a quarter of the period: well inside systemd's "less than half" advice.
+  if (now - last < std::chrono::duration_cast<std::chrono::nanoseconds>(period).count() / 4) return;
+  shared_->last_watchdog_ns.store(now, std::memory_order_relaxed);
+  sd_notify_send("WATCHDOG=1");
+}
+
+void DaemonRuntime::write_final_stats() {
+  nlohmann::json doc = {{"daemon", daemon_}, {"instance", instance_}, {"id", id_}, {"pid", ::getpid()},
+                        {"state", to_string(state_.load())}};
+  doc["stats"] = hooks_.stats ? hooks_.stats() : nlohmann::json::object();
+  write_file_0600(run_dir_ + "/" + id_ + ".final.json",
+                  doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  final_written_ = true;
+}
+
+void DaemonRuntime::on_signal(int signo) {
+  if (!drain_.exchange(true)) {
+    spdlog::info("control: {} got signal {}: draining (send it again to stop now)", id_, signo);
+    if (state_ != DaemonState::kFailed) set_state(DaemonState::kDraining);
+    if (hooks_.request_drain) hooks_.request_drain();
+    else if (hooks_.request_stop) hooks_.request_stop();
+    return;
+  }
+  spdlog::warn("control: {} got signal {} again: stopping now", id_, signo);
+  stop_ = true;
+  if (hooks_.request_stop) hooks_.request_stop();
+}
+
+nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
+  const auto cmd_it = request.find("cmd");
+  if (cmd_it == request.end() || !cmd_it->is_string()) {
+    return control_error("bad_request", "request must have a \"cmd\" string");
+  }
+  const std::string cmd = cmd_it->get<std::string>();
+  auto string_arg = [&](const char* name, std::string& out) {
+    const auto it = request.find(name);
+    if (it == request.end() || !it->is_string() || it->get<std::string>().empty()) return false;
+    out = it->get<std::string>();
+    return true;
+  };
+
+  if (cmd == "status") {
+    std::lock_guard lock(shared_->mu);
+    return {{"ok", true}, {"daemon", daemon_}, {"instance", instance_}, {"id", id_}, {"pid", ::getpid()},
+            {"state", to_string(state_.load())}, {"status", shared_->status_line},
+            {"uptime_s", (now_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
+            {"config_digest", cfg_.digest()}, {"config_source", cfg_.source}, {"run_name", cfg_.run.name},
+            {"live_keys", live_keys(daemon_)}};
+  }
+  if (cmd == "stats") {
+    return {{"ok", true}, {"id", id_}, {"stats", hooks_.stats ? hooks_.stats() : nlohmann::json::object()}};
+  }
+  if (cmd == "config_get") {
+    std::string key;
+    if (!string_arg("key", key)) return {{"ok", true}, {"value", cfg_.raw}};
+    const nlohmann::json* value = find_key(cfg_.raw, key);
+    if (!value) return {{"ok", true}, {"key", key}, {"value", nullptr}, {"set", false}};
+    return {{"ok", true}, {"key", key}, {"value", *value}, {"set", true}};
+  }
+  if (cmd == "config_set") {
+    std::string key;
+    if (!string_arg("key", key)) return control_error("bad_request", "config_set needs a \"key\" string");
+    if (!request.contains("value")) return control_error("bad_request", "config_set needs a \"value\"");
+    const nlohmann::json& value = request["value"];
+    const auto keys = live_keys(daemon_);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      return control_error("restart_required", "config." + key + " cannot change while " + id_ +
+                                                   " runs; restart it to apply (live keys here: " +
+                                                   nlohmann::json(keys).dump() + ")");
+    }
+    // Validate the whole config with the change before anyone applies it.
+    nlohmann::json candidate = cfg_.raw;
+    const std::string stored_key = key == "log_level" ? daemon_ + ".log_level" : key;
+    nlohmann::json* slot = &candidate;
+    for (size_t start = 0; start <= stored_key.size();) {
+      const size_t dot = std::min(stored_key.find('.', start), stored_key.size());
+      slot = &(*slot)[stored_key.substr(start, dot - start)];
+      start = dot + 1;
+    }
+    *slot = value;
+    try {
+      config::parse_suite_config(candidate, cfg_.source);
+    } catch (const std::exception& e) {
+      return control_error("invalid_value", e.what());
+    }
+    if (key == "log_level" || key == daemon_ + ".log_level") {
+      logging::set_level(value.get<std::string>());
+    } else {
+      if (!hooks_.apply_live) return control_error("not_supported", id_ + " cannot apply " + key + " live");
+      std::string error;
+      if (!hooks_.apply_live(key, value, error)) return control_error("refused", error);
+    }
+    cfg_.raw = std::move(candidate);
+    spdlog::info("control: {} applied {} = {}", id_, key, value.dump());
+    return {{"ok", true}, {"key", key}, {"value", value}};
+  }
+  if (cmd == "drain") {
+    const bool first = !drain_.exchange(true);
+    if (first) {
+      if (state_ != DaemonState::kFailed) set_state(DaemonState::kDraining);
+      if (hooks_.request_drain) hooks_.request_drain();
+      else if (hooks_.request_stop) hooks_.request_stop();
+    }
+    return {{"ok", true}, {"state", to_string(state_.load())}};
+  }
+  if (cmd == "stop") {
+    stop_ = true;
+    drain_ = true;
+    if (hooks_.request_stop) hooks_.request_stop();
+    return {{"ok", true}, {"state", to_string(state_.load())}};
+  }
+  if (cmd == "swap_model") {
+    std::string path;
+    if (!string_arg("path", path)) return control_error("bad_request", "swap_model needs a \"path\" string");
+    if (!hooks_.swap_model) return control_error("not_supported", id_ + " has no model to swap");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return control_error("not_found", "weights file " + path + " not found");
+    std::string error;
+    if (!hooks_.swap_model(path, error)) return control_error("swap_failed", error);
+    return {{"ok", true}, {"path", path}};
+  }
+  return control_error("unknown_command", "unknown cmd \"" + cmd +
+                                              "\" (status, stats, config_get, config_set, drain, stop, swap_model)");
+}
+
+}  // namespace peaknet::common
