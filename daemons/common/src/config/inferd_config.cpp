@@ -46,6 +46,11 @@ InferdConfig parse_inferd_config(ConfigNode node) {
   c.instance_norm = node.get_bool("instance_norm", c.instance_norm);
   c.pad_multiple = node.get_int("pad_multiple", c.pad_multiple, 1, 1024);
   c.warmup_iterations = node.get_int("warmup_iterations", c.warmup_iterations, 0, 10'000);
+  c.warmup_shape = node.get_int_list("warmup_shape", c.warmup_shape, 1, 1 << 16);
+  if (c.warmup_shape.size() != 3) {
+    throw ConfigError(node.key_path("warmup_shape"),
+                      "must be [C, H, W], got " + std::to_string(c.warmup_shape.size()) + " values");
+  }
   c.write_frames = node.get_bool("write_frames", c.write_frames);
   c.device_masks = node.get_bool("device_masks", c.device_masks);
   c.cpu_threads = node.get_int("cpu_threads", c.cpu_threads, 0, 1024);

@@ -3,6 +3,7 @@
 // docs/inferd.md lists every key with its meaning; the defaults run on a CPU-only machine (demo, CI).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,7 @@ struct InferdConfig {
   bool instance_norm = false;         ///< per-image (x-mean)/sqrt(var+1e-6) after padding
   int64_t pad_multiple = 32;          ///< pad H and W up to a multiple of this (bottom/right)
   int64_t warmup_iterations = 2;      ///< synthetic batches before reporting ready (never stream data)
+  std::vector<int64_t> warmup_shape = {1, 512, 512};  ///< C, H, W of the warm-up frames (float32)
   bool write_frames = false;          ///< copy the raw frame into Q2 after the peaks (writerd data_1/data)
   bool device_masks = false;          ///< keep each mask on the GPU, pass a CUDA IPC handle in Q2
   int64_t cpu_threads = 0;            ///< intra-op threads of the CPU backend (0 = torch default)
