@@ -58,7 +58,8 @@ class WriteSlot {
   size_t size_ = 0;
 };
 
-/// A claimed slot. Move-only. Release it with Ring::release(); destroyed unreleased, it is released.
+/// A claimed slot. Move-only. Release it with Ring::release() (never throws); destroyed unreleased, it is
+/// released.
 class ReadSlot {
  public:
   ReadSlot(ReadSlot&& other) noexcept;
@@ -113,6 +114,9 @@ class Ring {
   std::optional<WriteSlot> acquire();  ///< with the handle's block_timeout
   /// Makes the slot READY (visible to consumers). Throws ShmError when the slot was reclaimed meanwhile.
   void publish(WriteSlot&& slot);
+  /// Declares this handle a producer before its first acquire() (acquire does it implicitly), so
+  /// consumers do not see finished() in between.
+  void begin_producing();
   /// End of stream from this handle; consumers see finished() once every producer finished and the
   /// ring drained. A later acquire() makes this handle a producer again.
   void finish_producing();
