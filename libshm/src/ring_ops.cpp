@@ -69,12 +69,13 @@ std::optional<WriteSlot> RingImpl::try_evict_oldest() {
     }
     if (oldest == UINT32_MAX) return std::nullopt;
     const uint64_t mine = SlotWord::make(SlotState::kWriting, me_, SlotWord::generation(oldest_word) + 1);
+    header_->occupancy.value.fetch_sub(1, std::memory_order_relaxed);  // early: see publish()
     if (states_[oldest].compare_exchange_strong(oldest_word, mine, std::memory_order_acquire,
                                                 std::memory_order_relaxed)) {
       header_->dropped[static_cast<size_t>(DropReason::kEvictedOldest)].value.fetch_add(1, std::memory_order_relaxed);
-      header_->occupancy.value.fetch_sub(1, std::memory_order_relaxed);
       return make_write_slot(oldest, mine);
     }
+    header_->occupancy.value.fetch_add(1, std::memory_order_relaxed);
   }
   return std::nullopt;
 }
@@ -130,7 +131,7 @@ void RingImpl::publish(WriteSlot&& slot) {
   if (slot.impl_ != this) throw ShmError("shm segment '" + name_ + "': publish of a slot from another ring or moved-from");
   const uint32_t i = slot.index_;
   uint64_t expected = slot.word_;
-  tickets_[i].store(header_->next_ticket.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  tickets_[i].store(header_->next_ticket.fetch_add(1, std::memory_order_acq_rel), std::memory_order_relaxed);
   const uint64_t ready = SlotWord::make(SlotState::kReady, kNoOwner, SlotWord::generation(expected));
   slot.impl_ = nullptr;
   if (!states_[i].compare_exchange_strong(expected, ready, std::memory_order_release, std::memory_order_relaxed)) {
@@ -138,7 +139,10 @@ void RingImpl::publish(WriteSlot&& slot) {
                    " was reclaimed before publish (handle detached?)");
   }
   header_->published.value.fetch_add(1, std::memory_order_relaxed);
-  update_max(header_->occupancy_hwm.value, header_->occupancy.value.fetch_add(1, std::memory_order_relaxed) + 1);
+  // The occupancy counter goes up late (after READY) and down early (before FREE), so it never exceeds
+  // the true READY + CLAIMED count and the high-water mark is never overstated (it may be negative briefly).
+  const auto now = static_cast<int64_t>(header_->occupancy.value.fetch_add(1, std::memory_order_relaxed) + 1);
+  if (now > 0) update_max(header_->occupancy_hwm.value, static_cast<uint64_t>(now));
   wake_consumers(1);
 }
 
@@ -161,9 +165,9 @@ void RingImpl::finish_producing() {
 }
 
 size_t RingImpl::try_claim(std::vector<ReadSlot>& out, size_t max) {
-  // Oldest READY slots first. Two scans: a slot published during the first scan, after its index was
-  // passed, is seen by the second, so a consumer never takes a producer's later event before an earlier
-  // one (publish order = ticket order; an earlier event is READY before a later one gets its ticket).
+  // Oldest READY slots first, and never a producer's later event before its earlier one: a producer's
+  // event is READY before its next event takes a ticket (acq_rel on next_ticket orders all tickets), so
+  // when the first scan saw ticket T, every earlier-ticket event is visible to the second scan.
   thread_local std::vector<std::pair<uint64_t, uint32_t>> candidates;
   thread_local std::vector<uint64_t> seen;
   const uint32_t n = header_->slot_count;
@@ -177,10 +181,15 @@ size_t RingImpl::try_claim(std::vector<ReadSlot>& out, size_t max) {
       if (ready) candidates.emplace_back(tickets_[i].load(std::memory_order_relaxed), i);
     }
     if (candidates.empty()) return 0;
+    // Second scan: only tickets up to the newest one of the first scan. Every event published before
+    // that ticket was taken is READY (or already claimed) by now, wherever the first scan passed it.
+    uint64_t newest = 0;
+    for (const auto& c : candidates) newest = std::max(newest, c.first);
     for (uint32_t i = 0; i < n; ++i) {
       const uint64_t w = states_[i].load(std::memory_order_acquire);
       if (SlotWord::state(w) == SlotState::kReady && w != seen[i]) {
-        candidates.emplace_back(tickets_[i].load(std::memory_order_relaxed), i);
+        const uint64_t t = tickets_[i].load(std::memory_order_relaxed);
+        if (t <= newest) candidates.emplace_back(t, i);
       }
     }
     const size_t keep = std::min(candidates.size(), max + 8);
@@ -235,12 +244,13 @@ void RingImpl::release(ReadSlot& slot) {
   uint64_t expected = slot.word_;
   slot.impl_ = nullptr;
   const uint64_t free_word = SlotWord::make(SlotState::kFree, kNoOwner, SlotWord::generation(expected) + 1);
+  header_->occupancy.value.fetch_sub(1, std::memory_order_relaxed);  // early: see publish()
   if (!states_[slot.index_].compare_exchange_strong(expected, free_word, std::memory_order_release,
                                                     std::memory_order_relaxed)) {
+    header_->occupancy.value.fetch_add(1, std::memory_order_relaxed);
     return;  // reclaimed from us (only after detach): nothing to do
   }
   header_->released.value.fetch_add(1, std::memory_order_relaxed);
-  header_->occupancy.value.fetch_sub(1, std::memory_order_relaxed);
   wake_producers(1);
 }
 
