@@ -24,6 +24,8 @@ void decode_npz(Bytes message, DecodeCall& call);
 void decode_hdf5(Bytes message, DecodeCall& call);
 void decode_simplon(Bytes message, DecodeCall& call, SimplonSession& session);
 void decode_fastbinary(Bytes message, DecodeCall& call);
+/// True when a Simplon message is a start map (inspect applies those first).
+bool simplon_is_start(Bytes message) noexcept;
 
 /// Every array of a message, decoded to memory (inspect). Throws DecodeError.
 std::vector<AuxArray> npz_all_arrays(Bytes message, const DecoderOptions& options, DecodeScratch& s);
