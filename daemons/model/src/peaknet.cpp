@@ -1,0 +1,436 @@
+#include "model/peaknet.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace peaknet::model {
+namespace {
+
+using torch::Tensor;
+using Node = torch::nn::Module;
+using NodePtr = std::shared_ptr<Node>;
+
+// Fixed by upstream code (not configuration).
+constexpr double kBackboneLayerNormEps = 1e-6;  // every ConvNeXtV2 LayerNorm (config's 1e-12 is unused)
+constexpr double kGrnEps = 1e-6;
+constexpr double kBifpnLayerNormEps = 1e-6;
+constexpr double kFusionEps = 1e-5;
+constexpr double kGroupNormEps = 1e-5;
+constexpr int64_t kGroupNormGroups = 32;
+constexpr int64_t kPatchSize = 4;
+constexpr int64_t kHeadScale = 4;  // logits at stride 4 -> full resolution
+constexpr int kBaseLevel = 4;      // BiFPN level names m4..m6, q5..q7
+
+NodePtr add_child(Node& parent, const std::string& name) {
+  return parent.register_module(name, std::make_shared<Node>());
+}
+
+Tensor param(Node& node, const std::string& name, torch::IntArrayRef shape, torch::Device device) {
+  return node.register_parameter(name, torch::empty(shape, torch::TensorOptions().device(device)),
+                                 /*requires_grad=*/false);
+}
+
+// Convolution (also 1x1 "Linear on NCHW"), transposed or not. Inputs are cast to the weight dtype:
+// autocast's rule for conv/linear, made explicit.
+struct Conv {
+  Tensor weight, bias;
+  int64_t stride = 1, padding = 0, groups = 1;
+  bool transposed = false;
+
+  Conv() = default;
+  Conv(Node& node, int64_t in, int64_t out, int64_t kernel, torch::Device device, bool with_bias = true,
+       int64_t groups_ = 1, int64_t stride_ = 1, int64_t padding_ = 0, bool transposed_ = false)
+      : stride(stride_), padding(padding_), groups(groups_), transposed(transposed_) {
+    weight = transposed ? param(node, "weight", {in, out / groups, kernel, kernel}, device)
+                        : param(node, "weight", {out, in / groups, kernel, kernel}, device);
+    if (with_bias) bias = param(node, "bias", {out}, device);
+  }
+  Tensor operator()(const Tensor& x) const {
+    const Tensor in = x.to(weight.scalar_type());
+    const Tensor b = bias.defined() ? bias.to(weight.scalar_type()) : bias;
+    if (transposed) return at::conv_transpose2d(in, weight, b, {stride, stride}, {padding, padding});
+    return at::conv2d(in, weight, b, {stride, stride}, {padding, padding}, {1, 1}, groups);
+  }
+};
+
+struct Linear {
+  Tensor weight, bias;
+  Linear() = default;
+  Linear(Node& node, int64_t in, int64_t out, torch::Device device)
+      : weight(param(node, "weight", {out, in}, device)), bias(param(node, "bias", {out}, device)) {}
+  Tensor operator()(const Tensor& x) const { return at::linear(x.to(weight.scalar_type()), weight, bias); }
+};
+
+// LayerNorm over the last dim (channels_last data); fp32 as under autocast.
+struct LayerNorm {
+  Tensor weight, bias;
+  double eps = 1e-6;
+  LayerNorm() = default;
+  LayerNorm(Node& node, int64_t c, double eps_, torch::Device device)
+      : weight(param(node, "weight", {c}, device)), bias(param(node, "bias", {c}, device)), eps(eps_) {}
+  Tensor last_dim(const Tensor& x) const {
+    return at::layer_norm(x.to(torch::kFloat), {weight.size(0)}, weight, bias, eps);
+  }
+  // channels_first: permute -> layer_norm -> permute back (HF ConvNextV2LayerNorm, BiFPNLayerNorm).
+  Tensor channels_first(const Tensor& x) const {
+    return last_dim(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
+  }
+};
+
+struct GroupNorm {
+  Tensor weight, bias;
+  GroupNorm() = default;
+  GroupNorm(Node& node, int64_t c, torch::Device device)
+      : weight(param(node, "weight", {c}, device)), bias(param(node, "bias", {c}, device)) {}
+  Tensor operator()(const Tensor& x) const {
+    return at::group_norm(x.to(torch::kFloat), kGroupNormGroups, weight, bias, kGroupNormEps);
+  }
+};
+
+// Bilinear resampling computed in fp32 and cast back (upstream's explicit casts).
+Tensor resample(const Tensor& x, double scale) {
+  const auto h = static_cast<int64_t>(std::floor(static_cast<double>(x.size(2)) * scale));
+  const auto w = static_cast<int64_t>(std::floor(static_cast<double>(x.size(3)) * scale));
+  return at::upsample_bilinear2d(x.to(torch::kFloat), {h, w}, /*align_corners=*/false, scale, scale)
+      .to(x.scalar_type());
+}
+
+// ConvNextV2Layer: dwconv 7x7 -> NHWC -> LN -> Linear 4C -> GELU -> GRN -> Linear C -> NCHW -> + residual.
+struct Layer {
+  Conv dwconv;
+  LayerNorm layernorm;
+  Linear pwconv1, pwconv2;
+  Tensor grn_weight, grn_bias;
+
+  Layer(Node& node, int64_t c, torch::Device device) {
+    dwconv = Conv(*add_child(node, "dwconv"), c, c, 7, device, true, /*groups=*/c, 1, /*padding=*/3);
+    layernorm = LayerNorm(*add_child(node, "layernorm"), c, kBackboneLayerNormEps, device);
+    pwconv1 = Linear(*add_child(node, "pwconv1"), c, 4 * c, device);
+    auto grn = add_child(node, "grn");
+    grn_weight = param(*grn, "weight", {1, 1, 1, 4 * c}, device);
+    grn_bias = param(*grn, "bias", {1, 1, 1, 4 * c}, device);
+    pwconv2 = Linear(*add_child(node, "pwconv2"), 4 * c, c, device);
+  }
+  Tensor operator()(const Tensor& residual) const {
+    Tensor x = dwconv(residual).permute({0, 2, 3, 1});
+    x = at::gelu(pwconv1(layernorm.last_dim(x)));
+    // GRN: L2 norm over the whole image per channel (autocast runs vector_norm in fp32).
+    const Tensor g = at::linalg_vector_norm(x.to(torch::kFloat), 2, torch::IntArrayRef{1, 2}, true);
+    const Tensor n = g / (g.mean(-1, true) + kGrnEps);
+    x = grn_weight * (x * n) + grn_bias + x;
+    x = pwconv2(x).permute({0, 3, 1, 2});
+    return residual + x;
+  }
+};
+
+struct Stage {
+  bool downsamples = false;
+  LayerNorm down_norm;
+  Conv down_conv;
+  std::vector<Layer> layers;
+};
+
+// BiFPN conv unit: Sequential[DSConv(k1, no bias), BiFPNLayerNorm, GELU].
+struct FusionUnit {
+  Conv depthwise, pointwise;
+  LayerNorm norm;
+  FusionUnit(Node& node, int64_t f, torch::Device device) {
+    auto ds = add_child(node, "0");
+    depthwise = Conv(*add_child(*ds, "depthwise_conv"), f, f, 1, device, false, /*groups=*/f);
+    pointwise = Conv(*add_child(*ds, "pointwise_conv"), f, f, 1, device, false);
+    norm = LayerNorm(*add_child(node, "1"), f, kBifpnLayerNormEps, device);
+  }
+  Tensor operator()(const Tensor& x) const { return at::gelu(norm.channels_first(pointwise(depthwise(x)))); }
+};
+
+struct BifpnBlock {
+  Tensor w_m, w_q, w_q_mask;
+  std::vector<FusionUnit> m;  // m4, m5, m6 (index = level - 4)
+  std::vector<FusionUnit> q;  // q5, q6, q7 (index = level - 5)
+
+  BifpnBlock(Node& node, int64_t f, torch::Device device) {
+    w_m = param(node, "w_m", {3, 2}, device);
+    w_q = param(node, "w_q", {3, 3}, device);
+    w_q_mask = node.register_buffer("w_q_mask", torch::empty({3, 3}, torch::TensorOptions().device(device).dtype(torch::kBool)));
+    auto conv = add_child(node, "conv");
+    for (int lvl = kBaseLevel; lvl < kBaseLevel + 3; ++lvl)
+      m.emplace_back(*add_child(*conv, "m" + std::to_string(lvl)), f, device);
+    for (int lvl = kBaseLevel + 1; lvl < kBaseLevel + 4; ++lvl)
+      q.emplace_back(*add_child(*conv, "q" + std::to_string(lvl)), f, device);
+  }
+
+  // p: 4 maps at strides 4, 8, 16, 32. Returns [m4, q5, q6, q7].
+  std::vector<Tensor> operator()(const std::vector<Tensor>& p) const {
+    // Top-down: m6, m5, m4.
+    std::vector<Tensor> mm(4);
+    Tensor upper = p[3];
+    for (int idx = 0; idx < 3; ++idx) {
+      const int level = 2 - idx;  // 2, 1, 0
+      const Tensor w = at::relu(w_m[idx]);
+      const Tensor w1 = w[0], w2 = w[1];
+      const Tensor& a = p[level];
+      const Tensor b = resample(upper, 2.0);
+      const Tensor fused = (w1 * a + w2 * b) / (w1 + w2 + kFusionEps);
+      mm[level] = m[level](fused) + a;
+      upper = mm[level];
+    }
+    // Bottom-up: q5, q6, q7 (q4 = m4). At level 7 there is no m7: m_low = p7, and the mask zeroes w1.
+    std::vector<Tensor> out(4);
+    out[0] = mm[0];
+    for (int idx = 0; idx < 3; ++idx) {
+      const int level = idx + 1;
+      const Tensor w = at::relu(w_q[idx] * w_q_mask[idx]);
+      const Tensor w1 = w[0], w2 = w[1], w3 = w[2];
+      const Tensor& p_low = p[level];
+      const Tensor& m_low = level < 3 ? mm[level] : p[3];
+      const Tensor h = resample(out[level - 1], 0.5);
+      const Tensor fused = (w1 * p_low + w2 * m_low + w3 * h) / (w1 + w2 + w3 + kFusionEps);
+      out[level] = q[idx](fused) + p_low;
+    }
+    return out;
+  }
+};
+
+struct HeadUnit {
+  Conv conv;
+  GroupNorm norm;
+};
+
+}  // namespace
+
+struct PeakNet::Impl {
+  PeakNetConfig config;
+  std::shared_ptr<Node> root = std::make_shared<Node>();
+  Conv patch_embeddings;
+  LayerNorm embeddings_norm;
+  std::vector<Stage> stages;
+  std::vector<LayerNorm> hidden_states_norms;
+  std::vector<Conv> backbone_to_bifpn;
+  std::vector<BifpnBlock> bifpn;
+  std::vector<std::vector<HeadUnit>> lateral;  // lateral[i] on BiFPN level i; units upsample if i > 0
+  Conv head_segmask;
+  Conv head_upsample;  // learned-upsample variant only
+  torch::Device device{torch::kCPU};
+  Precision precision = Precision::kFp32;
+  bool channels_last = false;
+
+  Impl(const PeakNetConfig& c, torch::Device dev) : config(c), device(dev) {
+    validate(c);
+    const auto& hs = c.backbone_hidden_sizes;
+    auto backbone = add_child(*root, "backbone");
+    auto embeddings = add_child(*backbone, "embeddings");
+    patch_embeddings = Conv(*add_child(*embeddings, "patch_embeddings"), c.num_channels, hs[0], kPatchSize,
+                            dev, true, 1, /*stride=*/kPatchSize);
+    embeddings_norm = LayerNorm(*add_child(*embeddings, "layernorm"), hs[0], kBackboneLayerNormEps, dev);
+    auto encoder_stages = add_child(*add_child(*backbone, "encoder"), "stages");
+    for (size_t s = 0; s < 4; ++s) {
+      auto stage_node = add_child(*encoder_stages, std::to_string(s));
+      Stage stage;
+      auto down = add_child(*stage_node, "downsampling_layer");
+      if (s > 0) {
+        stage.downsamples = true;
+        stage.down_norm = LayerNorm(*add_child(*down, "0"), hs[s - 1], kBackboneLayerNormEps, dev);
+        stage.down_conv = Conv(*add_child(*down, "1"), hs[s - 1], hs[s], 2, dev, true, 1, /*stride=*/2);
+      }
+      auto layers = add_child(*stage_node, "layers");
+      for (int64_t j = 0; j < c.backbone_depths[s]; ++j)
+        stage.layers.emplace_back(*add_child(*layers, std::to_string(j)), hs[s], dev);
+      stages.push_back(std::move(stage));
+    }
+    auto norms = add_child(*backbone, "hidden_states_norms");
+    for (size_t s = 0; s < 4; ++s)
+      hidden_states_norms.emplace_back(*add_child(*norms, "stage" + std::to_string(s + 1)), hs[s],
+                                       kBackboneLayerNormEps, dev);
+    const int64_t f = c.bifpn_num_features;
+    auto adapters = add_child(*root, "backbone_to_bifpn");
+    for (size_t s = 0; s < 4; ++s)
+      backbone_to_bifpn.emplace_back(*add_child(*adapters, std::to_string(s)), hs[s], f, 1, dev);
+    auto blocks = add_child(*add_child(*root, "bifpn"), "blocks");
+    for (int64_t b = 0; b < c.bifpn_num_blocks; ++b)
+      bifpn.emplace_back(*add_child(*blocks, std::to_string(b)), f, dev);
+    auto laterals = add_child(*root, "seg_lateral_layers");
+    const int64_t oc = c.seg_out_channels;
+    for (int i = 0; i < 4; ++i) {
+      auto units_node = add_child(*add_child(*laterals, std::to_string(i)), "layers");
+      std::vector<HeadUnit> units;
+      for (int k = 0; k < std::max(i, 1); ++k) {
+        auto unit = add_child(*units_node, std::to_string(k));
+        HeadUnit u;
+        u.conv = Conv(*add_child(*unit, "0"), k == 0 ? f : oc, oc, 3, dev, true, 1, 1, /*padding=*/1);
+        u.norm = GroupNorm(*add_child(*unit, "1"), oc, dev);
+        units.push_back(std::move(u));
+      }
+      lateral.push_back(std::move(units));
+    }
+    head_segmask = Conv(*add_child(*root, "head_segmask"), oc, c.num_classes, 1, dev);
+    if (c.uses_learned_upsample) {
+      // ConvTranspose2d(seg_out_channels -> num_classes, k6, s4, p1) on the stride-4 sum: 4x the size.
+      head_upsample = Conv(*add_child(*add_child(*root, "head_upsample_layer"), "0"), oc, c.num_classes, 6,
+                           dev, true, 1, /*stride=*/4, /*padding=*/1, /*transposed=*/true);
+    }
+  }
+
+  std::vector<Tensor> run_backbone(const Tensor& x) const {
+    Tensor h = embeddings_norm.channels_first(patch_embeddings(x));
+    std::vector<Tensor> features;
+    for (size_t s = 0; s < 4; ++s) {
+      const Stage& stage = stages[s];
+      if (stage.downsamples) h = stage.down_conv(stage.down_norm.channels_first(h));
+      for (const auto& layer : stage.layers) h = layer(h);
+      features.push_back(hidden_states_norms[s].channels_first(h));
+    }
+    return features;
+  }
+
+  Tensor run_lateral(size_t i, Tensor x) const {
+    for (const auto& u : lateral[i]) {
+      x = at::gelu(u.norm(u.conv(x)));
+      if (i > 0) x = resample(x, 2.0);
+    }
+    return x;
+  }
+
+  PeakNetOutputs run(const Tensor& input, bool keep_intermediates) const {
+    PeakNetOutputs out;
+    Tensor x = input;
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    std::vector<Tensor> feats = run_backbone(x);
+    std::vector<Tensor> pyramid;
+    for (size_t s = 0; s < 4; ++s) pyramid.push_back(backbone_to_bifpn[s](feats[s]));
+    for (const auto& block : bifpn) pyramid = block(pyramid);
+    // Head: coarsest first, then accumulate (upstream order: L3 + L2 + L1 + L0).
+    Tensor acc = run_lateral(3, pyramid[3]);
+    for (int i = 2; i >= 0; --i) acc = acc + run_lateral(static_cast<size_t>(i), pyramid[static_cast<size_t>(i)]);
+    Tensor logits = resample(head_segmask(acc), static_cast<double>(kHeadScale));
+    if (head_upsample.weight.defined()) logits = logits + head_upsample(acc);
+    out.logits = logits;
+    if (keep_intermediates) {
+      out.backbone = std::move(feats);
+      out.bifpn = std::move(pyramid);
+    }
+    return out;
+  }
+};
+
+PeakNet::PeakNet(const PeakNetConfig& config, torch::Device device)
+    : impl_(std::make_unique<Impl>(config, device)) {}
+PeakNet::~PeakNet() = default;
+
+const PeakNetConfig& PeakNet::config() const { return impl_->config; }
+torch::Device PeakNet::device() const { return impl_->device; }
+Precision PeakNet::precision() const { return impl_->precision; }
+
+NamedTensors PeakNet::state_dict() const {
+  // Python's state_dict order: each module's own parameters, then its buffers, then its children.
+  NamedTensors out;
+  for (const auto& item : impl_->root->named_modules("", /*include_self=*/true)) {
+    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  }
+  return out;
+}
+
+int64_t PeakNet::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->root->parameters()) n += p.numel();
+  return n;
+}
+
+void PeakNet::random_init(uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (auto& [name, t] : state_dict()) {
+    const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+    Tensor value = torch::empty(t.sizes(), torch::TensorOptions().dtype(t.scalar_type()));
+    if (name.find("w_q_mask") != std::string::npos) {
+      value.fill_(true);
+      value[2][0] = false;
+    } else if (name.find(".w_m") != std::string::npos || name.find(".w_q") != std::string::npos) {
+      value.fill_(1.0);
+    } else if (name.find(".grn.") != std::string::npos || is_bias) {
+      value.zero_();
+    } else if (t.dim() == 1) {  // norm weights
+      value.fill_(1.0);
+    } else {  // conv / linear weights: fan-in scaled normal keeps activations bounded
+      const double fan_in = static_cast<double>(t.numel() / t.size(0));
+      value.normal_(0.0, 1.0 / std::sqrt(fan_in), gen);
+    }
+    t.copy_(value);
+  }
+}
+
+void PeakNet::to(torch::Device device, Precision precision, bool channels_last) {
+  torch::NoGradGuard no_grad;
+  const torch::ScalarType low = compute_dtype(precision);
+  const auto conv_weight = [&](Tensor& w, Tensor& b) {
+    if (!w.defined()) return;
+    auto fmt = channels_last && w.dim() == 4 ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    w.set_data(w.to(device, low).contiguous(fmt));
+    if (b.defined()) b.set_data(b.to(device, low));
+  };
+  // Convolution/linear weights in the compute dtype; every other tensor fp32 (bool mask stays bool).
+  for (auto& [name, t] : state_dict()) {
+    if (t.scalar_type() == torch::kBool) t.set_data(t.to(device));
+    else t.set_data(t.to(device, torch::kFloat));
+  }
+  auto& m = *impl_;
+  Tensor none;
+  conv_weight(m.patch_embeddings.weight, m.patch_embeddings.bias);
+  for (auto& s : m.stages) {
+    conv_weight(s.down_conv.weight, s.down_conv.bias);
+    for (auto& l : s.layers) {
+      conv_weight(l.dwconv.weight, l.dwconv.bias);
+      conv_weight(l.pwconv1.weight, l.pwconv1.bias);
+      conv_weight(l.pwconv2.weight, l.pwconv2.bias);
+    }
+  }
+  for (auto& a : m.backbone_to_bifpn) conv_weight(a.weight, a.bias);
+  for (auto& b : m.bifpn) {
+    for (auto* units : {&b.m, &b.q})
+      for (auto& u : *units) {
+        conv_weight(u.depthwise.weight, none);
+        conv_weight(u.pointwise.weight, none);
+      }
+  }
+  for (auto& units : m.lateral)
+    for (auto& u : units) conv_weight(u.conv.weight, u.conv.bias);
+  conv_weight(m.head_segmask.weight, m.head_segmask.bias);
+  conv_weight(m.head_upsample.weight, m.head_upsample.bias);
+  m.device = device;
+  m.precision = precision;
+  m.channels_last = channels_last;
+}
+
+void PeakNet::check_input(const torch::Tensor& x) const {
+  const auto shape = [&] { return std::string(c10::str(x.sizes())); };
+  if (!x.defined()) throw std::invalid_argument("PeakNet input: undefined tensor");
+  if (x.dim() != 4)
+    throw std::invalid_argument("PeakNet input: expected (B, C, H, W), got shape " + shape());
+  if (x.size(1) != impl_->config.num_channels)
+    throw std::invalid_argument("PeakNet input: expected C = " + std::to_string(impl_->config.num_channels) +
+                                " channels, got shape " + shape());
+  if (x.size(0) < 1 || x.size(2) < 32 || x.size(3) < 32 || x.size(2) % 32 != 0 || x.size(3) % 32 != 0)
+    throw std::invalid_argument("PeakNet input: H and W must be positive multiples of 32 (pad the frame), got shape " +
+                                shape());
+  if (!x.is_floating_point())
+    throw std::invalid_argument(std::string("PeakNet input: expected a floating tensor, got ") +
+                                std::string(c10::toString(x.scalar_type())));
+  if (x.device() != impl_->device)
+    throw std::invalid_argument("PeakNet input: tensor is on " + x.device().str() + ", model on " +
+                                impl_->device.str());
+}
+
+torch::Tensor PeakNet::forward(const torch::Tensor& x) {
+  check_input(x);
+  c10::InferenceMode guard;
+  return impl_->run(x, false).logits;
+}
+
+PeakNetOutputs PeakNet::forward_with_intermediates(const torch::Tensor& x) {
+  check_input(x);
+  c10::InferenceMode guard;
+  return impl_->run(x, true);
+}
+
+}  // namespace peaknet::model
