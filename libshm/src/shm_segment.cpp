@@ -83,7 +83,8 @@ ShmSegment::CreateResult ShmSegment::create_exclusive(const std::string& name, u
   };
   if (::fchmod(fd.fd, mode) != 0) fail("fchmod", errno);
   if (::ftruncate(fd.fd, static_cast<off_t>(bytes)) != 0) fail("ftruncate to " + std::to_string(bytes), errno);
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.fd, 0);
+  // MAP_POPULATE: no page faults on the hot path (the producer's first copy into each slot).
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.fd, 0);
   if (p == MAP_FAILED) fail("mmap of " + std::to_string(bytes) + " bytes", errno);
   out = ShmSegment();
   out.base_ = static_cast<std::byte*>(p);
@@ -106,7 +107,9 @@ bool ShmSegment::open_existing(const std::string& name, bool read_only, ShmSegme
   out = ShmSegment();
   if (st.st_size == 0) return true;  // exists, not sized yet (creator still initializing, or broken)
   const uint64_t bytes = static_cast<uint64_t>(st.st_size);
-  void* p = ::mmap(nullptr, bytes, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd.fd, 0);
+  // Read-only views (list, peakctl) map lazily; working handles populate like the creator.
+  void* p = ::mmap(nullptr, bytes, read_only ? PROT_READ : PROT_READ | PROT_WRITE,
+                   read_only ? MAP_SHARED : MAP_SHARED | MAP_POPULATE, fd.fd, 0);
   if (p == MAP_FAILED) {
     throw ShmError("shm segment '" + name + "': mmap of " + std::to_string(bytes) +
                    " bytes: " + errno_text(errno));

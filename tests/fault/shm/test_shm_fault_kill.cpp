@@ -18,7 +18,7 @@ using testing::TempFile;
 using testing::unique_name;
 
 constexpr uint32_t kSlots = 8;
-constexpr int kIterations = 25;  // per scenario
+const int kIterations = static_cast<int>(testing::scaled(25));  // per scenario
 constexpr size_t kBatch = 4;     // a consumer holds at most this many claims
 
 std::mt19937 make_rng() {

@@ -9,7 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -19,6 +21,13 @@
 #include "shm/ring.hpp"
 
 namespace peaknet::shm::testing {
+
+/// Event counts of the multi-process tests times PEAKNET_TEST_SCALE (sanitizer builds run at 0.2).
+inline int64_t scaled(int64_t n) {
+  const char* s = std::getenv("PEAKNET_TEST_SCALE");
+  const double f = s != nullptr ? std::atof(s) : 1.0;
+  return f > 0 ? std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(n) * f)) : n;
+}
 
 /// "pktest-<pid>-<test name>-<n>": unique per process and test, so parallel ctest runs never collide.
 inline std::string unique_name(const std::string& what = "") {

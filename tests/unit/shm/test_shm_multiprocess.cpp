@@ -14,7 +14,7 @@ using testing::unique_name;
 
 TEST(ShmMultiProcess, ProducersAndConsumersMoveAMillionEventsExactlyOnceInOrder) {
   constexpr int kProducers = 3, kConsumers = 2;
-  constexpr int64_t kPerProducer = 340'000;  // 1.02 M events
+  const int64_t kPerProducer = testing::scaled(340'000);  // 1.02 M events
   ShmGuard name(unique_name());
   RingOptions o;
   o.name = name;

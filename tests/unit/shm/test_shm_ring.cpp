@@ -299,7 +299,8 @@ TEST(ShmRing, PolicyNamesRoundTrip) {
 // Several producer and consumer threads on their own handles: no loss, no duplicate, FIFO per producer.
 TEST(ShmRing, ThreadsMoveEveryEventExactlyOnceInProducerOrder) {
   ShmGuard name(unique_name());
-  constexpr int kProducers = 3, kConsumers = 3, kPerProducer = 20000;
+  constexpr int kProducers = 3, kConsumers = 3;
+  const uint64_t kPerProducer = static_cast<uint64_t>(testing::scaled(20000));
   Ring guard = Ring::create(options(name, 16));
   guard.begin_producing();
   std::vector<std::vector<uint64_t>> seen(kConsumers);
