@@ -1,0 +1,109 @@
+#pragma once
+// Ingestd: the ingest daemon as a library (main.cpp, tests and benchmarks drive it).
+// Sources (ZeroMQ PULL endpoints, synthetic frames, replay of a recording) -> bounded decode queue ->
+// decode pool (ingest::Decoder, one per thread) -> Q1EventSink -> Q1. See docs/ingestd.md.
+//
+// Threads: one receive thread per endpoint (or one synthetic / replay thread), `decode_threads`
+// decoders, and the caller of run(), which supervises (idle timeout, end of stream, "waiting for
+// data" lines, gauges). stats(), apply_live(), request_drain() and request_stop() may be called from
+// any thread (control plane, signal watcher) while run() is in progress.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "common/config/suite_config.hpp"
+#include "ingest/decode/decoder_options.hpp"
+#include "ingest/decode/simplon_session.hpp"
+#include "ingestd/bounded_queue.hpp"
+#include "ingestd/ingest_counters.hpp"
+#include "ingestd/message_recorder.hpp"
+#include "ingestd/q1_event_sink.hpp"
+#include "ingestd/q1_writer.hpp"
+#include "ingestd/raw_message.hpp"
+#include "ingestd/zmq_receiver.hpp"
+
+namespace peaknet::ingestd {
+
+/// Why run() returned.
+enum class EndReason : uint8_t { kNone, kSourceFinished, kIdleTimeout, kSimplonEnd, kDrain, kStop };
+const char* to_string(EndReason reason) noexcept;
+
+/// Shared-memory names derived from the run name (inferd and peakctl use the same rule).
+std::string q1_segment_name(const config::SuiteConfig& config);
+std::string ingestd_counter_block_name(const config::SuiteConfig& config);
+
+class Ingestd {
+ public:
+  /// Opens Q1, the counter block and every endpoint (bind/connect errors surface here). Throws
+  /// std::runtime_error / config::ConfigError / shm::ShmError naming what failed.
+  explicit Ingestd(config::SuiteConfig config);
+  ~Ingestd();
+  Ingestd(const Ingestd&) = delete;
+  Ingestd& operator=(const Ingestd&) = delete;
+
+  /// Receives and decodes until the run ends (finite source done, idle timeout, Simplon end, drain or
+  /// stop), flushes the decode queue into Q1 and calls finish_producing(). Returns why it ended.
+  /// `tick` runs on the calling thread every ~50 ms (the daemon main pets the watchdog there).
+  EndReason run(const std::function<void()>& tick = {});
+  /// One line for systemctl / peakctl status: "312 ev/s, q1 12/64, drops 0, rejects 0".
+  std::string status_line() const;
+
+  nlohmann::json stats() const;
+  /// Live keys: "log_level" (trace..off), "q1.policy" (block | drop_oldest | drop_newest) and
+  /// "ingestd.synthetic.rate_hz". False with `error` set for anything else.
+  bool apply_live(std::string_view key, const nlohmann::json& value, std::string& error);
+  /// Stop taking input; everything received is decoded into Q1 (waiting for room as long as needed).
+  void request_drain();
+  /// Stop taking input; flush into Q1 for at most stop_flush_timeout_s, then drop (counted).
+  void request_stop();
+
+  /// Endpoints as bound (tcp://0.0.0.0:<port> for tcp://*:0), in config order.
+  std::vector<std::string> bound_endpoints() const;
+  const IngestCounters& counters() const { return *counters_; }
+  const std::string& q1_name() const { return q1_->name(); }
+
+ private:
+  bool deliver(RawMessage&& message);
+  void decode_loop(size_t thread_index);
+  void synthetic_loop();
+  void replay_loop();
+  void supervise(const std::function<void()>& tick);
+  bool give_up_waiting_for_q1() const;
+  void end_run(EndReason reason);
+  uint64_t last_input_steady_ns() const;
+
+  config::SuiteConfig config_;
+  ingest::DecoderOptions decoder_options_;
+  std::shared_ptr<ingest::SimplonSession> simplon_session_;
+  std::unique_ptr<IngestCounters> counters_;
+  std::unique_ptr<Q1Writer> q1_;
+  EventIdAllocator ids_;
+  BoundedQueue<RawMessage> queue_;
+  zmq::context_t context_;
+  std::vector<std::unique_ptr<ZmqReceiver>> receivers_;
+  std::unique_ptr<MessageRecorder> recorder_;
+  std::unique_ptr<Quarantine> quarantine_;
+  std::vector<std::thread> decoders_;
+  std::thread source_thread_;
+
+  std::atomic<EndReason> end_reason_{EndReason::kNone};
+  std::atomic<bool> input_closed_{false};     ///< sources must stop producing
+  std::atomic<bool> source_finished_{false};  ///< synthetic / replay reached their count
+  std::atomic<bool> simplon_end_{false};
+  std::atomic<uint64_t> stop_deadline_ns_{0};  ///< steady ns after which Q1 waits give up (0 = never)
+  std::atomic<uint64_t> synthetic_last_ns_{0};
+  std::atomic<double> synthetic_rate_hz_{0.0};
+  uint64_t start_steady_ns_ = 0;
+  mutable std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};
+  mutable std::atomic<double> rate_events_per_s_{0.0};
+};
+
+}  // namespace peaknet::ingestd

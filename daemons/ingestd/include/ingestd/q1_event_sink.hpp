@@ -1,0 +1,54 @@
+#pragma once
+// Q1EventSink: the decoders' EventSink over Q1. begin_event acquires a slot and fills its EventHeader,
+// the decoder writes the pixels straight into the slot payload (the one host copy of a frame),
+// commit_event stamps the event id and publish time and publishes. One sink per decode thread.
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+
+#include "ingest/decode/event_sink.hpp"
+#include "ingestd/ingest_counters.hpp"
+#include "ingestd/q1_writer.hpp"
+
+namespace peaknet::ingestd {
+
+/// Per-source event sequences: event id = (source_id << 40) | sequence, unique per run.
+class EventIdAllocator {
+ public:
+  static constexpr uint32_t kMaxSources = 1u << 12;
+  static constexpr int kSequenceBits = 40;
+  uint64_t next(uint32_t source_id) {
+    const uint64_t seq = sequences_[source_id % kMaxSources].fetch_add(1, std::memory_order_relaxed);
+    return (uint64_t(source_id) << kSequenceBits) | (seq & ((uint64_t(1) << kSequenceBits) - 1));
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, kMaxSources> sequences_{};
+};
+
+class Q1EventSink final : public ingest::EventSink {
+ public:
+  /// `give_up` is polled while Q1 is full under `block` (true once a stop's flush timeout passed).
+  Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters, std::function<bool()> give_up);
+  ~Q1EventSink() override;
+
+  /// The message whose events follow.
+  void set_source(uint32_t source_id, uint64_t message_id, uint64_t t_recv_ns);
+
+  std::byte* begin_event(const ingest::EventMeta& meta, size_t payload_bytes) override;
+  void commit_event() override;
+  void abort_event() override;
+
+ private:
+  Q1Writer& q1_;
+  EventIdAllocator& ids_;
+  IngestCounters& counters_;
+  std::function<bool()> give_up_;
+  uint32_t source_id_ = 0;
+  uint64_t message_id_ = 0, t_recv_ns_ = 0;
+  std::optional<Q1Slot> slot_;
+};
+
+}  // namespace peaknet::ingestd

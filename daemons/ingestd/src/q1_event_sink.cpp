@@ -1,0 +1,75 @@
+#include "ingestd/q1_event_sink.hpp"
+
+#include <cstring>
+
+#include "ingestd/raw_message.hpp"
+
+namespace peaknet::ingestd {
+
+Q1EventSink::Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters,
+                         std::function<bool()> give_up)
+    : q1_(q1), ids_(ids), counters_(counters), give_up_(std::move(give_up)) {}
+
+Q1EventSink::~Q1EventSink() {
+  if (slot_) abort_event();
+}
+
+void Q1EventSink::set_source(uint32_t source_id, uint64_t message_id, uint64_t t_recv_ns) {
+  source_id_ = source_id;
+  message_id_ = message_id;
+  t_recv_ns_ = t_recv_ns;
+}
+
+std::byte* Q1EventSink::begin_event(const ingest::EventMeta& meta, size_t payload_bytes) {
+  if (slot_) abort_event();  // a decoder that forgot to commit: never publish half an event
+  counters_.events_received.fetch_add(1, std::memory_order_relaxed);
+  if (shm::kPayloadOffset + payload_bytes > q1_.slot_bytes()) {
+    counters_.dropped(EventDropReason::kSlotTooSmall).fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  slot_ = q1_.acquire(give_up_, counters_.q1_blocked_ns);
+  if (!slot_) {
+    const bool stopping = q1_.policy() == shm::OverflowPolicy::kBlock;
+    counters_.dropped(stopping ? EventDropReason::kShutdown : EventDropReason::kQ1Full)
+        .fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  shm::EventHeader header{};
+  header.event_id = 0;  // stamped at commit, so aborted events leave no gap in a source's sequence
+  header.source_message_id = message_id_;
+  header.t_recv_ns = t_recv_ns_;
+  header.timestamp = meta.timestamp;
+  header.photon_wavelength_a = meta.photon_wavelength_a;
+  header.payload_bytes = payload_bytes;
+  header.source_id = source_id_;
+  header.channels = meta.channels;
+  header.height = meta.height;
+  header.width = meta.width;
+  header.orig_height = meta.orig_height ? meta.orig_height : meta.height;
+  header.orig_width = meta.orig_width ? meta.orig_width : meta.width;
+  header.pad_top = meta.pad_top;
+  header.pad_left = meta.pad_left;
+  header.dtype = meta.dtype;
+  std::memcpy(slot_->slot.data(), &header, sizeof header);
+  return slot_->slot.data() + shm::kPayloadOffset;
+}
+
+void Q1EventSink::commit_event() {
+  if (!slot_) return;
+  auto* header = reinterpret_cast<shm::EventHeader*>(slot_->slot.data());
+  header->event_id = ids_.next(source_id_);
+  header->t_q1_ns = realtime_ns();
+  const uint64_t bytes = header->payload_bytes;
+  q1_.publish(std::move(*slot_));
+  slot_.reset();
+  counters_.events_enqueued.fetch_add(1, std::memory_order_relaxed);
+  counters_.payload_bytes_published.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void Q1EventSink::abort_event() {
+  if (!slot_) return;
+  slot_.reset();  // an unpublished WriteSlot returns to FREE
+  counters_.dropped(EventDropReason::kDecodeFailed).fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace peaknet::ingestd

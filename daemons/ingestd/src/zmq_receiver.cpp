@@ -1,0 +1,120 @@
+#include "ingestd/zmq_receiver.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace peaknet::ingestd {
+namespace {
+
+uint64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointConfig& endpoint,
+                         uint32_t source_id, int64_t max_message_bytes, Deliver deliver)
+    : socket_(context, zmq::socket_type::pull),
+      monitor_(context, zmq::socket_type::pair),
+      url_(endpoint.url),
+      source_id_(source_id),
+      deliver_(std::move(deliver)) {
+  try {
+    socket_.set(zmq::sockopt::rcvhwm, static_cast<int>(endpoint.rcvhwm));
+    if (endpoint.rcvbuf_bytes > 0) socket_.set(zmq::sockopt::rcvbuf, static_cast<int>(endpoint.rcvbuf_bytes));
+    socket_.set(zmq::sockopt::maxmsgsize, max_message_bytes);
+    socket_.set(zmq::sockopt::linger, 0);
+    // Monitor first, so no connection event is missed.
+    const std::string monitor_url = "inproc://ingestd-monitor-" + std::to_string(source_id);
+    if (zmq_socket_monitor(socket_.handle(), monitor_url.c_str(),
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    monitor_.connect(monitor_url);
+    if (endpoint.mode == "connect") {
+      socket_.connect(url_);
+      bound_url_ = url_;
+    } else {
+      socket_.bind(url_);
+      bound_url_ = socket_.get(zmq::sockopt::last_endpoint);
+    }
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("ingestd endpoint " + url_ + " (" + endpoint.mode + "): " + e.what());
+  }
+}
+
+ZmqReceiver::~ZmqReceiver() { stop(); }
+
+void ZmqReceiver::start() { thread_ = std::thread([this] { run(); }); }
+
+void ZmqReceiver::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void ZmqReceiver::drain_monitor() {
+  // Each monitor event is two frames: [u16 event, u32 value] and the peer address.
+  while (true) {
+    zmq::message_t header, address;
+    if (!monitor_.recv(header, zmq::recv_flags::dontwait)) return;
+    if (header.more()) (void)monitor_.recv(address, zmq::recv_flags::dontwait);
+    if (header.size() < 2) continue;
+    uint16_t event = 0;
+    std::memcpy(&event, header.data(), sizeof event);
+    if (event == ZMQ_EVENT_ACCEPTED || event == ZMQ_EVENT_CONNECTED) {
+      counters_.peers.fetch_add(1);
+      counters_.peers_total.fetch_add(1);
+      spdlog::info("endpoint {}: peer connected ({} now)", url_, counters_.peers.load());
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+      counters_.peers.fetch_sub(1);
+      spdlog::info("endpoint {}: peer disconnected ({} left)", url_, counters_.peers.load());
+    }
+  }
+}
+
+void ZmqReceiver::run() {
+  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+  while (!stop_.load(std::memory_order_relaxed)) {
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(100));
+      if (items[1].revents & ZMQ_POLLIN) drain_monitor();
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
+      RawMessage message;
+      if (!socket_.recv(message.bytes, zmq::recv_flags::dontwait)) continue;
+      message.t_recv_ns = realtime_ns();
+      message.source_id = source_id_;
+      message.message_id = next_message_id_++;
+      counters_.messages.fetch_add(1, std::memory_order_relaxed);
+      counters_.bytes.fetch_add(message.bytes.size(), std::memory_order_relaxed);
+      const uint64_t t0 = steady_ns();
+      counters_.last_message_ns.store(t0, std::memory_order_relaxed);
+      // Multipart is not part of the protocol: keep the first frame, drop the rest (the decoder
+      // rejects or accepts the first frame on its own).
+      while (message.bytes.more()) {
+        zmq::message_t extra;
+        if (!socket_.recv(extra, zmq::recv_flags::dontwait)) break;
+        if (!extra.more()) break;
+      }
+      const bool accepted = deliver_(std::move(message));
+      counters_.blocked_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
+      if (!accepted) break;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) break;
+      spdlog::warn("endpoint {}: receive error: {}", url_, e.what());
+    }
+  }
+  drain_monitor();
+  try {
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);
+  } catch (...) {
+  }
+  socket_.close();
+  monitor_.close();
+}
+
+}  // namespace peaknet::ingestd
