@@ -1,5 +1,7 @@
 #pragma once
 // Section "writerd" of the suite config. Owned by the writerd work; keep keys, defaults and ranges here.
+// docs/writerd.md lists every key; the defaults run anywhere (output under ./cxi_output).
+#include <cstdint>
 #include <string>
 
 #include "common/config/config_node.hpp"
@@ -7,7 +9,24 @@
 namespace peaknet::config {
 
 struct WriterdConfig {
-  std::string log_level;  ///< "" = run.log_level
+  std::string log_level;                     ///< "" = run.log_level
+  std::string output_dir = "cxi_output";     ///< created when missing (live: writerd.output_dir)
+  std::string file_pattern = "{run}_{seq}.cxi";  ///< {run} = run.name, {seq} = 6-digit file number
+  int64_t events_per_file = 1000;            ///< K: rows per file at most (live)
+  int64_t max_file_age_ms = 10'000;          ///< a file with rows is closed after this long
+  std::string fsync = "file";                ///< none | file (fsync file + directory before/after rename)
+  std::string geometry;                      ///< CrystFEL .geom; "" = panels stacked along slow scan
+  bool write_frames = false;                 ///< /entry_1/data_1/data from Q2 frame copies
+  int64_t compression_level = 4;             ///< deflate level of data_1/data (0 = none)
+  bool keep_all_events = false;              ///< write non-hits too (counted as written, not filtered)
+  std::string pub_endpoint;                  ///< "" = no live feed; else ZMQ PUB bind endpoint
+  std::string on_error = "block";            ///< block (keep events in Q2) | drop (count and release) (live)
+  int64_t retry_interval_ms = 1000;          ///< how often a failed output is retried
+  int64_t claim_batch = 64;                  ///< Q2 slots claimed per call
+  int64_t claim_timeout_ms = 100;            ///< longest sleep waiting for Q2
+  int64_t max_held_slots = 0;                ///< Q2 slots held for the open file; 0 = q2.slots / 2
+  int64_t stats_interval_ms = 1000;          ///< log line + counter refresh period
+  int64_t dedup_window = 1 << 21;            ///< event ids remembered for de-duplication
 };
 
 WriterdConfig parse_writerd_config(ConfigNode node);

@@ -1,0 +1,60 @@
+#pragma once
+// CxiFile: one CXI file being written, rows appended in blocks, as CrystFEL's `--peaks=cxi` reads it.
+//
+//   /entry_1/result_1/nPeaks              (N,)   int32    kept peaks of the row
+//   /entry_1/result_1/peakXPosRaw         (N, M) float32  fs in the slab, fill -1
+//   /entry_1/result_1/peakYPosRaw         (N, M) float32  ss in the slab, fill -1
+//   /entry_1/result_1/peakSegPosRaw       (N, M) float32  panel index, fill -1
+//   /entry_1/result_1/peakTotalIntensity  (N, M) float32  sum over the component, fill -1
+//   /entry_1/result_1/nPeaksFound         (N,)   int32    components before the cap (extra)
+//   /LCLS/photon_energy_eV                (N,)   float32
+//   /LCLS/event_id                        (N,)   uint64   suite event id (dedup on restart)
+//   /LCLS/timestamp                       (N,)   float64  stream timestamp (NaN when absent)
+//   /entry_1/data_1/data                  (N, H, W) float32, optional, chunked per frame + deflate
+// M = max_num_peak. Every dataset is chunked with an unlimited first dimension, so a file may hold
+// fewer rows than planned. Not thread-safe (libhdf5 serial): one writer thread per process.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "writerd/cxi_row.hpp"
+#include "writerd/h5_handle.hpp"
+
+namespace peaknet::writerd {
+
+struct CxiLayout {
+  uint32_t max_num_peak = 2048;
+  bool frames = false;
+  int64_t slab_height = 0, slab_width = 0;  ///< frame size when `frames`
+  int compression_level = 4;                ///< deflate for frames and peak arrays (0 = none)
+};
+
+class CxiFile {
+ public:
+  /// Creates `path` (truncating). Throws H5Error naming the path.
+  CxiFile(const std::string& path, const CxiLayout& layout);
+  CxiFile(CxiFile&&) noexcept = default;
+  CxiFile& operator=(CxiFile&&) noexcept = default;
+
+  /// Appends rows at the end (one extend + one write per dataset). Throws H5Error.
+  void append(const std::vector<const CxiRow*>& rows);
+  /// Flushes and closes; throws H5Error when HDF5 reports a failure (e.g. disk full on flush).
+  void close();
+  uint64_t rows() const noexcept { return rows_; }
+  const std::string& path() const noexcept { return path_; }
+
+  /// Event ids stored in a completed CXI file (/LCLS/event_id). Throws H5Error naming the file.
+  static std::vector<uint64_t> read_event_ids(const std::string& path);
+
+ private:
+  void extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims, hid_t mem_type,
+                        const void* data, size_t n);
+
+  std::string path_;
+  CxiLayout layout_;
+  uint64_t rows_ = 0;
+  H5Handle file_;
+  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, timestamp_, data_;
+};
+
+}  // namespace peaknet::writerd

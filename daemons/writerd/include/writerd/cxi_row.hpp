@@ -1,0 +1,45 @@
+#pragma once
+// CxiRow: one event as it becomes one row of a CXI file (peak lists already in slab coordinates).
+// make_cxi_row() is the one place where a Q2 result turns into file values: pad offsets removed,
+// geometry applied, peaks rounded once to float32, photon energy from the wavelength, frame placed.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shm/event_layout.hpp"
+#include "writerd/geometry.hpp"
+
+namespace peaknet::writerd {
+
+/// E[eV] = hc / lambda; hc in eV*Angstrom (the value the golden files use).
+inline constexpr double kHcEvAngstrom = 12398.4198;
+
+struct CxiRow {
+  uint64_t event_id = 0;
+  double timestamp = 0;          ///< stream timestamp (NaN when absent)
+  uint64_t t_recv_ns = 0;
+  int32_t n_found = 0;           ///< components before the cap
+  float photon_energy_ev = 0;    ///< float32(12398.4198 / lambda), NaN when lambda is not positive
+  std::vector<float> fs, ss, seg, intensity;  ///< n_peaks entries each (the rest of the row is fill)
+  std::vector<float> frame;      ///< slab_height x slab_width, empty when frames are not written
+  uint32_t peaks_outside = 0;    ///< peaks skipped: centroid in the padding or panel index too large
+  bool frame_missing = false;    ///< a frame was wanted but the slot had none (frame written as NaN)
+  int32_t n_peaks() const { return static_cast<int32_t>(fs.size()); }
+};
+
+float photon_energy_ev(double wavelength_a);
+
+/// Everything make_cxi_row() checks, without making the row: "" or why the event cannot be written.
+std::string check_cxi_inputs(const shm::ResultHeader& header, uint64_t frame_bytes,
+                             const Geometry& geometry);
+
+/// Converts one Q2 slot. `peaks` = the slot's PeakRecord array (header.n_peaks of them, checked by
+/// the caller against the slot size); `frame` the optional frame copy (nullptr = none), either the
+/// stored (padded) C x H x W frame or the unpadded C x orig_h x orig_w one, any DType, written as
+/// float32. Returns "" and fills `row`, or why the slot cannot be written (geometry mismatch, frame
+/// of unexpected size): the caller drops it with a counted reason.
+std::string make_cxi_row(const shm::ResultHeader& header, const shm::PeakRecord* peaks,
+                         const uint8_t* frame, uint64_t frame_bytes, const Geometry& geometry,
+                         uint32_t max_num_peak, bool want_frame, CxiRow& row);
+
+}  // namespace peaknet::writerd

@@ -1,0 +1,101 @@
+#pragma once
+// WriterService: writerd as a library. One work thread (run()) claims Q2 in batches and sorts each
+// event: end-of-stream marker (released), malformed (dropped), duplicate event id (released,
+// counted), not a hit (released, counted filtered, unless keep_all_events), or into the CxiSink,
+// which holds its slot until its file is complete. The control plane (any thread) calls stats(),
+// apply_live(), request_drain(), request_stop().
+//
+// Ends (run() returns) when Q2 is finished (every producer finished and the ring drained), on
+// request_drain() once nothing is claimable, or on request_stop() at once; in every case the open
+// file is completed first and the run summary written. Exit code: 0, or 1 when the output was
+// failing at the end (the events not written stay in Q2).
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config/suite_config.hpp"
+#include "shm/ring.hpp"
+#include "writerd/cxi_sink.hpp"
+#include "writerd/event_id_window.hpp"
+#include "writerd/geometry.hpp"
+#include "writerd/result_feed.hpp"
+#include "writerd/writer_counters.hpp"
+
+namespace peaknet::writerd {
+
+/// "<run.name>-<q2.name>": the Q2 segment.
+std::string q2_segment_name(const config::SuiteConfig& config);
+/// "<run.name>-stats-writerd": writerd's counter block.
+std::string writerd_stats_name(const config::SuiteConfig& config);
+/// Live keys accepted by apply_live().
+inline constexpr const char* kWriterdLiveKeys[] = {"peaks.min_num_peak", "writerd.output_dir",
+                                                   "writerd.events_per_file", "writerd.on_error",
+                                                   "log_level", "writerd.log_level"};
+
+class WriterService {
+ public:
+  /// Attaches (or creates) Q2 and the counter block, reads the geometry, binds the feed, scans the
+  /// output directory (stale *.inprogress removed, completed ids loaded). Throws (ConfigError-like
+  /// std::runtime_error, shm::ShmError, H5Error) naming the input that failed.
+  explicit WriterService(const config::SuiteConfig& config);
+  ~WriterService();
+  WriterService(const WriterService&) = delete;
+  WriterService& operator=(const WriterService&) = delete;
+
+  /// The work loop; returns the exit code (see above).
+  int run();
+  /// Called from the work loop after each iteration (systemd watchdog heartbeat, status line).
+  void set_progress_callback(std::function<void()> callback) { on_progress_ = std::move(callback); }
+
+  nlohmann::json stats() const;
+  /// Thread-safe; validated now, applied by the work loop at its next iteration.
+  bool apply_live(const std::string& key, const nlohmann::json& value, std::string& error);
+  void request_drain();
+  void request_stop();
+
+  const std::string& q2_name() const { return q2_name_; }
+
+ private:
+  enum class Phase { kRunning, kDraining, kStopping, kDone };
+  struct PendingLive;
+
+  bool step();                        // one iteration; false when the run is over
+  void take(shm::ReadSlot slot);      // sort one claimed event
+  void apply_pending_live();
+  void finish(const char* reason);
+  const Geometry* geometry_for(const shm::ResultHeader& header, std::string& why);
+  std::unique_ptr<OutputFiles> make_output(const std::string& dir) const;
+  void write_summary(const char* reason);
+  void log_progress();
+
+  config::SuiteConfig config_;
+  std::string q2_name_;
+  shm::Ring ring_;
+  WriterCounters counters_;
+  std::optional<Geometry> file_geometry_;     // from writerd.geometry
+  std::optional<Geometry> stacked_geometry_;  // made from the first event without a .geom
+  std::unique_ptr<ResultFeed> feed_;
+  EventIdWindow seen_;
+  std::unique_ptr<CxiSink> sink_;
+  std::vector<shm::ReadSlot> batch_;
+  int64_t min_num_peak_;
+  uint64_t max_held_;
+  std::function<void()> on_progress_;
+  std::atomic<bool> drain_{false}, stop_{false};
+  std::atomic<Phase> phase_{Phase::kRunning};
+  std::chrono::steady_clock::time_point next_log_{};
+  std::string started_at_;
+  int exit_code_ = 0;
+
+  mutable std::mutex mutex_;  // guards pending_ and the snapshot below
+  std::unique_ptr<PendingLive> pending_;
+  nlohmann::json snapshot_;   // state copied by the work loop for stats()
+};
+
+}  // namespace peaknet::writerd

@@ -1,0 +1,287 @@
+#include "writerd/cxi_sink.hpp"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "writerd/q2_slot.hpp"
+
+namespace peaknet::writerd {
+namespace {
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+// Without a geometry (no event seen yet) the output is probed with a scratch file.
+void probe_directory(const std::string& dir) {
+  const std::string path = dir + "/.writerd-probe-" + std::to_string(::getpid());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("output dir " + dir + ": cannot create a file: " + std::strerror(errno));
+  const bool ok = ::write(fd, "x", 1) == 1;
+  const int err = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!ok) throw std::runtime_error("output dir " + dir + ": cannot write: " + std::strerror(err));
+}
+
+}  // namespace
+
+CxiSink::CxiSink(shm::Ring& ring, WriterCounters& counters, EventIdWindow& seen,
+                 std::unique_ptr<OutputFiles> files, SinkSettings settings)
+    : ring_(ring), counters_(counters), seen_(seen), output_(std::move(files)), settings_(settings) {}
+
+bool CxiSink::start() {
+  try {
+    recover();
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return false;
+  }
+  return true;
+}
+
+CxiSink::~CxiSink() {
+  // Never release an event that is not in a completed file: whatever is still held goes back to Q2.
+  if (!held_.empty()) abandon_held();
+  if (file_) {
+    file_.reset();
+    ::unlink(output_->inprogress_path(seq_).c_str());
+  }
+}
+
+void CxiSink::recover() {
+  output_->ensure_dir();
+  const ScanResult scan = output_->scan_and_clean();
+  for (const auto& stale : scan.removed_stale) {
+    spdlog::warn("removed incomplete file {} (its events are still in Q2 and will be written again)", stale);
+  }
+  size_t ids = 0;
+  for (const auto& done : scan.completed) {
+    try {
+      const std::vector<uint64_t> events = CxiFile::read_event_ids(done.path);
+      for (uint64_t id : events) seen_.insert(id);
+      ids += events.size();
+      files_.push_back({done.path, events.size()});
+    } catch (const H5Error& e) {
+      // A *.cxi name means complete, so this is outside damage: keep the file, say so, go on.
+      spdlog::error("cannot read event ids of completed file ({}); its events may be written again",
+                    e.what());
+    }
+  }
+  seq_ = std::max(seq_, scan.next_seq);
+  recovered_ = true;
+  if (!scan.completed.empty()) {
+    spdlog::info("output {}: {} completed files with {} events; next file number {}", output_->dir(),
+                 scan.completed.size(), ids, seq_);
+  }
+}
+
+CxiLayout CxiSink::layout() const {
+  CxiLayout l;
+  l.max_num_peak = settings_.max_num_peak;
+  l.frames = settings_.frames;
+  l.compression_level = int(settings_.compression_level);
+  if (geometry_) {
+    l.slab_height = geometry_->slab_height();
+    l.slab_width = geometry_->slab_width();
+  }
+  return l;
+}
+
+void CxiSink::add(HeldEvent event) {
+  if (failed_ && settings_.on_error == OnError::kDrop) {
+    ring_.release(std::move(event.slot));
+    counters_.count_drop(WriterDrop::kWriteError);
+    return;
+  }
+  held_.push_back(std::move(event));
+  counters_.held_slots.store(held_.size());
+}
+
+void CxiSink::flush() {
+  if (!failed_ && recovered_) append_pending();
+}
+
+void CxiSink::open_file() {
+  file_.emplace(output_->inprogress_path(seq_), layout());
+  opened_at_ = std::chrono::steady_clock::now();
+}
+
+void CxiSink::append_pending() {
+  const size_t frame_floats = geometry_ ? size_t(geometry_->slab_height() * geometry_->slab_width()) : 0;
+  // Rows (with their frames) are made per chunk so a batch of large frames is never all in memory.
+  const size_t chunk = settings_.frames ? std::max<size_t>(1, (64u << 20) / std::max<size_t>(1, frame_floats * 4))
+                                        : 256;
+  std::vector<CxiRow> rows;
+  std::vector<const CxiRow*> ptrs;
+  while (!failed_ && in_file_ < held_.size()) {
+    try {
+      if (!file_) open_file();
+      const size_t room = settings_.events_per_file > in_file_ ? settings_.events_per_file - in_file_ : 1;
+      const size_t n = std::min({held_.size() - in_file_, room, chunk});
+      rows.resize(n);
+      ptrs.clear();
+      for (size_t i = 0; i < n; ++i) {
+        HeldEvent& h = held_[in_file_ + i];
+        Q2Event q;
+        // Both were checked when the event was taken; the held slot cannot have changed since.
+        parse_q2_slot(h.slot.data(), h.slot.size(), q);
+        make_cxi_row(q.header, q.peaks, q.frame, q.frame_bytes, *geometry_, settings_.max_num_peak,
+                     settings_.frames, rows[i]);
+        h.peaks_outside = rows[i].peaks_outside;
+        h.frame_missing = rows[i].frame_missing;
+        ptrs.push_back(&rows[i]);
+      }
+      file_->append(ptrs);
+      in_file_ += n;
+    } catch (const std::exception& e) {
+      fail(e.what());
+      return;
+    }
+    if (in_file_ >= settings_.events_per_file && !complete()) return;
+  }
+}
+
+bool CxiSink::complete() {
+  if (failed_ || !file_) return !failed_;
+  const std::string done_path = output_->completed_path(seq_);
+  if (in_file_ == 0) {  // an empty file (opened as a probe) is never published
+    file_.reset();
+    ::unlink(output_->inprogress_path(seq_).c_str());
+    return true;
+  }
+  uint64_t bytes = 0;
+  try {
+    file_->close();
+    file_.reset();
+    bytes = output_->publish(seq_);
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return false;
+  }
+  // The file is durable under its final name: only now may its events leave Q2.
+  const uint64_t now_ns = realtime_ns();
+  uint64_t nonhits = 0, outside = 0, missing = 0;
+  for (uint64_t i = 0; i < in_file_; ++i) {
+    HeldEvent& h = held_.front();
+    nonhits += h.hit ? 0 : 1;
+    outside += h.peaks_outside;
+    missing += h.frame_missing ? 1 : 0;
+    if (h.t_recv_ns > 0 && h.t_recv_ns <= now_ns) counters_.latency_us.record((now_ns - h.t_recv_ns) / 1000);
+    ring_.release(std::move(h.slot));
+    held_.pop_front();
+  }
+  counters_.events_written.fetch_add(in_file_);
+  counters_.nonhits_written.fetch_add(nonhits);
+  counters_.peaks_outside_panel.fetch_add(outside);
+  counters_.frames_missing.fetch_add(missing);
+  counters_.bytes_written.fetch_add(bytes);
+  counters_.files_closed.fetch_add(1);
+  counters_.held_slots.store(held_.size());
+  files_.push_back({done_path, in_file_});
+  spdlog::info("completed {} ({} events, {} bytes)", done_path, in_file_, bytes);
+  in_file_ = 0;
+  ++seq_;
+  return true;
+}
+
+void CxiSink::fail(const std::string& what) {
+  counters_.write_errors.fetch_add(1);
+  counters_.output_failed.store(1);
+  if (!failed_ || what != last_error_) {
+    spdlog::error("output failed: {}; {} (retry every {} ms)", what,
+                  settings_.on_error == OnError::kBlock ? "keeping events in Q2" : "dropping events",
+                  settings_.retry_interval.count());
+  }
+  failed_ = true;
+  last_error_ = what;
+  file_.reset();
+  ::unlink(output_->inprogress_path(seq_).c_str());
+  in_file_ = 0;
+  if (settings_.on_error == OnError::kDrop) drop_held(held_.size());
+  next_retry_ = std::chrono::steady_clock::now() + settings_.retry_interval;
+}
+
+void CxiSink::drop_held(size_t count) {
+  for (size_t i = 0; i < count && !held_.empty(); ++i) {
+    ring_.release(std::move(held_.front().slot));
+    held_.pop_front();
+    counters_.count_drop(WriterDrop::kWriteError);
+  }
+  counters_.held_slots.store(held_.size());
+}
+
+void CxiSink::retry() {
+  failed_ = false;
+  try {
+    if (!recovered_) recover();
+    output_->ensure_dir();  // it may have been removed meanwhile
+    if (held_.empty()) {
+      if (geometry_ || !settings_.frames) {
+        open_file();
+      } else {
+        probe_directory(output_->dir());
+      }
+    } else {
+      append_pending();
+    }
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  if (!failed_) {
+    counters_.output_failed.store(0);
+    spdlog::info("output {} writable again", output_->dir());
+  }
+}
+
+void CxiSink::tick(std::chrono::steady_clock::time_point now) {
+  if (failed_) {
+    if (now >= next_retry_) retry();
+    return;
+  }
+  if (file_ && in_file_ > 0 && now - opened_at_ >= settings_.max_file_age) complete();
+}
+
+void CxiSink::abandon_held() {
+  // ReadSlot's destructor would release (= lose) the event. Leaking the slot objects leaves them
+  // CLAIMED by this handle, and the Ring's destructor requeues its unreleased claims (at-least-once).
+  if (!held_.empty()) {
+    spdlog::warn("leaving {} events unwritten in Q2 (requeued for the next writerd)", held_.size());
+    static_cast<void>(new std::deque<HeldEvent>(std::move(held_)));  // intentional leak, see above
+    held_.clear();
+  }
+  in_file_ = 0;
+  counters_.held_slots.store(0);
+}
+
+void CxiSink::set_on_error(OnError policy) {
+  settings_.on_error = policy;
+  if (failed_ && policy == OnError::kDrop) drop_held(held_.size());
+}
+
+void CxiSink::switch_output(std::unique_ptr<OutputFiles> files) {
+  flush();
+  complete();
+  if (file_) {
+    file_.reset();
+    ::unlink(output_->inprogress_path(seq_).c_str());
+  }
+  in_file_ = 0;
+  output_ = std::move(files);
+  seq_ = 0;
+  recovered_ = false;
+  failed_ = false;
+  counters_.output_failed.store(0);
+  if (start()) append_pending();
+}
+
+}  // namespace peaknet::writerd

@@ -1,0 +1,354 @@
+#include "writerd/writer_service.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/logging.hpp"
+#include "writerd/h5_handle.hpp"
+#include "writerd/q2_slot.hpp"
+
+namespace peaknet::writerd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+shm::Ring open_q2(const config::SuiteConfig& c) {
+  shm::RingOptions o;
+  o.name = q2_segment_name(c);
+  o.slot_count = uint32_t(c.q2.slots);
+  o.slot_bytes = uint64_t(c.q2.slot_bytes);
+  o.policy = shm::parse_overflow_policy(c.q2.policy);
+  o.block_timeout = std::chrono::milliseconds(c.q2.block_timeout_ms);
+  o.group_shareable = c.q2.group_shareable;
+  return shm::Ring::open_or_create(o);
+}
+
+OnError parse_on_error(const std::string& text) { return text == "drop" ? OnError::kDrop : OnError::kBlock; }
+
+}  // namespace
+
+struct WriterService::PendingLive {
+  std::optional<int64_t> min_num_peak, events_per_file;
+  std::optional<std::string> output_dir, on_error;
+};
+
+std::string q2_segment_name(const config::SuiteConfig& c) { return c.run.name + "-" + c.q2.name; }
+std::string writerd_stats_name(const config::SuiteConfig& c) { return c.run.name + "-stats-writerd"; }
+
+WriterService::WriterService(const config::SuiteConfig& config)
+    : config_(config),
+      q2_name_(q2_segment_name(config)),
+      ring_(open_q2(config)),
+      counters_(writerd_stats_name(config)),
+      seen_(size_t(config.writerd.dedup_window)),
+      min_num_peak_(config.peaks.min_num_peak),
+      pending_(std::make_unique<PendingLive>()) {
+  h5_silence_errors();
+  const auto& w = config_.writerd;
+  if (!w.geometry.empty()) file_geometry_ = Geometry::from_geom_file(w.geometry);
+  if (!w.pub_endpoint.empty()) {
+    try {
+      feed_ = std::make_unique<ResultFeed>(w.pub_endpoint);
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("config.writerd.pub_endpoint: cannot bind " + w.pub_endpoint + ": " + e.what());
+    }
+  }
+  const uint64_t slots = ring_.slot_count();
+  max_held_ = w.max_held_slots > 0 ? uint64_t(w.max_held_slots) : std::max<uint64_t>(1, slots / 2);
+  max_held_ = std::clamp<uint64_t>(max_held_, 1, std::max<uint64_t>(1, slots - 1));
+  SinkSettings s;
+  s.max_num_peak = uint32_t(config_.peaks.max_num_peak);
+  s.frames = w.write_frames;
+  s.compression_level = int(w.compression_level);
+  s.events_per_file = std::min<uint64_t>(uint64_t(w.events_per_file), max_held_);
+  s.max_file_age = std::chrono::milliseconds(w.max_file_age_ms);
+  s.retry_interval = std::chrono::milliseconds(w.retry_interval_ms);
+  s.on_error = parse_on_error(w.on_error);
+  if (s.events_per_file < uint64_t(w.events_per_file)) {
+    spdlog::warn("writerd.events_per_file {} > {} Q2 slots writerd may hold: files get at most {} events",
+                 w.events_per_file, max_held_, s.events_per_file);
+  }
+  sink_ = std::make_unique<CxiSink>(ring_, counters_, seen_, make_output(w.output_dir), s);
+  if (file_geometry_) sink_->set_geometry(&*file_geometry_);
+  sink_->start();  // a failing output is reported and retried, not fatal
+  started_at_ = utc_now();
+  spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}", q2_name_,
+               slots, w.output_dir, s.events_per_file, file_geometry_ ? w.geometry : "stacked panels",
+               w.on_error);
+}
+
+WriterService::~WriterService() = default;
+
+std::unique_ptr<OutputFiles> WriterService::make_output(const std::string& dir) const {
+  return std::make_unique<OutputFiles>(dir, config_.writerd.file_pattern, config_.run.name,
+                                       config_.writerd.fsync == "none" ? FsyncPolicy::kNone
+                                                                       : FsyncPolicy::kFile);
+}
+
+int WriterService::run() {
+  while (step()) {
+  }
+  return exit_code_;
+}
+
+bool WriterService::step() {
+  apply_pending_live();
+  if (stop_.load()) {
+    finish("stop");
+    return false;
+  }
+  const auto& w = config_.writerd;
+  sink_->tick(Clock::now());
+  const bool draining = drain_.load();
+  const bool blocked = sink_->failed() && parse_on_error(w.on_error) == OnError::kBlock;
+  size_t claimed = 0;
+  if (blocked) {
+    // Backpressure: the events stay in Q2 until the output works again.
+    if (draining) {
+      finish("drain");
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(w.claim_timeout_ms, 50)));
+  } else {
+    const uint64_t room = max_held_ > sink_->held() ? max_held_ - sink_->held() : 0;
+    if (room > 0) {
+      batch_.clear();
+      const auto timeout = draining ? std::chrono::milliseconds(0) : std::chrono::milliseconds(w.claim_timeout_ms);
+      claimed = ring_.claim(batch_, std::min<uint64_t>(uint64_t(w.claim_batch), room), timeout);
+      for (auto& slot : batch_) take(std::move(slot));
+      batch_.clear();
+      sink_->flush();
+    } else {
+      sink_->flush();
+      sink_->complete();
+    }
+    if (claimed == 0) {
+      if (sink_->held() > 0) {
+        // finished() counts our own held claims: when every producer has finished and nothing else
+        // is queued, complete the file now instead of waiting for max_file_age.
+        const shm::RingCounters c = ring_.counters();
+        if (draining || (c.published > 0 && c.producers == 0 && c.ready == 0 && c.writing == 0)) {
+          sink_->flush();
+          sink_->complete();
+        }
+      }
+      if (sink_->held() == 0 && ring_.finished()) {
+        finish("q2_finished");
+        return false;
+      }
+      if (draining && !sink_->failed()) {
+        finish("drain");
+        return false;
+      }
+    }
+  }
+  log_progress();
+  if (on_progress_) on_progress_();
+  return true;
+}
+
+void WriterService::take(shm::ReadSlot slot) {
+  Q2Event q;
+  const std::string malformed = parse_q2_slot(slot.data(), slot.size(), q);
+  const shm::ResultHeader& h = q.header;
+  if (slot.size() >= sizeof(shm::ResultHeader) && (h.flags & shm::kResultFlagEndOfStream)) {
+    ring_.release(std::move(slot));  // a marker, not an event
+    return;
+  }
+  counters_.events_in.fetch_add(1);
+  if (!malformed.empty()) {
+    spdlog::warn("Q2 slot {} dropped: {}", slot.index(), malformed);
+    ring_.release(std::move(slot));
+    counters_.count_drop(WriterDrop::kMalformed);
+    return;
+  }
+  if (seen_.contains(h.event_id)) {
+    ring_.release(std::move(slot));
+    counters_.duplicates_skipped.fetch_add(1);
+    return;
+  }
+  const bool hit = int64_t(h.n_found) >= min_num_peak_;
+  const bool keep = hit || config_.writerd.keep_all_events;
+  std::string why;
+  const Geometry* g = keep ? geometry_for(h, why) : nullptr;
+  if (keep && g == nullptr) {
+    spdlog::warn("event {} dropped: {}", h.event_id, why);
+    seen_.insert(h.event_id);
+    ring_.release(std::move(slot));
+    counters_.count_drop(WriterDrop::kBadShape);
+    return;
+  }
+  seen_.insert(h.event_id);
+  if (feed_) feed_->publish({h.event_id, h.n_peaks, h.n_found, hit, keep, h.t_recv_ns});
+  if (!keep) {
+    ring_.release(std::move(slot));
+    counters_.events_filtered.fetch_add(1);
+    return;
+  }
+  sink_->add(HeldEvent{std::move(slot), h.event_id, h.t_recv_ns, hit});
+}
+
+const Geometry* WriterService::geometry_for(const shm::ResultHeader& h, std::string& why) {
+  const bool frames = config_.writerd.write_frames;
+  if (!file_geometry_ && !stacked_geometry_) {
+    if (h.channels == 0 || h.orig_height == 0 || h.orig_width == 0) {
+      why = "empty frame shape";
+      return nullptr;
+    }
+    stacked_geometry_ = Geometry::stacked(h.channels, h.orig_height, h.orig_width);
+    sink_->set_geometry(&*stacked_geometry_);
+    spdlog::info("no geometry file: {} panels of {}x{} stacked along slow scan", h.channels,
+                 h.orig_height, h.orig_width);
+  }
+  const Geometry& g = file_geometry_ ? *file_geometry_ : *stacked_geometry_;
+  why = check_cxi_inputs(h, frames ? h.frame_bytes : 0, g);
+  return why.empty() ? &g : nullptr;
+}
+
+void WriterService::finish(const char* reason) {
+  sink_->flush();
+  sink_->complete();
+  if (sink_->failed() || sink_->held() > 0) {
+    exit_code_ = 1;
+    spdlog::error("ending ({}) with a failing output: {}", reason, sink_->last_error());
+    sink_->abandon_held();
+  }
+  write_summary(reason);
+  phase_.store(Phase::kDone);
+  spdlog::info("writerd done ({}): {}", reason, counters_.to_json().dump());
+}
+
+void WriterService::write_summary(const char* reason) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : sink_->files()) files.push_back({{"path", f.path}, {"events", f.events}});
+  const nlohmann::json summary = {{"run", config_.run.name},
+                                  {"reason", reason},
+                                  {"exit_code", exit_code_},
+                                  {"started_at", started_at_},
+                                  {"ended_at", utc_now()},
+                                  {"output_dir", sink_->output().dir()},
+                                  {"q2", q2_name_},
+                                  {"config_digest", config_.digest()},
+                                  {"counters", counters_.to_json()},
+                                  {"files", files}};
+  try {
+    sink_->output().write_atomically(config_.run.name + "-writerd-summary.json", summary.dump(1) + "\n");
+  } catch (const std::exception& e) {
+    spdlog::error("run summary not written: {}", e.what());
+  }
+}
+
+nlohmann::json WriterService::stats() const {
+  nlohmann::json j = counters_.to_json();
+  std::lock_guard lock(mutex_);
+  for (auto it = snapshot_.begin(); it != snapshot_.end(); ++it) j[it.key()] = it.value();
+  return j;
+}
+
+void WriterService::log_progress() {
+  const auto now = Clock::now();
+  if (now < next_log_) return;
+  next_log_ = now + std::chrono::milliseconds(config_.writerd.stats_interval_ms);
+  const shm::RingCounters rc = ring_.counters();
+  const char* state = sink_->failed() ? "output_failed" : drain_.load() ? "draining" : "running";
+  nlohmann::json snap = {{"state", state},
+                         {"output_dir", sink_->output().dir()},
+                         {"last_error", sink_->last_error()},
+                         {"rows_in_open_file", sink_->rows_in_open_file()},
+                         {"min_num_peak", min_num_peak_},
+                         {"events_per_file", config_.writerd.events_per_file},
+                         {"on_error", config_.writerd.on_error},
+                         {"q2_ready", rc.ready},
+                         {"q2_claimed", rc.claimed}};
+  {
+    std::lock_guard lock(mutex_);
+    snapshot_ = std::move(snap);
+  }
+  spdlog::debug("writerd: in {} written {} filtered {} dup {} dropped {} held {} files {}",
+                counters_.events_in.load(), counters_.events_written.load(),
+                counters_.events_filtered.load(), counters_.duplicates_skipped.load(),
+                counters_.dropped_total(), sink_->held(), counters_.files_closed.load());
+}
+
+bool WriterService::apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
+  std::lock_guard lock(mutex_);
+  if (key == "peaks.min_num_peak" || key == "writerd.events_per_file") {
+    const int64_t min = key == "peaks.min_num_peak" ? 0 : 1;
+    if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
+      error = key + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " + value.dump();
+      return false;
+    }
+    (key == "peaks.min_num_peak" ? pending_->min_num_peak : pending_->events_per_file) = value.get<int64_t>();
+    return true;
+  }
+  if (key == "writerd.output_dir") {
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      error = key + ": must be a non-empty path, got " + value.dump();
+      return false;
+    }
+    pending_->output_dir = value.get<std::string>();
+    return true;
+  }
+  if (key == "writerd.on_error") {
+    if (!value.is_string() || (value != "block" && value != "drop")) {
+      error = key + ": must be \"block\" or \"drop\", got " + value.dump();
+      return false;
+    }
+    pending_->on_error = value.get<std::string>();
+    return true;
+  }
+  if (key == "log_level" || key == "writerd.log_level") {
+    try {
+      logging::set_level(value.get<std::string>());
+    } catch (const std::exception& e) {
+      error = key + ": " + e.what();
+      return false;
+    }
+    return true;
+  }
+  error = key + ": not a live key of writerd";
+  return false;
+}
+
+void WriterService::apply_pending_live() {
+  PendingLive p;
+  {
+    std::lock_guard lock(mutex_);
+    std::swap(p, *pending_);
+  }
+  if (p.min_num_peak) {
+    min_num_peak_ = *p.min_num_peak;
+    spdlog::info("peaks.min_num_peak = {}", min_num_peak_);
+  }
+  if (p.on_error) {
+    config_.writerd.on_error = *p.on_error;
+    sink_->set_on_error(parse_on_error(*p.on_error));
+  }
+  if (p.events_per_file) {
+    config_.writerd.events_per_file = *p.events_per_file;
+    sink_->set_events_per_file(std::min<uint64_t>(uint64_t(*p.events_per_file), max_held_));
+    if (sink_->rows_in_open_file() >= uint64_t(*p.events_per_file)) sink_->complete();
+  }
+  if (p.output_dir && *p.output_dir != sink_->output().dir()) {
+    spdlog::info("writerd.output_dir = {} (completing the current file first)", *p.output_dir);
+    config_.writerd.output_dir = *p.output_dir;
+    sink_->switch_output(make_output(*p.output_dir));
+  }
+}
+
+void WriterService::request_drain() { drain_.store(true); }
+void WriterService::request_stop() { stop_.store(true); }
+
+}  // namespace peaknet::writerd

@@ -1,0 +1,145 @@
+// WriterService in-process on a real Q2 ring: hit filter, files of K rows, ledger, duplicates,
+// restart de-duplication from completed files, live keys, summary.
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "writerd/writer_service.hpp"
+#include "writerd_test_support.hpp"
+
+namespace peaknet::writerd {
+namespace {
+
+using testing::all_written_ids;
+using testing::files_with_suffix;
+using testing::publish_event;
+using testing::TestSandbox;
+
+config::SuiteConfig make_config(const nlohmann::json& j) { return config::parse_suite_config(j); }
+
+TEST(WriterdService, WritesHitsFiltersNonHitsAndBalancesTheLedger) {
+  TestSandbox box;
+  const auto cfg = make_config(box.config_json());
+  shm::Ring q2 = testing::producer_ring(cfg);
+  std::set<uint64_t> hits;
+  for (uint64_t id = 100; id < 130; ++id) {
+    const uint32_t n = id % 2 ? 3 : 12;  // min_num_peak 10
+    publish_event(q2, {id, n});
+    if (n >= 10) hits.insert(id);
+  }
+  q2.finish_producing();
+  WriterService sut(cfg);
+  EXPECT_EQ(sut.run(), 0);
+
+  const auto out = box.dir() / "out";
+  const auto ids = all_written_ids(out);
+  EXPECT_EQ(std::set<uint64_t>(ids.begin(), ids.end()), hits);
+  EXPECT_EQ(ids.size(), hits.size());
+  EXPECT_EQ(files_with_suffix(out, ".cxi").size(), 2u);  // 15 hits, K = 8
+  EXPECT_TRUE(files_with_suffix(out, ".inprogress").empty());
+  const auto s = sut.stats();
+  EXPECT_EQ(s["events_in"], 30);
+  EXPECT_EQ(s["events_written"], 15);
+  EXPECT_EQ(s["events_filtered"], 15);
+  EXPECT_EQ(s["files_closed"], 2);
+  EXPECT_EQ(s["held_slots"], 0);
+  EXPECT_EQ(q2.counters().released, 30u);
+  std::ifstream in(out / (box.run_name() + "-writerd-summary.json"));
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_EQ(summary["reason"], "q2_finished");
+  EXPECT_EQ(summary["counters"]["events_written"], 15);
+  EXPECT_EQ(summary["files"].size(), 2u);
+}
+
+TEST(WriterdService, DuplicateEventIdsAreWrittenOnce) {
+  TestSandbox box;
+  const auto cfg = make_config(box.config_json());
+  shm::Ring q2 = testing::producer_ring(cfg);
+  for (uint64_t id : {1, 2, 1, 3, 2, 2}) publish_event(q2, {id, 20});
+  q2.finish_producing();
+  WriterService sut(cfg);
+  EXPECT_EQ(sut.run(), 0);
+  EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(sut.stats()["duplicates_skipped"], 3);
+}
+
+TEST(WriterdService, RestartSkipsEventsOfCompletedFilesAndRemovesStaleInProgress) {
+  TestSandbox box;
+  const auto cfg = make_config(box.config_json());
+  {
+    shm::Ring q2 = testing::producer_ring(cfg);
+    for (uint64_t id = 1; id <= 10; ++id) publish_event(q2, {id, 20});
+    q2.finish_producing();
+    WriterService first(cfg);
+    ASSERT_EQ(first.run(), 0);
+  }
+  const auto out = box.dir() / "out";
+  std::ofstream(out / (box.run_name() + "_000099.cxi.inprogress")) << "half a file";
+  // Events 5..10 come again (as after a crash between rename and release), 11..14 are new.
+  shm::Ring q2 = testing::producer_ring(cfg);
+  for (uint64_t id = 5; id <= 14; ++id) publish_event(q2, {id, 20});
+  q2.finish_producing();
+  WriterService second(cfg);
+  ASSERT_EQ(second.run(), 0);
+  const auto ids = all_written_ids(out);
+  std::multiset<uint64_t> counted(ids.begin(), ids.end());
+  for (uint64_t id = 1; id <= 14; ++id) EXPECT_EQ(counted.count(id), 1u) << "event " << id;
+  EXPECT_TRUE(files_with_suffix(out, ".inprogress").empty());
+  // The new file continues after the stale file's number.
+  EXPECT_TRUE(std::filesystem::exists(out / (box.run_name() + "_000100.cxi")));
+}
+
+TEST(WriterdService, LiveMinNumPeakAndKeepAllEvents) {
+  TestSandbox box;
+  auto j = box.config_json();
+  const auto cfg = make_config(j);
+  shm::Ring q2 = testing::producer_ring(cfg);
+  for (uint64_t id = 1; id <= 6; ++id) publish_event(q2, {id, uint32_t(id)});
+  q2.finish_producing();
+  WriterService sut(cfg);
+  std::string error;
+  EXPECT_TRUE(sut.apply_live("peaks.min_num_peak", 4, error)) << error;
+  EXPECT_FALSE(sut.apply_live("peaks.min_num_peak", -1, error));
+  EXPECT_NE(error.find("peaks.min_num_peak"), std::string::npos);
+  EXPECT_FALSE(sut.apply_live("writerd.geometry", "x.geom", error));
+  EXPECT_FALSE(sut.apply_live("writerd.on_error", "ignore", error));
+  ASSERT_EQ(sut.run(), 0);
+  EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{4, 5, 6}));
+
+  TestSandbox box2;
+  j = box2.config_json();
+  j["writerd"]["keep_all_events"] = true;
+  const auto cfg2 = make_config(j);
+  shm::Ring q2b = testing::producer_ring(cfg2);
+  for (uint64_t id = 1; id <= 3; ++id) publish_event(q2b, {id, uint32_t(id)});
+  q2b.finish_producing();
+  WriterService keep_all(cfg2);
+  ASSERT_EQ(keep_all.run(), 0);
+  EXPECT_EQ(all_written_ids(box2.dir() / "out").size(), 3u);
+  EXPECT_EQ(keep_all.stats()["nonhits_written"], 3);
+}
+
+TEST(WriterdService, MalformedSlotsAreCountedDropsNotCrashes) {
+  TestSandbox box;
+  const auto cfg = make_config(box.config_json());
+  shm::Ring q2 = testing::producer_ring(cfg);
+  auto slot = q2.acquire(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(slot);
+  shm::ResultHeader h{};
+  h.event_id = 5;
+  h.channels = 1;
+  h.height = h.width = h.orig_height = h.orig_width = 4;
+  h.n_peaks = h.n_found = 1u << 30;  // cannot fit the slot
+  std::memcpy(slot->data(), &h, sizeof h);
+  q2.publish(std::move(*slot));
+  publish_event(q2, {6, 12});
+  q2.finish_producing();
+  WriterService sut(cfg);
+  ASSERT_EQ(sut.run(), 0);
+  EXPECT_EQ(sut.stats()["dropped_malformed"], 1);
+  EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{6}));
+}
+
+}  // namespace
+}  // namespace peaknet::writerd
