@@ -1,0 +1,185 @@
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ingestd/q1_event_sink.hpp"
+#include "ingestd/raw_message.hpp"
+
+namespace peaknet::ingestd {
+namespace {
+
+/// Unique shm names per test; unlinked even when the test fails.
+struct ShmNames {
+  std::string ring, block;
+  explicit ShmNames(const std::string& test) {
+    const std::string base = "pntest-" + std::to_string(::getpid()) + "-" + test;
+    ring = base + "-q1";
+    block = base + "-stats-ingestd";
+    shm::Ring::unlink(ring);
+    shm::CounterBlock::unlink(block);
+  }
+  ~ShmNames() {
+    shm::Ring::unlink(ring);
+    shm::CounterBlock::unlink(block);
+  }
+};
+
+config::RingConfig ring_config(int64_t slots, int64_t slot_bytes, const std::string& policy) {
+  config::RingConfig c;
+  c.slots = slots;
+  c.slot_bytes = slot_bytes;
+  c.policy = policy;
+  c.block_timeout_ms = 50;
+  return c;
+}
+
+ingest::EventMeta meta_2x3x4_u16() {
+  ingest::EventMeta m;
+  m.dtype = shm::DType::kU16;
+  m.channels = 2;
+  m.height = 3;
+  m.width = 4;
+  m.orig_height = 2;
+  m.orig_width = 3;
+  m.pad_top = 1;
+  m.pad_left = 0;
+  m.timestamp = 1234.5;
+  m.photon_wavelength_a = 1.25;
+  return m;
+}
+
+TEST(Q1EventSink, FillsEveryHeaderFieldAndThePayloadInPlace) {
+  ShmNames names("sinkhdr");
+  Q1Writer q1(names.ring, ring_config(4, 8192, "block"));
+  IngestCounters counters(names.block, 0);
+  EventIdAllocator ids;
+  Q1EventSink sut(q1, ids, counters, [] { return true; });
+  const uint64_t before = realtime_ns();
+  sut.set_source(7, 42, before);
+
+  const auto meta = meta_2x3x4_u16();
+  std::byte* payload = sut.begin_event(meta, 48);
+  ASSERT_NE(payload, nullptr);
+  for (int i = 0; i < 48; ++i) payload[i] = std::byte(i);
+  sut.commit_event();
+  ASSERT_NE(sut.begin_event(meta, 48), nullptr);
+  sut.commit_event();
+
+  auto reader = shm::Ring::attach(names.ring);
+  std::vector<shm::ReadSlot> slots;
+  ASSERT_EQ(reader.claim(slots, 8, std::chrono::milliseconds(500)), 2u);
+  shm::EventHeader h;
+  std::memcpy(&h, slots[0].data(), sizeof h);
+  EXPECT_EQ(h.event_id, (uint64_t(7) << 40) | 0);
+  EXPECT_EQ(h.source_message_id, 42u);
+  EXPECT_EQ(h.t_recv_ns, before);
+  EXPECT_GE(h.t_q1_ns, before);
+  EXPECT_EQ(h.timestamp, 1234.5);
+  EXPECT_EQ(h.photon_wavelength_a, 1.25);
+  EXPECT_EQ(h.payload_bytes, 48u);
+  EXPECT_EQ(h.source_id, 7u);
+  EXPECT_EQ(h.channels, 2u);
+  EXPECT_EQ(h.height, 3u);
+  EXPECT_EQ(h.width, 4u);
+  EXPECT_EQ(h.orig_height, 2u);
+  EXPECT_EQ(h.orig_width, 3u);
+  EXPECT_EQ(h.pad_top, 1u);
+  EXPECT_EQ(h.dtype, shm::DType::kU16);
+  EXPECT_EQ(h.flags, 0u);
+  for (int i = 0; i < 48; ++i) ASSERT_EQ(slots[0].data()[shm::kPayloadOffset + i], std::byte(i));
+  shm::EventHeader second;
+  std::memcpy(&second, slots[1].data(), sizeof second);
+  EXPECT_EQ(second.event_id, (uint64_t(7) << 40) | 1);
+  EXPECT_EQ(counters.events_received.load(), 2u);
+  EXPECT_EQ(counters.events_enqueued.load(), 2u);
+  for (auto& s : slots) reader.release(std::move(s));
+}
+
+TEST(Q1EventSink, EventLargerThanASlotIsDroppedAndCounted) {
+  ShmNames names("sinkbig");
+  Q1Writer q1(names.ring, ring_config(2, 8192, "block"));
+  IngestCounters counters(names.block, 0);
+  EventIdAllocator ids;
+  Q1EventSink sut(q1, ids, counters, [] { return true; });
+  EXPECT_EQ(sut.begin_event(meta_2x3x4_u16(), 8192), nullptr);
+  EXPECT_EQ(counters.dropped(EventDropReason::kSlotTooSmall).load(), 1u);
+  EXPECT_EQ(counters.events_received.load(), counters.events_enqueued.load() + counters.events_dropped_total());
+}
+
+TEST(Q1EventSink, DropNewestCountsQ1FullAndTheLedgerBalances) {
+  ShmNames names("sinkfull");
+  Q1Writer q1(names.ring, ring_config(2, 8192, "drop_newest"));
+  IngestCounters counters(names.block, 0);
+  EventIdAllocator ids;
+  Q1EventSink sut(q1, ids, counters, [] { return false; });
+  int published = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (sut.begin_event(meta_2x3x4_u16(), 48)) {
+      sut.commit_event();
+      ++published;
+    }
+  }
+  EXPECT_EQ(published, 2);
+  EXPECT_EQ(counters.dropped(EventDropReason::kQ1Full).load(), 3u);
+  EXPECT_EQ(counters.events_received.load(), 5u);
+  EXPECT_EQ(counters.events_received.load(), counters.events_enqueued.load() + counters.events_dropped_total());
+}
+
+TEST(Q1EventSink, BlockingSinkGivesUpWhenAskedAndCountsAShutdownDrop) {
+  ShmNames names("sinkblock");
+  Q1Writer q1(names.ring, ring_config(2, 8192, "block"));
+  IngestCounters counters(names.block, 0);
+  EventIdAllocator ids;
+  Q1EventSink sut(q1, ids, counters, [] { return true; });
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_NE(sut.begin_event(meta_2x3x4_u16(), 48), nullptr);
+    sut.commit_event();
+  }
+  EXPECT_EQ(sut.begin_event(meta_2x3x4_u16(), 48), nullptr);
+  EXPECT_EQ(counters.dropped(EventDropReason::kShutdown).load(), 1u);
+  EXPECT_GT(counters.q1_blocked_ns.load(), 0u);
+}
+
+TEST(Q1EventSink, AbortedEventIsNeverPublished) {
+  ShmNames names("sinkabort");
+  Q1Writer q1(names.ring, ring_config(2, 8192, "block"));
+  IngestCounters counters(names.block, 0);
+  EventIdAllocator ids;
+  Q1EventSink sut(q1, ids, counters, [] { return true; });
+  ASSERT_NE(sut.begin_event(meta_2x3x4_u16(), 48), nullptr);
+  sut.abort_event();
+  EXPECT_EQ(counters.dropped(EventDropReason::kDecodeFailed).load(), 1u);
+  auto reader = shm::Ring::attach(names.ring);
+  std::vector<shm::ReadSlot> slots;
+  EXPECT_EQ(reader.claim(slots, 8, std::chrono::milliseconds(100)), 0u);
+}
+
+TEST(Q1Writer, LivePolicyChangeTakesEffectAndFinishReachesConsumers) {
+  ShmNames names("policy");
+  Q1Writer sut(names.ring, ring_config(2, 8192, "block"));
+  IngestCounters counters(names.block, 0);
+  EventIdAllocator ids;
+  Q1EventSink sink(sut, ids, counters, [] { return true; });
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_NE(sink.begin_event(meta_2x3x4_u16(), 48), nullptr);
+    sink.commit_event();
+  }
+  sut.set_policy(shm::OverflowPolicy::kDropNewest);
+  EXPECT_EQ(sut.policy(), shm::OverflowPolicy::kDropNewest);
+  EXPECT_EQ(sink.begin_event(meta_2x3x4_u16(), 48), nullptr);
+  EXPECT_EQ(counters.dropped(EventDropReason::kQ1Full).load(), 1u);
+
+  auto reader = shm::Ring::attach(names.ring);
+  sut.finish();
+  std::vector<shm::ReadSlot> slots;
+  EXPECT_EQ(reader.claim(slots, 8, std::chrono::milliseconds(200)), 2u);
+  for (auto& s : slots) reader.release(std::move(s));
+  EXPECT_TRUE(reader.finished());
+}
+
+}  // namespace
+}  // namespace peaknet::ingestd
