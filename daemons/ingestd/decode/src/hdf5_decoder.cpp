@@ -1,6 +1,152 @@
+// HDF5 file images (HDF5BinarySerializer): slac-main (/data/data, /data/timestamp, ...) and
+// lclstream-main root datasets, by configurable paths with fallbacks. The catalog is read under
+// libhdf5's lock; chunks are then decoded here, outside it, one chunk per event row, into slots.
+#include <cstring>
+#include <map>
+
+#include "byte_io.hpp"
 #include "format_decoders.hpp"
+#include "hdf5_catalog.hpp"
+#include "hdf5_filters.hpp"
 
 namespace peaknet::ingest {
-void decode_hdf5(Bytes, DecodeCall&) { fail(RejectReason::kUnsupportedFilter, "hdf5: not implemented yet"); }
-std::vector<AuxArray> hdf5_all_arrays(Bytes, const DecoderOptions&, DecodeScratch&) { return {}; }
+namespace {
+
+struct Selection {
+  const Hdf5Dataset* detector = nullptr;
+  const Hdf5Dataset* timestamp = nullptr;
+  const Hdf5Dataset* wavelength = nullptr;
+  const Hdf5Dataset* original_shape = nullptr;
+};
+
+template <typename Find>
+const Hdf5Dataset* first_existing(const std::vector<std::string>& paths, Find&& find) {
+  for (const auto& p : paths) {
+    if (const Hdf5Dataset* d = find(p.empty() || p[0] == '/' ? p : "/" + p)) return d;
+  }
+  return nullptr;
+}
+
+Selection select(const std::vector<Hdf5Dataset>& all, const DecoderOptions& opt) {
+  auto find = [&](const std::string& path) -> const Hdf5Dataset* {
+    for (const auto& d : all) {
+      if (d.path == path) return &d;
+    }
+    return nullptr;
+  };
+  Selection s;
+  s.detector = first_existing(opt.hdf5_detector_paths, find);
+  if (!s.detector && opt.hdf5_detector_fallback) {  // the largest frame-like dataset
+    for (const auto& d : all) {
+      if ((d.shape.size() == 3 || d.shape.size() == 4) && d.dtype &&
+          (!s.detector || d.elements() > s.detector->elements())) {
+        s.detector = &d;
+      }
+    }
+  }
+  s.timestamp = first_existing(opt.hdf5_timestamp_paths, find);
+  s.wavelength = first_existing(opt.hdf5_wavelength_paths, find);
+  if (s.detector) s.original_shape = find(s.detector->path + "_original_shape");
+  return s;
+}
+
+/// Rows [first, first + rows) of a dataset into dst (stored byte order).
+void read_rows(const Hdf5Dataset& ds, const std::map<uint64_t, const Hdf5Chunk*>& by_row, uint64_t first,
+               uint64_t rows, std::byte* dst, DecodeScratch& scratch) {
+  const uint64_t row = ds.row_bytes();
+  if (ds.has_whole) {
+    std::memcpy(dst, ds.whole.data() + first * row, rows * row);
+  } else if (ds.has_contiguous) {
+    std::memcpy(dst, ds.contiguous.data() + first * row, rows * row);
+  } else if (ds.per_row_chunks) {
+    for (uint64_t r = 0; r < rows; ++r) {
+      auto it = by_row.find(first + r);
+      if (it == by_row.end()) {
+        fail(RejectReason::kMalformed, ds.path + ": chunk " + std::to_string(first + r) + " is not stored");
+      }
+      decode_hdf5_chunk(ds, *it->second, row, dst + r * row, scratch);
+    }
+  } else {
+    fail(RejectReason::kUnsupportedFilter, ds.path + ": layout not readable" +
+                                               (ds.whole_error.empty() ? "" : ": " + ds.whole_error));
+  }
+}
+
+std::map<uint64_t, const Hdf5Chunk*> index_rows(const Hdf5Dataset& ds) {
+  std::map<uint64_t, const Hdf5Chunk*> m;
+  for (const auto& c : ds.chunks) m[c.leading_index] = &c;
+  return m;
+}
+
+AuxArray read_all(const Hdf5Dataset& ds, const DecoderOptions& opt, DecodeScratch& scratch) {
+  if (!ds.dtype) fail(RejectReason::kUnsupportedDtype, ds.path + ": " + ds.type_text);
+  const uint64_t bytes = checked_mul(ds.elements(), ds.dtype->size(), ds.path.c_str());
+  if (bytes > opt.max_decoded_bytes) {
+    fail(RejectReason::kOverSizeLimit, ds.path + " decodes to " + std::to_string(bytes) + " bytes");
+  }
+  check_filters_supported(ds);
+  AuxArray a;
+  a.name = ds.path;
+  a.dtype = *ds.dtype;
+  a.shape = ds.shape;
+  a.bytes.resize(bytes);
+  if (bytes > 0) {
+    const uint64_t rows = ds.shape.empty() ? 1 : ds.shape[0];
+    if (ds.shape.empty() && !ds.has_whole && !ds.has_contiguous) fail(RejectReason::kMalformed, ds.path + ": scalar not readable");
+    if (ds.shape.empty()) std::memcpy(a.bytes.data(), ds.has_whole ? ds.whole.data() : ds.contiguous.data(), bytes);
+    else read_rows(ds, index_rows(ds), 0, rows, a.bytes.data(), scratch);
+  }
+  if (a.dtype.big_endian && !ds.has_whole) byteswap_inplace(a.bytes.data(), a.count(), a.dtype.size());
+  a.dtype.big_endian = false;
+  return a;
+}
+
+std::optional<AuxArray> read_optional(const Hdf5Dataset* ds, const DecoderOptions& opt, DecodeScratch& s) {
+  if (!ds || !ds->dtype) return std::nullopt;
+  return read_all(*ds, opt, s);
+}
+
+}  // namespace
+
+void decode_hdf5(Bytes message, DecodeCall& call) {
+  const DecoderOptions& opt = call.options;
+  std::vector<const Hdf5Dataset*> wanted;
+  const Hdf5Catalog catalog = read_hdf5_catalog(message, opt.max_decoded_bytes, [&](const Hdf5Dataset&) {
+    return true;  // odd layouts are rare and small (scalars, compact); the limit still applies
+  });
+  const Selection sel = select(catalog.datasets, opt);
+  if (!sel.detector) {
+    call.result.no_image = true;
+    call.result.detail = "hdf5: no detector dataset (" + std::to_string(catalog.datasets.size()) + " datasets)";
+    return;
+  }
+  const Hdf5Dataset& det = *sel.detector;
+  if (!det.dtype) fail(RejectReason::kUnsupportedDtype, det.path + ": " + det.type_text);
+  BatchPlan plan = plan_batch(det.path, *det.dtype, det.shape,
+                              read_optional(sel.original_shape, opt, call.scratch), true, opt);
+  check_filters_supported(det);
+  plan.timestamp = read_optional(sel.timestamp, opt, call.scratch);
+  plan.wavelength = read_optional(sel.wavelength, opt, call.scratch);
+  const auto by_row = index_rows(det);
+  const uint64_t rows_per_event = det.shape[0] / plan.events;
+  const uint64_t bytes = plan.event_bytes();
+  for (uint32_t i = 0; i < plan.events; ++i) {
+    emit_event(call.sink, event_meta(plan, i, opt), bytes, det.dtype->big_endian && !det.has_whole,
+               [&](std::byte* dst) {
+                 if (dst) read_rows(det, by_row, i * rows_per_event, rows_per_event, dst, call.scratch);
+               },
+               call.result);
+  }
+}
+
+std::vector<AuxArray> hdf5_all_arrays(Bytes message, const DecoderOptions& options, DecodeScratch& s) {
+  const Hdf5Catalog catalog = read_hdf5_catalog(message, options.max_decoded_bytes,
+                                                [](const Hdf5Dataset&) { return true; });
+  std::vector<AuxArray> out;
+  for (const auto& ds : catalog.datasets) {
+    if (ds.dtype) out.push_back(read_all(ds, options, s));
+  }
+  return out;
+}
+
 }  // namespace peaknet::ingest

@@ -1,0 +1,248 @@
+#include "hdf5_catalog.hpp"
+
+#include <mutex>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "byte_io.hpp"
+#include "decode_error.hpp"
+
+namespace peaknet::ingest {
+namespace {
+
+constexpr size_t kMaxDatasets = 4096;
+constexpr int kMaxRank = 32;
+
+/// libhdf5 (and its HL library, which is not thread-safe) is used by one thread at a time.
+std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+class H5Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  H5Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  ~H5Handle() {
+    if (id_ >= 0) closer_(id_);
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  Closer closer_;
+};
+
+herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
+  auto* text = static_cast<std::string*>(data);
+  if (n < 8 && err->desc) text->append(text->empty() ? "" : "; ").append(err->desc);
+  return 0;
+}
+
+std::string hdf5_error_text() {
+  std::string text;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text;
+}
+
+herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* data) {
+  auto* names = static_cast<std::vector<std::string>*>(data);
+  if (info->type == H5O_TYPE_DATASET) names->push_back(std::string("/") + name);
+  return names->size() >= kMaxDatasets ? 1 : 0;
+}
+
+std::optional<WireDType> map_type(hid_t tid, std::string& text) {
+  const H5T_class_t cls = H5Tget_class(tid);
+  const size_t size = H5Tget_size(tid);
+  const bool big = H5Tget_order(tid) == H5T_ORDER_BE;
+  std::optional<WireDType> t;
+  if (cls == H5T_INTEGER) {
+    const bool is_signed = H5Tget_sign(tid) == H5T_SGN_2;
+    char descr[4] = {'<', is_signed ? 'i' : 'u', static_cast<char>('0' + size), 0};
+    if (size <= 8) t = parse_numpy_descr(descr);
+  } else if (cls == H5T_FLOAT && (size == 4 || size == 8)) {
+    char descr[4] = {'<', 'f', static_cast<char>('0' + size), 0};
+    t = parse_numpy_descr(descr);
+  }
+  if (t) t->big_endian = big && size > 1;
+  else text = "HDF5 type class " + std::to_string(static_cast<int>(cls)) + " size " + std::to_string(size);
+  return t;
+}
+
+hid_t native_type(const WireDType& t) {
+  using shm::DType;
+  switch (t.dtype) {
+    case DType::kU8: return H5T_NATIVE_UINT8;
+    case DType::kU16: return H5T_NATIVE_UINT16;
+    case DType::kU32: return H5T_NATIVE_UINT32;
+    case DType::kU64: return H5T_NATIVE_UINT64;
+    case DType::kI8: return H5T_NATIVE_INT8;
+    case DType::kI16: return H5T_NATIVE_INT16;
+    case DType::kI32: return H5T_NATIVE_INT32;
+    case DType::kI64: return H5T_NATIVE_INT64;
+    case DType::kF32: return H5T_NATIVE_FLOAT;
+    case DType::kF64: return H5T_NATIVE_DOUBLE;
+  }
+  return H5T_NATIVE_UINT8;
+}
+
+void describe_layout(hid_t did, Hdf5Dataset& ds, std::span<const std::byte> message, uint64_t userblock) {
+  H5Handle dcpl(H5Dget_create_plist(did), H5Pclose);
+  if (!dcpl.valid()) return;
+  const int nfilters = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < nfilters && i < 32; ++i) {
+    Hdf5Filter f;
+    unsigned cd[64];
+    size_t n = 64;
+    char name[64];
+    unsigned config = 0;
+    f.id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &f.flags, &n, cd, sizeof(name), name, &config);
+    f.cd_values.assign(cd, cd + std::min<size_t>(n, 64));
+    ds.filters.push_back(std::move(f));
+  }
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  const int rank = static_cast<int>(ds.shape.size());
+  if (layout == H5D_CONTIGUOUS && ds.dtype) {
+    const haddr_t addr = H5Dget_offset(did);
+    const hsize_t stored = H5Dget_storage_size(did);
+    const uint64_t want = ds.elements() * ds.dtype->size();
+    if (addr != HADDR_UNDEF && stored == want && userblock + addr <= message.size() &&
+        want <= message.size() - userblock - addr) {
+      ds.contiguous = message.subspan(userblock + addr, want);
+      ds.has_contiguous = true;
+    }
+    return;
+  }
+  if (layout != H5D_CHUNKED || rank == 0) return;
+  hsize_t cdims[kMaxRank];
+  if (H5Pget_chunk(dcpl.get(), rank, cdims) != rank) return;
+  ds.chunk_shape.assign(cdims, cdims + rank);
+  ds.per_row_chunks = cdims[0] == 1;
+  for (int d = 1; d < rank; ++d) ds.per_row_chunks = ds.per_row_chunks && cdims[d] == ds.shape[d];
+  if (!ds.per_row_chunks || !ds.dtype) return;
+  // HDF5 1.10 rejects H5S_ALL here: pass the dataset's own dataspace.
+  H5Handle space(H5Dget_space(did), H5Sclose);
+  hsize_t nchunks = 0;
+  if (H5Dget_num_chunks(did, space.get(), &nchunks) < 0 || nchunks > ds.shape[0]) {
+    ds.per_row_chunks = false;
+    return;
+  }
+  for (hsize_t k = 0; k < nchunks; ++k) {
+    hsize_t offset[kMaxRank];
+    unsigned mask = 0;
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info(did, space.get(), k, offset, &mask, &addr, &size) < 0 ||
+        userblock + addr > message.size() || size > message.size() - userblock - addr) {
+      fail(RejectReason::kTruncated, ds.path + ": chunk " + std::to_string(k) + " lies outside the message");
+    }
+    ds.chunks.push_back(Hdf5Chunk{offset[0], mask, message.subspan(userblock + addr, size)});
+  }
+}
+
+/// End-of-file address stored in the superblock (versions 0-3), 0 when unreadable.
+uint64_t superblock_eof(std::span<const std::byte> m) {
+  if (m.size() < 16) return 0;
+  const auto version = std::to_integer<uint8_t>(m[8]);
+  const auto offset_size = std::to_integer<uint8_t>(m[version <= 1 ? 13 : 9]);
+  if (offset_size != 8 && offset_size != 4) return 0;
+  const uint64_t base = version == 0 ? 24 : version == 1 ? 28 : 12;
+  const uint64_t at = base + 2ull * offset_size;
+  if (at + offset_size > m.size()) return UINT64_MAX;
+  uint64_t eof = 0;
+  for (int i = offset_size - 1; i >= 0; --i) eof = (eof << 8) | std::to_integer<uint8_t>(m[at + static_cast<uint64_t>(i)]);
+  return eof;
+}
+
+}  // namespace
+
+uint64_t Hdf5Dataset::elements() const {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n = checked_mul(n, d, path.c_str());
+  return n;
+}
+
+uint64_t Hdf5Dataset::row_bytes() const {
+  uint64_t n = dtype ? dtype->size() : 0;
+  for (size_t d = 1; d < shape.size(); ++d) n = checked_mul(n, shape[d], path.c_str());
+  return n;
+}
+
+const Hdf5Dataset* Hdf5Catalog::find(const std::string& path) const {
+  for (const auto& d : datasets) {
+    if (d.path == path) return &d;
+  }
+  return nullptr;
+}
+
+Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes,
+                              const std::function<bool(const Hdf5Dataset&)>& read_whole) {
+  std::lock_guard lock(hdf5_mutex());
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become values, not stderr noise
+  if (message.size() < 64) fail(RejectReason::kTruncated, "hdf5: " + std::to_string(message.size()) + "-byte message holds no superblock");
+  H5Handle file(H5LTopen_file_image(const_cast<std::byte*>(message.data()), message.size(),
+                                    H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE),
+                H5Fclose);
+  if (!file.valid()) {
+    const std::string why = hdf5_error_text();
+    const bool truncated = superblock_eof(message) > message.size() || why.find("truncated") != std::string::npos;
+    fail(truncated ? RejectReason::kTruncated : RejectReason::kMalformed,
+         "hdf5: file image of " + std::to_string(message.size()) + " bytes does not open" +
+             (truncated ? " (superblock end-of-file lies beyond it)" : "") + (why.empty() ? "" : ": " + why));
+  }
+  uint64_t userblock = 0;
+  {
+    H5Handle fcpl(H5Fget_create_plist(file.get()), H5Pclose);
+    hsize_t ub = 0;
+    if (fcpl.valid() && H5Pget_userblock(fcpl.get(), &ub) >= 0) userblock = ub;
+  }
+  std::vector<std::string> names;
+  if (H5Ovisit(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names) < 0) {
+    fail(RejectReason::kMalformed, "hdf5: cannot list datasets: " + hdf5_error_text());
+  }
+  Hdf5Catalog catalog;
+  for (const std::string& path : names) {
+    H5Handle did(H5Dopen2(file.get(), path.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!did.valid()) continue;
+    Hdf5Dataset ds;
+    ds.path = path;
+    H5Handle tid(H5Dget_type(did.get()), H5Tclose);
+    ds.dtype = map_type(tid.get(), ds.type_text);
+    H5Handle sid(H5Dget_space(did.get()), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(sid.get());
+    if (rank < 0 || rank > kMaxRank) continue;
+    hsize_t dims[kMaxRank];
+    H5Sget_simple_extent_dims(sid.get(), dims, nullptr);
+    ds.shape.assign(dims, dims + rank);
+    try {
+      (void)ds.elements();
+      describe_layout(did.get(), ds, message, userblock);
+      if (ds.dtype && !ds.per_row_chunks && !ds.has_contiguous && read_whole(ds)) {
+        const uint64_t bytes = checked_mul(ds.elements(), ds.dtype->size(), path.c_str());
+        if (bytes > max_bytes) {
+          ds.whole_error = "decodes to " + std::to_string(bytes) + " bytes, over the limit";
+        } else {
+          ds.whole.resize(bytes);
+          if (H5Dread(did.get(), native_type(*ds.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, ds.whole.data()) < 0) {
+            ds.whole_error = hdf5_error_text();
+            ds.whole.clear();
+          } else {
+            ds.has_whole = true;
+          }
+        }
+      }
+    } catch (const DecodeError&) {
+      H5Eclear2(H5E_DEFAULT);
+      throw;
+    }
+    catalog.datasets.push_back(std::move(ds));
+  }
+  return catalog;
+}
+
+}  // namespace peaknet::ingest

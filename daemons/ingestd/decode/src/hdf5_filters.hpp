@@ -1,0 +1,22 @@
+#pragma once
+// HDF5 filter pipelines decoded by our own code, outside libhdf5's lock: deflate (1), shuffle (2),
+// fletcher32 (3, checksum dropped), bitshuffle (32008: none / LZ4 / zstd), zfp (32013, libzfp
+// with the stream header from cd_values). Honours each chunk's filter mask.
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "decode_scratch.hpp"
+#include "hdf5_catalog.hpp"
+
+namespace peaknet::ingest {
+
+/// kUnsupportedFilter naming the dataset and filter id when the pipeline has a filter we lack.
+void check_filters_supported(const Hdf5Dataset& ds);
+
+/// Decodes one stored chunk to exactly `expected_bytes` at `dst` (stored byte order).
+void decode_hdf5_chunk(const Hdf5Dataset& ds, const Hdf5Chunk& chunk, uint64_t expected_bytes,
+                       std::byte* dst, DecodeScratch& scratch);
+
+}  // namespace peaknet::ingest
