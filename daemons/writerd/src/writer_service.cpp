@@ -220,7 +220,10 @@ const Geometry* WriterService::geometry_for(const shm::ResultHeader& h, std::str
 void WriterService::finish(const char* reason) {
   sink_->flush();
   sink_->complete();
-  if (sink_->failed() || sink_->held() > 0) {
+  // Under block a failing output means events were left in Q2 (not lost, not written): exit 1.
+  // Under drop they were counted as dropped; the run itself ended as configured.
+  const bool blocked = sink_->failed() && parse_on_error(config_.writerd.on_error) == OnError::kBlock;
+  if (blocked || sink_->held() > 0) {
     exit_code_ = 1;
     spdlog::error("ending ({}) with a failing output: {}", reason, sink_->last_error());
     sink_->abandon_held();
