@@ -66,38 +66,46 @@ void ComponentLabeller::unite(uint32_t a, uint32_t b) {
   }
 }
 
-uint32_t ComponentLabeller::label(const uint8_t* mask, uint32_t h, uint32_t w) {
+void ComponentLabeller::begin(uint32_t h, uint32_t w) {
   height_ = h;
   width_ = w;
   runs_.clear();
   parent_.clear();
   num_components_ = 0;
-  size_t prev_first = 0, prev_last = 0;  // runs of the previous row: [prev_first, prev_last)
-  for (uint32_t y = 0; y < h; ++y) {
-    const uint8_t* row = mask + static_cast<size_t>(y) * w;
-    const size_t row_first = runs_.size();
-    size_t touch = prev_first;  // first previous-row run that can still touch a run of this row
-    for (uint32_t x = skip_background(row, 0, w); x < w; x = skip_background(row, x, w)) {
-      const uint32_t end = skip_foreground(row, x + 1, w);
-      const auto id = static_cast<uint32_t>(runs_.size());
-      runs_.push_back({y, x, end});
-      parent_.push_back(id);
-      // Previous-row run [b, e) touches [x, end) under 8-connectivity iff b <= end and e >= x.
-      while (touch < prev_last && runs_[touch].end < x) ++touch;
-      for (size_t k = touch; k < prev_last && runs_[k].begin <= end; ++k) {
-        unite(static_cast<uint32_t>(k), id);
-      }
-      x = end;
+  prev_first_ = prev_last_ = 0;
+}
+
+void ComponentLabeller::add_row(uint32_t y, const uint8_t* row) {
+  const uint32_t w = width_;
+  const size_t row_first = runs_.size();
+  size_t touch = prev_first_;  // first previous-row run that can still touch a run of this row
+  for (uint32_t x = skip_background(row, 0, w); x < w; x = skip_background(row, x, w)) {
+    const uint32_t end = skip_foreground(row, x + 1, w);
+    const auto id = static_cast<uint32_t>(runs_.size());
+    runs_.push_back({y, x, end});
+    parent_.push_back(id);
+    // Previous-row run [b, e) touches [x, end) under 8-connectivity iff b <= end and e >= x.
+    while (touch < prev_last_ && runs_[touch].end < x) ++touch;
+    for (size_t k = touch; k < prev_last_ && runs_[k].begin <= end; ++k) {
+      unite(static_cast<uint32_t>(k), id);
     }
-    prev_first = row_first;
-    prev_last = runs_.size();
+    x = end;
   }
+  prev_first_ = row_first;
+  prev_last_ = runs_.size();
+}
+
+uint32_t ComponentLabeller::finish() {
   // Roots are the raster-first runs of their sets; a link always points to a smaller run id, whose
   // entry already holds its final label when we reach it.
   for (uint32_t i = 0; i < parent_.size(); ++i) {
     parent_[i] = parent_[i] == i ? num_components_++ : parent_[parent_[i]];
   }
   return num_components_;
+}
+
+uint32_t ComponentLabeller::label(const uint8_t* mask, uint32_t h, uint32_t w) {
+  return label_rows(h, w, [&](uint32_t y) { return mask + static_cast<size_t>(y) * w; });
 }
 
 template <typename T>

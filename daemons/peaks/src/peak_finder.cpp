@@ -13,7 +13,14 @@ namespace {
 
 // Per-thread scratch: find_peaks allocates nothing once these have grown to the frame size.
 thread_local ComponentLabeller t_labeller;
-thread_local std::vector<uint8_t> t_mask;
+thread_local std::vector<uint8_t> t_mask_row;
+
+void mask_row_from_logits(const float* logit0, const float* logit1, size_t n, uint8_t* out) {
+  // Integer comparison of the bit patterns: exact for subnormals whatever the MXCSR FTZ/DAZ bits.
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = logit_is_peak(std::bit_cast<uint32_t>(logit0[i]), std::bit_cast<uint32_t>(logit1[i]));
+  }
+}
 
 }  // namespace
 
@@ -21,17 +28,16 @@ void mask_from_logits(const float* logits, uint32_t panels, uint32_t h, uint32_t
   const size_t plane = static_cast<size_t>(h) * w;
   for (uint32_t p = 0; p < panels; ++p) {
     const float* logit0 = logits + 2 * plane * p;
-    const float* logit1 = logit0 + plane;
-    uint8_t* out = mask + plane * p;
-    // Integer comparison of the bit patterns: exact for subnormals whatever the MXCSR FTZ/DAZ bits.
-    for (size_t i = 0; i < plane; ++i) {
-      out[i] = logit_is_peak(std::bit_cast<uint32_t>(logit0[i]), std::bit_cast<uint32_t>(logit1[i]));
-    }
+    mask_row_from_logits(logit0, logit0 + plane, plane, mask + plane * p);
   }
 }
 
-EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
-                      const PeakParams& params) {
+namespace {
+
+/// Shared by both entry points: `label_panel(p)` labels panel p into t_labeller and returns its count.
+template <typename LabelPanel>
+EventPeaks collect_event(LabelPanel&& label_panel, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                         const PeakParams& params) {
   const size_t plane = static_cast<size_t>(h) * w;
   const size_t pixel_bytes = shm::dtype_size(image.dtype);
   if (image.data != nullptr && pixel_bytes == 0) {
@@ -40,7 +46,7 @@ EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uin
   }
   EventPeaks result;
   for (uint32_t p = 0; p < panels; ++p) {
-    const uint32_t n = t_labeller.label(mask + plane * p, h, w);
+    const uint32_t n = label_panel(p);
     const auto kept = static_cast<uint32_t>(result.peaks.size());
     if (kept < params.max_num_peak && n > 0) {
       const ImageView panel_image{
@@ -54,11 +60,29 @@ EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uin
   return result;
 }
 
+}  // namespace
+
+EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                      const PeakParams& params) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  return collect_event([&](uint32_t p) { return t_labeller.label(mask + plane * p, h, w); }, image, panels, h,
+                       w, params);
+}
+
 EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
                                   uint32_t w, const PeakParams& params) {
-  t_mask.resize(static_cast<size_t>(panels) * h * w);
-  mask_from_logits(logits, panels, h, w, t_mask.data());
-  return find_peaks(t_mask.data(), image, panels, h, w, params);
+  // Row by row into a w-byte buffer that stays in L1: the logits are read once, no mask is written.
+  const size_t plane = static_cast<size_t>(h) * w;
+  t_mask_row.resize(w);
+  auto label_panel = [&](uint32_t p) {
+    const float* logit0 = logits + 2 * plane * p;
+    return t_labeller.label_rows(h, w, [&](uint32_t y) {
+      const size_t offset = static_cast<size_t>(y) * w;
+      mask_row_from_logits(logit0 + offset, logit0 + plane + offset, w, t_mask_row.data());
+      return t_mask_row.data();
+    });
+  };
+  return collect_event(label_panel, image, panels, h, w, params);
 }
 
 }  // namespace peaknet::peaks

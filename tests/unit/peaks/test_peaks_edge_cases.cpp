@@ -5,6 +5,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -250,6 +251,27 @@ TEST(PeaksMaskRule, RandomLogitsEqualFloatComparison) {
   for (uint32_t p = 0; p < kPanels; ++p)
     for (uint32_t i = 0; i < kH * kW; ++i)
       ASSERT_EQ(mask[p * kH * kW + i], logits[(2 * p + 1) * kH * kW + i] > logits[2 * p * kH * kW + i]);
+}
+
+TEST(PeaksMaskRule, FusedLogitsPathEqualsMaskThenFindPeaksOnManyPanels) {
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal(-0.8f, 1.0f);
+  constexpr uint32_t kPanels = 3, kH = 45, kW = 71;
+  std::vector<float> logits(kPanels * 2 * kH * kW);
+  for (auto& v : logits) v = normal(rng);
+  const auto image = random_image<float>(kPanels * kH * kW, 22);
+  std::vector<uint8_t> mask(kPanels * kH * kW);
+  mask_from_logits(logits.data(), kPanels, kH, kW, mask.data());
+  const PeakParams params{30, 10};
+  const EventPeaks expected = find_peaks(mask.data(), {image.data(), shm::DType::kF32}, kPanels, kH, kW, params);
+  const EventPeaks sut = find_peaks_from_logits(logits.data(), {image.data(), shm::DType::kF32}, kPanels, kH, kW, params);
+  EXPECT_GT(expected.n_found, 30u) << "the cap is exercised";
+  EXPECT_EQ(sut.n_found, expected.n_found);
+  EXPECT_EQ(sut.hit, expected.hit);
+  ASSERT_EQ(sut.peaks.size(), expected.peaks.size());
+  for (size_t i = 0; i < sut.peaks.size(); ++i) {
+    EXPECT_EQ(0, std::memcmp(&sut.peaks[i], &expected.peaks[i], sizeof(shm::PeakRecord))) << i;
+  }
 }
 
 }  // namespace

@@ -18,6 +18,15 @@ class ComponentLabeller {
   /// Labels `mask` (h x w, C order, nonzero = foreground); returns the number of components.
   uint32_t label(const uint8_t* mask, uint32_t h, uint32_t w);
 
+  /// Same, with the mask produced row by row: `row_of(y)` returns row y (w bytes), valid until the
+  /// next call. Lets find_peaks_from_logits label without writing a whole mask (memory bound path).
+  template <typename RowFn>
+  uint32_t label_rows(uint32_t h, uint32_t w, RowFn&& row_of) {
+    begin(h, w);
+    for (uint32_t y = 0; y < h; ++y) add_row(y, row_of(y));
+    return finish();
+  }
+
   uint32_t num_components() const { return num_components_; }
 
   /// Appends the PeakRecords of labels [0, min(limit, num_components)) of the last labelled panel to
@@ -43,12 +52,16 @@ class ComponentLabeller {
     float intensity_max;
   };
 
+  void begin(uint32_t h, uint32_t w);
+  void add_row(uint32_t y, const uint8_t* row);
+  uint32_t finish();
   uint32_t find_root(uint32_t run);
   void unite(uint32_t a, uint32_t b);
   template <typename T>
   void accumulate(const T* image, uint32_t limit);
 
   uint32_t height_ = 0, width_ = 0, num_components_ = 0;
+  size_t prev_first_ = 0, prev_last_ = 0;  ///< runs of the previous row: [prev_first_, prev_last_)
   std::vector<Run> runs_;
   std::vector<uint32_t> parent_;  ///< union-find over run ids; after label(): the run's label (0-based)
   std::vector<Sums> sums_;

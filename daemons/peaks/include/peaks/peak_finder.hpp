@@ -19,7 +19,8 @@ void mask_from_logits(const float* logits, uint32_t panels, uint32_t h, uint32_t
 EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
                       const PeakParams& params);
 
-/// Convenience: mask_from_logits (into thread-local scratch) followed by find_peaks.
+/// Same result as mask_from_logits + find_peaks, fused row by row (the logits are read once and no
+/// mask is written: this path is memory bound).
 EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
                                   uint32_t w, const PeakParams& params);
 
