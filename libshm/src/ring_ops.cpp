@@ -174,6 +174,7 @@ size_t RingImpl::try_claim(std::vector<ReadSlot>& out, size_t max) {
   seen.resize(n);
   for (int attempt = 0; attempt < 8; ++attempt) {
     candidates.clear();
+    const uint32_t seq_before = header_->ready_seq.load(std::memory_order_seq_cst);
     for (uint32_t i = 0; i < n; ++i) {
       const uint64_t w = states_[i].load(std::memory_order_acquire);
       const bool ready = SlotWord::state(w) == SlotState::kReady;
@@ -183,9 +184,12 @@ size_t RingImpl::try_claim(std::vector<ReadSlot>& out, size_t max) {
     if (candidates.empty()) return 0;
     // Second scan: only tickets up to the newest one of the first scan. Every event published before
     // that ticket was taken is READY (or already claimed) by now, wherever the first scan passed it.
+    // Skipped when no publish completed during the first scan (ready_seq is bumped after each READY
+    // CAS, before the producer takes its next ticket): then the first scan cannot have missed one.
     uint64_t newest = 0;
     for (const auto& c : candidates) newest = std::max(newest, c.first);
-    for (uint32_t i = 0; i < n; ++i) {
+    const bool quiet = header_->ready_seq.load(std::memory_order_seq_cst) == seq_before;
+    for (uint32_t i = 0; !quiet && i < n; ++i) {
       const uint64_t w = states_[i].load(std::memory_order_acquire);
       if (SlotWord::state(w) == SlotState::kReady && w != seen[i]) {
         const uint64_t t = tickets_[i].load(std::memory_order_relaxed);
