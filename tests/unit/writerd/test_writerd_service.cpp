@@ -2,6 +2,9 @@
 // restart de-duplication from completed files, live keys, summary.
 #include <fstream>
 #include <set>
+#include <thread>
+
+#include <zmq.hpp>
 
 #include <gtest/gtest.h>
 
@@ -139,6 +142,72 @@ TEST(WriterdService, MalformedSlotsAreCountedDropsNotCrashes) {
   ASSERT_EQ(sut.run(), 0);
   EXPECT_EQ(sut.stats()["dropped_malformed"], 1);
   EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{6}));
+}
+
+TEST(WriterdService, PublishesPerEventResultsOnTheFeed) {
+  TestSandbox box;
+  auto j = box.config_json();
+  const std::string endpoint = "ipc://" + (box.dir() / "feed.sock").string();
+  j["writerd"]["pub_endpoint"] = endpoint;
+  const auto cfg = make_config(j);
+  shm::Ring q2 = testing::producer_ring(cfg);
+  WriterService sut(cfg);
+  zmq::context_t ctx;
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.set(zmq::sockopt::rcvtimeo, 5000);
+  sub.connect(endpoint);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // PUB/SUB join before the first event
+  publish_event(q2, {7, 12});
+  publish_event(q2, {8, 2});
+  q2.finish_producing();
+  ASSERT_EQ(sut.run(), 0);
+  std::vector<nlohmann::json> got;
+  zmq::message_t msg;
+  while (got.size() < 2 && sub.recv(msg)) got.push_back(nlohmann::json::parse(msg.to_string()));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0]["event_id"], 7);
+  EXPECT_EQ(got[0]["hit"], true);
+  EXPECT_EQ(got[0]["n_peaks"], 12);
+  EXPECT_EQ(got[1]["event_id"], 8);
+  EXPECT_EQ(got[1]["hit"], false);
+  EXPECT_EQ(got[1]["written"], false);
+}
+
+TEST(WriterdService, LiveOutputDirCompletesTheOpenFileThenSwitches) {
+  TestSandbox box;
+  auto j = box.config_json();
+  j["writerd"]["max_file_age_ms"] = 600000;
+  j["writerd"]["stats_interval_ms"] = 10;
+  const auto cfg = make_config(j);
+  shm::Ring q2 = testing::producer_ring(cfg);
+  WriterService sut(cfg);
+  std::thread worker([&] { sut.run(); });
+  for (uint64_t id = 1; id <= 3; ++id) publish_event(q2, {id, 20});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sut.stats().value("rows_in_open_file", 0) != 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string error;
+  EXPECT_TRUE(sut.apply_live("writerd.output_dir", (box.dir() / "second").string(), error)) << error;
+  EXPECT_TRUE(sut.apply_live("writerd.events_per_file", 2, error)) << error;
+  // Applied by the work loop at its next iteration: wait until stats() shows it.
+  while (sut.stats().value("output_dir", "") != (box.dir() / "second").string() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (uint64_t id = 4; id <= 6; ++id) publish_event(q2, {id, 20});
+  q2.finish_producing();
+  worker.join();
+  EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(all_written_ids(box.dir() / "second"), (std::vector<uint64_t>{4, 5, 6}));
+  EXPECT_EQ(files_with_suffix(box.dir() / "second", ".cxi").size(), 2u);  // K = 2 now
+}
+
+TEST(WriterdService, DefaultConfigFileHasAValidWriterdSection) {
+  const auto cfg = config::load_suite_config(std::string(PEAKNET_SOURCE_DIR) + "/configs/default.json");
+  EXPECT_EQ(cfg.writerd.on_error, "block");
+  EXPECT_GE(cfg.writerd.events_per_file, 1);
 }
 
 }  // namespace
