@@ -54,11 +54,26 @@ __device__ __forceinline__ uint32_t find_root(const uint32_t* labels, uint32_t i
   return i;
 }
 
+/// find_root, then points every node of the walked path at the root (atomicMin: links only ever
+/// decrease and stay inside the set, so this is safe against concurrent unions). Without it a large
+/// component (a saturated region, a dense mask) builds chains as long as a row and the merge goes
+/// quadratic.
+__device__ __forceinline__ uint32_t find_and_compress(uint32_t* labels, uint32_t i) {
+  const uint32_t root = find_root(labels, i);
+  for (uint32_t node = i;;) {
+    const uint32_t next = __ldcg(labels + node);
+    if (next <= root) break;  // already points at the root (or below: the set grew meanwhile)
+    atomicMin(labels + node, root);
+    node = next;
+  }
+  return root;
+}
+
 /// Links the larger root under the smaller; if that root was relinked meanwhile, continue from
 /// wherever it points now (the atomicMin may have detached it from its old parent).
 __device__ __forceinline__ void unite(uint32_t* labels, uint32_t a, uint32_t b) {
-  a = find_root(labels, a);
-  b = find_root(labels, b);
+  a = find_and_compress(labels, a);
+  b = find_and_compress(labels, b);
   while (a != b) {
     if (a > b) {
       const uint32_t t = a;
@@ -67,8 +82,8 @@ __device__ __forceinline__ void unite(uint32_t* labels, uint32_t a, uint32_t b) 
     }
     const uint32_t old = atomicMin(labels + b, a);
     if (old == b) return;
-    a = find_root(labels, a);
-    b = find_root(labels, old);
+    a = find_and_compress(labels, a);
+    b = find_and_compress(labels, old);
   }
 }
 
@@ -109,7 +124,7 @@ __global__ void flatten_labels(uint32_t* __restrict__ all_labels, uint32_t plane
   if (i >= plane) return;
   uint32_t* labels = all_labels + static_cast<size_t>(blockIdx.y) * plane;
   if (__ldcg(labels + i) == kBackground) return;
-  labels[i] = find_root(labels, i);  // writes an ancestor: concurrent walkers stay correct
+  labels[i] = find_and_compress(labels, i);  // writes an ancestor: concurrent walkers stay correct
 }
 
 }  // namespace peaknet::peaks::kernels
