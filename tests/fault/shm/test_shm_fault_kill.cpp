@@ -35,6 +35,21 @@ Ring make_ring(const std::string& name) {
   return Ring::create(o);
 }
 
+// Kills must land while the workers run, not during their start-up (slow under sanitizers): wait until
+// the ring shows them at work first.
+template <typename Pred>
+void wait_until(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!pred() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+}
+
+bool attached(const Ring& ring, pid_t pid) {
+  for (const SegmentUser& u : ring.users()) {
+    if (u.pid == pid) return true;
+  }
+  return false;
+}
+
 void expect_consistent(Ring& ring, int iteration) {
   // The dead user's entry may still be in the table when nobody had to wait after the kill; reclaiming
   // it now must not find any slot left to recover (the survivor drained everything).
@@ -59,7 +74,8 @@ TEST(ShmFault, ConsumerKilledWhileHoldingClaimsLosesNothingAndRequeuesExactlyOnc
     const pid_t victim = reaper.add(testing::spawn_worker({"consume", name, victim_out.path(), std::to_string(kBatch), "3000"}));
     const pid_t survivor = reaper.add(testing::spawn_worker({"consume", name, survivor_out.path(), std::to_string(kBatch)}));
 
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(2, 60)(rng)));
+    wait_until([&] { return attached(guard, victim) && guard.counters().consumed > 0; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(rng)));
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
     EXPECT_EQ(testing::wait_worker(victim), 128 + SIGKILL);
     ASSERT_EQ(testing::wait_worker(producer, 60s), 0) << "iteration " << it;
@@ -104,7 +120,8 @@ TEST(ShmFault, ProducerKilledMidWriteNeverDeliversTheHalfWrittenEvent) {
     const pid_t victim = reaper.add(testing::spawn_worker({"produce", name, "1", "-1", "3000", "slow"}));
     const pid_t consumer = reaper.add(testing::spawn_worker({"consume", name, out.path(), std::to_string(kBatch)}));
 
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 60)(rng)));
+    wait_until([&] { return guard.counters().published > 0; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 30)(rng)));
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
     EXPECT_EQ(testing::wait_worker(victim), 128 + SIGKILL);
     const pid_t restarted = reaper.add(testing::spawn_worker({"produce", name, "2", std::to_string(kSecondEvents), "100"}));
