@@ -36,15 +36,16 @@ namespace {
 
 /// Shared by both entry points: `label_panel(p)` labels panel p into t_labeller and returns its count.
 template <typename LabelPanel>
-EventPeaks collect_event(LabelPanel&& label_panel, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
-                         const PeakParams& params) {
+void collect_event(LabelPanel&& label_panel, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                   const PeakParams& params, EventPeaks& result) {
   const size_t plane = static_cast<size_t>(h) * w;
   const size_t pixel_bytes = shm::dtype_size(image.dtype);
   if (image.data != nullptr && pixel_bytes == 0) {
     throw std::invalid_argument("peaks: image dtype code " +
                                 std::to_string(static_cast<int>(image.dtype)) + " is not a shm::DType");
   }
-  EventPeaks result;
+  result.peaks.clear();
+  result.n_found = 0;
   for (uint32_t p = 0; p < panels; ++p) {
     const uint32_t n = label_panel(p);
     const auto kept = static_cast<uint32_t>(result.peaks.size());
@@ -57,20 +58,19 @@ EventPeaks collect_event(LabelPanel&& label_panel, ImageView image, uint32_t pan
     result.n_found += n;
   }
   result.hit = result.n_found >= params.min_num_peak;
-  return result;
 }
 
 }  // namespace
 
-EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
-                      const PeakParams& params) {
+void find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                const PeakParams& params, EventPeaks& out) {
   const size_t plane = static_cast<size_t>(h) * w;
-  return collect_event([&](uint32_t p) { return t_labeller.label(mask + plane * p, h, w); }, image, panels, h,
-                       w, params);
+  collect_event([&](uint32_t p) { return t_labeller.label(mask + plane * p, h, w); }, image, panels, h, w,
+                params, out);
 }
 
-EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
-                                  uint32_t w, const PeakParams& params) {
+void find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                            const PeakParams& params, EventPeaks& out) {
   // Row by row into a w-byte buffer that stays in L1: the logits are read once, no mask is written.
   const size_t plane = static_cast<size_t>(h) * w;
   t_mask_row.resize(w);
@@ -82,7 +82,21 @@ EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t
       return t_mask_row.data();
     });
   };
-  return collect_event(label_panel, image, panels, h, w, params);
+  collect_event(label_panel, image, panels, h, w, params, out);
+}
+
+EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                      const PeakParams& params) {
+  EventPeaks out;
+  find_peaks(mask, image, panels, h, w, params, out);
+  return out;
+}
+
+EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
+                                  uint32_t w, const PeakParams& params) {
+  EventPeaks out;
+  find_peaks_from_logits(logits, image, panels, h, w, params, out);
+  return out;
 }
 
 }  // namespace peaknet::peaks

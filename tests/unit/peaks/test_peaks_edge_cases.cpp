@@ -120,7 +120,8 @@ TEST(PeaksEdgeCases, CapKeepsPanelThenLabelOrderAndCountsEveryComponent) {
     EXPECT_EQ(sut.peaks[i].y, 2.0 * (in_panel / 10)) << i;
     EXPECT_EQ(sut.peaks[i].x, 2.0 * (in_panel % 10)) << i;
   }
-  const EventPeaks none_kept = find_peaks(mask.data(), {}, kPanels, kH, kW, {0, 301});
+  EventPeaks none_kept = sut;  // the reusing overload must reset everything it reports
+  find_peaks(mask.data(), {}, kPanels, kH, kW, {0, 301}, none_kept);
   EXPECT_EQ(none_kept.n_found, 300u);
   EXPECT_TRUE(none_kept.peaks.empty());
   EXPECT_FALSE(none_kept.hit);

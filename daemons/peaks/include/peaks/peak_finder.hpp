@@ -24,4 +24,11 @@ EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uin
 EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
                                   uint32_t w, const PeakParams& params);
 
+/// Hot-path variants: fill `out` (its peak vector's capacity is reused, so a warmed-up caller
+/// allocates nothing).
+void find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                const PeakParams& params, EventPeaks& out);
+void find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                            const PeakParams& params, EventPeaks& out);
+
 }  // namespace peaknet::peaks
