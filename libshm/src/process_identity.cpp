@@ -1,41 +1,54 @@
 #include "process_identity.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 namespace peaknet::shm::detail {
 
-uint64_t process_start_time(pid_t pid) {
+namespace {
+constexpr uint64_t kUnreadable = ~uint64_t{0};
+
+// Start time, 0 when gone or a zombie, kUnreadable when /proc hides it (hidepid, other user).
+uint64_t read_start_time(pid_t pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return errno == ENOENT || errno == ESRCH ? 0 : kUnreadable;
   char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  const int read_errno = errno;
   ::close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0) return n < 0 && read_errno == ESRCH ? 0 : kUnreadable;
   buf[n] = '\0';
   // "pid (comm) S ppid ..." where comm may contain spaces and parentheses: parse after the last ')'.
   const char* p = std::strrchr(buf, ')');
-  if (p == nullptr || p[1] != ' ') return 0;
+  if (p == nullptr || p[1] != ' ') return kUnreadable;
   p += 2;
   const char state = *p;
   if (state == 'Z' || state == 'X' || state == 'x') return 0;
   // Fields after comm: 3=state ... 22=starttime, i.e. 19 more spaces after the state.
   for (int field = 3; field < 22; ++field) {
     p = std::strchr(p, ' ');
-    if (p == nullptr) return 0;
+    if (p == nullptr) return kUnreadable;
     ++p;
   }
   char* end = nullptr;
   unsigned long long st = std::strtoull(p, &end, 10);
-  if (end == p) return 0;
+  if (end == p) return kUnreadable;
   return st == 0 ? 1 : st;  // start time 0 is possible for early processes; keep 0 meaning "dead"
+}
+}  // namespace
+
+uint64_t process_start_time(pid_t pid) {
+  const uint64_t st = read_start_time(pid);
+  return st == kUnreadable ? 0 : st;
 }
 
 uint64_t make_identity(pid_t pid, uint64_t start_time) {
@@ -68,8 +81,11 @@ bool identity_alive(uint64_t identity) {
   pid_t pid = identity_pid(identity);
   if (pid <= 0) return false;
   if (pid == ::getpid()) return true;
-  uint64_t st = process_start_time(pid);
+  const uint64_t st = read_start_time(pid);
   if (st == 0) return false;
+  // /proc hides other users' processes (hidepid): fall back to "the pid exists". Never declare a user
+  // dead without proof, or its slots would be taken from under it.
+  if (st == kUnreadable) return !(::kill(pid, 0) != 0 && errno == ESRCH);
   return (st & 0xFFFFFFFFull) == (identity & 0xFFFFFFFFull);
 }
 

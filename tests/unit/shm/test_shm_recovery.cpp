@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include <cstring>
+#include <thread>
 
 #include "shm_test_support.hpp"
 
@@ -125,6 +126,38 @@ TEST(ShmRecovery, BlockedProducerRecoversADeadConsumersSlotsByItself) {
   EXPECT_FALSE(sut.acquire(300ms).has_value());
   EXPECT_EQ(sut.counters().requeued, 2u);
   EXPECT_EQ(sut.counters().ready, 2u);
+}
+
+TEST(ShmRecovery, AKilledButNotYetReapedUserCountsAsDead) {
+  ShmGuard name(unique_name());
+  Ring sut = Ring::create(options(name));
+  publish_value(sut, 1);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Ring ring = Ring::attach(name);
+    std::vector<ReadSlot> got;
+    if (ring.claim(got, 1, 10ms) != 1) ::_exit(3);
+    char c = 1;
+    if (::write(ready[1], &c, 1) != 1) ::_exit(4);
+    ::raise(SIGKILL);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  // The child is a zombie until waitpid: its mapping is gone, so it must count as dead already.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  size_t recovered = 0;
+  while (recovered == 0 && std::chrono::steady_clock::now() < deadline) {
+    recovered = sut.reclaim_dead();
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(recovered, 1u);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
 }
 
 TEST(ShmRecovery, DeadUnfinishedProducerKeepsTheStreamOpenUntilANewProducerFinishes) {
