@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 namespace peaknet::model {
 namespace {
 
