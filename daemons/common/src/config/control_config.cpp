@@ -6,6 +6,13 @@ ControlConfig parse_control_config(ConfigNode node) {
   ControlConfig c;
   c.log_level = node.get_enum("log_level", c.log_level,
                               {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.metrics_address = node.get_string("metrics_address", c.metrics_address);
+  c.metrics_port = node.get_int("metrics_port", c.metrics_port, 0, 65535);
+  c.stats_interval_ms = node.get_int("stats_interval_ms", c.stats_interval_ms, 50, 60000);
+  c.ready_timeout_s = node.get_int("ready_timeout_s", c.ready_timeout_s, 1, 3600);
+  c.stop_timeout_s = node.get_int("stop_timeout_s", c.stop_timeout_s, 1, 3600);
+  c.bin_dir = node.get_string("bin_dir", c.bin_dir);
+  c.use_systemd = node.get_bool("use_systemd", c.use_systemd);
   node.finish();
   return c;
 }

@@ -1,5 +1,7 @@
 #pragma once
-// Section "control" of the suite config. Owned by the control work; keep keys, defaults and ranges here.
+// Section "control" of the suite config: peakctl, the supervisor and the metrics endpoint.
+// Owned by the control work; keep keys, defaults and ranges here (docs/ctl.md lists them).
+#include <cstdint>
 #include <string>
 
 #include "common/config/config_node.hpp"
@@ -7,7 +9,14 @@
 namespace peaknet::config {
 
 struct ControlConfig {
-  std::string log_level;  ///< "" = run.log_level
+  std::string log_level;                  ///< "" = run.log_level (peakctl and its supervisor)
+  std::string metrics_address = "127.0.0.1";  ///< Prometheus endpoint bind address
+  int64_t metrics_port = 9464;            ///< 0 = no endpoint (peakctl start's supervisor / peakctl metrics)
+  int64_t stats_interval_ms = 1000;       ///< refresh of `peakctl stats` and the metrics snapshot
+  int64_t ready_timeout_s = 300;          ///< start/run: how long to wait for every daemon to be ready
+  int64_t stop_timeout_s = 120;           ///< stop: per pipeline stage, before escalating to stop/SIGKILL
+  std::string bin_dir;                    ///< where the daemon binaries are ("" = next to peakctl, then PATH)
+  bool use_systemd = true;                ///< start via systemd when the units are installed
 };
 
 ControlConfig parse_control_config(ConfigNode node);

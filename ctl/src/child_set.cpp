@@ -1,0 +1,103 @@
+#include "child_set.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace peaknet::ctl {
+
+ChildSet::~ChildSet() {
+  if (released_) return;
+  signal_all(SIGKILL);
+  for (const auto& [id, pid] : pids_) ::waitpid(pid, nullptr, 0);
+}
+
+void ChildSet::spawn(const DaemonLaunch& launch) {
+  const std::string log_path = run_dir_ + "/" + launch.id + ".log";
+  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) throw std::runtime_error("cannot open log " + log_path + ": " + std::strerror(errno));
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(log_fd);
+    throw std::runtime_error("pipe2 failed");
+  }
+  std::vector<char*> argv;
+  for (const auto& a : launch.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed for " + launch.id);
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    ::setpgid(0, 0);  // a Ctrl+C in peakctl's terminal reaches peakctl only; it drains in order
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(argv[0], argv.data());
+    const int e = errno;
+    [[maybe_unused]] auto n = ::write(err_pipe[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(err_pipe[1]);
+  int exec_errno = 0;
+  const ssize_t n = ::read(err_pipe[0], &exec_errno, sizeof exec_errno);
+  ::close(err_pipe[0]);
+  if (n == sizeof exec_errno) {
+    ::waitpid(pid, nullptr, 0);
+    throw std::runtime_error("cannot execute " + launch.argv[0] + ": " + std::strerror(exec_errno));
+  }
+  pids_[launch.id] = pid;
+  launches_[launch.id] = launch;
+}
+
+std::vector<ChildExit> ChildSet::reap() {
+  std::vector<ChildExit> out;
+  for (auto it = pids_.begin(); it != pids_.end();) {
+    int status = 0;
+    const pid_t r = ::waitpid(it->second, &status, WNOHANG);
+    if (r != it->second) {
+      ++it;
+      continue;
+    }
+    ChildExit e{it->first, it->second, false, ""};
+    if (WIFEXITED(status)) {
+      e.ok = WEXITSTATUS(status) == 0;
+      e.description = "exited " + std::to_string(WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      e.description = "killed by signal " + std::to_string(WTERMSIG(status));
+    }
+    out.push_back(std::move(e));
+    it = pids_.erase(it);
+  }
+  return out;
+}
+
+int ChildSet::pid(const std::string& id) const {
+  const auto it = pids_.find(id);
+  return it == pids_.end() ? 0 : it->second;
+}
+
+const DaemonLaunch* ChildSet::launch_of(const std::string& id) const {
+  const auto it = launches_.find(id);
+  return it == launches_.end() ? nullptr : &it->second;
+}
+
+void ChildSet::signal(const std::string& id, int signo) const {
+  if (const int p = pid(id); p > 0) ::kill(p, signo);
+}
+
+void ChildSet::signal_all(int signo) const {
+  for (const auto& [id, pid] : pids_) ::kill(pid, signo);
+}
+
+}  // namespace peaknet::ctl

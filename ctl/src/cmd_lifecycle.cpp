@@ -1,0 +1,239 @@
+// peakctl start / stop / restart / status.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "common/control_client.hpp"
+#include "common/logging.hpp"
+#include "common/run_dir.hpp"
+#include "lifecycle.hpp"
+#include "stats_view.hpp"
+#include "suite_plan.hpp"
+#include "supervisor.hpp"
+
+namespace peaknet::ctl {
+
+namespace fs = std::filesystem;
+
+bool systemd_units_installed() {
+  for (const char* dir : {"/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system",
+                          "/usr/lib/systemd/system"}) {
+    if (fs::exists(fs::path(dir) / "peaknet.target")) return true;
+  }
+  return false;
+}
+
+namespace {
+std::string unit_of(const std::string& id) {
+  const size_t dash = id.find('-');
+  if (dash == std::string::npos) return "peaknet-" + id + ".service";
+  return "peaknet-" + id.substr(0, dash) + "@" + id.substr(dash + 1) + ".service";
+}
+
+int systemctl(const std::vector<std::string>& args) {
+  std::string cmd = "systemctl";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  std::cerr << "+ " << cmd << "\n";
+  return std::system(cmd.c_str()) == 0 ? kOk : kFailed;
+}
+
+bool use_systemd(const config::SuiteConfig& cfg, bool no_systemd) {
+  return !no_systemd && cfg.control.use_systemd && systemd_units_installed();
+}
+
+// Daemons with a live process (a socket left by a crash does not count).
+std::vector<RunningDaemon> live_daemons(const std::string& run_dir) {
+  std::vector<RunningDaemon> out;
+  for (auto& d : discover_daemons(run_dir)) {
+    if (process_alive(read_pid_file(run_dir, d.id))) out.push_back(std::move(d));
+  }
+  return out;
+}
+}  // namespace
+
+int cmd_start(const CtlOptions& o, const StartArgs& a) {
+  const auto cfg = load_ctl_config(o);
+  const std::string run_dir = ctl_run_dir(cfg);
+  common::ensure_run_dir(run_dir);
+  if (const auto running = live_daemons(run_dir); !running.empty()) {
+    std::cerr << "peakctl start: " << running.front().id << " is already running in " << run_dir
+              << " (peakctl status; peakctl stop first)\n";
+    return kFailed;
+  }
+  PlanOptions plan_options{o.config_path.empty() ? "" : fs::absolute(o.config_path).string(), o.overrides,
+                           o.run_dir, a.cpu};
+  const auto plan = plan_suite(cfg, plan_options);
+  std::vector<std::string> ids;
+  for (const auto& l : plan) ids.push_back(l.id);
+
+  if (use_systemd(cfg, a.no_systemd)) {
+    if (!o.config_path.empty() || !o.overrides.empty()) {
+      std::cerr << "peakctl start: the systemd units read /etc/peaknet/peaknet.json; edit it instead of "
+                   "--config/--set, or use --no-systemd\n";
+      return kUsage;
+    }
+    std::vector<std::string> args = {"start"};
+    for (const auto& id : ids) args.push_back(unit_of(id));
+    args.push_back("peaknet.target");
+    if (systemctl(args) != kOk) return kFailed;
+  } else if (a.foreground) {
+    logging::init("peakctl", cfg.control.log_level.empty() ? cfg.run.log_level : cfg.control.log_level);
+    return run_supervisor(cfg, run_dir, plan);
+  } else {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      std::cerr << "peakctl start: fork failed\n";
+      return kFailed;
+    }
+    if (pid == 0) {
+      ::setsid();
+      const std::string log = run_dir + "/supervisor.log";
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, STDOUT_FILENO);
+        ::dup2(fd, STDERR_FILENO);
+        ::close(fd);
+      }
+      const int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+      logging::init("supervisor", cfg.control.log_level.empty() ? cfg.run.log_level : cfg.control.log_level);
+      ::_exit(run_supervisor(cfg, run_dir, plan));
+    }
+    std::string error;
+    const bool ready = wait_ready(run_dir, ids, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error,
+                                  [pid, &run_dir]() -> std::string {
+                                    int status = 0;
+                                    if (::waitpid(pid, &status, WNOHANG) == pid) {
+                                      return "the supervisor exited (see " + run_dir + "/supervisor.log)";
+                                    }
+                                    return "";
+                                  });
+    if (!ready) {
+      std::cerr << "peakctl start: " << error << "\n";
+      ::kill(pid, SIGTERM);  // the supervisor stops whatever did start
+      return kFailed;
+    }
+    std::cout << "started " << ids.size() << " daemons (supervisor pid " << pid << ", run dir " << run_dir
+              << ", logs there)\n";
+    if (cfg.control.metrics_port > 0) {
+      std::cout << "metrics: http://" << cfg.control.metrics_address << ":" << cfg.control.metrics_port
+                << "/metrics\n";
+    }
+    return kOk;
+  }
+  std::string error;
+  if (!wait_ready(run_dir, ids, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error)) {
+    std::cerr << "peakctl start: " << error << "\n";
+    return kFailed;
+  }
+  std::cout << "started " << ids.size() << " daemons via systemd\n";
+  return kOk;
+}
+
+int cmd_stop(const CtlOptions& o, bool now) {
+  const auto cfg = load_ctl_config(o);
+  const std::string run_dir = ctl_run_dir(cfg);
+  const auto daemons = live_daemons(run_dir);
+  if (daemons.empty()) {
+    std::cerr << "peakctl stop: nothing running in " << run_dir << "\n";
+    return kNotRunning;
+  }
+  common::write_file_0600(stopping_marker(run_dir), "");
+  StopOptions options;
+  options.now = now;
+  options.stage_timeout = std::chrono::seconds(cfg.control.stop_timeout_s);
+  const bool clean = stop_pipeline(run_dir, daemons, options, nullptr, std::cerr);
+  // The supervisor (if any) exits once its children are gone.
+  const int sup = read_pid_file(run_dir, "supervisor");
+  for (int i = 0; i < 100 && process_alive(sup); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (use_systemd(cfg, false) && ::geteuid() == 0) systemctl({"stop", "peaknet.target"});
+  std::remove(stopping_marker(run_dir).c_str());
+  const auto final = final_snapshot(run_dir);
+  if (o.json) {
+    std::cout << nlohmann::json{{"stopped", clean}, {"ledger", stats_to_json(final, nullptr)["ledger"]}}.dump(2)
+              << "\n";
+  } else {
+    std::cout << (clean ? "stopped" : "stopped (some daemons had to be forced)") << "; "
+              << ledger_line(final.ledger) << "\n";
+  }
+  return clean ? kOk : kFailed;
+}
+
+int cmd_restart(const CtlOptions& o, const std::string& id) {
+  const auto cfg = load_ctl_config(o);
+  const std::string run_dir = ctl_run_dir(cfg);
+  const int old_pid = read_pid_file(run_dir, id);
+  if (!process_alive(old_pid)) {
+    std::cerr << "peakctl restart: " << id << " is not running in " << run_dir << "\n";
+    return kNotRunning;
+  }
+  if (use_systemd(cfg, false)) return systemctl({"restart", unit_of(id)});
+  if (!process_alive(read_pid_file(run_dir, "supervisor"))) {
+    std::cerr << "peakctl restart: " << id << " was not started by peakctl start (no supervisor)\n";
+    return kFailed;
+  }
+  common::write_file_0600(restart_marker(run_dir, id), "");
+  // "stop", not "drain": a drained producer would finish its ring and end the stream downstream.
+  // Queued events stay in the rings and are taken up by the restarted daemon.
+  common::control_request(common::control_endpoint(run_dir, id), {{"cmd", "stop"}});
+  for (int i = 0; i < 600 && read_pid_file(run_dir, id) == old_pid; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string error;
+  if (!wait_ready(run_dir, {id}, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error)) {
+    std::cerr << "peakctl restart: " << error << "\n";
+    return kFailed;
+  }
+  std::cout << "restarted " << id << " (pid " << read_pid_file(run_dir, id) << ")\n";
+  return kOk;
+}
+
+int cmd_status(const CtlOptions& o) {
+  const auto cfg = load_ctl_config(o);
+  const std::string run_dir = ctl_run_dir(cfg);
+  const auto daemons = discover_daemons(run_dir);
+  nlohmann::json all = nlohmann::json::array();
+  bool healthy = !daemons.empty();
+  for (const auto& d : daemons) {
+    auto reply = common::control_request(d.endpoint, {{"cmd", "status"}}, std::chrono::milliseconds(1500));
+    if (!reply.value("ok", false)) {
+      healthy = false;
+      const int pid = read_pid_file(run_dir, d.id);
+      reply = {{"id", d.id}, {"state", process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl clean)"},
+               {"pid", pid}};
+    } else if (reply.value("state", std::string()) == "failed") {
+      healthy = false;
+    }
+    all.push_back(reply);
+  }
+  if (o.json) {
+    std::cout << nlohmann::json{{"run_dir", run_dir}, {"daemons", all}}.dump(2) << "\n";
+  } else if (daemons.empty()) {
+    std::cout << "nothing running in " << run_dir << "\n";
+  } else {
+    std::cout << fmt::format("{:<12} {:<12} {:>8} {:>10} {:<8} {:<13} {}\n", "DAEMON", "STATE", "PID", "UPTIME_S",
+                             "VERSION", "CONFIG", "STATUS");
+    for (const auto& r : all) {
+      std::cout << fmt::format("{:<12} {:<12} {:>8} {:>10.1f} {:<8} {:<13} {}\n", r.value("id", std::string()),
+                               r.value("state", std::string()), r.value("pid", 0), r.value("uptime_s", 0.0),
+                               r.value("version", std::string("-")), r.value("config_digest", std::string("-")),
+                               r.value("status", std::string()));
+    }
+    const int sup = read_pid_file(run_dir, "supervisor");
+    if (process_alive(sup)) std::cout << "supervisor pid " << sup << "; run dir " << run_dir << "\n";
+  }
+  if (daemons.empty()) return kNotRunning;
+  return healthy ? kOk : kFailed;
+}
+
+}  // namespace peaknet::ctl

@@ -1,0 +1,87 @@
+// peakctl reconfigure key=value ... | --model PATH: live changes through the control sockets.
+#include <algorithm>
+#include <iostream>
+
+#include "commands.hpp"
+#include "common/control_client.hpp"
+#include "common/daemon_runtime.hpp"
+
+namespace peaknet::ctl {
+
+namespace {
+nlohmann::json parse_value(const std::string& text) {
+  auto v = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return v.is_discarded() ? nlohmann::json(text) : v;
+}
+
+bool is_live_for(const std::string& key, const std::string& daemon) {
+  const auto keys = common::live_keys(daemon);
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+}  // namespace
+
+int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a) {
+  const auto cfg = load_ctl_config(o);
+  const std::string run_dir = ctl_run_dir(cfg);
+  const auto daemons = discover_daemons(run_dir);
+  if (daemons.empty()) {
+    std::cerr << "peakctl reconfigure: nothing running in " << run_dir << "\n";
+    return kNotRunning;
+  }
+  if (a.assignments.empty() && a.model_path.empty()) {
+    std::cerr << "peakctl reconfigure: give key=value pairs or --model PATH\n";
+    return kUsage;
+  }
+  int rc = kOk;
+  nlohmann::json results = nlohmann::json::array();
+  auto report = [&](const std::string& id, const std::string& what, const nlohmann::json& reply) {
+    const bool ok = reply.value("ok", false);
+    if (!ok) rc = kFailed;
+    results.push_back({{"id", id}, {"change", what}, {"reply", reply}});
+    if (!o.json) {
+      std::cout << id << ": " << what << ": "
+                << (ok ? "applied" : reply["error"].value("message", std::string("failed"))) << "\n";
+    }
+  };
+  for (const auto& assignment : a.assignments) {
+    const size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "peakctl reconfigure: \"" << assignment << "\" is not key=value\n";
+      return kUsage;
+    }
+    const std::string key = assignment.substr(0, eq);
+    const nlohmann::json value = parse_value(assignment.substr(eq + 1));
+    bool sent = false;
+    for (const auto& d : daemons) {
+      if (!is_live_for(key, d.daemon)) continue;
+      sent = true;
+      report(d.id, key + "=" + value.dump(),
+             common::control_request(d.endpoint, {{"cmd", "config_set"}, {"key", key}, {"value", value}}));
+    }
+    if (!sent) {
+      rc = kFailed;
+      const std::string msg = "config." + key + " cannot change while the suite runs; restart needed "
+                              "(peakctl stop && peakctl start --set " + assignment + ")";
+      results.push_back({{"change", assignment}, {"reply", common::control_error("restart_required", msg)}});
+      if (!o.json) std::cout << msg << "\n";
+    }
+  }
+  if (!a.model_path.empty()) {
+    bool any = false;
+    for (const auto& d : daemons) {  // one inferd at a time: the others keep the pipeline flowing
+      if (d.daemon != "inferd") continue;
+      any = true;
+      report(d.id, "model " + a.model_path,
+             common::control_request(d.endpoint, {{"cmd", "swap_model"}, {"path", a.model_path}},
+                                     std::chrono::milliseconds(600000)));
+    }
+    if (!any) {
+      rc = kFailed;
+      if (!o.json) std::cout << "no inferd running: nothing to swap\n";
+    }
+  }
+  if (o.json) std::cout << results.dump(2) << "\n";
+  return rc;
+}
+
+}  // namespace peaknet::ctl

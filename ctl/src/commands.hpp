@@ -1,0 +1,46 @@
+#pragma once
+// peakctl subcommands; each returns an ExitCode (ctl_context.hpp). main.cpp only wires CLI11 to these.
+#include <string>
+#include <vector>
+
+#include "ctl_context.hpp"
+
+namespace peaknet::ctl {
+
+struct StartArgs {
+  bool cpu = false;         ///< one CPU inferd even when GPUs are visible
+  bool no_systemd = false;  ///< supervised child processes even when the units are installed
+  bool foreground = false;  ///< stay in the foreground as the supervisor (no fork)
+};
+int cmd_start(const CtlOptions& o, const StartArgs& a);
+int cmd_stop(const CtlOptions& o, bool now);
+int cmd_restart(const CtlOptions& o, const std::string& id);
+int cmd_status(const CtlOptions& o);
+
+struct StatsArgs {
+  bool once = false;
+  double interval_s = 0;  ///< 0 = control.stats_interval_ms
+  int iterations = 0;     ///< 0 = until Ctrl+C (live mode)
+};
+int cmd_stats(const CtlOptions& o, const StatsArgs& a);
+int cmd_metrics(const CtlOptions& o, const std::string& listen);
+
+struct ReconfigureArgs {
+  std::vector<std::string> assignments;  ///< key=value
+  std::string model_path;                ///< --model
+};
+int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a);
+
+struct RunArgs {
+  int64_t events = -1;  ///< -1 = as configured
+  bool cpu = false;
+};
+int cmd_run(const CtlOptions& o, const RunArgs& a);
+
+int cmd_doctor(const CtlOptions& o);
+int cmd_clean(const CtlOptions& o, bool dry_run);
+
+/// True when systemd units for the suite are installed (peaknet.target found).
+bool systemd_units_installed();
+
+}  // namespace peaknet::ctl

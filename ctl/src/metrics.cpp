@@ -1,0 +1,129 @@
+#include "metrics.hpp"
+
+#include <cctype>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#ifdef PEAKCTL_HAVE_HTTPLIB
+#include <httplib.h>
+#else
+namespace httplib {
+class Server {};  // never constructed: only completes the type for unique_ptr
+}  // namespace httplib
+#endif
+
+namespace peaknet::ctl {
+
+namespace {
+std::string sanitize(const std::string& name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (!out.empty() && std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+  return out;
+}
+
+std::string labels(const DaemonSample& d, const std::string& extra = "") {
+  return fmt::format("{{daemon=\"{}\",instance=\"{}\"{}}}", d.daemon, d.instance, extra);
+}
+
+double seconds_of(const std::string& name, double v) {
+  auto ends = [&](const char* s) { return name.size() > 3 && name.compare(name.size() - 3, 3, s) == 0; };
+  if (ends("_ms")) return v / 1e3;
+  if (ends("_us")) return v / 1e6;
+  return v / 1e9;
+}
+
+// Groups samples by metric name so each family gets one HELP/TYPE header.
+struct Families {
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> by_name;  // name -> (type, lines)
+  void add(const std::string& name, const std::string& type, const std::string& line) {
+    auto& f = by_name[name];
+    f.first = type;
+    f.second.push_back(line);
+  }
+  std::string text() const {
+    std::string out;
+    for (const auto& [name, f] : by_name) {
+      out += "# TYPE " + name + " " + f.first + "\n";
+      for (const auto& l : f.second) out += l + "\n";
+    }
+    return out;
+  }
+};
+}  // namespace
+
+std::string prometheus_text(const Snapshot& s) {
+  Families f;
+  for (const auto& d : s.daemons) {
+    f.add("peaknet_daemon_up", "gauge", "peaknet_daemon_up" + labels(d) + (d.state == "unreachable" ? " 0" : " 1"));
+    f.add("peaknet_daemon_ready", "gauge", "peaknet_daemon_ready" + labels(d) + (d.state == "ready" ? " 1" : " 0"));
+    f.add("peaknet_daemon_uptime_seconds", "gauge",
+          fmt::format("peaknet_daemon_uptime_seconds{} {}", labels(d), d.uptime_s));
+    for (const auto& [raw, value] : d.counters) {
+      const bool gauge = d.is_gauge.count(raw) && d.is_gauge.at(raw);
+      const std::string name = "peaknet_" + sanitize(raw) + (gauge ? "" : "_total");
+      f.add(name, gauge ? "gauge" : "counter", fmt::format("{}{} {}", name, labels(d), value));
+    }
+    for (const auto& [raw, l] : d.latencies) {
+      const std::string name = "peaknet_" + sanitize(raw) + "_seconds";
+      f.add(name, "summary", fmt::format("{}{} {}", name, labels(d, ",quantile=\"0.5\""), seconds_of(raw, l.p50)));
+      f.add(name, "summary", fmt::format("{}{} {}", name, labels(d, ",quantile=\"0.99\""), seconds_of(raw, l.p99)));
+      f.add(name, "summary", fmt::format("{}_sum{} {}", name, labels(d), seconds_of(raw, l.mean * l.count)));
+      f.add(name, "summary", fmt::format("{}_count{} {}", name, labels(d), l.count));
+    }
+  }
+  for (const auto& r : s.rings) {
+    const std::string q = fmt::format("{{queue=\"{}\"}}", r.name);
+    f.add("peaknet_queue_slots", "gauge", fmt::format("peaknet_queue_slots{} {}", q, r.slots));
+    f.add("peaknet_queue_occupancy", "gauge", fmt::format("peaknet_queue_occupancy{} {}", q, r.occupancy));
+    f.add("peaknet_queue_published_total", "counter", fmt::format("peaknet_queue_published_total{} {}", q, r.published));
+    f.add("peaknet_queue_released_total", "counter", fmt::format("peaknet_queue_released_total{} {}", q, r.released));
+    f.add("peaknet_queue_dropped_total", "counter", fmt::format("peaknet_queue_dropped_total{} {}", q, r.dropped));
+  }
+  const auto& l = s.ledger;
+  for (const auto& [column, value] : std::map<std::string, double>{{"received", l.received}, {"written", l.written},
+                                                                   {"filtered", l.filtered}, {"dropped", l.dropped},
+                                                                   {"in_flight", l.in_flight}}) {
+    f.add("peaknet_ledger_events", "gauge", fmt::format("peaknet_ledger_events{{column=\"{}\"}} {}", column, value));
+  }
+  return f.text();
+}
+
+#ifdef PEAKCTL_HAVE_HTTPLIB
+MetricsServer::MetricsServer(const std::string& address, int port, std::function<Snapshot()> snapshot)
+    : server_(std::make_unique<httplib::Server>()) {
+  server_->Get("/metrics", [snapshot](const httplib::Request&, httplib::Response& res) {
+    res.set_content(prometheus_text(snapshot()), "text/plain; version=0.0.4");
+  });
+  server_->Get("/health/ready", [snapshot](const httplib::Request&, httplib::Response& res) {
+    const Snapshot s = snapshot();
+    bool ready = !s.daemons.empty();
+    for (const auto& d : s.daemons) ready = ready && d.state == "ready";
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  });
+  server_->Get("/health/live", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("live\n", "text/plain");
+  });
+  port_ = port == 0 ? server_->bind_to_any_port(address) : (server_->bind_to_port(address, port) ? port : -1);
+  if (port_ <= 0) {
+    throw std::runtime_error(fmt::format("metrics endpoint: cannot bind {}:{}", address, port));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+MetricsServer::~MetricsServer() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+#else
+MetricsServer::MetricsServer(const std::string&, int, std::function<Snapshot()>) {
+  throw std::runtime_error("metrics endpoint: peakctl was built without cpp-httplib (libcpp-httplib-dev)");
+}
+MetricsServer::~MetricsServer() = default;
+#endif
+
+}  // namespace peaknet::ctl

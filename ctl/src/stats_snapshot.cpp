@@ -1,0 +1,193 @@
+#include "stats_snapshot.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "common/control_client.hpp"
+#include "ctl_context.hpp"
+
+#ifdef PEAKCTL_HAVE_SHM
+#include "shm/counter_block.hpp"
+#include "shm/ring.hpp"
+#endif
+
+namespace peaknet::ctl {
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix, DaemonSample& out) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string name = prefix.empty() ? it.key() : prefix + "_" + it.key();
+    const auto& v = it.value();
+    if (v.is_number()) {
+      out.counters[name] = v.get<double>();
+    } else if (v.is_boolean()) {
+      out.counters[name] = v.get<bool>() ? 1 : 0;
+      out.is_gauge[name] = true;
+    } else if (v.is_object() && v.contains("p50") && v.contains("p99")) {
+      LatencySample l;
+      l.count = v.value("count", 0.0);
+      l.p50 = v.value("p50", 0.0);
+      l.p99 = v.value("p99", 0.0);
+      l.max = v.value("max", 0.0);
+      l.mean = v.value("mean", 0.0);
+      out.latencies[name] = l;
+    } else if (v.is_object()) {
+      flatten(v, name, out);
+    }
+  }
+}
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+#ifdef PEAKCTL_HAVE_SHM
+// Reads the daemon's CounterBlock; false when it cannot be attached (daemon without one, or gone).
+bool read_counter_block(const std::string& run_name, DaemonSample& sample) {
+  const std::string names[] = {run_name + "-stats-" + sample.id, run_name + "-" + sample.id + "-stats"};
+  for (const auto& name : names) {
+    try {
+      const auto block = shm::CounterBlock::attach(name);
+      for (const auto& e : block.snapshot_entries()) {
+        if (e.kind == shm::MetricKind::kHistogram) {
+          sample.latencies[e.name] = {double(e.value), double(e.p50), double(e.p99), double(e.max),
+                                      double(e.mean)};
+        } else {
+          sample.counters[e.name] = double(e.value);
+          sample.is_gauge[e.name] = e.kind == shm::MetricKind::kGauge;
+        }
+      }
+      sample.source = "shm";
+      return true;
+    } catch (const std::exception&) {
+    }
+  }
+  return false;
+}
+
+void read_rings(const config::SuiteConfig& cfg, std::vector<RingSample>& out) {
+  for (const auto* q : {&cfg.q1, &cfg.q2}) {
+    const std::string name = cfg.run.name + "-" + q->name;
+    try {
+      if (!shm::Ring::exists(name)) continue;
+      const auto ring = shm::Ring::attach(name);
+      const auto c = ring.counters();
+      out.push_back({q->name, double(ring.slot_count()), double(c.occupancy), double(c.published),
+                     double(c.released), double(c.total_dropped()), double(ring.slot_bytes())});
+    } catch (const std::exception&) {
+    }
+  }
+}
+#endif
+}  // namespace
+
+void absorb_stats_json(const nlohmann::json& stats, DaemonSample& sample) {
+  if (stats.is_object()) flatten(stats, "", sample);
+}
+
+Ledger compute_ledger(const std::vector<DaemonSample>& daemons) {
+  Ledger l;
+  for (const auto& d : daemons) {
+    auto get = [&](const char* name) {
+      const auto it = d.counters.find(name);
+      return it == d.counters.end() ? 0.0 : it->second;
+    };
+    if (d.daemon == "ingestd") l.received += get("events_received");
+    if (d.daemon == "writerd") {
+      l.written += get("events_written");
+      l.filtered += get("events_filtered");
+    }
+    for (const auto& [name, value] : d.counters) {
+      if (!starts_with(name, "dropped_") || value == 0) continue;
+      l.dropped += value;
+      l.dropped_by_reason[d.id + ":" + name.substr(8)] += value;
+    }
+  }
+  l.in_flight = l.received - l.written - l.filtered - l.dropped;
+  return l;
+}
+
+double sum_counter(const Snapshot& s, const std::string& daemon, const std::string& name) {
+  double total = 0;
+  for (const auto& d : s.daemons) {
+    if (!daemon.empty() && d.daemon != daemon) continue;
+    if (const auto it = d.counters.find(name); it != d.counters.end()) total += it->second;
+  }
+  return total;
+}
+
+Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run_dir) {
+  Snapshot s;
+  for (const auto& d : discover_daemons(run_dir)) {
+    DaemonSample sample;
+    sample.id = d.id;
+    sample.daemon = d.daemon;
+    sample.instance = d.instance;
+    const auto status = common::control_request(d.endpoint, {{"cmd", "status"}}, std::chrono::milliseconds(1000));
+    if (status.value("ok", false)) {
+      sample.state = status.value("state", std::string("?"));
+      sample.status_line = status.value("status", std::string());
+      sample.pid = status.value("pid", 0);
+      sample.uptime_s = status.value("uptime_s", 0.0);
+      sample.version = status.value("version", std::string());
+      sample.config_digest = status.value("config_digest", std::string());
+    }
+    bool have = false;
+#ifdef PEAKCTL_HAVE_SHM
+    have = read_counter_block(cfg.run.name, sample);
+#endif
+    if (!have && sample.state != "unreachable") {
+      const auto reply = common::control_request(d.endpoint, {{"cmd", "stats"}}, std::chrono::milliseconds(1000));
+      if (reply.value("ok", false)) {
+        absorb_stats_json(reply["stats"], sample);
+        sample.source = "control";
+      }
+    }
+    s.daemons.push_back(std::move(sample));
+  }
+#ifdef PEAKCTL_HAVE_SHM
+  read_rings(cfg, s.rings);
+#else
+  (void)cfg;
+#endif
+  s.ledger = compute_ledger(s.daemons);
+  s.t_ns = now_ns();
+  return s;
+}
+
+Snapshot final_snapshot(const std::string& run_dir) {
+  Snapshot s;
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(run_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 11 && name.substr(name.size() - 11) == ".final.json") files.push_back(e.path());
+  }
+  for (const auto& path : files) {
+    std::ifstream in(path);
+    const auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    DaemonSample sample;
+    sample.id = doc.value("id", std::string());
+    sample.daemon = doc.value("daemon", std::string());
+    sample.instance = doc.value("instance", std::string());
+    sample.pid = doc.value("pid", 0);
+    sample.state = "exited (" + doc.value("state", std::string("?")) + ")";
+    sample.source = "final";
+    if (doc.contains("stats")) absorb_stats_json(doc["stats"], sample);
+    s.daemons.push_back(std::move(sample));
+  }
+  std::sort(s.daemons.begin(), s.daemons.end(), [](const DaemonSample& a, const DaemonSample& b) {
+    const int sa = pipeline_stage(a.daemon), sb = pipeline_stage(b.daemon);
+    return sa != sb ? sa < sb : a.id < b.id;
+  });
+  s.ledger = compute_ledger(s.daemons);
+  s.t_ns = now_ns();
+  return s;
+}
+
+}  // namespace peaknet::ctl
