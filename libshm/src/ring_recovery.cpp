@@ -2,6 +2,7 @@
 // Also counters(), users(), detach() and Ring::list().
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -90,6 +91,8 @@ void RingImpl::maybe_reclaim() {
 
 void RingImpl::detach() noexcept {
   if (me_ == kNoOwner || header_ == nullptr) return;
+  // A forked child destroying its copy of the parent's handle must not unregister the parent.
+  if (detail::identity_pid(my_identity_) != ::getpid()) return;
   // Slots still held by this handle (a bug of the caller, or slots outliving the Ring): give them back.
   recover_slots_of(me_, my_identity_, false);
   const uint32_t f = users_[me_].flags.load(std::memory_order_acquire);

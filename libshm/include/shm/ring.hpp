@@ -17,6 +17,8 @@
 //
 // Threads: one Ring handle may be used by several threads at once (acquire/publish/claim/release are
 // thread-safe); each handle is one "user" in the segment. WriteSlot/ReadSlot must not outlive their Ring.
+// After fork(), the child attaches its own handle (a copy of the parent's handle is never unregistered
+// by the child).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
