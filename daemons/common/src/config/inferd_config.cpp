@@ -51,6 +51,7 @@ InferdConfig parse_inferd_config(ConfigNode node) {
     throw ConfigError(node.key_path("warmup_shape"),
                       "must be [C, H, W], got " + std::to_string(c.warmup_shape.size()) + " values");
   }
+  c.release_q1 = node.get_enum("release_q1", c.release_q1, {"after_publish", "after_copy"});
   c.write_frames = node.get_bool("write_frames", c.write_frames);
   c.device_masks = node.get_bool("device_masks", c.device_masks);
   c.cpu_threads = node.get_int("cpu_threads", c.cpu_threads, 0, 1024);

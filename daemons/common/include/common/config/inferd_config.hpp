@@ -35,6 +35,10 @@ struct InferdConfig {
   int64_t pad_multiple = 32;          ///< pad H and W up to a multiple of this (bottom/right)
   int64_t warmup_iterations = 2;      ///< synthetic batches before reporting ready (never stream data)
   std::vector<int64_t> warmup_shape = {1, 512, 512};  ///< C, H, W of the warm-up frames (float32)
+  /// When Q1 slots go back: after_publish (default: a crash requeues every unfinished event, at-least-
+  /// once) or after_copy (as soon as the pixels are on the device: fewer Q1 slots held, but events in
+  /// flight are lost if inferd dies). write_frames implies after_publish.
+  std::string release_q1 = "after_publish";
   bool write_frames = false;          ///< copy the raw frame into Q2 after the peaks (writerd data_1/data)
   bool device_masks = false;          ///< keep each mask on the GPU, pass a CUDA IPC handle in Q2
   int64_t cpu_threads = 0;            ///< intra-op threads of the CPU backend (0 = torch default)

@@ -1,0 +1,394 @@
+#include "inferd/inferd_service.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/config/config_error.hpp"
+#include "common/logging.hpp"
+#include "inferd/backend.hpp"
+#include "inferd/batcher.hpp"
+#include "inferd_counters.hpp"
+#include "model/inference_model.hpp"
+#include "nvml_probe.hpp"
+#include "result_writer.hpp"
+#include "shm/counter_block.hpp"
+#include "shm/ring.hpp"
+
+namespace peaknet::inferd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+model::ModelSpec model_spec(const config::InferdModelConfig& m) {
+  model::ModelSpec spec;
+  spec.config = m.config;
+  if (!m.config_path.empty()) {
+    std::ifstream in(m.config_path);
+    if (!in) throw config::ConfigError("config.inferd.model.config", "cannot open " + m.config_path);
+    try {
+      spec.config = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw config::ConfigError("config.inferd.model.config", m.config_path + ": " + e.what());
+    }
+  }
+  spec.weights = m.weights;
+  spec.backend = m.backend;
+  spec.random_init = m.random_init;
+  spec.seed = static_cast<uint64_t>(m.seed);
+  if (spec.weights.empty() && !spec.random_init) {
+    throw config::ConfigError("config.inferd.model.weights",
+                              "a weights file is required unless random_init is true (benchmarks, demos)");
+  }
+  return spec;
+}
+
+shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingConfig& r) {
+  shm::RingOptions o;
+  o.name = ring_segment_name(c, r);
+  o.slot_count = static_cast<uint32_t>(r.slots);
+  o.slot_bytes = static_cast<uint64_t>(r.slot_bytes);
+  o.policy = shm::parse_overflow_policy(r.policy);
+  o.block_timeout = std::chrono::milliseconds(r.block_timeout_ms);
+  o.group_shareable = r.group_shareable;
+  return o;
+}
+
+}  // namespace
+
+std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring) {
+  return config.run.name + "-" + ring.name;
+}
+
+const char* to_string(ServiceState state) {
+  switch (state) {
+    case ServiceState::kStarting: return "starting";
+    case ServiceState::kWarming: return "warming";
+    case ServiceState::kReady: return "ready";
+    case ServiceState::kDraining: return "draining";
+    case ServiceState::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+class InferdServiceImpl final : public BatchSink {
+ public:
+  InferdServiceImpl(const config::SuiteConfig& config, const InferdOptions& options)
+      : config_(config),
+        device_(resolve_device(config.inferd.device)),
+        gpu_(options.gpu >= 0 ? options.gpu : static_cast<int>(config.inferd.gpu)),
+        producer_id_(device_ == "cuda" ? static_cast<uint32_t>(gpu_)
+                                       : static_cast<uint32_t>(config.inferd.cpu_index)),
+        block_name_(config.run.name + "-stats-inferd-" +
+                    (device_ == "cuda" ? std::to_string(gpu_)
+                                       : "cpu" + std::to_string(config.inferd.cpu_index))),
+        spec_(model_spec(config.inferd.model)),
+        q1_(shm::Ring::open_or_create(ring_options(config, config.q1))),
+        q2_(shm::Ring::open_or_create(ring_options(config, config.q2))),
+        block_(shm::CounterBlock::open_or_create(block_name_)),
+        counters_(block_),
+        batcher_(q1_),
+        writer_(q2_, producer_id_, config.inferd.write_frames, counters_) {
+    const auto& c = config.inferd;
+    batcher_.set_batch_size(static_cast<uint32_t>(c.batch_size));
+    batcher_.set_max_wait(std::chrono::milliseconds(c.max_wait_ms));
+    counters_.batch_size.store(c.batch_size);
+    counters_.max_wait_ms.store(c.max_wait_ms);
+    set_state(ServiceState::kStarting);
+
+    BackendOptions o;
+    o.device = device_;
+    o.gpu = gpu_;
+    o.precision = c.precision == "auto" ? (device_ == "cuda" ? "bf16" : "fp32") : c.precision;
+    o.channels_last = c.channels_last;
+    o.cuda_graphs = c.cuda_graphs;
+    o.instance_norm = c.instance_norm;
+    o.pad_multiple = static_cast<uint32_t>(c.pad_multiple);
+    o.pipeline_slots = static_cast<uint32_t>(c.pipeline_slots);
+    o.max_batch_size = static_cast<uint32_t>(c.batch_size);
+    o.max_payload_bytes = q1_.slot_bytes() - shm::kPayloadOffset;
+    o.q1_data_area = q1_.data_area();
+    o.q1_data_area_bytes = q1_.data_area_bytes();
+    o.q1_slot_bytes = q1_.slot_bytes();
+    o.keep_inputs = c.write_frames || c.release_q1 == "after_publish";
+    o.device_masks = c.device_masks;
+    o.q2_slots = q2_.slot_count();
+    o.cpu_threads = static_cast<int>(c.cpu_threads);
+    o.peak_params.max_num_peak = static_cast<uint32_t>(config.peaks.max_num_peak);
+    o.peak_params.min_num_peak = static_cast<uint32_t>(config.peaks.min_num_peak);
+    backend_options_ = o;
+    spdlog::info("loading model ({} backend, {}) for {} {}", spec_.backend,
+                 spec_.random_init ? "random init" : spec_.weights, device_,
+                 device_ == "cuda" ? std::to_string(gpu_) : "");
+    backend_ = make_backend(o, model::load_model(spec_), *this);
+    if (device_ == "cuda" && c.nvml) {
+      // NVML numbers all GPUs; the PCI bus id names ours whatever CUDA_VISIBLE_DEVICES says.
+      const std::string pci = backend_->describe().value("pci_bus_id", std::string());
+      nvml_ = std::make_unique<NvmlProbe>(gpu_, pci.empty() ? nullptr : pci.c_str());
+    }
+  }
+
+  ~InferdServiceImpl() override = default;
+
+  // ---- BatchSink
+  void release_inputs(std::vector<shm::ReadSlot>&& slots) override {
+    for (auto& s : slots) q1_.release(std::move(s));
+  }
+  void publish(CompletedBatch&& done) override {
+    writer_.write(done, give_up_);
+    counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    counters_.last_batch_events.store(done.batch.size(), std::memory_order_relaxed);
+    counters_.add_times(done.times);
+    release_inputs(std::move(done.batch.slots));  // write_frames kept them until now
+  }
+
+  int run(const RunHooks& hooks) {
+    const auto& c = config_.inferd;
+    hooks_ = hooks;
+    if (c.warmup_iterations > 0 && !drain_.load()) {
+      set_state(ServiceState::kWarming);
+      const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
+                             uint32_t(c.warmup_shape[2]), shm::DType::kF32};
+      const auto t0 = Clock::now();
+      backend_->warm_up(shape, batcher_.batch_size(), static_cast<uint32_t>(c.warmup_iterations));
+      spdlog::info("warm-up: {} batches of {}x{}x{}x{} in {} ms", c.warmup_iterations,
+                   batcher_.batch_size(), shape.channels, shape.height, shape.width,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+    }
+    set_state(ServiceState::kReady);
+    spdlog::info("ready on {}: Q1 {} -> Q2 {}, counters {}", backend_->device_name(), q1_.name(),
+                 q2_.name(), block_name_);
+
+    std::vector<shm::ReadSlot> markers;
+    std::vector<RejectedEvent> rejected;
+    auto last_stats = Clock::now();
+    while (!drain_.load()) {
+      markers.clear();
+      rejected.clear();
+      std::optional<Batch> batch = batcher_.next(std::chrono::milliseconds(50), markers, rejected);
+      handle_rejected(rejected);
+      if (batch) {
+        submit(std::move(*batch));
+        backend_->poll();
+      } else {
+        backend_->flush();  // idle: nothing to overlap with, so finish what is in flight
+      }
+      if (!markers.empty()) forward_markers(markers);
+      maybe_swap_model();
+      if (hooks.heartbeat) hooks.heartbeat();
+      if (Clock::now() - last_stats > std::chrono::milliseconds(c.stats_interval_ms)) {
+        refresh_gauges();
+        last_stats = Clock::now();
+      }
+      if (!batch && batcher_.pending() == 0 && q1_.finished()) {
+        spdlog::info("Q1 {} finished and drained", q1_.name());
+        break;
+      }
+    }
+    set_state(ServiceState::kDraining);
+    while (auto rest = batcher_.take_pending()) submit(std::move(*rest));
+    backend_->flush();
+    q2_.finish_producing();
+    refresh_gauges();
+    set_state(ServiceState::kStopped);
+    spdlog::info("drained: {} batches, {} events, {} hits", counters_.batches.load(),
+                 counters_.events_out.load(), counters_.hits.load());
+    return 0;
+  }
+
+  nlohmann::json stats() const {
+    nlohmann::json counters = nlohmann::json::object();
+    for (const auto& [name, value] : block_.snapshot()) counters[name] = value;
+    return {{"daemon", "inferd"},
+            {"state", to_string(state_.load())},
+            {"device", device_},
+            {"gpu", device_ == "cuda" ? nlohmann::json(gpu_) : nlohmann::json(nullptr)},
+            {"producer_id", producer_id_},
+            {"counter_block", block_name_},
+            {"batch_size", batcher_.batch_size()},
+            {"max_wait_ms", batcher_.max_wait_ms()},
+            {"q1", q1_.name()},
+            {"q2", q2_.name()},
+            {"backend", backend_->describe()},
+            {"counters", counters}};
+  }
+
+  bool apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
+    try {
+      if (key == "inferd.batch_size") {
+        const auto v = value.get<int64_t>();
+        if (v < 1 || v > int64_t(backend_options_.max_batch_size)) {
+          error = "inferd.batch_size: must be in [1, " + std::to_string(backend_options_.max_batch_size) +
+                  "] (device buffers are sized at start), got " + value.dump();
+          return false;
+        }
+        batcher_.set_batch_size(static_cast<uint32_t>(v));
+        counters_.batch_size.store(uint64_t(v));
+      } else if (key == "inferd.max_wait_ms") {
+        const auto v = value.get<int64_t>();
+        if (v < 0 || v > 60'000) {
+          error = "inferd.max_wait_ms: must be in [0, 60000], got " + value.dump();
+          return false;
+        }
+        batcher_.set_max_wait(std::chrono::milliseconds(v));
+        counters_.max_wait_ms.store(uint64_t(v));
+      } else if (key == "log_level" || key == "inferd.log_level") {
+        logging::set_level(value.get<std::string>());
+      } else {
+        error = key + ": not a live key of inferd (inferd.batch_size, inferd.max_wait_ms, log_level)";
+        return false;
+      }
+    } catch (const std::exception& e) {
+      error = key + ": " + e.what() + " (value " + value.dump() + ")";
+      return false;
+    }
+    spdlog::info("live: {} = {}", key, value.dump());
+    return true;
+  }
+
+  bool swap_model(const std::string& weights_path, std::string& error) {
+    try {
+      model::ModelSpec spec = spec_;
+      spec.weights = weights_path;
+      spec.random_init = false;
+      auto next = model::load_model(spec);
+      std::lock_guard lock(swap_mutex_);
+      next_model_ = std::move(next);
+      return true;
+    } catch (const std::exception& e) {
+      error = "swap_model " + weights_path + ": " + e.what();
+      return false;
+    }
+  }
+
+  void request_drain() noexcept { drain_.store(true); }
+  void request_stop() noexcept { drain_.store(true); }
+  ServiceState state() const { return state_.load(); }
+  const std::string& block_name() const { return block_name_; }
+
+ private:
+  static std::string resolve_device(const std::string& wanted) {
+    if (wanted == "auto") return cuda_available() ? "cuda" : "cpu";
+    if (wanted == "cuda" && !cuda_available()) {
+      throw config::ConfigError("config.inferd.device",
+                                "cuda requested but this build has no CUDA backend or no GPU is visible");
+    }
+    return wanted;
+  }
+
+  void set_state(ServiceState s) {
+    state_.store(s);
+    if (hooks_.on_state) hooks_.on_state(s);
+    counters_.state.store(static_cast<uint64_t>(s));
+  }
+
+  void submit(Batch&& batch) {
+    counters_.events_in.fetch_add(batch.size(), std::memory_order_relaxed);
+    counters_.queue_wait_us.record(batch.queue_wait_ns / 1000);
+    counters_.time_queue_wait_ns.fetch_add(batch.queue_wait_ns, std::memory_order_relaxed);
+    backend_->submit(std::move(batch));
+    counters_.in_flight.store(backend_->in_flight(), std::memory_order_relaxed);
+  }
+
+  void handle_rejected(std::vector<RejectedEvent>& rejected) {
+    for (auto& r : rejected) {
+      uint64_t held = 0;
+      if (reject_log_.allow(held)) {
+        const auto& h = *reinterpret_cast<const shm::EventHeader*>(r.slot.data());
+        spdlog::warn("Q1 event {} rejected: {} ({} more not logged)", h.event_id, r.reason, held);
+      }
+      counters_.events_in.fetch_add(1, std::memory_order_relaxed);
+      counters_.dropped_invalid_event.fetch_add(1, std::memory_order_relaxed);
+      q1_.release(std::move(r.slot));
+    }
+  }
+
+  void forward_markers(std::vector<shm::ReadSlot>& markers) {
+    // Everything claimed before the marker goes to Q2 first.
+    while (auto rest = batcher_.take_pending()) submit(std::move(*rest));
+    backend_->flush();
+    for (auto& m : markers) {
+      writer_.write_marker(*reinterpret_cast<const shm::EventHeader*>(m.data()), give_up_);
+      q1_.release(std::move(m));
+    }
+  }
+
+  void maybe_swap_model() {
+    std::unique_ptr<model::InferenceModel> next;
+    {
+      std::lock_guard lock(swap_mutex_);
+      next = std::move(next_model_);
+    }
+    if (!next) return;
+    const auto& c = config_.inferd;
+    backend_->swap_model(std::move(next));
+    const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
+                           uint32_t(c.warmup_shape[2]), shm::DType::kF32};
+    if (c.warmup_iterations > 0) {
+      backend_->warm_up(shape, batcher_.batch_size(), static_cast<uint32_t>(c.warmup_iterations));
+    }
+    counters_.model_swaps.fetch_add(1);
+    spdlog::info("model swapped");
+  }
+
+  void refresh_gauges() {
+    counters_.in_flight.store(backend_->in_flight());
+    if (nvml_) {
+      if (auto s = nvml_->sample()) {
+        counters_.gpu_busy_pct.store(s->utilization_pct);
+        counters_.gpu_mem_used_mb.store(s->memory_used_bytes >> 20);
+      }
+    }
+  }
+
+  config::SuiteConfig config_;
+  std::string device_;
+  int gpu_;
+  uint32_t producer_id_;
+  std::string block_name_;
+  model::ModelSpec spec_;
+  shm::Ring q1_;
+  shm::Ring q2_;
+  shm::CounterBlock block_;
+  InferdCounters counters_;
+  Batcher batcher_;
+  ResultWriter writer_;
+  BackendOptions backend_options_;
+  std::unique_ptr<InferenceBackend> backend_;
+  std::unique_ptr<NvmlProbe> nvml_;
+  RunHooks hooks_;
+  std::atomic<bool> drain_{false};
+  std::atomic<bool> give_up_{false};
+  std::atomic<ServiceState> state_{ServiceState::kStarting};
+  logging::RateLimiter reject_log_{std::chrono::seconds(1)};
+  std::mutex swap_mutex_;
+  std::unique_ptr<model::InferenceModel> next_model_;
+};
+
+InferdService::InferdService(std::unique_ptr<InferdServiceImpl> impl) : impl_(std::move(impl)) {}
+InferdService::~InferdService() = default;
+
+std::unique_ptr<InferdService> InferdService::create(const config::SuiteConfig& config,
+                                                     const InferdOptions& options) {
+  return std::unique_ptr<InferdService>(
+      new InferdService(std::make_unique<InferdServiceImpl>(config, options)));
+}
+
+int InferdService::run(const RunHooks& hooks) { return impl_->run(hooks); }
+ServiceState InferdService::state() const { return impl_->state(); }
+nlohmann::json InferdService::stats() const { return impl_->stats(); }
+bool InferdService::apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
+  return impl_->apply_live(key, value, error);
+}
+bool InferdService::swap_model(const std::string& weights_path, std::string& error) {
+  return impl_->swap_model(weights_path, error);
+}
+void InferdService::request_drain() noexcept { impl_->request_drain(); }
+void InferdService::request_stop() noexcept { impl_->request_stop(); }
+const std::string& InferdService::counter_block_name() const { return impl_->block_name(); }
+
+}  // namespace peaknet::inferd
