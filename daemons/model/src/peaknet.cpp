@@ -142,7 +142,12 @@ struct FusionUnit {
     pointwise = Conv(*add_child(*ds, "pointwise_conv"), f, f, 1, device, false);
     norm = LayerNorm(*add_child(node, "1"), f, kBifpnLayerNormEps, device);
   }
-  Tensor operator()(const Tensor& x) const { return at::gelu(norm.channels_first(pointwise(depthwise(x)))); }
+  // The depthwise 1x1 conv (no bias) is one multiply per element: done as a broadcast multiply in the
+  // conv's dtype (bit-identical result; LibTorch 1.13's CPU conv would split it into one conv per channel).
+  Tensor operator()(const Tensor& x) const {
+    const Tensor scaled = x.to(depthwise.weight.scalar_type()) * depthwise.weight.view({1, -1, 1, 1});
+    return at::gelu(norm.channels_first(pointwise(scaled)));
+  }
 };
 
 struct BifpnBlock {
