@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
+#include <atomic>
 
 #include "golden_manifest.hpp"
 #include "ingest/decode/decoder.hpp"
@@ -52,6 +54,45 @@ TEST(DecoderRobustness, FullSinkCountsDroppedEventsAndKeepsDecoding) {
   EXPECT_FALSE(r.reject) << r.detail;
   EXPECT_EQ(r.events, 0u);
   EXPECT_EQ(r.events_dropped, 3u);
+}
+
+TEST(DecoderThreads, ParallelDecodersAgreeWithSerialDecode) {
+  // One Decoder per thread (as ingestd's pool): HDF5 catalogs serialise on libhdf5's lock, chunk
+  // decoding runs in parallel; every thread must see exactly the serial result.
+  const std::vector<std::string> files = {"hdf5-bslz4.h5msg", "hdf5-bszstd-f64.h5msg", "hdf5-gzip-shuffle.h5msg",
+                                          "npz-deflate.npzmsg", "hdf5-zfp.h5msg"};
+  std::vector<std::vector<std::byte>> messages;
+  std::vector<size_t> expected_bytes;
+  for (const auto& f : files) {
+    messages.push_back(read_bytes(wire_dir() + "/" + f));
+    Decoder serial(DecoderOptions{});
+    MemorySink sink;
+    ASSERT_FALSE(serial.decode(messages.back(), sink).reject) << f;
+    size_t h = 0;
+    for (const auto& e : sink.events()) {
+      for (std::byte b : e.pixels) h = h * 131 + std::to_integer<size_t>(b);
+    }
+    expected_bytes.push_back(h);
+  }
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Decoder sut(DecoderOptions{});
+      for (int round = 0; round < 20; ++round) {
+        const size_t k = static_cast<size_t>(t + round) % messages.size();
+        MemorySink sink;
+        if (sut.decode(messages[k], sink).reject) ++mismatches;
+        size_t h = 0;
+        for (const auto& e : sink.events()) {
+          for (std::byte b : e.pixels) h = h * 131 + std::to_integer<size_t>(b);
+        }
+        if (h != expected_bytes[k]) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(SimplonSessionTest, ImagesBeforeStartAreHeldAndDeliveredWithIt) {

@@ -7,6 +7,7 @@
 #include <lz4.h>
 
 #include "byte_io.hpp"
+#include "byte_transpose.hpp"
 #include "codecs.hpp"
 #include "decode_scratch.hpp"
 #include "decode_error.hpp"
@@ -14,8 +15,7 @@
 namespace peaknet::ingest {
 namespace {
 
-// 8x8 bit-matrix transpose: bit j of byte k <-> bit k of byte j (Hacker's Delight, 7.3).
-inline uint64_t transpose8x8(uint64_t x) {
+inline uint64_t transpose8x8(uint64_t x) {  // same as byte_transpose.cpp (forward direction)
   uint64_t t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
   x ^= t ^ (t << 7);
   t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
@@ -23,36 +23,6 @@ inline uint64_t transpose8x8(uint64_t x) {
   t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
   x ^= t ^ (t << 28);
   return x;
-}
-
-// Plane p = byte*8 + bit holds bit `bit` of byte `byte` of every element, 8 elements per plane byte.
-template <size_t S>
-void unshuffle_fixed(const uint8_t* src, uint8_t* dst, size_t n) {
-  const size_t nb = n / 8;
-  for (size_t g = 0; g < nb; ++g) {
-    uint8_t* out = dst + g * 8 * S;
-    for (size_t b = 0; b < S; ++b) {
-      const uint8_t* planes = src + b * 8 * nb + g;
-      uint64_t x = 0;
-      for (size_t k = 0; k < 8; ++k) x |= uint64_t{planes[k * nb]} << (8 * k);
-      x = transpose8x8(x);
-      for (size_t j = 0; j < 8; ++j) out[j * S + b] = static_cast<uint8_t>(x >> (8 * j));
-    }
-  }
-}
-
-void unshuffle_any(const uint8_t* src, uint8_t* dst, size_t n, size_t s) {
-  const size_t nb = n / 8;
-  for (size_t g = 0; g < nb; ++g) {
-    uint8_t* out = dst + g * 8 * s;
-    for (size_t b = 0; b < s; ++b) {
-      const uint8_t* planes = src + b * 8 * nb + g;
-      uint64_t x = 0;
-      for (size_t k = 0; k < 8; ++k) x |= uint64_t{planes[k * nb]} << (8 * k);
-      x = transpose8x8(x);
-      for (size_t j = 0; j < 8; ++j) out[j * s + b] = static_cast<uint8_t>(x >> (8 * j));
-    }
-  }
 }
 
 void check_block_elems(size_t block_elems, size_t elem_size, const char* what) {
@@ -67,13 +37,17 @@ void check_block_elems(size_t block_elems, size_t elem_size, const char* what) {
 void bitunshuffle_block(const std::byte* src, std::byte* dst, size_t n, size_t s) {
   auto* in = reinterpret_cast<const uint8_t*>(src);
   auto* out = reinterpret_cast<uint8_t*>(dst);
-  switch (s) {
-    case 1: unshuffle_fixed<1>(in, out, n); break;
-    case 2: unshuffle_fixed<2>(in, out, n); break;
-    case 4: unshuffle_fixed<4>(in, out, n); break;
-    case 8: unshuffle_fixed<8>(in, out, n); break;
-    default: unshuffle_any(in, out, n, s); break;
+  const size_t nb = n / 8;
+  if (s == 1) {
+    bit_planes_to_bytes(in, nb, out);
+    return;
   }
+  // Bits -> byte planes (one per byte of the element) in a small L1-resident buffer, then
+  // interleave the planes into elements.
+  thread_local std::vector<uint8_t> planes;
+  if (planes.size() < n * s) planes.resize(n * s);
+  for (size_t b = 0; b < s; ++b) bit_planes_to_bytes(in + b * 8 * nb, nb, planes.data() + b * n);
+  interleave_byte_planes(planes.data(), out, n, s);
 }
 
 void bitshuffle_block(const std::byte* src, std::byte* dst, size_t n, size_t s) {

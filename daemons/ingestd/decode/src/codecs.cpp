@@ -8,6 +8,7 @@
 #include <lz4.h>
 #include <zstd.h>
 
+#include "byte_transpose.hpp"
 #include "decode_error.hpp"
 
 namespace peaknet::ingest {
@@ -105,15 +106,8 @@ void lz4_decompress_exact(Bytes block, std::byte* dst, size_t n, const char* wha
 }
 
 void byte_unshuffle(const std::byte* src, std::byte* dst, size_t n, size_t elem) {
-  if (elem <= 1) {
-    std::memcpy(dst, src, n);
-    return;
-  }
-  const size_t count = n / elem;
-  for (size_t b = 0; b < elem; ++b) {
-    const std::byte* plane = src + b * count;
-    for (size_t i = 0; i < count; ++i) dst[i * elem + b] = plane[i];
-  }
+  const size_t count = elem ? n / elem : 0;
+  interleave_byte_planes(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), count, elem);
   // HDF5 leaves the bytes of a trailing partial element unshuffled.
   std::memcpy(dst + count * elem, src + count * elem, n - count * elem);
 }

@@ -1,0 +1,16 @@
+#pragma once
+// The two transposes behind bitshuffle and the HDF5 shuffle filter, SSE2 on x86-64 (scalar
+// elsewhere and for remainders):
+//   bit_planes_to_bytes: 8 bit-planes of nb bytes -> 8*nb bytes, 8x8 bit-matrix transposes;
+//   interleave_byte_planes: S planes of n bytes -> n elements of S bytes (dst[i*S+b] = plane_b[i]).
+#include <cstddef>
+#include <cstdint>
+
+namespace peaknet::ingest {
+
+/// planes: plane k (k = 0..7) at planes + k*nb; out[8g + j] bit k = bit j of plane k byte g.
+void bit_planes_to_bytes(const uint8_t* planes, size_t nb, uint8_t* out);
+/// dst[i*s + b] = planes[b*n + i] for i < n, b < s.
+void interleave_byte_planes(const uint8_t* planes, uint8_t* dst, size_t n, size_t s);
+
+}  // namespace peaknet::ingest
