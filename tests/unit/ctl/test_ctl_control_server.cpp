@@ -1,0 +1,164 @@
+// DaemonRuntime's control socket: every verb over a real ZMQ ipc socket, malformed input, live keys.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+
+#include "common/control_client.hpp"
+#include "common/daemon_runtime.hpp"
+#include "test_guards.hpp"
+
+using namespace peaknet;
+using nlohmann::json;
+
+namespace {
+config::SuiteConfig config_in(const std::string& run_dir) {
+  json root = {{"run", {{"name", "ctltest"}, {"run_dir", run_dir}}}};
+  return config::parse_suite_config(root, "<test>");
+}
+
+struct Fixture : ::testing::Test {
+  test::TempDir dir{"ctlsrv"};
+  std::atomic<int> drains{0}, stops{0};
+  std::atomic<int64_t> batch{8};
+  common::DaemonHooks hooks() {
+    common::DaemonHooks h;
+    h.stats = [this] { return json{{"events_in", 5}, {"batch_size", batch.load()}}; };
+    h.apply_live = [this](const std::string& key, const json& v, std::string& error) {
+      if (key != "inferd.batch_size") {
+        error = "no";
+        return false;
+      }
+      batch = v.get<int64_t>();
+      return true;
+    };
+    h.request_drain = [this] { drains++; };
+    h.request_stop = [this] { stops++; };
+    h.swap_model = [](const std::string& path, std::string& error) {
+      error = "refusing " + path;
+      return path.find("good") != std::string::npos;
+    };
+    return h;
+  }
+};
+}  // namespace
+
+TEST_F(Fixture, StatusReportsStateDigestAndPid) {
+  const auto cfg = config_in(dir.path());
+  common::DaemonRuntime sut("inferd", "0", cfg, hooks());
+  sut.set_state(common::DaemonState::kReady);
+  const json reply = common::control_request(sut.endpoint(), {{"cmd", "status"}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  EXPECT_EQ(reply["id"], "inferd-0");
+  EXPECT_EQ(reply["state"], "ready");
+  EXPECT_EQ(reply["pid"], ::getpid());
+  EXPECT_EQ(reply["config_digest"], cfg.digest());
+  EXPECT_EQ(sut.endpoint(), "ipc://" + dir.path() + "/inferd-0.sock");
+}
+
+TEST_F(Fixture, StatsComeFromTheHook) {
+  common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
+  batch = 13;
+  const json reply = common::control_request(sut.endpoint(), {{"cmd", "stats"}});
+  EXPECT_EQ(reply["stats"]["batch_size"], 13);
+}
+
+TEST_F(Fixture, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
+  common::DaemonRuntime sut("writerd", "", config_in(dir.path()), hooks());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{not json", "malformed_json"},          {"[1,2,3]", "bad_request"},
+      {"{\"cmd\":42}", "bad_request"},          {"{}", "bad_request"},
+      {"{\"cmd\":\"explode\"}", "unknown_command"}, {std::string("\xff\xfe\x00", 3), "malformed_json"},
+      {"{\"cmd\":\"config_set\"}", "bad_request"},  {"{\"cmd\":\"swap_model\"}", "bad_request"},
+      {"", "malformed_json"}};
+  for (const auto& [bytes, code] : cases) {
+    const std::string text = common::control_request_raw(sut.endpoint(), bytes);
+    const json reply = json::parse(text, nullptr, false);
+    ASSERT_FALSE(reply.is_discarded()) << "reply to " << bytes << ": " << text;
+    EXPECT_FALSE(reply["ok"].get<bool>());
+    EXPECT_EQ(reply["error"]["code"], code) << bytes;
+  }
+  EXPECT_TRUE(common::control_request(sut.endpoint(), "status").value("ok", false));
+}
+
+TEST_F(Fixture, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
+  common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
+  json reply = common::control_request(sut.endpoint(),
+                                       {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 32}});
+  EXPECT_TRUE(reply.value("ok", false)) << reply.dump();
+  EXPECT_EQ(batch.load(), 32);
+  reply = common::control_request(sut.endpoint(), {{"cmd", "config_get"}, {"key", "inferd.batch_size"}});
+  EXPECT_EQ(reply["value"], 32);
+
+  reply = common::control_request(sut.endpoint(), {{"cmd", "config_set"}, {"key", "inferd.device"}, {"value", "cpu"}});
+  EXPECT_EQ(reply["error"]["code"], "restart_required");
+  EXPECT_NE(reply["error"]["message"].get<std::string>().find("restart"), std::string::npos);
+
+  reply = common::control_request(sut.endpoint(),
+                                  {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 0}});
+  EXPECT_EQ(reply["error"]["code"], "invalid_value");
+  EXPECT_EQ(batch.load(), 32);
+
+  reply = common::control_request(sut.endpoint(), {{"cmd", "config_set"}, {"key", "log_level"}, {"value", "debug"}});
+  EXPECT_TRUE(reply.value("ok", false)) << reply.dump();
+}
+
+TEST_F(Fixture, DrainStopAndSwapModelReachTheHooks) {
+  common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
+  EXPECT_TRUE(common::control_request(sut.endpoint(), {{"cmd", "drain"}}).value("ok", false));
+  EXPECT_EQ(drains.load(), 1);
+  EXPECT_TRUE(sut.drain_requested());
+  EXPECT_EQ(sut.state(), common::DaemonState::kDraining);
+  EXPECT_TRUE(common::control_request(sut.endpoint(), {{"cmd", "stop"}}).value("ok", false));
+  EXPECT_EQ(stops.load(), 1);
+  EXPECT_TRUE(sut.stop_requested());
+
+  const std::string good = dir.path() + "/good.safetensors";
+  std::ofstream(good) << "x";
+  EXPECT_TRUE(common::control_request(sut.endpoint(), {{"cmd", "swap_model"}, {"path", good}}).value("ok", false));
+  const std::string bad = dir.path() + "/bad.safetensors";
+  std::ofstream(bad) << "x";
+  EXPECT_EQ(common::control_request(sut.endpoint(), {{"cmd", "swap_model"}, {"path", bad}})["error"]["code"],
+            "swap_failed");
+  EXPECT_EQ(common::control_request(sut.endpoint(), {{"cmd", "swap_model"}, {"path", dir.path() + "/none"}})
+                ["error"]["code"],
+            "not_found");
+}
+
+TEST_F(Fixture, FirstSignalDrainsSecondStops) {
+  common::DaemonRuntime sut("ingestd", "", config_in(dir.path()), hooks());
+  ::kill(::getpid(), SIGTERM);
+  for (int i = 0; i < 100 && drains == 0; ++i) usleep(10000);
+  EXPECT_EQ(drains.load(), 1);
+  EXPECT_EQ(stops.load(), 0);
+  ::kill(::getpid(), SIGINT);
+  for (int i = 0; i < 100 && stops == 0; ++i) usleep(10000);
+  EXPECT_EQ(stops.load(), 1);
+}
+
+TEST_F(Fixture, RunDirAndFilesArePrivateAndCleanedUp) {
+  const std::string run_dir = dir.path() + "/nested/run";
+  json root = {{"run", {{"name", "ctltest"}, {"run_dir", run_dir}}}};
+  {
+    common::DaemonRuntime sut("writerd", "", config::parse_suite_config(root), hooks());
+    struct stat st {};
+    ASSERT_EQ(::stat(run_dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_EQ(::stat((run_dir + "/writerd.pid").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_THROW(common::DaemonRuntime("writerd", "", config::parse_suite_config(root), hooks()), std::runtime_error);
+  }
+  EXPECT_FALSE(std::filesystem::exists(run_dir + "/writerd.sock"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir + "/writerd.pid"));
+  std::ifstream final_stats(run_dir + "/writerd.final.json");
+  const json doc = json::parse(final_stats, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  EXPECT_EQ(doc["stats"]["events_in"], 5);
+}
+
+TEST_F(Fixture, UnreachableEndpointIsAnErrorNotAHang) {
+  const json reply = common::control_request("ipc://" + dir.path() + "/nobody.sock", {{"cmd", "status"}});
+  EXPECT_EQ(reply["error"]["code"], "unreachable");
+}

@@ -1,0 +1,64 @@
+// Ledger arithmetic, stats flattening, the table and the Prometheus text from a known snapshot.
+#include <gtest/gtest.h>
+
+#include "metrics.hpp"
+#include "stats_view.hpp"
+
+using namespace peaknet::ctl;
+
+namespace {
+DaemonSample sample(const std::string& id, const std::string& daemon, const nlohmann::json& stats) {
+  DaemonSample d;
+  d.id = id;
+  d.daemon = daemon;
+  d.state = "ready";
+  absorb_stats_json(stats, d);
+  return d;
+}
+
+Snapshot two_stage(double received, double written, double filtered, double drops, int64_t t_ns) {
+  Snapshot s;
+  s.t_ns = t_ns;
+  s.daemons.push_back(sample("ingestd", "ingestd", {{"events_received", received}, {"bytes_received", received * 1e6},
+                                                    {"dropped", {{"decode_error", drops}}}}));
+  s.daemons.push_back(sample("writerd", "writerd", {{"events_written", written}, {"events_filtered", filtered},
+                                                    {"latency_recv_to_file_ns", {{"p50", 2e6}, {"p99", 9e6}, {"count", 10}}}}));
+  s.ledger = compute_ledger(s.daemons);
+  return s;
+}
+}  // namespace
+
+TEST(CtlStatsView, LedgerCountsEveryDropReasonAndInFlight) {
+  const Snapshot s = two_stage(100, 30, 60, 4, 0);
+  EXPECT_DOUBLE_EQ(s.ledger.received, 100);
+  EXPECT_DOUBLE_EQ(s.ledger.dropped, 4);
+  EXPECT_DOUBLE_EQ(s.ledger.in_flight, 6);
+  EXPECT_FALSE(s.ledger.balanced_at_rest());
+  EXPECT_DOUBLE_EQ(s.ledger.dropped_by_reason.at("ingestd:decode_error"), 4);
+  EXPECT_TRUE(two_stage(100, 36, 60, 4, 0).ledger.balanced_at_rest());
+}
+
+TEST(CtlStatsView, RatesComeFromTheDifferenceOfTwoSnapshots) {
+  const Snapshot before = two_stage(100, 30, 60, 0, 0);
+  const Snapshot after = two_stage(600, 30, 60, 0, 2'000'000'000);
+  EXPECT_DOUBLE_EQ(event_rate(after.daemons[0], &before, 2.0), 250.0);
+  const auto j = stats_to_json(after, &before);
+  EXPECT_DOUBLE_EQ(j["daemons"][0]["rates_per_s"]["bytes_received"].get<double>(), 250e6);
+  EXPECT_DOUBLE_EQ(j["daemons"][1]["latencies"]["latency_recv_to_file_ns"]["p99_ms"].get<double>(), 9.0);
+  const std::string table = render_stats_table(after, &before, "title");
+  EXPECT_NE(table.find("250.0"), std::string::npos) << table;
+  EXPECT_NE(table.find("0.250"), std::string::npos) << table;  // GB/s
+  EXPECT_NE(table.find("received 600 = written 30 + filtered 60 + dropped 0 + in flight 510"), std::string::npos);
+}
+
+TEST(CtlStatsView, PrometheusTextHasTypedFamiliesAndLabels) {
+  const std::string text = prometheus_text(two_stage(100, 30, 60, 4, 0));
+  EXPECT_NE(text.find("# TYPE peaknet_events_received_total counter"), std::string::npos) << text;
+  EXPECT_NE(text.find("peaknet_events_received_total{daemon=\"ingestd\",instance=\"\"} 100"), std::string::npos);
+  EXPECT_NE(text.find("peaknet_latency_recv_to_file_ns_seconds{daemon=\"writerd\",instance=\"\",quantile=\"0.99\"} 0.009"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("peaknet_ledger_events{column=\"in_flight\"} 6"), std::string::npos);
+  EXPECT_NE(text.find("peaknet_daemon_ready{daemon=\"writerd\",instance=\"\"} 1"), std::string::npos);
+  // Each family has exactly one TYPE line.
+  EXPECT_EQ(text.find("# TYPE peaknet_daemon_up gauge"), text.rfind("# TYPE peaknet_daemon_up gauge"));
+}
