@@ -150,6 +150,13 @@ struct FusionUnit {
   }
 };
 
+// "m4", "q7", ... (built by appending: GCC 12 warns falsely on char* + std::string here).
+std::string level_name(char pass, int level) {
+  std::string name(1, pass);
+  name += std::to_string(level);
+  return name;
+}
+
 struct BifpnBlock {
   Tensor w_m, w_q, w_q_mask;
   std::vector<FusionUnit> m;  // m4, m5, m6 (index = level - 4)
@@ -161,9 +168,9 @@ struct BifpnBlock {
     w_q_mask = node.register_buffer("w_q_mask", torch::empty({3, 3}, torch::TensorOptions().device(device).dtype(torch::kBool)));
     auto conv = add_child(node, "conv");
     for (int lvl = kBaseLevel; lvl < kBaseLevel + 3; ++lvl)
-      m.emplace_back(*add_child(*conv, "m" + std::to_string(lvl)), f, device);
+      m.emplace_back(*add_child(*conv, level_name('m', lvl)), f, device);
     for (int lvl = kBaseLevel + 1; lvl < kBaseLevel + 4; ++lvl)
-      q.emplace_back(*add_child(*conv, "q" + std::to_string(lvl)), f, device);
+      q.emplace_back(*add_child(*conv, level_name('q', lvl)), f, device);
   }
 
   // p: 4 maps at strides 4, 8, 16, 32. Returns [m4, q5, q6, q7].
