@@ -37,6 +37,17 @@ void flatten(const nlohmann::json& j, const std::string& prefix, DaemonSample& o
       l.max = v.value("max", 0.0);
       l.mean = v.value("mean", 0.0);
       out.latencies[name] = l;
+    } else if (v.is_object() && prefix.empty() &&
+               (it.key() == "counters" || it.key() == "gauges" || it.key() == "histograms" ||
+                it.key() == "latencies")) {
+      // Grouping objects ({"counters":{...},"gauges":{...}}) add no name part.
+      DaemonSample group;
+      flatten(v, "", group);
+      for (auto& [k, value] : group.counters) {
+        out.counters[k] = value;
+        if (it.key() == "gauges" || group.is_gauge.count(k)) out.is_gauge[k] = true;
+      }
+      for (auto& [k, l] : group.latencies) out.latencies[k] = l;
     } else if (v.is_object()) {
       flatten(v, name, out);
     }
