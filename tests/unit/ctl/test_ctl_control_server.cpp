@@ -19,7 +19,7 @@ config::SuiteConfig config_in(const std::string& run_dir) {
   return config::parse_suite_config(root, "<test>");
 }
 
-struct Fixture : ::testing::Test {
+struct CtlControlServer : ::testing::Test {
   test::TempDir dir{"ctlsrv"};
   std::atomic<int> drains{0}, stops{0};
   std::atomic<int64_t> batch{8};
@@ -45,7 +45,7 @@ struct Fixture : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(Fixture, StatusReportsStateDigestAndPid) {
+TEST_F(CtlControlServer, StatusReportsStateDigestAndPid) {
   const auto cfg = config_in(dir.path());
   common::DaemonRuntime sut("inferd", "0", cfg, hooks());
   sut.set_state(common::DaemonState::kReady);
@@ -58,14 +58,14 @@ TEST_F(Fixture, StatusReportsStateDigestAndPid) {
   EXPECT_EQ(sut.endpoint(), "ipc://" + dir.path() + "/inferd-0.sock");
 }
 
-TEST_F(Fixture, StatsComeFromTheHook) {
+TEST_F(CtlControlServer, StatsComeFromTheHook) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
   batch = 13;
   const json reply = common::control_request(sut.endpoint(), {{"cmd", "stats"}});
   EXPECT_EQ(reply["stats"]["batch_size"], 13);
 }
 
-TEST_F(Fixture, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
+TEST_F(CtlControlServer, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
   common::DaemonRuntime sut("writerd", "", config_in(dir.path()), hooks());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{not json", "malformed_json"},          {"[1,2,3]", "bad_request"},
@@ -83,7 +83,7 @@ TEST_F(Fixture, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
   EXPECT_TRUE(common::control_request(sut.endpoint(), "status").value("ok", false));
 }
 
-TEST_F(Fixture, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
+TEST_F(CtlControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
   json reply = common::control_request(sut.endpoint(),
                                        {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 32}});
@@ -105,7 +105,7 @@ TEST_F(Fixture, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
   EXPECT_TRUE(reply.value("ok", false)) << reply.dump();
 }
 
-TEST_F(Fixture, DrainStopAndSwapModelReachTheHooks) {
+TEST_F(CtlControlServer, DrainStopAndSwapModelReachTheHooks) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
   EXPECT_TRUE(common::control_request(sut.endpoint(), {{"cmd", "drain"}}).value("ok", false));
   EXPECT_EQ(drains.load(), 1);
@@ -127,7 +127,7 @@ TEST_F(Fixture, DrainStopAndSwapModelReachTheHooks) {
             "not_found");
 }
 
-TEST_F(Fixture, FirstSignalDrainsSecondStops) {
+TEST_F(CtlControlServer, FirstSignalDrainsSecondStops) {
   common::DaemonRuntime sut("ingestd", "", config_in(dir.path()), hooks());
   ::kill(::getpid(), SIGTERM);
   for (int i = 0; i < 100 && drains == 0; ++i) usleep(10000);
@@ -138,7 +138,7 @@ TEST_F(Fixture, FirstSignalDrainsSecondStops) {
   EXPECT_EQ(stops.load(), 1);
 }
 
-TEST_F(Fixture, RunDirAndFilesArePrivateAndCleanedUp) {
+TEST_F(CtlControlServer, RunDirAndFilesArePrivateAndCleanedUp) {
   const std::string run_dir = dir.path() + "/nested/run";
   json root = {{"run", {{"name", "ctltest"}, {"run_dir", run_dir}}}};
   {
@@ -158,7 +158,7 @@ TEST_F(Fixture, RunDirAndFilesArePrivateAndCleanedUp) {
   EXPECT_EQ(doc["stats"]["events_in"], 5);
 }
 
-TEST_F(Fixture, UnreachableEndpointIsAnErrorNotAHang) {
+TEST_F(CtlControlServer, UnreachableEndpointIsAnErrorNotAHang) {
   const json reply = common::control_request("ipc://" + dir.path() + "/nobody.sock", {{"cmd", "status"}});
   EXPECT_EQ(reply["error"]["code"], "unreachable");
 }
