@@ -2,10 +2,12 @@
 // fake_daemon.cpp) found through control.bin_dir. run (ledger), start/status/stats/reconfigure/model
 // swap/stop, malformed requests to a live daemon, and `peakctl stats` under a pseudo-terminal.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -139,4 +141,25 @@ TEST_F(Suite, DoctorAndCleanRemoveStaleSockets) {
   r = sh(ctl("clean"));
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_FALSE(std::ifstream(run_dir + "/inferd-9.sock").good());
+}
+
+TEST_F(Suite, MetricsEndpointServesTheRunningSuite) {
+  if (sh("command -v curl").rc != 0) GTEST_SKIP() << "no curl";
+  ASSERT_EQ(sh(ctl("start --no-systemd --cpu")).rc, 0);
+  const std::string port = std::to_string(20000 + ::getpid() % 20000);
+  const int exporter = std::atoi(
+      sh("timeout 30 " + ctl("metrics --listen 127.0.0.1:" + port) + " >/dev/null 2>&1 & echo $!").out.c_str());
+  ASSERT_GT(exporter, 0);
+  Result metrics, ready;
+  for (int i = 0; i < 50; ++i) {
+    metrics = sh("curl -sf http://127.0.0.1:" + port + "/metrics");
+    if (metrics.rc == 0 && metrics.out.find("peaknet_events_received_total") != std::string::npos) break;
+    ::usleep(200000);
+  }
+  ready = sh("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + port + "/health/ready");
+  EXPECT_NE(metrics.out.find("peaknet_events_received_total{daemon=\"ingestd\",instance=\"\"}"), std::string::npos)
+      << metrics.out;
+  EXPECT_NE(metrics.out.find("peaknet_daemon_ready{daemon=\"inferd\",instance=\"cpu0\"} 1"), std::string::npos);
+  EXPECT_EQ(ready.out, "200");
+  ::kill(exporter, SIGTERM);  // the timeout wrapper passes it on to peakctl metrics
 }
