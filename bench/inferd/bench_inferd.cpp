@@ -1,0 +1,257 @@
+// bench_inferd: how much of the model's own throughput the streaming pipeline keeps.
+//   model-only: the same model/precision/graphs on an input already resident on the device;
+//   streaming:  synthetic events -> Q1 (producer thread) -> InferdService -> Q2 (consumer thread);
+//   h2d:        pitched copies of B Q1 slots from the registered ring (CUDA only).
+// Prints one line per measurement and the ratios, then a JSON summary. Examples:
+//   bench_inferd --device cuda --model 33m --precision bf16 --shapes 16x1x1920x1920,128x1x512x512
+//   bench_inferd --device cpu --model tiny --shapes 4x1x256x256 --iters 5         (CPU smoke run)
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/config/suite_config.hpp"
+#include "inferd/backend.hpp"
+#include "inferd/inferd_service.hpp"
+#include "model/inference_model.hpp"
+#include "shm/counter_block.hpp"
+#include "shm/ring.hpp"
+#include "tensor_ops.hpp"
+#if defined(PEAKNET_INFERD_HAVE_CUDA)
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
+#include <torch/cuda.h>
+
+#include "cuda_model_runner.hpp"
+#endif
+
+using namespace peaknet;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Shape {
+  int64_t b, c, h, w;
+  std::string text() const { return fmt::format("{}x{}x{}x{}", b, c, h, w); }
+};
+
+std::vector<Shape> parse_shapes(const std::string& text) {
+  std::vector<Shape> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    Shape s{};
+    if (std::sscanf(item.c_str(), "%ldx%ldx%ldx%ld", &s.b, &s.c, &s.h, &s.w) != 4) {
+      throw std::invalid_argument("--shapes: expected BxCxHxW, got " + item);
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+struct Options {
+  std::string device = "cpu", model = "tiny", precision = "fp32", shapes = "4x1x256x256";
+  int iters = 5, warmup = 2, slots = 3, gpu = 0;
+  bool graphs = false, channels_last = false;
+};
+
+json model_config(const std::string& name) {
+  if (name == "33m") return model::PeakNetConfig::peaknet_33m().to_json();
+  if (name == "tiny") return model::PeakNetConfig::tiny().to_json();
+  throw std::invalid_argument("--model: 33m | tiny, got " + name);
+}
+
+void device_sync(const Options& o) {
+#if defined(PEAKNET_INFERD_HAVE_CUDA)
+  if (o.device == "cuda") torch::cuda::synchronize();
+#endif
+}
+
+/// Frames/s of forward() alone on a resident input (padding/graphs as inferd would use them).
+double model_only(const Options& o, const Shape& s) {
+  c10::InferenceMode guard;
+  model::ModelSpec spec{model_config(o.model), "", "native", true, 1};
+  auto m = model::load_model(spec);
+  const auto pad = inferd::padding_for(uint32_t(s.h), uint32_t(s.w), 32);
+  const std::vector<int64_t> shape{s.b * s.c, 1, s.h + pad.bottom, s.w + pad.right};
+  const auto precision = model::parse_precision(o.precision);
+  std::function<void()> step;
+#if defined(PEAKNET_INFERD_HAVE_CUDA)
+  std::unique_ptr<inferd::CudaModelRunner> runner;
+  torch::Tensor x;
+  if (o.device == "cuda") {
+    torch::Device dev(torch::kCUDA, o.gpu);
+    runner = std::make_unique<inferd::CudaModelRunner>(std::move(m), dev, precision, o.channels_last, o.graphs);
+    runner->prepare(shape, o.warmup);
+    x = torch::randn(shape, torch::TensorOptions().device(dev));
+    step = [&] { (void)runner->run(x, shape[0]); };
+  }
+#endif
+  torch::Tensor xc;
+  if (!step) {
+    m->to(torch::kCPU, precision, o.channels_last);
+    xc = torch::randn(shape);
+    for (int i = 0; i < o.warmup; ++i) (void)m->forward(xc);
+    step = [&] { (void)m->forward(xc); };
+  }
+  device_sync(o);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < o.iters; ++i) step();
+  device_sync(o);
+  const double s_elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  return double(o.iters * s.b) / s_elapsed;
+}
+
+/// Events/s through Q1 -> InferdService -> Q2, timed from the first to the last Q2 record.
+double streaming(const Options& o, const Shape& s, json& stats) {
+  const std::string run = fmt::format("bench-inferd-{}", getpid());
+  const uint64_t payload = uint64_t(s.c * s.h * s.w) * 4;
+  const uint64_t slot_bytes = (shm::kPayloadOffset + payload + 4095) / 4096 * 4096;
+  const int64_t q1_slots = std::max<int64_t>(64, 4 * s.b * o.slots);
+  json j = {{"run", {{"name", run}, {"log_level", "warn"}}},
+            {"q1", {{"slots", q1_slots}, {"slot_bytes", slot_bytes}}},
+            {"q2", {{"slots", 1024}, {"slot_bytes", 131072}}},
+            {"inferd", {{"device", o.device}, {"gpu", o.gpu}, {"batch_size", s.b}, {"max_wait_ms", 1000},
+                        {"pipeline_slots", o.slots}, {"precision", o.precision},
+                        {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last},
+                        {"warmup_iterations", o.warmup}, {"warmup_shape", {s.c, s.h, s.w}},
+                        {"model", {{"config", model_config(o.model)}, {"random_init", true}}}}}};
+  const auto cfg = config::parse_suite_config(j);
+  for (const auto& n : {run + "-q1", run + "-q2"}) shm::Ring::unlink(n);
+  auto service = inferd::InferdService::create(cfg);
+  const uint64_t total = uint64_t(s.b) * (o.iters + 1);  // +1 batch to fill the pipeline (not timed)
+  std::thread producer([&] {
+    shm::Ring q1 = shm::Ring::attach(run + "-q1");
+    std::vector<float> frame(size_t(s.c * s.h * s.w));
+    for (size_t k = 0; k < frame.size(); ++k) frame[k] = float((k * 2654435761u) % 1000) * 0.1f;
+    for (uint64_t id = 0; id < total; ++id) {
+      auto slot = q1.acquire(std::chrono::milliseconds(60'000));
+      if (!slot) break;
+      shm::EventHeader h{};
+      h.event_id = id;
+      h.channels = uint32_t(s.c), h.height = uint32_t(s.h), h.width = uint32_t(s.w);
+      h.orig_height = h.height, h.orig_width = h.width;
+      h.dtype = shm::DType::kF32;
+      h.payload_bytes = payload;
+      std::memcpy(slot->data(), &h, sizeof(h));
+      std::memcpy(slot->data() + shm::kPayloadOffset, frame.data(), payload);
+      q1.publish(std::move(*slot));
+    }
+    q1.finish_producing();
+  });
+  Clock::time_point first{}, last{};
+  uint64_t seen = 0;
+  std::thread consumer([&] {
+    shm::Ring q2 = shm::Ring::attach(run + "-q2");
+    std::vector<shm::ReadSlot> got;
+    while (seen < total && q2.claim(got, 256, std::chrono::milliseconds(120'000)) > 0) {
+      for (auto& r : got) q2.release(std::move(r));
+      seen += got.size();
+      got.clear();
+      if (seen >= uint64_t(s.b) && first == Clock::time_point{}) first = Clock::now();
+      last = Clock::now();
+    }
+  });
+  service->run();
+  producer.join();
+  consumer.join();
+  stats = service->stats();
+  const std::string block = service->counter_block_name();
+  service.reset();
+  for (const auto& n : {run + "-q1", run + "-q2"}) shm::Ring::unlink(n);
+  shm::CounterBlock::unlink(block);
+  const double timed = std::chrono::duration<double>(last - first).count();
+  return timed > 0 ? double(seen - uint64_t(s.b)) / timed : 0.0;
+}
+
+/// GB/s of B pitched slot copies from a registered host area, as the pipeline issues them.
+double h2d_gbps(const Options& o, const Shape& s) {
+#if defined(PEAKNET_INFERD_HAVE_CUDA)
+  if (o.device != "cuda") return 0.0;
+  cudaSetDevice(o.gpu);
+  const uint64_t payload = uint64_t(s.c * s.h * s.w) * 4;
+  const uint64_t slot_bytes = (shm::kPayloadOffset + payload + 4095) / 4096 * 4096;
+  const size_t bytes = slot_bytes * size_t(s.b);
+  void* host = nullptr;
+  if (posix_memalign(&host, 4096, bytes) != 0) return 0.0;
+  std::memset(host, 1, bytes);
+  cudaHostRegister(host, bytes, cudaHostRegisterDefault);
+  void* dev = nullptr;
+  cudaMalloc(&dev, payload * s.b);
+  cudaStream_t stream;
+  cudaStreamCreate(&stream);
+  auto copy = [&] {
+    cudaMemcpy2DAsync(dev, payload, static_cast<char*>(host) + shm::kPayloadOffset, slot_bytes, payload,
+                      size_t(s.b), cudaMemcpyHostToDevice, stream);
+  };
+  copy();
+  cudaStreamSynchronize(stream);
+  const int reps = 20;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < reps; ++i) copy();
+  cudaStreamSynchronize(stream);
+  const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+  cudaStreamDestroy(stream);
+  cudaFree(dev);
+  cudaHostUnregister(host);
+  free(host);
+  return double(payload * s.b * reps) / sec / 1e9;
+#else
+  return 0.0;
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_inferd: streaming vs model-only throughput of inferd (ratios from one run)"};
+  Options o;
+  app.add_option("--device", o.device, "cpu | cuda");
+  app.add_option("--gpu", o.gpu, "CUDA device index");
+  app.add_option("--model", o.model, "33m | tiny (random weights)");
+  app.add_option("--precision", o.precision, "fp32 | bf16 | fp16");
+  app.add_option("--shapes", o.shapes, "comma-separated BxCxHxW (B events of C panels)");
+  app.add_option("--iters", o.iters, "timed batches per measurement");
+  app.add_option("--warmup", o.warmup, "warm-up batches");
+  app.add_option("--slots", o.slots, "pipeline_slots");
+  app.add_flag("--cuda-graphs", o.graphs, "capture the forward pass");
+  app.add_flag("--channels-last", o.channels_last, "NHWC model");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+  try {
+    json summary = {{"bench", "bench_inferd"}, {"device", o.device}, {"model", o.model},
+                    {"precision", o.precision}, {"cuda_graphs", o.graphs}, {"pipeline_slots", o.slots},
+                    {"iters", o.iters}, {"results", json::array()}};
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    summary["host"] = host;
+    for (const Shape& s : parse_shapes(o.shapes)) {
+      const double model_fps = model_only(o, s);
+      json stats;
+      const double stream_fps = streaming(o, s, stats);
+      const double gbps = h2d_gbps(o, s);
+      const double ratio = model_fps > 0 ? stream_fps / model_fps : 0.0;
+      std::cout << fmt::format("{} {}: model-only {:.1f} events/s, streaming {:.1f} events/s, "
+                               "streaming/model-only {:.3f}",
+                               s.text(), o.precision, model_fps, stream_fps, ratio);
+      if (gbps > 0) std::cout << fmt::format(", H2D {:.1f} GB/s", gbps);
+      std::cout << std::endl;
+      summary["results"].push_back({{"shape", s.text()}, {"model_only_events_per_s", model_fps},
+                                    {"streaming_events_per_s", stream_fps}, {"ratio", ratio},
+                                    {"h2d_gbps", gbps}, {"inferd_counters", stats["counters"]}});
+    }
+    std::cout << summary.dump() << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_inferd: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+// Q1 -> InferdService (CPU backend, golden tiny PeakNet) -> Q2, checked against the model and peaks
+// libraries run directly on the same frames (padding done here by hand, independently of inferd).
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "common/config/suite_config.hpp"
+#include "inferd/inferd_service.hpp"
+#include "inferd_q2_records.hpp"
+#include "inferd_golden.hpp"
+#include "inferd_test_events.hpp"
+#include "model/inference_model.hpp"
+#include "model/safetensors.hpp"
+#include "peaks/peak_finder.hpp"
+#include "shm/counter_block.hpp"
+
+using namespace peaknet;
+using namespace peaknet::inferd;
+using namespace peaknet::inferd::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+
+TEST(InferdCpuPipeline, Q2MatchesModelPlusPeaksRunDirectly) {
+  ShmRun run("golden");
+  const auto frames = make_frames();
+  json stats;
+  const auto results = run_inferd(run, frames, /*batch_size=*/4, /*write_frames=*/false, &stats);
+  ASSERT_EQ(results.size(), frames.size());
+
+  model::ModelSpec spec{tiny_config(), kGolden + "tiny.safetensors"};
+  auto reference = model::load_model(spec);
+  reference->to(torch::kCPU, model::Precision::kFp32, false);
+  const peaks::PeakParams params{2048, 3};
+  uint64_t total_peaks = 0;
+  for (const auto& f : frames) {
+    SCOPED_TRACE("event " + std::to_string(f.header.event_id));
+    const Q2Record& got = results.at(f.header.event_id);
+    const auto want = reference_peaks(*reference, f, params);
+    EXPECT_EQ(got.header.n_found, want.n_found);
+    ASSERT_EQ(got.peaks.size(), want.peaks.size());
+    for (size_t i = 0; i < want.peaks.size(); ++i) {
+      EXPECT_EQ(got.peaks[i].panel, want.peaks[i].panel);
+      EXPECT_EQ(got.peaks[i].npix, want.peaks[i].npix);
+      EXPECT_NEAR(got.peaks[i].y, want.peaks[i].y, 1e-9);
+      EXPECT_NEAR(got.peaks[i].x, want.peaks[i].x, 1e-9);
+      EXPECT_NEAR(got.peaks[i].intensity_sum, want.peaks[i].intensity_sum, 1e-6 * std::abs(want.peaks[i].intensity_sum));
+    }
+    EXPECT_EQ((got.header.flags & shm::kResultFlagHit) != 0, want.hit);
+    EXPECT_EQ(got.header.height, f.header.height);
+    EXPECT_EQ(got.header.width, f.header.width);
+    EXPECT_EQ(got.header.timestamp, f.header.timestamp);
+    EXPECT_EQ(got.header.photon_wavelength_a, f.header.photon_wavelength_a);
+    EXPECT_EQ(got.header.pad_top, 0u);
+    EXPECT_GT(got.header.t_q2_ns, 0u);
+    EXPECT_EQ(got.header.frame_bytes, 0u);
+    total_peaks += got.peaks.size();
+  }
+  EXPECT_GT(total_peaks, 0u) << "the golden model finds no peaks: the comparison would be empty";
+  // 5 frames of 160x224 then 2 of 150x200 at batch_size 4: batches 4 + 1 (shape change) + 2.
+  EXPECT_EQ(stats["counters"]["batches"], 3);
+  EXPECT_EQ(stats["counters"]["events_out"], 7);
+  EXPECT_EQ(stats["counters"]["events_in"], 7);
+}
+
+TEST(InferdCpuPipeline, PartialBatchesAndWriteFramesCopyTheRawFrame) {
+  ShmRun run("partial");
+  auto frames = make_frames();
+  frames.resize(5);  // one shape; batch_size 2 -> 2 + 2 + 1
+  json stats;
+  const auto results = run_inferd(run, frames, /*batch_size=*/2, /*write_frames=*/true, &stats);
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(stats["counters"]["batches"], 3);
+  for (const auto& f : frames) {
+    const Q2Record& got = results.at(f.header.event_id);
+    ASSERT_EQ(got.header.frame_bytes, f.header.payload_bytes);
+    EXPECT_EQ(got.header.frame_dtype, shm::DType::kF32);
+    EXPECT_EQ(got.header.frame_offset % 64, 0u);
+    EXPECT_GE(got.header.frame_offset, shm::kPeaksOffset + got.peaks.size() * sizeof(shm::PeakRecord));
+    EXPECT_EQ(std::memcmp(got.frame.data(), f.pixels.data_ptr<float>(), f.header.payload_bytes), 0);
+  }
+  // Every Q1 slot went back (released after publish) and Q2 was finished by inferd.
+  shm::Ring q1 = shm::Ring::attach(run.q1());
+  EXPECT_EQ(q1.counters().released, 5u);
+  EXPECT_TRUE(q1.finished());
+}
