@@ -28,7 +28,9 @@ ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointC
     socket_.set(zmq::sockopt::rcvhwm, static_cast<int>(endpoint.rcvhwm));
     if (endpoint.rcvbuf_bytes > 0) socket_.set(zmq::sockopt::rcvbuf, static_cast<int>(endpoint.rcvbuf_bytes));
     socket_.set(zmq::sockopt::maxmsgsize, max_message_bytes);
-    socket_.set(zmq::sockopt::linger, 0);
+    // Not 0: a PULL socket's linger also decides what happens to messages already received from a
+    // peer that disconnects (linger 0 discards them; the streamer's last batches would be lost).
+    socket_.set(zmq::sockopt::linger, -1);
     // Monitor first, so no connection event is missed.
     const std::string monitor_url = "inproc://ingestd-monitor-" + std::to_string(source_id);
     if (zmq_socket_monitor(socket_.handle(), monitor_url.c_str(),
