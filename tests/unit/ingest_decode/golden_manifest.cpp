@@ -38,7 +38,7 @@ std::vector<std::byte> read_bytes(const std::string& path) {
   if (!in) throw std::runtime_error("cannot open " + path);
   std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::byte> out(c.size());
-  std::memcpy(out.data(), c.data(), c.size());
+  if (!c.empty()) std::memcpy(out.data(), c.data(), c.size());
   return out;
 }
 

@@ -1,9 +1,9 @@
 #include "hdf5_catalog.hpp"
 
+#include <cstring>
 #include <mutex>
 
 #include <hdf5.h>
-#include <hdf5_hl.h>
 
 #include "byte_io.hpp"
 #include "decode_error.hpp"
@@ -145,6 +145,34 @@ void describe_layout(hid_t did, Hdf5Dataset& ds, std::span<const std::byte> mess
   }
 }
 
+// File-image callbacks that hand the message buffer to the core driver without copying it
+// (read-only open). Replaces H5LTopen_file_image, which leaks 72 bytes per open in HDF5 1.10.8.
+void* image_malloc(size_t, H5FD_file_image_op_t, void* udata) {
+  return const_cast<std::byte*>(static_cast<std::span<const std::byte>*>(udata)->data());
+}
+void* image_memcpy(void* dest, const void* src, size_t size, H5FD_file_image_op_t, void*) {
+  if (dest != src) std::memmove(dest, src, size);  // never happens: every buffer is the message
+  return dest;
+}
+void* image_realloc(void*, size_t, H5FD_file_image_op_t, void*) { return nullptr; }
+herr_t image_free(void*, H5FD_file_image_op_t, void*) { return 0; }
+void* udata_copy(void* udata) { return udata; }
+herr_t udata_free(void*) { return 0; }
+
+hid_t open_image(std::span<const std::byte>& message) {
+  static uint64_t counter = 0;  // unique names: the library tracks open files by name
+  H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5FD_file_image_callbacks_t callbacks{image_malloc, image_memcpy, image_realloc, image_free,
+                                        udata_copy,   udata_free,   &message};
+  if (!fapl.valid() || H5Pset_fapl_core(fapl.get(), 1 << 16, false) < 0 ||
+      H5Pset_file_image_callbacks(fapl.get(), &callbacks) < 0 ||
+      H5Pset_file_image(fapl.get(), const_cast<std::byte*>(message.data()), message.size()) < 0) {
+    return -1;
+  }
+  const std::string name = "peaknet_message_image_" + std::to_string(++counter);
+  return H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get());
+}
+
 /// End-of-file address stored in the superblock (versions 0-3), 0 when unreadable.
 uint64_t superblock_eof(std::span<const std::byte> m) {
   if (m.size() < 16) return 0;
@@ -185,9 +213,7 @@ Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_b
   std::lock_guard lock(hdf5_mutex());
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become values, not stderr noise
   if (message.size() < 64) fail(RejectReason::kTruncated, "hdf5: " + std::to_string(message.size()) + "-byte message holds no superblock");
-  H5Handle file(H5LTopen_file_image(const_cast<std::byte*>(message.data()), message.size(),
-                                    H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE),
-                H5Fclose);
+  H5Handle file(open_image(message), H5Fclose);
   if (!file.valid()) {
     const std::string why = hdf5_error_text();
     const bool truncated = superblock_eof(message) > message.size() || why.find("truncated") != std::string::npos;

@@ -18,7 +18,7 @@ bool read_file(const std::string& path, std::vector<std::byte>& out) {
   if (!in) return false;
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   out.resize(bytes.size());
-  std::memcpy(out.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   return !in.bad();
 }
 
