@@ -184,6 +184,25 @@ int cmd_doctor(const CtlOptions& o) {
   return r.failures > 0 ? kFailed : kOk;
 }
 
+int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ostream& log) {
+  int removed = 0;
+#ifdef PEAKCTL_HAVE_SHM
+  for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
+    if (!seg.stale) continue;
+    log << (dry_run ? "would unlink" : "unlinking") << " /dev/shm/" << seg.name << " (" << seg.kind << ")\n";
+    if (!dry_run) {
+      shm::Ring::unlink(seg.name);
+      ++removed;
+    }
+  }
+#else
+  (void)cfg;
+  (void)dry_run;
+  (void)log;
+#endif
+  return removed;
+}
+
 int cmd_clean(const CtlOptions& o, bool dry_run) {
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);
@@ -193,16 +212,7 @@ int cmd_clean(const CtlOptions& o, bool dry_run) {
     std::cout << (dry_run ? "would remove " : "removing ") << f << "\n";
     if (!dry_run) removed += std::filesystem::remove(f);
   }
-#ifdef PEAKCTL_HAVE_SHM
-  for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
-    if (!seg.stale) continue;
-    std::cout << (dry_run ? "would unlink" : "unlinking") << " /dev/shm/" << seg.name << " (" << seg.kind << ")\n";
-    if (!dry_run) {
-      shm::Ring::unlink(seg.name);
-      ++removed;
-    }
-  }
-#endif
+  removed += remove_stale_segments(cfg, dry_run, std::cout);
   if (files.empty() && removed == 0) std::cout << "nothing stale in " << run_dir << "\n";
   return kOk;
 }

@@ -57,6 +57,9 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
     const std::string n = e.path().filename().string();
     if (n.size() > 11 && n.substr(n.size() - 11) == ".final.json") std::filesystem::remove(e.path(), ec);
   }
+  // A run starts from zero: counters and rings a dead run of the same name left behind would be
+  // counted again (counter blocks are reattached on purpose so that a restarted daemon keeps counting).
+  remove_stale_segments(cfg, /*dry_run=*/false, std::cerr);
   if (cfg.ingestd.source == "synthetic" && cfg.ingestd.synthetic.events == 0) {
     std::cerr << "peakctl run: the synthetic stream is endless (ingestd.synthetic.events=0); Ctrl+C ends it\n";
   }

@@ -1,5 +1,6 @@
 #pragma once
 // peakctl subcommands; each returns an ExitCode (ctl_context.hpp). main.cpp only wires CLI11 to these.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ int cmd_run(const CtlOptions& o, const RunArgs& a);
 
 int cmd_doctor(const CtlOptions& o);
 int cmd_clean(const CtlOptions& o, bool dry_run);
+
+/// Unlinks the shm segments of `cfg.run.name` that no live process uses (rings and counter blocks of a
+/// dead run); returns how many. Lines naming each go to `log`.
+int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ostream& log);
 
 /// True when systemd units for the suite are installed (peaknet.target found).
 bool systemd_units_installed();
