@@ -135,7 +135,12 @@ void CxiFile::close() {
     ok = d->reset() && ok;
   }
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_LOCAL);
-  ok = file_.reset() && ok && flushed >= 0;
+  const hid_t file = file_.release();
+  if (H5Fclose(file) < 0) {
+    ok = false;
+    h5_defer_close(file);  // still open inside HDF5: closed again once the disk takes the flush
+  }
+  ok = ok && flushed >= 0;
   if (!ok) {
     const std::string detail = h5_last_error();
     throw H5Error(ctx + ": " + (detail.empty() ? "HDF5 close failed" : detail));

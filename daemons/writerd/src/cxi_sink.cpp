@@ -197,7 +197,8 @@ bool CxiSink::complete() {
 void CxiSink::fail(const std::string& what) {
   counters_.write_errors.fetch_add(1);
   counters_.output_failed.store(1);
-  if (!failed_ || what != last_error_) {
+  if (what != logged_error_) {
+    logged_error_ = what;
     spdlog::error("output failed: {}; {} (retry every {} ms)", what,
                   settings_.on_error == OnError::kBlock ? "keeping events in Q2" : "dropping events",
                   settings_.retry_interval.count());
@@ -208,7 +209,9 @@ void CxiSink::fail(const std::string& what) {
   ::unlink(output_->inprogress_path(seq_).c_str());
   in_file_ = 0;
   if (settings_.on_error == OnError::kDrop) drop_held(held_.size());
-  next_retry_ = std::chrono::steady_clock::now() + settings_.retry_interval;
+  // Consecutive failures back off (x2 up to x32): each failed close parks an HDF5 descriptor.
+  const int shift = std::min(consecutive_failures_++, 5);
+  next_retry_ = std::chrono::steady_clock::now() + settings_.retry_interval * (1 << shift);
 }
 
 void CxiSink::drop_held(size_t count) {
@@ -238,6 +241,8 @@ void CxiSink::retry() {
     fail(e.what());
   }
   if (!failed_) {
+    logged_error_.clear();
+    consecutive_failures_ = 0;
     counters_.output_failed.store(0);
     spdlog::info("output {} writable again", output_->dir());
   }

@@ -1,5 +1,9 @@
 #include "writerd/h5_handle.hpp"
 
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
 namespace peaknet::writerd {
 namespace {
 
@@ -9,9 +13,29 @@ herr_t take_innermost(unsigned n, const H5E_error2_t* err, void* out) {
   return 0;
 }
 
+std::mutex g_deferred_mutex;
+std::vector<hid_t> g_deferred;  // files whose H5Fclose failed
+
 }  // namespace
 
-void h5_silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void h5_silence_errors() {
+  H5dont_atexit();  // fails harmlessly once the library is initialised
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+void h5_defer_close(hid_t file) {
+  // HDF5 1.10 crashes when a file whose H5Fclose failed is closed again (and at exit, which
+  // H5dont_atexit() avoids): leave it open, count it. Costs one descriptor per failed close.
+  if (H5Iis_valid(file) <= 0) return;
+  std::lock_guard lock(g_deferred_mutex);
+  g_deferred.push_back(file);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+size_t h5_files_left_open() {
+  std::lock_guard lock(g_deferred_mutex);
+  return g_deferred.size();
+}
 
 std::string h5_last_error() {
   std::string text;

@@ -169,7 +169,9 @@ void WriterService::take(shm::ReadSlot slot) {
   }
   counters_.events_in.fetch_add(1);
   if (!malformed.empty()) {
-    spdlog::warn("Q2 slot {} dropped: {}", slot.index(), malformed);
+    if (uint64_t held_back = 0; drop_log_.allow(held_back)) {
+      spdlog::warn("Q2 slot {} dropped: {} ({} similar lines suppressed)", slot.index(), malformed, held_back);
+    }
     ring_.release(std::move(slot));
     counters_.count_drop(WriterDrop::kMalformed);
     return;
@@ -184,7 +186,9 @@ void WriterService::take(shm::ReadSlot slot) {
   std::string why;
   const Geometry* g = keep ? geometry_for(h, why) : nullptr;
   if (keep && g == nullptr) {
-    spdlog::warn("event {} dropped: {}", h.event_id, why);
+    if (uint64_t held_back = 0; drop_log_.allow(held_back)) {
+      spdlog::warn("event {} dropped: {} ({} similar lines suppressed)", h.event_id, why, held_back);
+    }
     seen_.insert(h.event_id);
     ring_.release(std::move(slot));
     counters_.count_drop(WriterDrop::kBadShape);

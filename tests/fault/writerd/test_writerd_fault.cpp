@@ -89,6 +89,39 @@ TEST(WriterdFault, SigtermDrainsWhatIsClaimableAndCompletesTheFile) {
   EXPECT_TRUE(files_with_suffix(out, ".inprogress").empty());
 }
 
+TEST(WriterdFault, FullDiskKeepsEventsInQ2AndResumesWhenSpaceReturns) {
+  TestSandbox box;
+  auto j = box.config_json();
+  j["writerd"]["events_per_file"] = 5;
+  const std::string cfg_path = write_config(box, j);
+  const auto cfg = config::parse_suite_config(j);
+  const auto out = box.dir() / "out";
+  shm::Ring q2 = testing::producer_ring(cfg);
+  for (uint64_t id = 1; id <= 12; ++id) publish_event(q2, {id, 20});
+  q2.finish_producing();
+  // The file size limit also applies to shm segments: create the counter block here, writerd attaches.
+  auto stats = shm::CounterBlock::open_or_create(box.run_name() + "-stats-writerd");
+  // 16 KiB: logs and the pid file fit, a CXI file (~35 KB) does not.
+  WriterdProcess sut(cfg_path, (box.dir() / "writerd.log").string(), /*max_file_bytes=*/16384);
+  auto log_text = [&] {
+    std::ifstream in(box.dir() / "writerd.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  ASSERT_TRUE(wait_until([&] { return log_text().find("output failed") != std::string::npos; }, 20s))
+      << log_text();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(q2.counters().released, 0u);  // nothing left Q2 while the disk is "full"
+  EXPECT_TRUE(files_with_suffix(out, ".cxi").empty());
+  ASSERT_TRUE(sut.set_max_file_bytes(RLIM_INFINITY));
+  ASSERT_EQ(sut.wait(30s), 0) << log_text();
+  expect_each_once(all_written_ids(out), 1, 12);
+  EXPECT_TRUE(files_with_suffix(out, ".inprogress").empty());
+  std::ifstream in(out / (box.run_name() + "-writerd-summary.json"));
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_GE(summary["counters"]["write_errors"].get<uint64_t>(), 1u);
+  EXPECT_EQ(summary["counters"]["dropped_write_error"], 0);
+}
+
 // Library-level: the output dir is below a regular file, so it cannot be created (root included).
 struct BlockedOutput {
   TestSandbox box;

@@ -3,6 +3,7 @@
 // destructor if the test left it running, output in <dir>/writerd-<n>.log.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +18,9 @@ namespace peaknet::writerd::testing {
 
 class WriterdProcess {
  public:
-  WriterdProcess(const std::string& config_path, const std::string& log_path) {
+  /// `max_file_bytes` > 0: RLIMIT_FSIZE of the child with SIGXFSZ ignored, so writes past it fail
+  /// with EFBIG, like a full disk (raise it later with set_max_file_bytes()).
+  WriterdProcess(const std::string& config_path, const std::string& log_path, rlim_t max_file_bytes = 0) {
     const std::string binary = std::string(PEAKNET_BINARY_DIR) + "/daemons/writerd/writerd";
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -25,6 +28,11 @@ class WriterdProcess {
       if (fd >= 0) {
         ::dup2(fd, 1);
         ::dup2(fd, 2);
+      }
+      if (max_file_bytes > 0) {
+        ::signal(SIGXFSZ, SIG_IGN);  // ignored dispositions survive exec
+        const rlimit limit{max_file_bytes, RLIM_INFINITY};  // soft only: it can be raised again
+        ::setrlimit(RLIMIT_FSIZE, &limit);
       }
       ::execl(binary.c_str(), "writerd", "--config", config_path.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
@@ -40,6 +48,11 @@ class WriterdProcess {
   WriterdProcess& operator=(const WriterdProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  /// The disk "has space again".
+  bool set_max_file_bytes(rlim_t bytes) {
+    const rlimit limit{bytes, RLIM_INFINITY};
+    return ::prlimit(pid_, RLIMIT_FSIZE, &limit, nullptr) == 0;
+  }
   void signal(int signo) { ::kill(pid_, signo); }
   /// Exit code, -signal when killed, or -1000 on timeout (the process is left running).
   int wait(std::chrono::milliseconds timeout) {

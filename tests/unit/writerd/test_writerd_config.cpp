@@ -9,7 +9,7 @@ namespace {
 TEST(WriterdConfig, DefaultsRunAnywhere) {
   const SuiteConfig sut = parse_suite_config(nlohmann::json::object());
   EXPECT_EQ(sut.writerd.output_dir, "cxi_output");
-  EXPECT_EQ(sut.writerd.events_per_file, 1000);
+  EXPECT_EQ(sut.writerd.events_per_file, 100);
   EXPECT_EQ(sut.writerd.on_error, "block");
   EXPECT_EQ(sut.writerd.fsync, "file");
   EXPECT_FALSE(sut.writerd.write_frames);

@@ -111,6 +111,8 @@ class CxiSink {
   std::chrono::steady_clock::time_point opened_at_{};
   bool failed_ = false;
   std::string last_error_;
+  std::string logged_error_;  // a failure is logged once until the output recovers
+  int consecutive_failures_ = 0;
   std::chrono::steady_clock::time_point next_retry_{};
   std::vector<FileRecord> files_;
 };

@@ -16,8 +16,14 @@ class H5Error : public std::runtime_error {
   explicit H5Error(const std::string& what) : std::runtime_error(what) {}
 };
 
-/// Turns HDF5's automatic error printing off for this process (we report errors ourselves).
+/// Turns HDF5's automatic error printing off for this process (we report errors ourselves) and, when
+/// called before the library's first use, its exit-time clean-up (which flushes files whose close had
+/// failed, and crashes in HDF5 1.10 doing so). Every file is closed explicitly instead.
 void h5_silence_errors();
+/// A file whose H5Fclose failed (e.g. disk full while flushing) stays open inside HDF5, holding its
+/// descriptor; closing it again crashes HDF5 1.10, so it is parked and counted (known leak).
+void h5_defer_close(hid_t file);
+size_t h5_files_left_open();
 /// Message of the innermost entry of HDF5's error stack ("" when empty); clears the stack.
 std::string h5_last_error();
 
@@ -40,6 +46,8 @@ class H5Handle {
   ~H5Handle() { reset(); }
 
   hid_t get() const noexcept { return id_; }
+  /// Gives up ownership without closing.
+  hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
   bool valid() const noexcept { return id_ >= 0; }
   /// Closes now; returns false when HDF5 reported an error (e.g. a failed flush on file close).
   bool reset() noexcept {

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/logging.hpp"
 #include "shm/ring.hpp"
 #include "writerd/cxi_sink.hpp"
 #include "writerd/event_id_window.hpp"
@@ -90,6 +91,7 @@ class WriterService {
   std::atomic<bool> drain_{false}, stop_{false};
   std::atomic<Phase> phase_{Phase::kRunning};
   std::chrono::steady_clock::time_point next_log_{};
+  logging::RateLimiter drop_log_{std::chrono::seconds(1)};  // per-event warnings never flood the log
   std::string started_at_;
   int exit_code_ = 0;
 

@@ -12,7 +12,7 @@ struct WriterdConfig {
   std::string log_level;                     ///< "" = run.log_level
   std::string output_dir = "cxi_output";     ///< created when missing (live: writerd.output_dir)
   std::string file_pattern = "{run}_{seq}.cxi";  ///< {run} = run.name, {seq} = 6-digit file number
-  int64_t events_per_file = 1000;            ///< K: rows per file at most (live)
+  int64_t events_per_file = 100;             ///< K: rows per file at most (live; <= held-slot budget)
   int64_t max_file_age_ms = 10'000;          ///< a file with rows is closed after this long
   std::string fsync = "file";                ///< none | file (fsync file + directory before/after rename)
   std::string geometry;                      ///< CrystFEL .geom; "" = panels stacked along slow scan
