@@ -25,7 +25,7 @@ run() {
   if [ "$dry" -eq 0 ]; then "$@"; fi
 }
 command -v clang++ >/dev/null || { echo "fuzz-smoke.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0 abort_on_error=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1 halt_on_error=1}"
 run env CC=clang CXX=clang++ cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPEAKNET_BUILD_FUZZERS=ON -DPEAKNET_SANITIZE=address -DPEAKNET_TORCH=OFF -DPEAKNET_CUDA=OFF \
