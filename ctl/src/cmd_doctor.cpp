@@ -203,6 +203,29 @@ int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ost
   return removed;
 }
 
+int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log) {
+  int removed = 0;
+#ifdef PEAKCTL_HAVE_SHM
+  for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
+    if (!seg.stale || seg.kind != "ring") continue;
+    bool finished = false;
+    try {
+      finished = shm::Ring::attach(seg.name).finished();
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!finished) continue;
+    log << "unlinking the finished ring /dev/shm/" << seg.name << " of an earlier run\n";
+    shm::Ring::unlink(seg.name);
+    ++removed;
+  }
+#else
+  (void)cfg;
+  (void)log;
+#endif
+  return removed;
+}
+
 int cmd_clean(const CtlOptions& o, bool dry_run) {
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);

@@ -69,6 +69,7 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
               << " (peakctl status; peakctl stop first)\n";
     return kFailed;
   }
+  remove_finished_rings(cfg, std::cerr);
   PlanOptions plan_options{o.config_path.empty() ? "" : fs::absolute(o.config_path).string(), o.overrides,
                            o.run_dir, a.cpu};
   const auto plan = plan_suite(cfg, plan_options);

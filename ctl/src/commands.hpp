@@ -45,6 +45,11 @@ int cmd_clean(const CtlOptions& o, bool dry_run);
 /// dead run); returns how many. Lines naming each go to `log`.
 int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ostream& log);
 
+/// Unlinks the rings of `cfg.run.name` whose stream ended cleanly (finished, nothing queued) and that
+/// no live process uses: a new start must not attach a finished ring (its consumer would exit at
+/// once). Rings with queued events are kept so a restart picks them up (at-least-once).
+int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log);
+
 /// True when systemd units for the suite are installed (peaknet.target found).
 bool systemd_units_installed();
 
