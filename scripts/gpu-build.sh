@@ -32,5 +32,5 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$lib" \
   -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$lib" \
   -DPEAKNET_GOLDEN_DIR="${PEAKNET_GOLDEN_DIR:-$root/.gpu-golden/golden}"
-cmake --build "$build" -j "$(nproc)"
+cmake --build "$build" -j "$(nproc)" -- -k 0
 echo "gpu-build: built in $build"
