@@ -20,6 +20,7 @@ export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
 # pkgconf from the prefix needs its own libpkgconf and knows nothing of the prefix's system dirs.
 command -v pkg-config >/dev/null || ln -sf "$prefix/usr/bin/pkgconf" "$prefix/usr/bin/pkg-config"
 
+mkdir -p "$prefix/fmt-first" && ln -sfn /usr/include/fmt "$prefix/fmt-first/fmt"
 torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 nvcc_bin="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
 
@@ -29,6 +30,7 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_CUDA_COMPILER="$nvcc_bin" \
   -DCMAKE_CUDA_ARCHITECTURES=90a \
   -DPEAKNET_CUDA=ON \
+  -DPEAKNET_FIRST_INCLUDE_DIR="$prefix/fmt-first" \
   -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$lib" \
   -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$lib" \
   -DPEAKNET_GOLDEN_DIR="${PEAKNET_GOLDEN_DIR:-$root/.gpu-golden/golden}"

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libtorch-dev libboost-dev
+  libtorch-dev libopenblas0-pthread libboost-dev libssl-dev
   libzmq3-dev cppzmq-dev libsystemd-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libhdf5-dev hdf5-tools hdf5-filter-plugin liblz4-dev libzstd-dev libzfp-dev zlib1g-dev

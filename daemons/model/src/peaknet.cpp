@@ -430,7 +430,9 @@ void PeakNet::check_input(const torch::Tensor& x) const {
   if (!x.is_floating_point())
     throw std::invalid_argument(std::string("PeakNet input: expected a floating tensor, got ") +
                                 std::string(c10::toString(x.scalar_type())));
-  if (x.device() != impl_->device)
+  // "cuda" (no index) means the current device: compare the index only when the model has one.
+  if (x.device().type() != impl_->device.type() ||
+      (impl_->device.has_index() && x.device().index() != impl_->device.index()))
     throw std::invalid_argument("PeakNet input: tensor is on " + x.device().str() + ", model on " +
                                 impl_->device.str());
 }
