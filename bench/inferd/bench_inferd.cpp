@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <sstream>
@@ -128,7 +129,16 @@ double streaming(const Options& o, const Shape& s, json& stats) {
   for (const auto& n : {run + "-q1", run + "-q2"}) shm::Ring::unlink(n);
   auto service = inferd::InferdService::create(cfg);
   const uint64_t total = uint64_t(s.b) * (o.iters + 1);  // +1 batch to fill the pipeline (not timed)
+  // A bench that dies must say why: an exception escaping here would otherwise end in std::terminate
+  // with the reason lost (joinable threads, unflushed stdout).
+  const auto fail = [](const char* where, const std::exception& e) {
+    std::fprintf(stderr, "bench_inferd: %s: %s\n", where, e.what());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(1);
+  };
   std::thread producer([&] {
+   try {
     shm::Ring q1 = shm::Ring::attach(run + "-q1");
     std::vector<float> frame(size_t(s.c * s.h * s.w));
     for (size_t k = 0; k < frame.size(); ++k) frame[k] = float((k * 2654435761u) % 1000) * 0.1f;
@@ -146,10 +156,12 @@ double streaming(const Options& o, const Shape& s, json& stats) {
       q1.publish(std::move(*slot));
     }
     q1.finish_producing();
+   } catch (const std::exception& e) { fail("Q1 producer", e); }
   });
   Clock::time_point first{}, last{};
   uint64_t seen = 0;
   std::thread consumer([&] {
+   try {
     shm::Ring q2 = shm::Ring::attach(run + "-q2");
     std::vector<shm::ReadSlot> got;
     while (seen < total && q2.claim(got, 256, std::chrono::milliseconds(120'000)) > 0) {
@@ -159,8 +171,13 @@ double streaming(const Options& o, const Shape& s, json& stats) {
       if (seen >= uint64_t(s.b) && first == Clock::time_point{}) first = Clock::now();
       last = Clock::now();
     }
+   } catch (const std::exception& e) { fail("Q2 consumer", e); }
   });
-  service->run();
+  try {
+    service->run();
+  } catch (const std::exception& e) {
+    fail("inferd service", e);
+  }
   producer.join();
   consumer.join();
   stats = service->stats();
