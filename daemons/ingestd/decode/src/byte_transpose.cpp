@@ -49,6 +49,25 @@ inline __m128i transpose8x8_x2(__m128i x) {
 }
 inline __m128i load(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline void store(uint8_t* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
+
+/// Interleaves 16 bytes of each of 8 planes (plane k at p + k * stride + i) into 128 output bytes:
+/// out[v] holds output bytes 16v..16v+15, i.e. byte j of plane k lands at 8 * j + k. Three unpack stages.
+inline void interleave8x16(const uint8_t* p, size_t stride, size_t i, __m128i out[8]) {
+  __m128i x[8];
+  for (size_t k = 0; k < 8; ++k) x[k] = load(p + k * stride + i);
+  const __m128i a0 = _mm_unpacklo_epi8(x[0], x[1]), a1 = _mm_unpackhi_epi8(x[0], x[1]);
+  const __m128i b0 = _mm_unpacklo_epi8(x[2], x[3]), b1 = _mm_unpackhi_epi8(x[2], x[3]);
+  const __m128i c0 = _mm_unpacklo_epi8(x[4], x[5]), c1 = _mm_unpackhi_epi8(x[4], x[5]);
+  const __m128i d0 = _mm_unpacklo_epi8(x[6], x[7]), d1 = _mm_unpackhi_epi8(x[6], x[7]);
+  const __m128i e[4] = {_mm_unpacklo_epi16(a0, b0), _mm_unpackhi_epi16(a0, b0),
+                        _mm_unpacklo_epi16(a1, b1), _mm_unpackhi_epi16(a1, b1)};
+  const __m128i f[4] = {_mm_unpacklo_epi16(c0, d0), _mm_unpackhi_epi16(c0, d0),
+                        _mm_unpacklo_epi16(c1, d1), _mm_unpackhi_epi16(c1, d1)};
+  for (size_t q = 0; q < 4; ++q) {
+    out[2 * q] = _mm_unpacklo_epi32(e[q], f[q]);
+    out[2 * q + 1] = _mm_unpackhi_epi32(e[q], f[q]);
+  }
+}
 #endif
 
 }  // namespace
@@ -56,24 +75,13 @@ inline void store(uint8_t* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m
 void bit_planes_to_bytes(const uint8_t* planes, size_t nb, uint8_t* out) {
   size_t g = 0;
 #if defined(__SSE2__)
-  // 16 plane bytes per plane at a time: gather each group's 8 plane bytes into one 64-bit lane
-  // (three unpack stages), transpose two lanes per register, store 16 output bytes.
+  // 16 plane bytes per plane at a time: gather each group's 8 plane bytes into one 64-bit lane,
+  // transpose two lanes per register, store 16 output bytes.
   for (; g + 16 <= nb; g += 16) {
-    __m128i x[8];
-    for (size_t k = 0; k < 8; ++k) x[k] = load(planes + k * nb + g);
-    const __m128i a0 = _mm_unpacklo_epi8(x[0], x[1]), a1 = _mm_unpackhi_epi8(x[0], x[1]);
-    const __m128i b0 = _mm_unpacklo_epi8(x[2], x[3]), b1 = _mm_unpackhi_epi8(x[2], x[3]);
-    const __m128i c0 = _mm_unpacklo_epi8(x[4], x[5]), c1 = _mm_unpackhi_epi8(x[4], x[5]);
-    const __m128i d0 = _mm_unpacklo_epi8(x[6], x[7]), d1 = _mm_unpackhi_epi8(x[6], x[7]);
-    const __m128i e[4] = {_mm_unpacklo_epi16(a0, b0), _mm_unpackhi_epi16(a0, b0),
-                          _mm_unpacklo_epi16(a1, b1), _mm_unpackhi_epi16(a1, b1)};
-    const __m128i f[4] = {_mm_unpacklo_epi16(c0, d0), _mm_unpackhi_epi16(c0, d0),
-                          _mm_unpacklo_epi16(c1, d1), _mm_unpackhi_epi16(c1, d1)};
+    __m128i v[8];
+    interleave8x16(planes, nb, g, v);
     uint8_t* o = out + 8 * g;
-    for (size_t q = 0; q < 4; ++q) {
-      store(o + 32 * q, transpose8x8_x2(_mm_unpacklo_epi32(e[q], f[q])));
-      store(o + 32 * q + 16, transpose8x8_x2(_mm_unpackhi_epi32(e[q], f[q])));
-    }
+    for (size_t k = 0; k < 8; ++k) store(o + 16 * k, transpose8x8_x2(v[k]));
   }
 #endif
   bits_scalar(planes, nb, g, out);
@@ -101,21 +109,9 @@ void interleave_byte_planes(const uint8_t* p, uint8_t* dst, size_t n, size_t s) 
     }
   } else if (s == 8) {
     for (; i + 16 <= n; i += 16) {
-      __m128i x[8];
-      for (size_t b = 0; b < 8; ++b) x[b] = load(p + b * n + i);
-      const __m128i a0 = _mm_unpacklo_epi8(x[0], x[1]), a1 = _mm_unpackhi_epi8(x[0], x[1]);
-      const __m128i b0 = _mm_unpacklo_epi8(x[2], x[3]), b1 = _mm_unpackhi_epi8(x[2], x[3]);
-      const __m128i c0 = _mm_unpacklo_epi8(x[4], x[5]), c1 = _mm_unpackhi_epi8(x[4], x[5]);
-      const __m128i d0 = _mm_unpacklo_epi8(x[6], x[7]), d1 = _mm_unpackhi_epi8(x[6], x[7]);
-      const __m128i e[4] = {_mm_unpacklo_epi16(a0, b0), _mm_unpackhi_epi16(a0, b0),
-                            _mm_unpacklo_epi16(a1, b1), _mm_unpackhi_epi16(a1, b1)};
-      const __m128i f[4] = {_mm_unpacklo_epi16(c0, d0), _mm_unpackhi_epi16(c0, d0),
-                            _mm_unpacklo_epi16(c1, d1), _mm_unpackhi_epi16(c1, d1)};
-      uint8_t* o = dst + 8 * i;
-      for (size_t q = 0; q < 4; ++q) {
-        store(o + 32 * q, _mm_unpacklo_epi32(e[q], f[q]));
-        store(o + 32 * q + 16, _mm_unpackhi_epi32(e[q], f[q]));
-      }
+      __m128i v[8];
+      interleave8x16(p, n, i, v);
+      for (size_t k = 0; k < 8; ++k) store(dst + 8 * i + 16 * k, v[k]);
     }
   }
 #endif
