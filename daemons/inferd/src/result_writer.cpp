@@ -8,12 +8,6 @@
 
 namespace peaknet::inferd {
 
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
-
 void copy_event_fields(const shm::EventHeader& e, shm::ResultHeader& r) {
   r.event_id = e.event_id;
   r.source_message_id = e.source_message_id;

@@ -7,6 +7,7 @@
 
 #include "inferd/backend.hpp"
 #include "inferd_counters.hpp"
+#include "shm/event_clock.hpp"
 #include "shm/ring.hpp"
 
 namespace peaknet::inferd {
@@ -32,6 +33,6 @@ class ResultWriter {
 
 /// Fills the ResultHeader fields that come from the Q1 event.
 void copy_event_fields(const shm::EventHeader& event, shm::ResultHeader& result);
-uint64_t realtime_ns();
+using shm::realtime_ns;  ///< the rings' time base (shm/event_clock.hpp)
 
 }  // namespace peaknet::inferd

@@ -1,5 +1,7 @@
 #include "writerd/cxi_sink.hpp"
 
+#include "shm/event_clock.hpp"
+
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,11 +17,7 @@
 namespace peaknet::writerd {
 namespace {
 
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
+using shm::realtime_ns;
 
 // Without a geometry (no event seen yet) the output is probed with a scratch file.
 void probe_directory(const std::string& dir) {

@@ -7,6 +7,8 @@
 
 #include <zmq.hpp>
 
+#include "shm/event_clock.hpp"
+
 namespace peaknet::ingestd {
 
 struct RawMessage {
@@ -20,7 +22,7 @@ struct RawMessage {
   }
 };
 
-/// CLOCK_REALTIME in ns (the time base of every t_*_ns field of the rings).
-uint64_t realtime_ns();
+/// The rings' time base (CLOCK_REALTIME ns), shared by every daemon.
+using shm::realtime_ns;
 
 }  // namespace peaknet::ingestd
