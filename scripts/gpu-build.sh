@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run THERE (the lent GPU machine: Ubuntu 24.04, CUDA 13.0, torch 2.11+cu130, no network), from the repo root,
-# with .gpu-deps carried:  scripts/gpu-build.sh [build-dir]
+# with .gpu-deps carried:  scripts/gpu-build.sh [build-dir]   (env PEAKNET_GPU_TARGETS limits the targets)
 # Unpacks the carried .debs into a prefix, configures against torch's own LibTorch and builds everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,5 +34,6 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$lib" \
   -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,-rpath,$lib" \
   -DPEAKNET_GOLDEN_DIR="${PEAKNET_GOLDEN_DIR:-$root/.gpu-golden/golden}"
-cmake --build "$build" -j "$(nproc)" -- -k 0
+# PEAKNET_GPU_TARGETS="a b" builds only those targets (quick benchmark runs); default: everything.
+cmake --build "$build" -j "$(nproc)" ${PEAKNET_GPU_TARGETS:+--target $PEAKNET_GPU_TARGETS} -- -k 0
 echo "gpu-build: built in $build"
