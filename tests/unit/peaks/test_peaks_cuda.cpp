@@ -5,11 +5,16 @@
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "golden_case.hpp"
 #include "peaks/cuda_peak_finder.hpp"
 #include "peaks/peak_finder.hpp"
+// The merge logic of the CUDA labeller, compiled for the host: emulated below with std::threads.
+#include "../../../daemons/peaks/src/cuda_union_find.hpp"
 
 namespace peaknet::peaks {
 namespace {
@@ -205,6 +210,72 @@ TEST(PeaksCuda, LargeFramesMatchTheCpuFinderSparseAndDense) {
   }
   EXPECT_EQ(sut.overflow_count(), expected_overflow);
   EXPECT_GT(expected_overflow, 0u) << "dense masks exceed the cap";
+}
+
+/// Host stand-in for the device label memory: the same load / CAS / atomicMin on std::atomic_ref,
+/// plus an optional yield every few operations so the threads interleave at fine grain.
+struct HostLabels {
+  uint32_t* labels;
+  uint32_t yield_every;
+  uint32_t ops = 0;
+  void maybe_yield() {
+    if (yield_every != 0 && ++ops % yield_every == 0) std::this_thread::yield();
+  }
+  uint32_t load(uint32_t i) {
+    maybe_yield();
+    return std::atomic_ref<uint32_t>(labels[i]).load(std::memory_order_relaxed);
+  }
+  uint32_t cas(uint32_t i, uint32_t expected, uint32_t desired) {
+    maybe_yield();
+    std::atomic_ref<uint32_t>(labels[i]).compare_exchange_strong(expected, desired, std::memory_order_relaxed);
+    return expected;  // the value seen, like atomicCAS
+  }
+  void atomic_min(uint32_t i, uint32_t value) {
+    maybe_yield();
+    std::atomic_ref<uint32_t> ref(labels[i]);
+    uint32_t seen = ref.load(std::memory_order_relaxed);
+    while (value < seen && !ref.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+/// Labels `mask` with the GPU merge logic: `threads` std::threads each take every pixel of a
+/// shuffled order with stride `threads` (random interleavings), returns the
+/// number of roots (= components: every set has exactly one).
+uint32_t emulated_gpu_components(const std::vector<uint8_t>& mask, uint32_t h, uint32_t w, uint32_t threads,
+                                 uint32_t seed) {
+  const uint32_t plane = h * w;
+  std::vector<uint32_t> labels(plane);
+  for (uint32_t i = 0; i < plane; ++i) labels[i] = mask[i] ? i : union_find::kBackground;
+  std::vector<uint32_t> order(plane);
+  for (uint32_t i = 0; i < plane; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(seed));
+  std::vector<std::thread> pool;
+  for (uint32_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      HostLabels m{labels.data(), 1 + (seed + t) % 7};
+      for (uint32_t k = t; k < plane; k += threads) {
+        if (mask[order[k]]) union_find::merge_pixel(m, order[k], w);
+      }
+    });
+  }
+  for (auto& thread : pool) thread.join();
+  uint32_t roots = 0;
+  for (uint32_t i = 0; i < plane; ++i) roots += labels[i] == i;
+  return roots;
+}
+
+TEST(PeaksCudaMergeLogic, ConcurrentUnionsOnTheHostLoseNoComponent) {
+  // Runs without a GPU: the union-find code of the CUDA kernels under real thread interleavings.
+  constexpr uint32_t kH = 96, kW = 128, kThreads = 8;
+  for (const double dense : {0.3, 0.45, 0.6, 0.8}) {
+    for (uint32_t seed = 1; seed <= 6; ++seed) {
+      const auto mask = blob_mask(1, kH, kW, 0, dense, seed);
+      const EventPeaks cpu = find_peaks(mask.data(), {}, 1, kH, kW, {0, 0});
+      EXPECT_EQ(emulated_gpu_components(mask, kH, kW, kThreads, seed), cpu.n_found)
+          << "density " << dense << " seed " << seed;
+    }
+  }
 }
 
 TEST(PeaksCuda, RejectsMoreEventsOrPanelsThanItWasSizedFor) {
