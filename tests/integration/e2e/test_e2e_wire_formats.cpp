@@ -1,0 +1,105 @@
+// End to end, every golden wire vector that ingestd accepts (npz stored/deflate, HDF5 layouts and
+// filters, FastBinary, Simplon CBOR series): peaknet-pusher → ingestd → Q1 → inferd (CPU, golden
+// tiny PeakNet) → Q2 → writerd (keep_all_events) → CXI. Each row of the CXI files must equal what
+// the decoder + model + peak-finder libraries give on the same messages, and the suite ledger must
+// balance with nothing in flight.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "e2e_reference.hpp"
+#include "e2e_suite.hpp"
+
+namespace {
+
+using namespace peaknet::e2e::testing;
+namespace fs = std::filesystem;
+
+const fs::path kWire = fs::path(PEAKNET_GOLDEN_DIR) / "wire";
+
+/// Vectors of the manifest (in its order, which keeps every Simplon series start → images → end)
+/// whose format is in `formats` and that are not `reject` vectors.
+std::vector<fs::path> wire_vectors(const std::set<std::string>& formats) {
+  std::ifstream in(kWire / "MANIFEST.json");
+  const auto manifest = nlohmann::json::parse(in);
+  std::vector<fs::path> files;
+  for (const auto& v : manifest.at("vectors")) {
+    if (formats.count(v.at("format").get<std::string>()) && v.at("expected") != "reject") {
+      files.push_back(kWire / v.at("file").get<std::string>());
+    }
+  }
+  return files;
+}
+
+std::unique_ptr<peaknet::model::InferenceModel> golden_model() {
+  const auto j = tiny_model_json();
+  peaknet::model::ModelSpec spec{j.at("config"), j.at("weights").get<std::string>()};
+  auto model = peaknet::model::load_model(spec);
+  model->to(torch::kCPU, peaknet::model::Precision::kFp32, false);
+  return model;
+}
+
+bool same_float(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+void run_formats(const std::string& test, const std::set<std::string>& formats) {
+  const auto files = wire_vectors(formats);
+  ASSERT_FALSE(files.empty());
+  const peaknet::peaks::PeakParams params{Suite::kMaxNumPeak, 3};
+  auto model = golden_model();
+  const auto want = expected_rows(files, params, *model);
+  ASSERT_FALSE(want.empty()) << "the decoder gives no event: nothing to compare";
+
+  Suite suite(test);
+  ASSERT_NO_FATAL_FAILURE(suite.start());
+  std::vector<std::string> args{"-c", std::to_string(files.size())};
+  for (const auto& f : files) {
+    args.push_back("-f");
+    args.push_back(f.string());
+  }
+  ASSERT_EQ(suite.push(args), 0) << suite.logs();
+  suite.drain_after(files.size());
+
+  std::map<uint64_t, CxiRow> got;
+  for (const auto& file : suite.cxi_files()) {
+    for (auto& row : read_cxi(file, Suite::kMaxNumPeak)) {
+      EXPECT_TRUE(got.emplace(row.event_id, row).second) << "event " << row.event_id << " written twice";
+    }
+  }
+  ASSERT_EQ(got.size(), want.size()) << "CXI rows vs decoded events" << suite.logs();
+  size_t total_peaks = 0;
+  for (const auto& w : want) {
+    SCOPED_TRACE("event " + std::to_string(w.event_id));
+    ASSERT_TRUE(got.count(w.event_id));
+    const CxiRow& g = got.at(w.event_id);
+    EXPECT_EQ(g.n_found, w.n_found);
+    ASSERT_EQ(g.n_peaks, w.n_peaks);
+    for (int32_t k = 0; k < w.n_peaks; ++k) {
+      EXPECT_NEAR(g.fs[k], w.fs[k], 1e-4) << "peak " << k;
+      EXPECT_NEAR(g.ss[k], w.ss[k], 1e-4) << "peak " << k;
+      EXPECT_EQ(g.seg[k], w.seg[k]) << "peak " << k;
+      EXPECT_NEAR(g.intensity[k], w.intensity[k], 1e-5 * std::abs(w.intensity[k]) + 1e-6) << "peak " << k;
+    }
+    EXPECT_TRUE(same_float(g.timestamp, w.timestamp)) << g.timestamp << " vs " << w.timestamp;
+    EXPECT_TRUE(same_float(g.photon_energy_ev, w.photon_energy_ev)) << g.photon_energy_ev << " vs "
+                                                                     << w.photon_energy_ev;
+    total_peaks += size_t(w.n_peaks);
+  }
+  EXPECT_GT(total_peaks, 0u) << "no peaks anywhere: the comparison would be empty";
+
+  const SuiteCounters c = suite.counters();
+  EXPECT_EQ(c.get(c.ingestd, "messages_received"), files.size());
+  EXPECT_EQ(c.get(c.ingestd, "messages_rejected"), 0u);
+  EXPECT_EQ(c.get(c.ingestd, "events_received"), want.size());
+  EXPECT_EQ(c.get(c.writerd, "events_written"), want.size());
+  expect_ledger_balanced(c);
+}
+
+TEST(EndToEnd, EveryNpzVectorMatchesTheLibraries) { run_formats("npz", {"npz"}); }
+
+TEST(EndToEnd, EveryHdf5AndFastBinaryVectorMatchesTheLibraries) { run_formats("hdf5", {"hdf5", "fastbinary"}); }
+
+TEST(EndToEnd, EverySimplonSeriesMatchesTheLibraries) { run_formats("simplon", {"simplon-cbor"}); }
+
+}  // namespace
