@@ -1,6 +1,8 @@
 // bench_model_forward: PeakNet forward throughput on random input (model only, input already on the
 // device), with warm-up and CUDA-synchronised timing; prints frames/s and the ratio to the upstream
 // PyTorch anchors measured on the H200 (shared reference anchors.md) when the shape matches.
+// --profile adds the per-op-class time budget (OpProfiler: CUDA events between the forward's op laps)
+// and compares its sum with the un-profiled forward time.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <torch/cuda.h>
 
 #include "model/inference_model.hpp"
+#include "model/op_profiler.hpp"
 
 #if defined(PEAKNET_MODEL_HAVE_CUDA) && TORCH_VERSION_MAJOR >= 2
 #include <ATen/cuda/CUDAGraph.h>
@@ -46,13 +49,39 @@ std::vector<Anchor> anchors_for(const std::string& config, const std::string& pr
   return {};
 }
 
+// The time budget per op class over `iterations` profiled forwards, against the un-profiled time.
+void print_profile(const peaknet::model::OpProfiler& profiler, double unprofiled_ms) {
+  const double n = static_cast<double>(profiler.iterations());
+  const double total = profiler.ms_per_iteration();
+  if (profiler.classes().empty()) {
+    std::printf("  profile: no op laps recorded (the torchscript backend has no hooks)\n");
+    return;
+  }
+  std::printf("\n  op time budget (%s, %lld profiled forwards; GB/s = (op inputs + outputs) / time, a lower bound on "
+              "traffic):\n",
+              profiler.uses_cuda_events() ? "CUDA events" : "steady clock", static_cast<long long>(profiler.iterations()));
+  std::printf("  %-26s %8s %10s %7s %9s\n", "op class", "laps/it", "ms/iter", "%", "GB/s");
+  std::vector<peaknet::model::OpClassTime> rows = profiler.classes();
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.total_ms > b.total_ms; });
+  for (const auto& c : rows) {
+    const double ms = c.total_ms / n;
+    const double gbps = c.total_ms > 0 ? c.bytes / (c.total_ms * 1e-3) / 1e9 : 0.0;
+    std::printf("  %-26s %8.0f %10.3f %6.1f%% %9.1f\n", c.op_class.c_str(), static_cast<double>(c.laps) / n, ms,
+                total > 0 ? 100.0 * ms / total : 0.0, gbps);
+  }
+  std::printf("  %-26s %8s %10.3f %6.1f%%\n", "sum (profiled forward)", "", total, 100.0);
+  std::printf("  un-profiled forward: %.3f ms/batch (profiled sum / un-profiled = %.3f)\n", unprofiled_ms,
+              unprofiled_ms > 0 ? total / unprofiled_ms : 0.0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"PeakNet forward benchmark (random weights and input)"};
   std::string config_name = "33m", precision_name = "bf16", device_name = "cuda", weights;
   int64_t batch = 16, height = 1920, width = 1920, warmup = 5, iters = 20, repeats = 3;
-  bool channels_last = false, cuda_graph = false;
+  bool channels_last = false, cuda_graph = false, profile = false;
+  int64_t profile_iters = 10;
   app.add_option("--config", config_name, "tiny | 33m | 673m | config JSON")->capture_default_str();
   app.add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--height", height)->capture_default_str()->check(CLI::PositiveNumber);
@@ -65,9 +94,12 @@ int main(int argc, char** argv) {
   app.add_option("--weights", weights, "weights file (default: random init)");
   app.add_flag("--channels-last", channels_last);
   app.add_flag("--cuda-graph", cuda_graph, "capture one forward in a CUDA graph and replay it (torch 2.x CUDA)");
+  app.add_flag("--profile", profile, "also print the time per op class (CUDA events per op; not with --cuda-graph)");
+  app.add_option("--profile-iters", profile_iters, "profiled forwards")->capture_default_str()->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
+    if (profile && cuda_graph) throw std::runtime_error("--profile cannot time ops inside a CUDA graph replay");
     const auto precision = peaknet::model::parse_precision(precision_name);
     const torch::Device device(device_name);
     const bool cuda = device.is_cuda();
@@ -131,6 +163,16 @@ int main(int argc, char** argv) {
                 static_cast<long long>(repeats), static_cast<long long>(iters));
     for (const auto& a : anchors_for(config_name, precision_name, batch, height, width))
       std::printf("  ratio vs %s (%.1f frames/s): %.2f\n", a.what, a.frames_per_s, fps / a.frames_per_s);
+    if (profile) {
+      peaknet::model::OpProfiler profiler(device);
+      peaknet::model::ActiveOpProfiler active(profiler);
+      for (int64_t i = 0; i < profile_iters; ++i) {
+        profiler.begin_iteration();
+        step();
+        profiler.end_iteration();
+      }
+      print_profile(profiler, ms_per_batch);
+    }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_model_forward: error: %s\n", e.what());

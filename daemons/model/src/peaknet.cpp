@@ -5,6 +5,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "model/op_profiler.hpp"
+
 namespace peaknet::model {
 namespace {
 
@@ -113,15 +115,27 @@ struct Layer {
     grn_bias = param(*grn, "bias", {1, 1, 1, 4 * c}, device);
     pwconv2 = Linear(*add_child(node, "pwconv2"), 4 * c, c, device);
   }
+  // op_lap marks split the forward into op classes for OpProfiler (free when profiling is off).
   Tensor operator()(const Tensor& residual) const {
-    Tensor x = dwconv(residual).permute({0, 2, 3, 1});
-    x = at::gelu(pwconv1(layernorm.last_dim(x)));
+    const Tensor conv = dwconv(residual).permute({0, 2, 3, 1});
+    op_lap("convnext.dwconv7x7", residual, conv);
+    const Tensor normed = layernorm.last_dim(conv);
+    op_lap("convnext.layernorm", conv, normed);
+    const Tensor expanded = pwconv1(normed);
+    op_lap("convnext.pwconv1", normed, expanded);
+    Tensor x = at::gelu(expanded);
+    op_lap("convnext.gelu", expanded, x);
     // GRN: L2 norm over the whole image per channel (autocast runs vector_norm in fp32).
     const Tensor g = at::linalg_vector_norm(x.to(torch::kFloat), 2, torch::IntArrayRef{1, 2}, true);
     const Tensor n = g / (g.mean(-1, true) + kGrnEps);
+    const Tensor activated = x;
     x = grn_weight * (x * n) + grn_bias + x;
-    x = pwconv2(x).permute({0, 3, 1, 2});
-    return residual + x;
+    op_lap("convnext.grn", activated, x);
+    const Tensor projected = pwconv2(x).permute({0, 3, 1, 2});
+    op_lap("convnext.pwconv2", x, projected);
+    Tensor out = residual + projected;
+    op_lap("convnext.residual_add", residual, projected, out);
+    return out;
   }
 };
 
@@ -146,7 +160,13 @@ struct FusionUnit {
   // conv's dtype (bit-identical result; LibTorch 1.13's CPU conv would split it into one conv per channel).
   Tensor operator()(const Tensor& x) const {
     const Tensor scaled = x.to(depthwise.weight.scalar_type()) * depthwise.weight.view({1, -1, 1, 1});
-    return at::gelu(norm.channels_first(pointwise(scaled)));
+    const Tensor mixed = pointwise(scaled);
+    op_lap("bifpn.dsconv1x1", x, mixed);
+    const Tensor normed = norm.channels_first(mixed);
+    op_lap("bifpn.layernorm", mixed, normed);
+    Tensor out = at::gelu(normed);
+    op_lap("bifpn.gelu", normed, out);
+    return out;
   }
 };
 
@@ -184,8 +204,12 @@ struct BifpnBlock {
       const Tensor w1 = w[0], w2 = w[1];
       const Tensor& a = p[level];
       const Tensor b = resample(upper, 2.0);
+      op_lap("bifpn.resample", upper, b);
       const Tensor fused = (w1 * a + w2 * b) / (w1 + w2 + kFusionEps);
-      mm[level] = m[level](fused) + a;
+      op_lap("bifpn.fusion", a, b, fused);
+      const Tensor refined = m[level](fused);
+      mm[level] = refined + a;
+      op_lap("bifpn.residual_add", refined, a, mm[level]);
       upper = mm[level];
     }
     // Bottom-up: q5, q6, q7 (q4 = m4). At level 7 there is no m7: m_low = p7, and the mask zeroes w1.
@@ -198,8 +222,12 @@ struct BifpnBlock {
       const Tensor& p_low = p[level];
       const Tensor& m_low = level < 3 ? mm[level] : p[3];
       const Tensor h = resample(out[level - 1], 0.5);
+      op_lap("bifpn.resample", out[level - 1], h);
       const Tensor fused = (w1 * p_low + w2 * m_low + w3 * h) / (w1 + w2 + w3 + kFusionEps);
-      out[level] = q[idx](fused) + p_low;
+      op_lap("bifpn.fusion", p_low, m_low, fused);  // (h's bytes are a quarter of p_low's: left out)
+      const Tensor refined = q[idx](fused);
+      out[level] = refined + p_low;
+      op_lap("bifpn.residual_add", refined, p_low, out[level]);
     }
     return out;
   }
@@ -285,21 +313,39 @@ struct PeakNet::Impl {
   }
 
   std::vector<Tensor> run_backbone(const Tensor& x) const {
-    Tensor h = embeddings_norm.channels_first(patch_embeddings(x));
+    const Tensor patches = patch_embeddings(x);
+    op_lap("stem.conv4x4", x, patches);
+    Tensor h = embeddings_norm.channels_first(patches);
+    op_lap("stem.layernorm", patches, h);
     std::vector<Tensor> features;
     for (size_t s = 0; s < 4; ++s) {
       const Stage& stage = stages[s];
-      if (stage.downsamples) h = stage.down_conv(stage.down_norm.channels_first(h));
+      if (stage.downsamples) {
+        const Tensor normed = stage.down_norm.channels_first(h);
+        op_lap("downsample.layernorm", h, normed);
+        h = stage.down_conv(normed);
+        op_lap("downsample.conv2x2", normed, h);
+      }
       for (const auto& layer : stage.layers) h = layer(h);
       features.push_back(hidden_states_norms[s].channels_first(h));
+      op_lap("backbone.out_layernorm", h, features.back());
     }
     return features;
   }
 
   Tensor run_lateral(size_t i, Tensor x) const {
     for (const auto& u : lateral[i]) {
-      x = at::gelu(u.norm(u.conv(x)));
-      if (i > 0) x = resample(x, 2.0);
+      const Tensor conv = u.conv(x);
+      op_lap("head.conv3x3", x, conv);
+      const Tensor normed = u.norm(conv);
+      op_lap("head.groupnorm", conv, normed);
+      x = at::gelu(normed);
+      op_lap("head.gelu", normed, x);
+      if (i > 0) {
+        const Tensor small = x;
+        x = resample(x, 2.0);
+        op_lap("head.upsample2x", small, x);
+      }
     }
     return x;
   }
@@ -307,16 +353,33 @@ struct PeakNet::Impl {
   PeakNetOutputs run(const Tensor& input, bool keep_intermediates) const {
     PeakNetOutputs out;
     Tensor x = input;
-    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    if (channels_last) {
+      x = x.contiguous(at::MemoryFormat::ChannelsLast);
+      op_lap("input.channels_last", input, x);
+    }
     std::vector<Tensor> feats = run_backbone(x);
     std::vector<Tensor> pyramid;
-    for (size_t s = 0; s < 4; ++s) pyramid.push_back(backbone_to_bifpn[s](feats[s]));
+    for (size_t s = 0; s < 4; ++s) {
+      pyramid.push_back(backbone_to_bifpn[s](feats[s]));
+      op_lap("bifpn.adapter_conv1x1", feats[s], pyramid.back());
+    }
     for (const auto& block : bifpn) pyramid = block(pyramid);
     // Head: coarsest first, then accumulate (upstream order: L3 + L2 + L1 + L0).
     Tensor acc = run_lateral(3, pyramid[3]);
-    for (int i = 2; i >= 0; --i) acc = acc + run_lateral(static_cast<size_t>(i), pyramid[static_cast<size_t>(i)]);
-    Tensor logits = resample(head_segmask(acc), static_cast<double>(kHeadScale));
-    if (head_upsample.weight.defined()) logits = logits + head_upsample(acc);
+    for (int i = 2; i >= 0; --i) {
+      const Tensor lateral_out = run_lateral(static_cast<size_t>(i), pyramid[static_cast<size_t>(i)]);
+      const Tensor partial = acc;
+      acc = acc + lateral_out;
+      op_lap("head.sum", partial, lateral_out, acc);
+    }
+    const Tensor coarse_logits = head_segmask(acc);
+    op_lap("head.segmask_conv1x1", acc, coarse_logits);
+    Tensor logits = resample(coarse_logits, static_cast<double>(kHeadScale));
+    op_lap("head.final_upsample4x", coarse_logits, logits);
+    if (head_upsample.weight.defined()) {
+      logits = logits + head_upsample(acc);
+      op_lap("head.learned_upsample", acc, logits);
+    }
     out.logits = logits;
     if (keep_intermediates) {
       out.backbone = std::move(feats);
