@@ -79,7 +79,7 @@ struct SuiteCounters {
 /// A suite instance: config, daemons, pusher runs, the ledger at the end.
 class Suite {
  public:
-  /// `writerd_patch` / `ingestd_patch` are merged into the generated sections.
+  /// `ingestd_patch` is merged into the generated ingestd section.
   explicit Suite(const std::string& test, const nlohmann::json& ingestd_patch = nlohmann::json::object())
       : name_(unique_name("e2e-" + test)), shm_(name_), dir_(name_) {
     nlohmann::json ingestd = {{"source", "zmq"},
@@ -90,7 +90,7 @@ class Suite {
     ingestd.merge_patch(ingestd_patch);
     const nlohmann::json config = {
         {"run", {{"name", name_}, {"log_level", "warn"}, {"run_dir", (dir_.path / "run").string()}}},
-        {"q1", {{"slots", 16}, {"slot_bytes", 1 << 20}, {"policy", "block"}}},
+        {"q1", {{"slots", 32}, {"slot_bytes", 1 << 18}, {"policy", "block"}}},
         {"q2", {{"slots", 32}, {"slot_bytes", 1 << 16}, {"policy", "block"}}},
         {"peaks", {{"max_num_peak", kMaxNumPeak}, {"min_num_peak", 3}}},
         {"ingestd", ingestd},
@@ -194,6 +194,7 @@ inline void expect_ledger_balanced(const SuiteCounters& c) {
       << c.dropped();
   EXPECT_EQ(c.get(c.ingestd, "events_enqueued"), c.get(c.inferd, "events_in")) << "lost between Q1 and inferd";
   EXPECT_EQ(c.get(c.inferd, "events_out"), c.get(c.writerd, "events_in")) << "lost between Q2 and writerd";
+  EXPECT_EQ(c.get(c.inferd, "in_flight"), 0u) << "events still in inferd";
   EXPECT_EQ(c.get(c.writerd, "held_slots"), 0u) << "events still held by writerd";
   EXPECT_EQ(c.get(c.writerd, "duplicates_skipped"), 0u);
 }

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <set>
 
-#include "e2e_reference.hpp"
+#include "e2e_cxi.hpp"
 #include "e2e_suite.hpp"
 
 namespace {
