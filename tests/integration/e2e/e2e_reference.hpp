@@ -75,7 +75,7 @@ inline CxiRow expected_row(model::InferenceModel& model, const ingest::MemorySin
   row.n_found = int32_t(found.n_found);
   for (const auto& p : found.peaks) {  // writerd skips centroids in the padding
     const double y = p.y - m.pad_top, xx = p.x - m.pad_left;
-    if (y < 0 || xx < 0 || y > m.orig_height - 1 || xx > m.orig_width - 1) continue;
+    if (!(y >= 0 && y <= m.orig_height - 1.0) || !(xx >= 0 && xx <= m.orig_width - 1.0)) continue;
     row.ss.push_back(float(y + double(p.panel) * m.orig_height));  // stacked panels, no .geom
     row.fs.push_back(float(xx));
     row.seg.push_back(float(p.panel));

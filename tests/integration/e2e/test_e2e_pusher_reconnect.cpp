@@ -25,7 +25,7 @@ TEST(EndToEnd, PusherDisconnectsAndANewOneConnectsNothingIsLost) {
             0)
       << suite.logs();
   ASSERT_TRUE(eventually([&] { return suite.ingestd_counter("messages_received") >= kMessages; }, 20s));
-  ASSERT_TRUE(eventually([&] { return suite.ingestd_counter("peers_connected") == 0; }, 10s))
+  EXPECT_TRUE(eventually([&] { return suite.ingestd_counter("peers_connected") == 0; }, 10s))
       << "ingestd never saw the first pusher disconnect";
 
   // A new process, another rank (distinct pattern keys), another format.

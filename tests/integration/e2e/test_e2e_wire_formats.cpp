@@ -100,6 +100,7 @@ void run_formats(const std::string& test, const std::set<std::string>& formats,
   const SuiteCounters c = suite.counters();
   EXPECT_EQ(c.get(c.ingestd, "messages_received"), files.size());
   EXPECT_EQ(c.get(c.ingestd, "messages_rejected"), rejected);
+  EXPECT_EQ(c.get(c.ingestd, "messages_discarded"), 0u);
   EXPECT_EQ(c.get(c.ingestd, "events_received"), want.size());
   EXPECT_EQ(c.get(c.writerd, "events_written"), want.size());
   expect_ledger_balanced(c);
