@@ -91,7 +91,7 @@ Result run_case(const std::vector<uint8_t>& message, const std::vector<uint64_t>
       }
       t_end = Clock::now();
     });
-    zmq::context_t context;
+    zmq::context_t context(endpoints);  // one sender I/O thread per stream, like one streamer rank each
     std::vector<std::thread> senders;
     const auto t0 = Clock::now();
     for (int e = 0; e < endpoints; ++e) {

@@ -14,6 +14,14 @@
 namespace peaknet::ingestd {
 namespace {
 
+/// One ZeroMQ I/O thread moves every byte of every socket of a context: with one, a node tops out
+/// near one core's TCP receive rate whatever the number of endpoints.
+int zmq_io_threads(const config::IngestdConfig& c) {
+  if (c.io_threads > 0) return static_cast<int>(c.io_threads);
+  // Several streamer ranks usually connect to one endpoint: ZeroMQ spreads their connections over the threads.
+  return std::max<int>(2, static_cast<int>(c.endpoints.size()));
+}
+
 using namespace std::chrono_literals;
 
 uint64_t steady_now_ns() {
@@ -63,7 +71,7 @@ Ingestd::Ingestd(config::SuiteConfig config)
           config::ConfigNode(config_.ingestd.decode, "config.ingestd.decode"))),
       simplon_session_(std::make_shared<ingest::SimplonSession>(decoder_options_)),
       queue_(static_cast<size_t>(config_.ingestd.decode_queue_messages)),
-      context_(1),
+      context_(zmq_io_threads(config_.ingestd)),
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;

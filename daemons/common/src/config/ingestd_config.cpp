@@ -62,6 +62,7 @@ IngestdConfig parse_ingestd_config(ConfigNode node) {
   c.receive_buffer_bytes = node.get_int("receive_buffer_bytes", c.receive_buffer_bytes, 0, int64_t(1) << 31);
   c.max_message_bytes = node.get_int("max_message_bytes", c.max_message_bytes, 1, int64_t(1) << 40);
   c.decode_threads = node.get_int("decode_threads", c.decode_threads, 1, 256);
+  c.io_threads = node.get_int("io_threads", c.io_threads, 0, 64);
   c.decode_queue_messages = node.get_int("decode_queue_messages", c.decode_queue_messages, 1, 1 << 16);
   c.stop_flush_timeout_s = node.get_double("stop_flush_timeout_s", c.stop_flush_timeout_s, 0.0, 1e6);
   c.end_grace_s = node.get_double("end_grace_s", c.end_grace_s, 0.0, 1e6);

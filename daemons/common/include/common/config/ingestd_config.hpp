@@ -49,6 +49,7 @@ struct IngestdConfig {
   int64_t receive_buffer_bytes = 0;        ///< ZMQ_RCVBUF; 0 = OS default
   int64_t max_message_bytes = int64_t(2) << 30;  ///< ZMQ_MAXMSGSIZE guard
   int64_t decode_threads = 2;
+  int64_t io_threads = 0;                  ///< ZeroMQ I/O threads; 0 = max(2, one per endpoint) (one TCP stream ≈ one core)
   int64_t decode_queue_messages = 8;       ///< bounded queue between receivers and decoders
   double stop_flush_timeout_s = 10.0;      ///< on stop: how long to wait for Q1 room before dropping
   double end_grace_s = 1.0;                ///< after a Simplon stop/end: keep receiving until idle this long
