@@ -26,6 +26,7 @@
 #include "shm/ring.hpp"
 #include "tensor_ops.hpp"
 #if defined(PEAKNET_INFERD_HAVE_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 #include <torch/cuda.h>
@@ -108,6 +109,15 @@ double model_only(const Options& o, const Shape& s) {
   for (int i = 0; i < o.iters; ++i) step();
   device_sync(o);
   const double s_elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+#if defined(PEAKNET_INFERD_HAVE_CUDA)
+  if (runner) {
+    // Give the model-only run's activations and graph pool back to the driver: inferd (same process)
+    // warms up and captures next, and a capture cannot free cached blocks itself.
+    runner.reset();
+    x = torch::Tensor();
+    c10::cuda::CUDACachingAllocator::emptyCache();
+  }
+#endif
   return double(o.iters * s.b) / s_elapsed;
 }
 

@@ -265,6 +265,19 @@ void CudaBackend::warm_up(const FrameShape& shape, uint32_t batch_size, uint32_t
   runner_.prepare({rows, 1, int64_t(shape.height + pad.bottom), int64_t(shape.width + pad.right)},
                   int(iterations));
   for (size_t i = 0; i < slots_.size(); ++i) (void)finder_for(shape, i);
+  // Per pipeline slot: raw H2D buffer, float frames, cropped logits, peak-finder labels (+ masks). The
+  // model's activations are not per slot: one graph (or the eager cache) serves every slot in turn.
+  const uint64_t slot_rows = uint64_t(options_.max_batch_size) * shape.channels;
+  const uint64_t plane = uint64_t(shape.height) * shape.width;
+  const uint64_t logit_bytes = runner_.precision() == model::Precision::kFp32 ? 4 : 2;
+  const uint64_t per_slot = uint64_t(options_.max_batch_size) * options_.max_payload_bytes +
+                            slot_rows * plane * (4 + 2 * logit_bytes + 4 + (mask_pool_ ? 1 : 0));
+  size_t free_bytes = 0, total_bytes = 0;
+  cudaMemGetInfo(&free_bytes, &total_bytes);
+  spdlog::info("CUDA pipeline: {} slots x {:.2f} GiB (batch {} x {}x{}x{}); device {:.2f} of {:.2f} GiB used",
+               slots_.size(), double(per_slot) / double(1ull << 30), options_.max_batch_size, shape.channels,
+               shape.height, shape.width, double(total_bytes - free_bytes) / double(1ull << 30),
+               double(total_bytes) / double(1ull << 30));
 }
 
 void CudaBackend::swap_model(std::unique_ptr<model::InferenceModel> next) {

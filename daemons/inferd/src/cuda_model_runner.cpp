@@ -1,11 +1,25 @@
 #include "cuda_model_runner.hpp"
 
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
 namespace peaknet::inferd {
+namespace {
+
+double gib(size_t bytes) { return double(bytes) / double(1ull << 30); }
+
+/// Bytes the device has handed out (all processes): before/after a capture = the graph's footprint.
+size_t device_used_bytes() {
+  size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return 0;
+  return total_bytes - free_bytes;
+}
+
+}  // namespace
 
 CudaModelRunner::CudaModelRunner(std::unique_ptr<model::InferenceModel> model, torch::Device device,
                                  model::Precision precision, bool channels_last, bool use_graphs)
@@ -54,6 +68,11 @@ void CudaModelRunner::prepare(const std::vector<int64_t>& input_shape, int itera
     for (int i = 0; i < std::max(iterations, use_graphs_ ? 2 : 0); ++i) (void)forward(x);
     side.synchronize();
     if (!use_graphs_ || has_graph(input_shape)) return;
+    // The eager runs left their activations in the caching allocator, and a capture cannot give cached
+    // blocks back to the driver (cudaFree is illegal while capturing): without this the activations are
+    // paid twice (eager cache + graph pool) and a full-batch 1920x1920 capture runs out of memory.
+    c10::cuda::CUDACachingAllocator::emptyCache();
+    const size_t used_before = device_used_bytes();
     auto g = std::make_unique<Graph>();
     g->input = x.clone();
 #if TORCH_VERSION_MAJOR >= 2
@@ -66,7 +85,11 @@ void CudaModelRunner::prepare(const std::vector<int64_t>& input_shape, int itera
     g->graph.capture_end();
     g->graph.replay();
     side.synchronize();
-    spdlog::info("CUDA graph captured for input {}", fmt::join(input_shape, "x"));
+    c10::cuda::CUDACachingAllocator::emptyCache();  // what the capture's own eager bookkeeping left
+    const size_t used_after = device_used_bytes();
+    spdlog::info("CUDA graph captured for input {}: +{:.2f} GiB (graph pool shared by all graphs, static "
+                 "input/output); device {:.2f} GiB used", fmt::join(input_shape, "x"),
+                 gib(used_after > used_before ? used_after - used_before : 0), gib(used_after));
     graphs_.emplace(input_shape, std::move(g));
   }
 }
