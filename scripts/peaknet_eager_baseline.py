@@ -9,6 +9,7 @@ Runs under autocast (bf16 by default), optionally channels_last and torch.compil
 Accepts bench_model_forward's flags (C++-only ones are ignored) so one command line serves both.
 """
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -25,9 +26,21 @@ CONFIGS = {
 PARAMS_33M = 33_164_768  # upstream sum(p.numel()) (shared reference peaknet-model.md §2.1)
 
 
-class LayerNormChannelsFirst(nn.LayerNorm):
+# Norms run in fp32 as CUDA autocast runs them; the explicit casts (as in the C++ port) keep that true
+# under any autocast policy (torch 1.13's CPU autocast leaves layer_norm alone).
+class LayerNormFp32(nn.LayerNorm):
+    def forward(self, x):
+        return super().forward(x.float())
+
+
+class LayerNormChannelsFirst(LayerNormFp32):
     def forward(self, x):
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class GroupNormFp32(nn.GroupNorm):
+    def forward(self, x):
+        return super().forward(x.float())
 
 
 def resample(x, scale):
@@ -41,7 +54,7 @@ class GRN(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, 1, 1, c))
 
     def forward(self, x):
-        g = torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
+        g = torch.linalg.vector_norm(x.float(), ord=2, dim=(1, 2), keepdim=True)
         n = g / (g.mean(dim=-1, keepdim=True) + 1e-6)
         return self.weight * (x * n) + self.bias + x
 
@@ -50,7 +63,7 @@ class ConvNextV2Layer(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
-        self.layernorm = nn.LayerNorm(c, eps=1e-6)
+        self.layernorm = LayerNormFp32(c, eps=1e-6)
         self.pwconv1 = nn.Linear(c, 4 * c)
         self.grn = GRN(4 * c)
         self.pwconv2 = nn.Linear(4 * c, c)
@@ -126,7 +139,7 @@ class LateralHead(nn.Module):
         super().__init__()
         self.upsample = level > 0
         self.units = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(f if k == 0 else oc, oc, 3, padding=1), nn.GroupNorm(32, oc), nn.GELU())
+            nn.Sequential(nn.Conv2d(f if k == 0 else oc, oc, 3, padding=1), GroupNormFp32(32, oc), nn.GELU())
             for k in range(max(level, 1)))
 
     def forward(self, x):
@@ -157,7 +170,7 @@ class PeakNet(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     ap.add_argument("--config", default="33m", choices=sorted(CONFIGS))
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--height", type=int, default=1920)
@@ -188,8 +201,8 @@ def main():
     run = torch.compile(model) if args.compile else model
 
     def step():
-        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32,
-                                                     enabled=dtype is not None):
+        autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        with torch.inference_mode(), autocast:
             run(x)
 
     def sync():
