@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
   re->add_option("assignments", rec.assignments, "key=value, e.g. inferd.batch_size=16");
   re->add_option("--model", rec.model_path, "new weights file, swapped in each inferd one at a time");
   RunArgs run;
+  auto* config = app.add_subcommand("config", "read the configuration the running daemons hold");
+  config->require_subcommand(1);
+  std::string config_key;
+  auto* config_get = common(config->add_subcommand("get", "KEY (a.b): its value in every running daemon"));
+  config_get->add_option("key", config_key, "config key, e.g. inferd.batch_size")->required();
   auto* r = common(app.add_subcommand("run", "run the suite in the foreground for one finite stream; "
                                              "prints stats and the ledger, exit 0 when it balances"));
   r->add_option("--events", run.events, "synthetic events to send (sets ingestd.source=synthetic)");
@@ -63,6 +68,7 @@ int main(int argc, char** argv) {
     if (metrics->parsed()) return cmd_metrics(o, listen);
     if (re->parsed()) return cmd_reconfigure(o, rec);
     if (r->parsed()) return cmd_run(o, run);
+    if (config_get->parsed()) return cmd_config_get(o, config_key);
     if (doctor->parsed()) return cmd_doctor(o);
     if (clean->parsed()) return cmd_clean(o, dry);
   } catch (const std::exception& e) {

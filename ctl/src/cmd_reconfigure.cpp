@@ -84,4 +84,30 @@ int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a) {
   return rc;
 }
 
+int cmd_config_get(const CtlOptions& o, const std::string& key) {
+  const auto cfg = load_ctl_config(o);
+  const std::string run_dir = ctl_run_dir(cfg);
+  const auto daemons = discover_daemons(run_dir);
+  if (daemons.empty()) {
+    std::cerr << "peakctl config get: nothing running in " << run_dir << "\n";
+    return kNotRunning;
+  }
+  int rc = kOk;
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& d : daemons) {
+    const auto reply = common::control_request(d.endpoint, {{"cmd", "config_get"}, {"key", key}});
+    if (!reply.value("ok", false)) rc = kFailed;
+    results.push_back({{"id", d.id}, {"reply", reply}});
+    if (o.json) continue;
+    if (!reply.value("ok", false)) {
+      std::cout << d.id << ": " << reply["error"].value("message", std::string("no reply")) << "\n";
+    } else {
+      std::cout << d.id << ": " << key << " = "
+                << (reply.value("set", true) ? reply["value"].dump() : "(default)") << "\n";
+    }
+  }
+  if (o.json) std::cout << results.dump(2) << "\n";
+  return rc;
+}
+
 }  // namespace peaknet::ctl

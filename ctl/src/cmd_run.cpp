@@ -85,6 +85,7 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
 
   const auto t0 = std::chrono::steady_clock::now();
   auto last_progress = t0;
+  Snapshot last_seen;  // daemons that exited keep their last numbers in the progress ledger
   bool all_ok = true, stopping = false;
   StopOptions stop_options;
   stop_options.stage_timeout = std::chrono::seconds(cfg.control.stop_timeout_s);
@@ -108,7 +109,9 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_progress > std::chrono::seconds(5)) {
       last_progress = now;
-      const auto s = collect_snapshot(cfg, run_dir);
+      Snapshot s = collect_snapshot(cfg, run_dir);
+      keep_vanished_daemons(s, last_seen, run_dir);
+      last_seen = s;
       std::cerr << fmt::format("peakctl run: {:.0f} s: ", std::chrono::duration<double>(now - t0).count())
                 << ledger_line(s.ledger) << "\n";
     }

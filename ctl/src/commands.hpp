@@ -31,6 +31,8 @@ struct ReconfigureArgs {
   std::string model_path;                ///< --model
 };
 int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a);
+/// `config get KEY`: the value every running daemon holds now (live changes included).
+int cmd_config_get(const CtlOptions& o, const std::string& key);
 
 struct RunArgs {
   int64_t events = -1;  ///< -1 = as configured

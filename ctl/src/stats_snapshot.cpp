@@ -1,8 +1,10 @@
 #include "stats_snapshot.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "common/control_client.hpp"
 #include "ctl_context.hpp"
@@ -168,6 +170,34 @@ Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run
   s.ledger = compute_ledger(s.daemons);
   s.t_ns = now_ns();
   return s;
+}
+
+void keep_vanished_daemons(Snapshot& now, const Snapshot& previous, const std::string& run_dir) {
+  auto present = [&](const std::string& id) {
+    for (const auto& d : now.daemons) {
+      if (d.id == id && !d.counters.empty()) return true;
+    }
+    return false;
+  };
+  std::optional<Snapshot> finals;
+  bool changed = false;
+  for (const auto& old : previous.daemons) {
+    if (present(old.id)) continue;
+    if (!finals) finals = final_snapshot(run_dir);
+    const DaemonSample* keep = &old;
+    for (const auto& f : finals->daemons) {
+      if (f.id == old.id) keep = &f;
+    }
+    std::erase_if(now.daemons, [&](const DaemonSample& d) { return d.id == old.id; });
+    now.daemons.push_back(*keep);
+    changed = true;
+  }
+  if (!changed) return;
+  std::sort(now.daemons.begin(), now.daemons.end(), [](const DaemonSample& a, const DaemonSample& b) {
+    const int sa = pipeline_stage(a.daemon), sb = pipeline_stage(b.daemon);
+    return sa != sb ? sa < sb : a.id < b.id;
+  });
+  now.ledger = compute_ledger(now.daemons);
 }
 
 Snapshot final_snapshot(const std::string& run_dir) {

@@ -53,6 +53,10 @@ struct Snapshot {
 Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run_dir);
 /// Builds a snapshot from the "<id>.final.json" files the daemons wrote when they exited.
 Snapshot final_snapshot(const std::string& run_dir);
+/// Daemons that were in `previous` but are gone from `now` (exited: socket and counter block removed)
+/// keep their numbers — from their "<id>.final.json" when it exists, else as last seen — so that a
+/// progress ledger does not jump (received 0, in flight negative) while the pipeline winds down.
+void keep_vanished_daemons(Snapshot& now, const Snapshot& previous, const std::string& run_dir);
 /// Sums the ledger from the daemons' conventional counter names (see common/daemon_runtime.hpp).
 Ledger compute_ledger(const std::vector<DaemonSample>& daemons);
 /// Flattens a stats JSON object into `sample` (nested objects joined with '_'; {"p50":..} objects become
