@@ -43,9 +43,10 @@ extern "C" void on_signal_write(int signo) {
 // Keys each daemon applies live; every other key needs a restart.
 const std::vector<std::string>& live_table(const std::string& daemon) {
   static const std::vector<std::string> ingestd = {"q1.policy", "ingestd.synthetic.rate_hz"};
-  static const std::vector<std::string> inferd = {"inferd.batch_size", "inferd.max_wait_ms", "q2.policy"};
+  // q2.policy is not live: inferd's result writer reads the Q2 handle's policy, fixed at attach.
+  static const std::vector<std::string> inferd = {"inferd.batch_size", "inferd.max_wait_ms"};
   static const std::vector<std::string> writerd = {"writerd.output_dir", "writerd.events_per_file",
-                                                   "peaks.min_num_peak"};
+                                                   "peaks.min_num_peak", "writerd.on_error"};
   static const std::vector<std::string> none;
   if (daemon == "ingestd") return ingestd;
   if (daemon == "inferd") return inferd;

@@ -184,8 +184,10 @@ class InferdServiceImpl final : public BatchSink {
         refresh_gauges();
         last_stats = Clock::now();
       }
-      if (!batch && batcher_.pending() == 0 && q1_.finished()) {
-        spdlog::info("Q1 {} finished and drained", q1_.name());
+      // drain (peakctl stop, SIGTERM) empties Q1 first: its producer has usually exited already, and
+      // the events still queued there would otherwise be neither processed nor counted as dropped.
+      if (!batch && batcher_.pending() == 0 && (q1_.finished() || drain_requested_.load())) {
+        spdlog::info("Q1 {} {} and drained", q1_.name(), q1_.finished() ? "finished" : "idle");
         break;
       }
     }
@@ -265,7 +267,7 @@ class InferdServiceImpl final : public BatchSink {
     }
   }
 
-  void request_drain() noexcept { drain_.store(true); }
+  void request_drain() noexcept { drain_requested_.store(true); }
   void request_stop() noexcept { drain_.store(true); }
   ServiceState state() const { return state_.load(); }
   const std::string& block_name() const { return block_name_; }
@@ -361,7 +363,8 @@ class InferdServiceImpl final : public BatchSink {
   std::unique_ptr<InferenceBackend> backend_;
   std::unique_ptr<NvmlProbe> nvml_;
   RunHooks hooks_;
-  std::atomic<bool> drain_{false};
+  std::atomic<bool> drain_{false};            ///< stop now (pending batches are still finished)
+  std::atomic<bool> drain_requested_{false};  ///< leave once Q1 is empty
   std::atomic<bool> give_up_{false};
   std::atomic<ServiceState> state_{ServiceState::kStarting};
   logging::RateLimiter reject_log_{std::chrono::seconds(1)};

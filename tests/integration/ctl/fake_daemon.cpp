@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     else if (key == "peaks.min_num_peak") c.min_num_peak = v.get<int64_t>();
     else if (key == "ingestd.synthetic.rate_hz") rate_hz = v.get<double>();
     else if (key == "writerd.output_dir" || key == "writerd.events_per_file" || key == "inferd.max_wait_ms" ||
-             key == "q1.policy" || key == "q2.policy") { /* accepted, nothing to do in the fake */ }
+             key == "q1.policy" || key == "writerd.on_error") { /* accepted, nothing to do in the fake */ }
     else { error = "fake " + role + " does not know " + key; return false; }
     return true;
   };

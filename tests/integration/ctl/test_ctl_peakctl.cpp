@@ -93,7 +93,7 @@ TEST_F(Suite, StartStatusStatsReconfigureSwapStop) {
 
   // Every live key, while the stream flows.
   r = sh(ctl("reconfigure inferd.batch_size=4 inferd.max_wait_ms=2 peaks.min_num_peak=5 writerd.events_per_file=10 "
-             "writerd.output_dir=" + dir.path() + "/out q1.policy=drop_newest q2.policy=block log_level=debug"));
+             "writerd.output_dir=" + dir.path() + "/out q1.policy=drop_newest writerd.on_error=block log_level=debug"));
   EXPECT_EQ(r.rc, 0) << r.out;
   r = sh(ctl("stats --once --json --interval 0.2"));
   stats = json::parse(r.out);
