@@ -1,0 +1,200 @@
+// The whole suite under faults, as real processes (ingestd → inferd CPU tiny model → writerd, fed by
+// peaknet-pusher over ipc): SIGKILL inferd / ingestd and restart, a stalled writer under `block`
+// and `drop_oldest`, malformed messages mixed with good ones, Q1 full for seconds. Each test ends
+// with the ledger (received = written + filtered + dropped + evicted, nothing in flight) and the
+// CXI event ids (each written once).
+#include <gtest/gtest.h>
+
+#include "suite_harness.hpp"
+
+namespace peaknet::fault {
+namespace {
+
+constexpr uint64_t kEventsPerMessage = 4;
+const std::vector<std::string> kBatch{"--shape", "4", "1", "64", "64"};
+
+std::vector<std::string> batch(uint64_t messages, double rate) {
+  auto args = kBatch;
+  args.insert(args.end(), {"-c", std::to_string(messages), "-r", std::to_string(rate)});
+  return args;
+}
+
+/// The checks every fault test ends with: all accounted for, nothing in flight, each enqueued event
+/// written exactly once (min_num_peak 0 makes every event a hit).
+void expect_balanced_and_unique(const SuiteRun& run, const Ledger& l) {
+  EXPECT_EQ(l.in_flight(), 0) << l.describe();
+  const auto ids = run.written_ids();
+  const std::set<uint64_t> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size()) << "duplicate event ids in the CXI files; " << l.describe();
+  EXPECT_EQ(ids.size(), l.written) << "CXI rows differ from events_written; " << l.describe();
+  EXPECT_EQ(l.filtered, 0u) << l.describe();
+}
+
+/// The writer's counter block exists: it attached and is ready to consume.
+bool writer_up(const SuiteRun& run) { return !run.counters("writerd").empty(); }
+
+void finish(SuiteRun& run, ChildProcess& pusher) {
+  ASSERT_EQ(pusher.wait(60s), 0) << run.log_text("pusher");
+  std::string why;
+  ASSERT_TRUE(run.wait_all(90s, &why)) << why << "\n" << run.log_text("");
+}
+
+TEST(SuiteFault, SigkillInferdUnderLoadItsClaimedEventsAreRequeuedAndWritten) {
+  SuiteRun run("inferd_kill");
+  run.start("writerd");
+  auto& inferd = run.start("inferd");
+  run.start("ingestd");
+  auto& pusher = run.push(batch(40, 40));
+  // Kill while a batch is claimed and some results already went out.
+  ASSERT_TRUE(eventually([&] {
+    const auto q1 = run.ring("q1"), q2 = run.ring("q2");
+    return q1 && q2 && q2->published >= 8 && q1->claimed > 0;
+  }, 60s)) << run.log_text("");
+  inferd.signal(SIGKILL);
+  inferd.wait(5s);
+  run.forget(inferd);
+  run.start("inferd");
+  finish(run, pusher);
+
+  const Ledger l = run.ledger();
+  EXPECT_EQ(l.received, 40 * kEventsPerMessage) << l.describe();
+  EXPECT_EQ(l.written, l.received) << l.describe();
+  EXPECT_EQ(l.dropped, 0u) << l.describe();
+  EXPECT_GE(l.q1_requeued, 1u) << "the killed inferd's claims were not requeued; " << l.describe();
+  expect_balanced_and_unique(run, l);
+}
+
+TEST(SuiteFault, SigkillIngestdMidStreamPusherReconnectsAndQueuedEventsAreWritten) {
+  SuiteRun run("ingestd_kill");
+  run.start("writerd");
+  run.start("inferd");
+  auto& ingestd = run.start("ingestd");
+  auto& pusher = run.push(batch(60, 20));
+  ASSERT_TRUE(eventually([&] { return run.counter("ingestd", "events_enqueued") >= 20; }, 60s)) << run.log_text("");
+  ingestd.signal(SIGKILL);
+  ingestd.wait(5s);
+  run.forget(ingestd);
+  const uint64_t enqueued_before = run.counter("ingestd", "events_enqueued");
+  run.start("ingestd");
+  finish(run, pusher);
+
+  const Ledger l = run.ledger();
+  // Messages on the dead connection are lost before ingestd saw them (not in the ledger); what
+  // reached Q1 must all come out, and the pusher's later messages reach the new ingestd.
+  EXPECT_GT(l.enqueued, enqueued_before) << "the pusher did not reconnect; " << l.describe();
+  EXPECT_EQ(l.written, l.enqueued) << l.describe();
+  EXPECT_EQ(l.dropped, 0u) << l.describe();
+  // A SIGKILL between counting an event received and publishing it leaves at most one per decode thread.
+  EXPECT_LE(l.in_flight(), 1) << l.describe();
+  EXPECT_GE(l.in_flight(), 0) << l.describe();
+  const auto ids = run.written_ids();
+  EXPECT_EQ(std::set<uint64_t>(ids.begin(), ids.end()).size(), ids.size()) << "duplicate ids; " << l.describe();
+  EXPECT_EQ(l.duplicates_skipped, 0u) << "a restarted ingestd reused event ids; " << l.describe();
+}
+
+TEST(SuiteFault, StalledWriterWithBlockStallsTheSenderAndDropsNothing) {
+  SuiteRun run("slow_block");
+  auto& writerd = run.start("writerd");
+  ASSERT_TRUE(eventually([&] { return writer_up(run); }, 30s)) << run.log_text("writerd");
+  writerd.signal(SIGSTOP);
+  run.start("inferd");
+  run.start("ingestd");
+  constexpr uint64_t kMessages = 100;  // more than Q1 + Q2 + the decode queue + both HWMs hold
+  auto& pusher = run.push(batch(kMessages, 0));
+  std::this_thread::sleep_for(4s);
+  EXPECT_TRUE(pusher.running()) << "the sender never stalled";
+  EXPECT_LT(run.counter("ingestd", "messages_received"), kMessages);
+  EXPECT_GT(run.counter("ingestd", "q1_blocked_ns"), 0u);
+  writerd.signal(SIGCONT);
+  finish(run, pusher);
+
+  const Ledger l = run.ledger();
+  EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
+  EXPECT_EQ(l.written, l.received) << l.describe();
+  EXPECT_EQ(l.dropped + l.evicted, 0u) << l.describe();
+  expect_balanced_and_unique(run, l);
+}
+
+TEST(SuiteFault, StalledWriterWithDropOldestCountsDropsAndBalances) {
+  SuiteRun run("slow_drop", {.q1_policy = "drop_oldest", .q2_policy = "drop_oldest"});
+  auto& writerd = run.start("writerd");
+  ASSERT_TRUE(eventually([&] { return writer_up(run); }, 30s)) << run.log_text("writerd");
+  writerd.signal(SIGSTOP);
+  run.start("inferd");
+  run.start("ingestd");
+  constexpr uint64_t kMessages = 60;
+  auto& pusher = run.push(batch(kMessages, 0));
+  EXPECT_EQ(pusher.wait(30s), 0) << "drop_oldest must never stall the sender";
+  // Let inferd fill Q2 while the writer is stopped, so Q2 evicts too.
+  eventually([&] { const auto q2 = run.ring("q2"); return q2 && q2->dropped[size_t(shm::DropReason::kEvictedOldest)] > 0; }, 30s);
+  writerd.signal(SIGCONT);
+  finish(run, pusher);
+
+  const Ledger l = run.ledger();
+  EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
+  EXPECT_GT(l.evicted, 0u) << l.describe();
+  EXPECT_LT(l.written, l.received) << l.describe();
+  expect_balanced_and_unique(run, l);
+}
+
+TEST(SuiteFault, MalformedFloodEveryGoodEventWrittenEveryBadMessageRejected) {
+  SuiteRun run("malformed");
+  const std::vector<std::string> bad_bodies{
+      std::string(300, 'x'),                                     // unknown format
+      std::string("PK\x03\x04", 4) + std::string(200, '\x7f'),   // zip header, then garbage
+      std::string("\x89HDF\r\n\x1a\n", 8) + std::string(500, '\0'),  // HDF5 signature, no file
+      std::string("\x93NUMPY", 6),                                // truncated npy
+      std::string(),                                              // empty message
+  };
+  std::vector<std::string> bad_args{"--shape", "1", "1", "8", "8"};
+  for (size_t i = 0; i < bad_bodies.size(); ++i) {
+    const auto path = run.dir() / ("bad-" + std::to_string(i) + ".bin");
+    std::ofstream(path, std::ios::binary) << bad_bodies[i];
+    bad_args.insert(bad_args.end(), {"-f", path.string()});
+  }
+  constexpr uint64_t kBad = 100, kGood = 30;
+  bad_args.insert(bad_args.end(), {"-c", std::to_string(kBad), "--rank-base", "7"});
+  run.start("writerd");
+  run.start("inferd");
+  run.start("ingestd");
+  auto& bad = run.push(bad_args);
+  auto& good = run.push(batch(kGood, 30));
+  ASSERT_EQ(bad.wait(60s), 0) << run.log_text("pusher");
+  finish(run, good);
+
+  const Ledger l = run.ledger();
+  EXPECT_EQ(run.counter("ingestd", "messages_received"), kBad + kGood) << l.describe();
+  EXPECT_EQ(l.rejected_messages, kBad) << l.describe();
+  EXPECT_EQ(l.received, kGood * kEventsPerMessage) << l.describe();
+  EXPECT_EQ(l.written, l.received) << l.describe();
+  EXPECT_EQ(l.dropped, 0u) << l.describe();
+  expect_balanced_and_unique(run, l);
+}
+
+TEST(SuiteFault, Q1FullForSecondsThenEverythingIsWritten) {
+  SuiteRun run("q1_full");
+  run.start("writerd");
+  auto& inferd = run.start("inferd");
+  ASSERT_TRUE(eventually([&] { return run.ring("q1").has_value() || run.ring("q2").has_value(); }, 30s));
+  inferd.signal(SIGSTOP);  // paused consumer: Q1 fills and stays full
+  run.start("ingestd");
+  constexpr uint64_t kMessages = 40;
+  auto& pusher = run.push(batch(kMessages, 0));
+  ASSERT_TRUE(eventually([&] { const auto q1 = run.ring("q1"); return q1 && q1->occupancy == 16; }, 30s));
+  std::this_thread::sleep_for(3s);
+  const auto q1 = run.ring("q1");
+  ASSERT_TRUE(q1);
+  EXPECT_EQ(q1->occupancy, 16u) << "Q1 did not stay full while inferd was paused";
+  EXPECT_TRUE(pusher.running());
+  inferd.signal(SIGCONT);
+  finish(run, pusher);
+
+  const Ledger l = run.ledger();
+  EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
+  EXPECT_EQ(l.written, l.received) << l.describe();
+  EXPECT_EQ(l.dropped + l.evicted, 0u) << l.describe();
+  expect_balanced_and_unique(run, l);
+}
+
+}  // namespace
+}  // namespace peaknet::fault
