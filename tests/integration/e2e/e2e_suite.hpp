@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -30,7 +31,12 @@ using ingestd::testing::unique_name;
 using namespace std::chrono_literals;
 using Counters = std::map<std::string, uint64_t>;
 
-inline std::string binary(const std::string& relative) { return std::string(PEAKNET_BINARY_DIR) + "/" + relative; }
+/// A binary of this build, or of the tree named by PEAKNET_E2E_BINARY_DIR (same layout: daemons/...),
+/// e.g. to run the tests against another build's daemons.
+inline std::string binary(const std::string& relative) {
+  const char* other = std::getenv("PEAKNET_E2E_BINARY_DIR");
+  return std::string(other && *other ? other : PEAKNET_BINARY_DIR) + "/" + relative;
+}
 
 /// The golden tiny PeakNet (the one tests/integration/inferd checks against its reference outputs).
 inline nlohmann::json tiny_model_json() {
