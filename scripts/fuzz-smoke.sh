@@ -2,6 +2,7 @@
 # Builds the ingest decoder fuzz targets with clang (libFuzzer + ASan + UBSan) in build-fuzz and
 # runs `ctest -L fuzz`: each fuzzer (npz, hdf5, cbor) for PEAKNET_FUZZ_SECONDS (default 10) seconds,
 # seeded with the golden wire vectors. Only the fuzz targets are built (torch, CUDA, benchmarks off).
+# scripts/peaknet test runs it with 5 s each: ~5 CPU-min of build (2.5 min on 2 cores) + 15 s of fuzzing.
 # Usage: scripts/fuzz-smoke.sh [--dry-run] [--seconds N] [--build-dir DIR]
 # Long run (docs/decoders.md): build-fuzz/tests/fuzz/ingest_decode/fuzz_decode_hdf5 -max_total_time=3600 CORPUS ../shared/golden/wire
 set -euo pipefail
