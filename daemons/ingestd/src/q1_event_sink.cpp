@@ -39,6 +39,7 @@ std::byte* Q1EventSink::begin_event(const ingest::EventMeta& meta, size_t payloa
   header.source_message_id = message_id_;
   header.t_recv_ns = t_recv_ns_;
   header.timestamp = meta.timestamp;
+  header.timestamp_raw = meta.has_timestamp_u64 ? meta.timestamp_u64 : 0;
   header.photon_wavelength_a = meta.photon_wavelength_a;
   header.payload_bytes = payload_bytes;
   header.source_id = source_id_;

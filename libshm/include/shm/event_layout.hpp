@@ -10,7 +10,7 @@
 
 namespace peaknet::shm {
 
-inline constexpr uint32_t kEventLayoutVersion = 1;
+inline constexpr uint32_t kEventLayoutVersion = 2;  ///< 2: timestamp_raw (was reserved)
 
 enum class DType : uint8_t { kU8 = 1, kU16, kU32, kU64, kI8, kI16, kI32, kI64, kF32, kF64 };
 constexpr size_t dtype_size(DType t) {
@@ -43,7 +43,9 @@ struct EventHeader {
   DType dtype;
   uint8_t reserved0[3];
   uint32_t flags;               ///< kEventFlag*
-  uint8_t reserved[160];
+  uint64_t timestamp_raw;       ///< exact integer timestamp from the wire, psana (sec<<32)|nsec; 0 when
+                                ///< absent (timestamp above is a double and loses the low nsec bits)
+  uint8_t reserved[152];
 };
 inline constexpr uint32_t kEventFlagEndOfStream = 1u << 0;  ///< marker event, no payload
 
@@ -72,7 +74,8 @@ struct ResultHeader {
   uint8_t ipc_event_handle[64]; ///< cudaIpcEventHandle_t to wait on before reading
   uint64_t ipc_offset;          ///< byte offset of this event's mask/logits in the pool
   uint64_t ipc_bytes;
-  uint8_t reserved[240];
+  uint64_t timestamp_raw;       ///< as in EventHeader (0 when absent)
+  uint8_t reserved[232];
 };
 inline constexpr uint32_t kResultFlagHit = 1u << 0;
 inline constexpr uint32_t kResultFlagDeviceMask = 1u << 1;
