@@ -231,7 +231,12 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
   }
   if (cmd == "config_get") {
     std::string key;
-    if (!string_arg("key", key)) return {{"ok", true}, {"value", cfg_.raw}};
+    if (!string_arg("key", key)) {
+      if (request.contains("key")) {
+        return control_error("bad_request", "config_get: \"key\" must be a non-empty string");
+      }
+      return {{"ok", true}, {"value", cfg_.raw}};
+    }
     const nlohmann::json* value = find_key(cfg_.raw, key);
     if (!value) return {{"ok", true}, {"key", key}, {"value", nullptr}, {"set", false}};
     return {{"ok", true}, {"key", key}, {"value", *value}, {"set", true}};

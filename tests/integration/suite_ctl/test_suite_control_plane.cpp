@@ -62,7 +62,7 @@ TEST_F(ControlPlane, MalformedRequestsGetJsonErrorsAndTheDaemonsKeepRunning) {
       {R"({"cmd":"frobnicate"})", "unknown_command"},
       {R"({"cmd":42})", ""},
       {R"([1,2,3])", ""},
-      {R"({"cmd":"config_get","key":7})", ""},
+      {R"({"cmd":"config_get","key":7})", "bad_request"},
       {R"({"cmd":"config_set","key":"inferd.batch_size"})", "bad_request"},
       {R"({"cmd":"config_set","key":"inferd.batch_size","value":"three"})", ""},
       {R"({"cmd":"config_set","key":"inferd.device","value":"cuda"})", "restart_required"},
