@@ -57,6 +57,7 @@ CxiFile::CxiFile(const std::string& path, const CxiLayout& layout) : path_(path)
   energy_ = make_dataset(lcls.get(), "photon_energy_eV", H5T_IEEE_F32LE, {}, 256, 0, nullptr, path);
   event_id_ = make_dataset(lcls.get(), "event_id", H5T_STD_U64LE, {}, 256, 0, nullptr, path);
   timestamp_ = make_dataset(lcls.get(), "timestamp", H5T_IEEE_F64LE, {}, 256, 0, nullptr, path);
+  timestamp_raw_ = make_dataset(lcls.get(), "timestamp_raw", H5T_STD_U64LE, {}, 256, 0, nullptr, path);
   if (layout.frames) {
     H5Handle data = group("/entry_1/data_1");
     data_ = make_dataset(data.get(), "data", H5T_IEEE_F32LE,
@@ -82,7 +83,7 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
   const hsize_t m = layout_.max_num_peak;
   std::vector<int32_t> n_peaks(n), n_found(n);
   std::vector<float> energy(n);
-  std::vector<uint64_t> ids(n);
+  std::vector<uint64_t> ids(n), raw_stamps(n);
   std::vector<double> stamps(n);
   for (size_t r = 0; r < n; ++r) {
     n_peaks[r] = std::min<int32_t>(rows[r]->n_peaks(), int32_t(m));
@@ -90,6 +91,7 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
     energy[r] = rows[r]->photon_energy_ev;
     ids[r] = rows[r]->event_id;
     stamps[r] = rows[r]->timestamp;
+    raw_stamps[r] = rows[r]->timestamp_raw;
   }
   extend_and_write(x_, 2, &m, H5T_NATIVE_FLOAT, padded_rows(rows, m, &CxiRow::fs).data(), n);
   extend_and_write(y_, 2, &m, H5T_NATIVE_FLOAT, padded_rows(rows, m, &CxiRow::ss).data(), n);
@@ -98,6 +100,7 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
   extend_and_write(energy_, 1, nullptr, H5T_NATIVE_FLOAT, energy.data(), n);
   extend_and_write(event_id_, 1, nullptr, H5T_NATIVE_UINT64, ids.data(), n);
   extend_and_write(timestamp_, 1, nullptr, H5T_NATIVE_DOUBLE, stamps.data(), n);
+  extend_and_write(timestamp_raw_, 1, nullptr, H5T_NATIVE_UINT64, raw_stamps.data(), n);
   extend_and_write(n_found_, 1, nullptr, H5T_NATIVE_INT32, n_found.data(), n);
   if (data_.valid()) {
     // One frame at a time from each row's own buffer: no second copy of a batch of large frames.
@@ -131,7 +134,7 @@ void CxiFile::close() {
   const std::string ctx = "close " + path_;
   bool ok = true;
   for (H5Handle* d : {&n_peaks_, &n_found_, &x_, &y_, &seg_, &intensity_, &energy_, &event_id_,
-                      &timestamp_, &data_}) {
+                      &timestamp_, &timestamp_raw_, &data_}) {
     ok = d->reset() && ok;
   }
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_LOCAL);

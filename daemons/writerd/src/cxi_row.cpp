@@ -97,6 +97,7 @@ std::string make_cxi_row(const shm::ResultHeader& h, const shm::PeakRecord* peak
   if (std::string why = check_cxi_inputs(h, frame_bytes, g); !why.empty()) return why;
   row.event_id = h.event_id;
   row.timestamp = h.timestamp;
+  row.timestamp_raw = h.timestamp_raw;
   row.t_recv_ns = h.t_recv_ns;
   row.n_found = static_cast<int32_t>(std::min<uint64_t>(h.n_found, INT32_MAX));
   row.photon_energy_ev = photon_energy_ev(h.photon_wavelength_a);

@@ -16,6 +16,7 @@ CxiRow make_row(uint64_t id, int n, float base) {
   CxiRow r;
   r.event_id = id;
   r.timestamp = double(id) / 10;
+  r.timestamp_raw = (uint64_t{1700000000} << 32) | (999999000 + id);  // low bits a double drops
   r.n_found = n + 1;
   r.photon_energy_ev = 9000.5f;
   for (int i = 0; i < n; ++i) {
@@ -59,6 +60,8 @@ TEST(WriterdCxiFile, WritesRowsWithFillAndReadsIdsBack) {
             (std::vector<int32_t>{3, 0, 8}));
   EXPECT_EQ(read_dataset<float>(path, "/LCLS/photon_energy_eV", H5T_NATIVE_FLOAT)[2], 9000.5f);
   EXPECT_EQ(read_dataset<double>(path, "/LCLS/timestamp", H5T_NATIVE_DOUBLE)[1], 0.9);
+  EXPECT_EQ(read_dataset<uint64_t>(path, "/LCLS/timestamp_raw", H5T_NATIVE_UINT64)[1],
+            (uint64_t{1700000000} << 32) | 999999009);
   const auto data = read_dataset<float>(path, "/entry_1/data_1/data", H5T_NATIVE_FLOAT, &dims);
   EXPECT_EQ(dims, (std::vector<hsize_t>{3, 2, 3}));
   EXPECT_EQ(data[6], 9.0f);

@@ -10,6 +10,7 @@
 //   /LCLS/photon_energy_eV                (N,)   float32
 //   /LCLS/event_id                        (N,)   uint64   suite event id (dedup on restart)
 //   /LCLS/timestamp                       (N,)   float64  stream timestamp (NaN when absent)
+//   /LCLS/timestamp_raw                   (N,)   uint64   exact integer timestamp, psana (sec<<32)|nsec, 0 = absent
 //   /entry_1/data_1/data                  (N, H, W) float32, optional, chunked per frame + deflate
 // M = max_num_peak. Every dataset is chunked with an unlimited first dimension, so a file may hold
 // fewer rows than planned. Not thread-safe (libhdf5 serial): one writer thread per process.
@@ -54,7 +55,8 @@ class CxiFile {
   CxiLayout layout_;
   uint64_t rows_ = 0;
   H5Handle file_;
-  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, timestamp_, data_;
+  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, timestamp_, timestamp_raw_,
+      data_;
 };
 
 }  // namespace peaknet::writerd

@@ -17,6 +17,7 @@ inline constexpr double kHcEvAngstrom = 12398.4198;
 struct CxiRow {
   uint64_t event_id = 0;
   double timestamp = 0;          ///< stream timestamp (NaN when absent)
+  uint64_t timestamp_raw = 0;    ///< exact integer stream timestamp, psana (sec<<32)|nsec; 0 when absent
   uint64_t t_recv_ns = 0;
   int32_t n_found = 0;           ///< components before the cap
   float photon_energy_ev = 0;    ///< float32(12398.4198 / lambda), NaN when lambda is not positive
