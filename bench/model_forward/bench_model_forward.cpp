@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   CLI::App app{"PeakNet forward benchmark (random weights and input)"};
   std::string config_name = "33m", precision_name = "bf16", device_name = "cuda", weights;
   int64_t batch = 16, height = 1920, width = 1920, warmup = 5, iters = 20, repeats = 3;
-  bool channels_last = false, cuda_graph = false, profile = false;
+  bool channels_last = false, cuda_graph = false, profile = false, fused = false;
   int64_t profile_iters = 10;
   app.add_option("--config", config_name, "tiny | 33m | 673m | config JSON")->capture_default_str();
   app.add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "timings (median reported)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--weights", weights, "weights file (default: random init)");
   app.add_flag("--channels-last", channels_last);
+  app.add_flag("--fused", fused, "fused CUDA kernels (GELU+GRN) in the native model");
   app.add_flag("--cuda-graph", cuda_graph, "capture one forward in a CUDA graph and replay it (torch 2.x CUDA)");
   app.add_flag("--profile", profile, "also print the time per op class (CUDA events per op; not with --cuda-graph)");
   app.add_option("--profile-iters", profile_iters, "profiled forwards")->capture_default_str()->check(CLI::PositiveNumber);
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     spec.config = config_named(config_name).to_json();
     spec.weights = weights;
     spec.random_init = weights.empty();
+    spec.fused_kernels = fused;
     auto model = peaknet::model::load_model(spec);
     model->to(device, precision, channels_last);
     if (cuda) at::globalContext().setBenchmarkCuDNN(true);  // as the anchors (cudnn.benchmark on)
@@ -154,11 +156,11 @@ int main(int argc, char** argv) {
     const double ms_per_batch = 1e3 * median / static_cast<double>(iters);
     const double fps = static_cast<double>(batch * iters) / median;
     std::printf("bench_model_forward: config=%s input=%lldx%lldx%lldx%lld precision=%s device=%s channels_last=%d "
-                "cuda_graph=%d\n",
+                "cuda_graph=%d fused=%d\n",
                 config_name.c_str(), static_cast<long long>(batch),
                 static_cast<long long>(model->config().num_channels), static_cast<long long>(height),
                 static_cast<long long>(width), precision_name.c_str(), device_name.c_str(), int(channels_last),
-                int(cuda_graph));
+                int(cuda_graph), int(fused));
     std::printf("  %.2f ms/batch, %.2f frames/s (median of %lld x %lld batches)\n", ms_per_batch, fps,
                 static_cast<long long>(repeats), static_cast<long long>(iters));
     for (const auto& a : anchors_for(config_name, precision_name, batch, height, width))

@@ -104,6 +104,7 @@ std::unique_ptr<InferenceModel> load_model(const ModelSpec& spec) {
   if (spec.backend != "native")
     throw std::runtime_error("model: backend must be 'native' or 'torchscript', got '" + spec.backend + "'");
   auto model = std::make_unique<NativeModel>(config);
+  model->net().set_fused_kernels(spec.fused_kernels);
   if (spec.random_init) {
     model->net().random_init(spec.seed);
   } else {

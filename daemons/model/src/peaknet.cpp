@@ -5,6 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "cuda/fused_grn.hpp"
 #include "model/op_profiler.hpp"
 
 namespace peaknet::model {
@@ -105,6 +106,7 @@ struct Layer {
   LayerNorm layernorm;
   Linear pwconv1, pwconv2;
   Tensor grn_weight, grn_bias;
+  bool fused_kernels = false;  // GELU+GRN as one CUDA op where fused_grn_supports (opt-in)
 
   Layer(Node& node, int64_t c, torch::Device device) {
     dwconv = Conv(*add_child(node, "dwconv"), c, c, 7, device, true, /*groups=*/c, 1, /*padding=*/3);
@@ -123,6 +125,23 @@ struct Layer {
     op_lap("convnext.layernorm", conv, normed);
     const Tensor expanded = pwconv1(normed);
     op_lap("convnext.pwconv1", normed, expanded);
+    Tensor x;
+    if (fused_kernels && fused_grn_supports(expanded)) {
+      // Emits pwconv2's input dtype directly: bit-equal to the fp32 GRN result cast by pwconv2.
+      x = fused_gelu_grn(expanded, grn_weight, grn_bias, /*apply_gelu=*/true, kGrnEps,
+                         pwconv2.weight.scalar_type());
+      op_lap("convnext.gelu_grn_fused", expanded, x);
+    } else {
+      x = gelu_grn_unfused(expanded);
+    }
+    const Tensor projected = pwconv2(x).permute({0, 3, 1, 2});
+    op_lap("convnext.pwconv2", x, projected);
+    Tensor out = residual + projected;
+    op_lap("convnext.residual_add", residual, projected, out);
+    return out;
+  }
+  // Unfused reference: GELU, then GRN in fp32 (the result is fp32; pwconv2 casts it).
+  Tensor gelu_grn_unfused(const Tensor& expanded) const {
     Tensor x = at::gelu(expanded);
     op_lap("convnext.gelu", expanded, x);
     // GRN: L2 norm over the whole image per channel (autocast runs vector_norm in fp32).
@@ -131,11 +150,7 @@ struct Layer {
     const Tensor activated = x;
     x = grn_weight * (x * n) + grn_bias + x;
     op_lap("convnext.grn", activated, x);
-    const Tensor projected = pwconv2(x).permute({0, 3, 1, 2});
-    op_lap("convnext.pwconv2", x, projected);
-    Tensor out = residual + projected;
-    op_lap("convnext.residual_add", residual, projected, out);
-    return out;
+    return x;
   }
 };
 
@@ -255,6 +270,7 @@ struct PeakNet::Impl {
   torch::Device device{torch::kCPU};
   Precision precision = Precision::kFp32;
   bool channels_last = false;
+  bool fused_kernels = false;
 
   Impl(const PeakNetConfig& c, torch::Device dev) : config(c), device(dev) {
     validate(c);
@@ -505,6 +521,14 @@ torch::Tensor PeakNet::forward(const torch::Tensor& x) {
   c10::InferenceMode guard;
   return impl_->run(x, false).logits;
 }
+
+void PeakNet::set_fused_kernels(bool enabled) {
+  for (auto& stage : impl_->stages)
+    for (auto& layer : stage.layers) layer.fused_kernels = enabled;
+  impl_->fused_kernels = enabled;
+}
+
+bool PeakNet::fused_kernels() const { return impl_->fused_kernels; }
 
 PeakNetOutputs PeakNet::forward_with_intermediates(const torch::Tensor& x) {
   check_input(x);

@@ -28,6 +28,7 @@ struct ModelSpec {
   std::string backend = "native";   // "native" | "torchscript"
   bool random_init = false;         // only for benchmarks/demos: no weights file is read
   uint64_t seed = 0;                // random_init seed
+  bool fused_kernels = false;       // native: fused CUDA kernels (PeakNet::set_fused_kernels)
 };
 
 class InferenceModel {

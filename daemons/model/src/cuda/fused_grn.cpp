@@ -1,0 +1,85 @@
+#include "fused_grn.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#ifdef PEAKNET_MODEL_HAVE_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "fused_grn.cuh"
+#endif
+
+namespace peaknet::model {
+
+bool fused_grn_built() {
+#ifdef PEAKNET_MODEL_HAVE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool fused_grn_supports(const torch::Tensor& x) {
+  return fused_grn_built() && x.defined() && x.is_cuda() && x.dim() == 4 && x.is_contiguous() &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) && x.numel() > 0;
+}
+
+#ifdef PEAKNET_MODEL_HAVE_CUDA
+namespace {
+
+cuda::ElementType element_type(torch::ScalarType t, const char* what) {
+  if (t == torch::kFloat) return cuda::ElementType::kFloat32;
+  if (t == torch::kBFloat16) return cuda::ElementType::kBFloat16;
+  throw std::invalid_argument(std::string("fused_gelu_grn: ") + what + " must be float32 or bfloat16, got " +
+                              std::string(c10::toString(t)));
+}
+
+void check(cudaError_t status, const char* pass) {
+  if (status != cudaSuccess)
+    throw std::runtime_error(std::string("fused_gelu_grn: ") + pass + " launch failed: " + cudaGetErrorString(status));
+}
+
+torch::Tensor per_channel(const torch::Tensor& t, const torch::Tensor& x, const char* what) {
+  if (t.numel() != x.size(3) || t.scalar_type() != torch::kFloat || t.device() != x.device())
+    throw std::invalid_argument(std::string("fused_gelu_grn: ") + what + " must hold C = " +
+                                std::to_string(x.size(3)) + " float32 values on " + x.device().str());
+  return t.contiguous();
+}
+
+}  // namespace
+
+torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
+                             bool apply_gelu, double eps, torch::ScalarType out_dtype) {
+  if (!fused_grn_supports(x))
+    throw std::invalid_argument("fused_gelu_grn: x must be a contiguous 4-D (N,H,W,C) float32/bfloat16 CUDA tensor");
+  const auto in_type = element_type(x.scalar_type(), "x");
+  const auto out_type = element_type(out_dtype, "out_dtype");
+  const torch::Tensor g = per_channel(gamma, x, "gamma");
+  const torch::Tensor b = per_channel(beta, x, "beta");
+  const c10::cuda::CUDAGuard device_guard(x.device());
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  const cuda::GrnShape shape{x.size(0), x.size(1) * x.size(2), x.size(3)};
+  const int64_t chunks = cuda::grn_stat_chunks(shape);
+  const auto f32 = x.options().dtype(torch::kFloat);
+  const torch::Tensor partials = torch::empty({shape.batch, chunks, shape.channels}, f32);
+  const torch::Tensor scale = torch::empty({shape.batch, shape.channels}, f32);
+  torch::Tensor y = torch::empty(x.sizes(), x.options().dtype(out_dtype));
+  check(cuda::launch_grn_statistics(x.data_ptr(), in_type, apply_gelu, shape, chunks, partials.data_ptr<float>(),
+                                    stream),
+        "statistics");
+  check(cuda::launch_grn_scale(partials.data_ptr<float>(), shape, chunks, eps, scale.data_ptr<float>(), stream),
+        "scale");
+  check(cuda::launch_grn_apply(x.data_ptr(), in_type, apply_gelu, shape, scale.data_ptr<float>(),
+                               g.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), out_type, stream),
+        "apply");
+  return y;
+}
+#else
+torch::Tensor fused_gelu_grn(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, bool, double,
+                             torch::ScalarType) {
+  throw std::invalid_argument("fused_gelu_grn: this build has no CUDA LibTorch (fused kernels unavailable)");
+}
+#endif
+
+}  // namespace peaknet::model

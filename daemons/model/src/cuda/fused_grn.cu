@@ -1,0 +1,214 @@
+// Fused GELU -> GRN for channels_last activations (ConvNeXt-V2 layers). Three launches: per-chunk fp32
+// sums of squares, per-(n,c) scale, then one elementwise pass that recomputes GELU and applies GRN, so
+// the GELU output and the fp32 GRN temporaries never reach HBM. Arithmetic mirrors the unfused torch
+// ops one rounding at a time (__f*_rn: no FMA contraction), so only the reduction order differs.
+#include "fused_grn.cuh"
+
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace peaknet::model::cuda {
+namespace {
+
+constexpr int kStatChannels = 128;  // channels per statistics block (threadIdx.x)
+constexpr int kStatRows = 4;        // pixel rows read in parallel per statistics block (threadIdx.y)
+constexpr int kScaleThreads = 256;
+constexpr int kApplyThreads = 256;
+constexpr int kApplyVector = 4;  // elements per thread in the apply pass when C % 4 == 0 and aligned
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <class T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+// torch's exact GELU (approximate='none') in fp32 opmath: x * 0.5 * (1 + erf(x * sqrt(1/2))).
+__device__ __forceinline__ float gelu_exact(float x) {
+  constexpr float kAlpha = static_cast<float>(M_SQRT1_2);
+  return __fmul_rn(__fmul_rn(x, 0.5f), __fadd_rn(1.0f, erff(__fmul_rn(x, kAlpha))));
+}
+
+// The value GRN sees: x, or GELU(x) rounded to T as at::gelu would store it.
+template <class T, bool kGelu>
+__device__ __forceinline__ float grn_input(T raw) {
+  const float x = to_float(raw);
+  if constexpr (kGelu) return to_float(from_float<T>(gelu_exact(x)));
+  return x;
+}
+
+template <class T, bool kGelu>
+__global__ void grn_statistics_kernel(const T* __restrict__ x, int64_t pixels, int64_t channels, int64_t chunks,
+                                      float* __restrict__ partials) {
+  __shared__ float sums[kStatRows][kStatChannels];
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * kStatChannels + threadIdx.x;
+  const int64_t chunk = blockIdx.y;
+  const int64_t n = blockIdx.z;
+  const int64_t rows_per_chunk = (pixels + chunks - 1) / chunks;
+  const int64_t first = chunk * rows_per_chunk;
+  const int64_t last = first + rows_per_chunk < pixels ? first + rows_per_chunk : pixels;
+  float acc = 0.0f;
+  if (c < channels) {
+    const T* base = x + n * pixels * channels + c;
+    for (int64_t r = first + threadIdx.y; r < last; r += kStatRows) {
+      const float v = grn_input<T, kGelu>(base[r * channels]);
+      acc = fmaf(v, v, acc);
+    }
+  }
+  sums[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < channels) {
+    float total = 0.0f;
+    for (int i = 0; i < kStatRows; ++i) total += sums[i][threadIdx.x];
+    partials[(n * chunks + chunk) * channels + c] = total;
+  }
+}
+
+// One block per image: Gx = sqrt(sum of partials), scale = Gx / (mean_c Gx + eps).
+__global__ void grn_scale_kernel(const float* __restrict__ partials, int64_t channels, int64_t chunks, float eps,
+                                 float* __restrict__ scale) {
+  __shared__ float block_sum[kScaleThreads];
+  const int64_t n = blockIdx.x;
+  float local = 0.0f;
+  for (int64_t c = threadIdx.x; c < channels; c += kScaleThreads) {
+    float sum_sq = 0.0f;
+    for (int64_t k = 0; k < chunks; ++k) sum_sq += partials[(n * chunks + k) * channels + c];
+    const float g = __fsqrt_rn(sum_sq);
+    scale[n * channels + c] = g;
+    local += g;
+  }
+  block_sum[threadIdx.x] = local;
+  __syncthreads();
+  for (int stride = kScaleThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) block_sum[threadIdx.x] += block_sum[threadIdx.x + stride];
+    __syncthreads();
+  }
+  const float denominator = __fadd_rn(__fdiv_rn(block_sum[0], static_cast<float>(channels)), eps);
+  for (int64_t c = threadIdx.x; c < channels; c += kScaleThreads)
+    scale[n * channels + c] = __fdiv_rn(scale[n * channels + c], denominator);
+}
+
+// Same order as the unfused forward: ((gamma * (v * s)) + beta) + v.
+__device__ __forceinline__ float grn_output(float v, float s, float gamma, float beta) {
+  return __fadd_rn(__fadd_rn(__fmul_rn(gamma, __fmul_rn(v, s)), beta), v);
+}
+
+template <class T>
+struct alignas(sizeof(T) * kApplyVector) Vec {
+  T v[kApplyVector];
+};
+
+// Each thread handles kVector consecutive elements of one pixel row (C % kVector == 0).
+template <class T, class Out, bool kGelu, int kVector>
+__global__ void grn_apply_kernel(const T* __restrict__ x, int64_t pixels, int64_t channels,
+                                 const float* __restrict__ scale, const float* __restrict__ gamma,
+                                 const float* __restrict__ beta, Out* __restrict__ y, int64_t groups) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; g < groups; g += stride) {
+    const int64_t i = g * kVector;
+    const int64_t c0 = i % channels;
+    const int64_t n = i / (pixels * channels);
+    const float* s = scale + n * channels + c0;
+    if constexpr (kVector == 1) {
+      const float v = grn_input<T, kGelu>(x[i]);
+      y[i] = from_float<Out>(grn_output(v, s[0], gamma[c0], beta[c0]));
+    } else {
+      const Vec<T> in = *reinterpret_cast<const Vec<T>*>(x + i);
+      Vec<Out> out;
+#pragma unroll
+      for (int k = 0; k < kVector; ++k) {
+        const float v = grn_input<T, kGelu>(in.v[k]);
+        out.v[k] = from_float<Out>(grn_output(v, s[k], gamma[c0 + k], beta[c0 + k]));
+      }
+      *reinterpret_cast<Vec<Out>*>(y + i) = out;
+    }
+  }
+}
+
+int apply_blocks(int64_t groups) {
+  const int64_t wanted = (groups + kApplyThreads - 1) / kApplyThreads;
+  return static_cast<int>(std::clamp<int64_t>(wanted, 1, 132 * 32));  // grid-stride beyond ~32 blocks/SM
+}
+
+template <class T, class Out, bool kGelu>
+void apply_typed(const void* x, const GrnShape& s, const float* scale, const float* gamma, const float* beta,
+                 void* y, cudaStream_t stream) {
+  const int64_t total = s.batch * s.pixels * s.channels;
+  const auto aligned = [](const void* p) {
+    return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+  };
+  const auto* in = static_cast<const T*>(x);
+  auto* out = static_cast<Out*>(y);
+  if (s.channels % kApplyVector == 0 && aligned(x) && aligned(y)) {
+    const int64_t groups = total / kApplyVector;
+    grn_apply_kernel<T, Out, kGelu, kApplyVector>
+        <<<apply_blocks(groups), kApplyThreads, 0, stream>>>(in, s.pixels, s.channels, scale, gamma, beta, out, groups);
+  } else {
+    grn_apply_kernel<T, Out, kGelu, 1>
+        <<<apply_blocks(total), kApplyThreads, 0, stream>>>(in, s.pixels, s.channels, scale, gamma, beta, out, total);
+  }
+}
+
+template <class T, bool kGelu>
+void apply_to(const void* x, const GrnShape& s, const float* scale, const float* gamma, const float* beta, void* y,
+              ElementType out_type, cudaStream_t stream) {
+  if (out_type == ElementType::kFloat32) apply_typed<T, float, kGelu>(x, s, scale, gamma, beta, y, stream);
+  else apply_typed<T, __nv_bfloat16, kGelu>(x, s, scale, gamma, beta, y, stream);
+}
+
+}  // namespace
+
+int64_t grn_stat_chunks(const GrnShape& shape) {
+  constexpr int64_t kTargetBlocks = 132 * 8;  // a few waves on an H200 (132 SMs)
+  constexpr int64_t kMinRowsPerChunk = 64;
+  const int64_t channel_tiles = (shape.channels + kStatChannels - 1) / kStatChannels;
+  const int64_t wanted = (kTargetBlocks + channel_tiles * shape.batch - 1) / (channel_tiles * shape.batch);
+  const int64_t most = std::max<int64_t>(1, shape.pixels / kMinRowsPerChunk);
+  return std::clamp<int64_t>(wanted, 1, std::min<int64_t>(most, 65535));
+}
+
+cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
+                                  int64_t chunks, float* partials, cudaStream_t stream) {
+  const dim3 block(kStatChannels, kStatRows);
+  const dim3 grid(static_cast<unsigned>((shape.channels + kStatChannels - 1) / kStatChannels),
+                  static_cast<unsigned>(chunks), static_cast<unsigned>(shape.batch));
+  const auto run = [&](auto kernel, const auto* data) {
+    kernel<<<grid, block, 0, stream>>>(data, shape.pixels, shape.channels, chunks, partials);
+  };
+  const auto* f = static_cast<const float*>(x);
+  const auto* b = static_cast<const __nv_bfloat16*>(x);
+  if (type == ElementType::kFloat32) {
+    apply_gelu ? run(grn_statistics_kernel<float, true>, f) : run(grn_statistics_kernel<float, false>, f);
+  } else {
+    apply_gelu ? run(grn_statistics_kernel<__nv_bfloat16, true>, b)
+               : run(grn_statistics_kernel<__nv_bfloat16, false>, b);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t launch_grn_scale(const float* partials, const GrnShape& shape, int64_t chunks, double eps, float* scale,
+                             cudaStream_t stream) {
+  grn_scale_kernel<<<static_cast<unsigned>(shape.batch), kScaleThreads, 0, stream>>>(
+      partials, shape.channels, chunks, static_cast<float>(eps), scale);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_grn_apply(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
+                             const float* scale, const float* gamma, const float* beta, void* y,
+                             ElementType out_type, cudaStream_t stream) {
+  if (type == ElementType::kFloat32) {
+    apply_gelu ? apply_to<float, true>(x, shape, scale, gamma, beta, y, out_type, stream)
+               : apply_to<float, false>(x, shape, scale, gamma, beta, y, out_type, stream);
+  } else {
+    apply_gelu ? apply_to<__nv_bfloat16, true>(x, shape, scale, gamma, beta, y, out_type, stream)
+               : apply_to<__nv_bfloat16, false>(x, shape, scale, gamma, beta, y, out_type, stream);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace peaknet::model::cuda

@@ -1,0 +1,167 @@
+// Fused GELU+GRN CUDA op (daemons/model/src/cuda) vs the unfused torch ops, and the whole PeakNet forward
+// with fused kernels on vs off. Label gpu: the CUDA cases skip without a CUDA device; the rejection
+// cases run everywhere.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cuda/fused_grn.hpp"
+#include "model/op_profiler.hpp"
+#include "model/peaknet.hpp"
+#include "model/weights.hpp"
+#include "model_test_util.hpp"
+
+namespace peaknet::model {
+namespace {
+
+constexpr double kEps = 1e-6;
+
+// The unfused forward's ops (peaknet.cpp Layer::gelu_grn_unfused), then pwconv2's cast to out_dtype.
+torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, bool gelu,
+                        torch::ScalarType out_dtype) {
+  const torch::Tensor v = gelu ? at::gelu(x) : x;
+  const torch::Tensor g = at::linalg_vector_norm(v.to(torch::kFloat), 2, torch::IntArrayRef{1, 2}, true);
+  const torch::Tensor n = g / (g.mean(-1, true) + kEps);
+  return (gamma * (v * n) + beta + v).to(out_dtype);
+}
+
+struct Case {
+  std::vector<int64_t> shape;  // N, H, W, C
+  bool gelu;
+};
+
+std::string name_of(const Case& c) {
+  return std::string(c10::str(c.shape)) + (c.gelu ? " gelu" : " no-gelu");
+}
+
+class FusedGrnCuda : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fused_grn_built()) GTEST_SKIP() << "build without CUDA LibTorch";
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(11);
+  }
+  // Odd C, N > 1, a C that is not a multiple of the vector width, and large H*W (many stat chunks).
+  const std::vector<Case> cases_ = {{{1, 8, 8, 3}, true},       {{2, 17, 13, 37}, true},
+                                    {{3, 33, 31, 130}, true},   {{2, 64, 48, 96}, false},
+                                    {{2, 240, 240, 384}, true}, {{1, 480, 480, 128}, true}};
+  static torch::Tensor channel_param(int64_t c) {
+    return torch::randn({1, 1, 1, c}, torch::TensorOptions().device(torch::kCUDA)) * 0.5;
+  }
+};
+
+TEST_F(FusedGrnCuda, Fp32MatchesUnfusedOps) {
+  for (const auto& c : cases_) {
+    const auto x = torch::randn(c.shape, torch::TensorOptions().device(torch::kCUDA)) * 2.0;
+    const auto gamma = channel_param(c.shape[3]), beta = channel_param(c.shape[3]);
+    const auto y = fused_gelu_grn(x, gamma, beta, c.gelu, kEps, torch::kFloat);
+    const auto want = reference(x, gamma, beta, c.gelu, torch::kFloat);
+    ASSERT_EQ(y.scalar_type(), torch::kFloat);
+    ASSERT_EQ(y.sizes(), x.sizes());
+    EXPECT_TRUE(torch::allclose(y, want, 1e-4, 1e-5))
+        << name_of(c) << ": max abs diff " << (y - want).abs().max().item<float>();
+  }
+}
+
+TEST_F(FusedGrnCuda, Bf16MatchesUnfusedOps) {
+  for (const auto& c : cases_) {
+    const auto x = (torch::randn(c.shape, torch::TensorOptions().device(torch::kCUDA)) * 2.0).to(torch::kBFloat16);
+    const auto gamma = channel_param(c.shape[3]), beta = channel_param(c.shape[3]);
+    // fp32 output: the same fp32 arithmetic on the same bf16 GELU values; only the reduction order differs.
+    const auto y32 = fused_gelu_grn(x, gamma, beta, c.gelu, kEps, torch::kFloat);
+    const auto want32 = reference(x, gamma, beta, c.gelu, torch::kFloat);
+    EXPECT_TRUE(torch::allclose(y32, want32, 1e-4, 1e-4))
+        << name_of(c) << ": max abs diff " << (y32 - want32).abs().max().item<float>();
+    // bf16 output (what the model feeds pwconv2): within one bf16 rounding, and almost always bit-equal.
+    const auto y16 = fused_gelu_grn(x, gamma, beta, c.gelu, kEps, torch::kBFloat16);
+    const auto want16 = reference(x, gamma, beta, c.gelu, torch::kBFloat16);
+    ASSERT_EQ(y16.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::allclose(y16.to(torch::kFloat), want16.to(torch::kFloat), 1e-2, 1e-2)) << name_of(c);
+    const double equal = test::agreement(y16, want16);
+    std::printf("bf16 %s: bit-equal fraction %.6f\n", name_of(c).c_str(), equal);
+    EXPECT_GE(equal, 0.99) << name_of(c);
+  }
+}
+
+// Fused on vs off on the whole model (CUDA, bf16, channels_last): same logits within bf16 tolerance and
+// masks agree >= 99.5%; the fused op really ran (profiler lap per ConvNeXt layer).
+void expect_fused_matches(PeakNet& net, const torch::Tensor& input, double max_rel_err, const char* what) {
+  net.set_fused_kernels(false);
+  const auto off = net.forward(input);
+  net.set_fused_kernels(true);
+  OpProfiler profiler(torch::kCUDA);
+  torch::Tensor on;
+  {
+    ActiveOpProfiler active(profiler);
+    profiler.begin_iteration();
+    on = net.forward(input);
+    profiler.end_iteration();
+  }
+  int64_t fused_laps = 0, gelu_laps = 0, layers = 0;
+  for (const auto& c : profiler.classes()) {
+    if (c.op_class == "convnext.gelu_grn_fused") fused_laps = c.laps;
+    if (c.op_class == "convnext.gelu") gelu_laps = c.laps;
+  }
+  for (auto d : net.config().backbone_depths) layers += d;
+  EXPECT_EQ(fused_laps, layers) << what;
+  EXPECT_EQ(gelu_laps, 0) << what;
+  const double rel = test::relative_error(on, off);
+  const double agree = test::agreement(test::mask_of(on), test::mask_of(off));
+  std::printf("%s: fused vs unfused logits rel err %.3g, mask agreement %.6f\n", what, rel, agree);
+  EXPECT_LE(rel, max_rel_err) << what;
+  EXPECT_GE(agree, 0.995) << what;
+  net.set_fused_kernels(false);
+}
+
+TEST_F(FusedGrnCuda, TinyGoldenModelFusedOnMatchesOff) {
+  const auto golden = read_safetensors(test::golden("tiny.golden.safetensors"));
+  const auto input = find_tensor(golden, "input", "golden").to(torch::kCUDA);
+  PeakNet net(PeakNetConfig::tiny());
+  load_weights(net, test::golden("tiny.safetensors"));
+  net.to(torch::kCUDA, Precision::kBf16, /*channels_last=*/true);
+  expect_fused_matches(net, input, 2e-2, "tiny golden bf16 channels_last");
+  net.set_fused_kernels(true);
+  const double agree = test::agreement(test::mask_of(net.forward(input)), find_tensor(golden, "mask", "golden"));
+  EXPECT_GE(agree, 0.98) << "fused bf16 vs the golden f64 mask";
+  at::globalContext().setAllowTF32CuDNN(false);
+  PeakNet net32(PeakNetConfig::tiny());
+  load_weights(net32, test::golden("tiny.safetensors"));
+  net32.to(torch::kCUDA, Precision::kFp32, /*channels_last=*/false);
+  expect_fused_matches(net32, input, 1e-4, "tiny golden fp32");
+  at::globalContext().setAllowTF32CuDNN(true);
+}
+
+TEST_F(FusedGrnCuda, Peaknet33mFusedOnMatchesOff) {
+  PeakNet net(PeakNetConfig::peaknet_33m());
+  net.random_init(5);
+  {  // random_init zeroes GRN (then GRN is the identity): give it real parameters
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : net.state_dict())
+      if (name.find(".grn.") != std::string::npos) t.normal_(0.0, 0.5);
+  }
+  net.to(torch::kCUDA, Precision::kBf16, /*channels_last=*/true);
+  const auto input = torch::randn({2, net.config().num_channels, 512, 512}, torch::TensorOptions().device(torch::kCUDA));
+  expect_fused_matches(net, input, 2e-2, "33m random bf16 channels_last 2x512x512");
+}
+
+TEST(FusedGrn, RejectsUnsupportedInputs) {
+  const auto gamma = torch::zeros({1, 1, 1, 8}), beta = torch::zeros({1, 1, 1, 8});
+  const auto cpu = torch::randn({1, 4, 4, 8});
+  EXPECT_FALSE(fused_grn_supports(cpu));
+  EXPECT_THROW(fused_gelu_grn(cpu, gamma, beta, true, kEps, torch::kFloat), std::invalid_argument);
+  if (!fused_grn_built() || !torch::cuda::is_available()) return;
+  const auto gpu = cpu.to(torch::kCUDA);
+  EXPECT_TRUE(fused_grn_supports(gpu));
+  EXPECT_FALSE(fused_grn_supports(gpu.permute({0, 3, 1, 2})));          // not (N,H,W,C) contiguous
+  EXPECT_FALSE(fused_grn_supports(gpu.to(torch::kHalf)));               // fp16: unfused path
+  EXPECT_THROW(fused_gelu_grn(gpu, gamma, beta, true, kEps, torch::kFloat), std::invalid_argument);  // CPU params
+  const auto g = gamma.to(torch::kCUDA);
+  EXPECT_THROW(fused_gelu_grn(gpu, g.narrow(3, 0, 7), g, true, kEps, torch::kFloat), std::invalid_argument);
+  EXPECT_THROW(fused_gelu_grn(gpu, g, g, true, kEps, torch::kHalf), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace peaknet::model
