@@ -59,14 +59,14 @@ int main(int argc, char** argv) {
   bool ok = true;
   std::string run_name;
   {
-    SuiteRun run("soak", {.idle_timeout_s = 3});
+    SuiteRun run("soak");
     run_name = run.name();
     const uint64_t messages = uint64_t(seconds * rate);
     fmt::print("soak: run {} — {} messages × 4 events at {} msg/s for {:.0f} s (CPU tiny model)\n", run.name(),
                messages, rate, seconds);
     run.start("writerd");
     run.start("inferd");
-    run.start("ingestd");
+    auto& ingestd = run.start("ingestd");
     auto& pusher = run.push({"--shape", "4", "1", "64", "64", "-c", std::to_string(messages), "-r",
                              fmt::format("{}", rate)});
     std::vector<Track> tracks;
@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       std::this_thread::sleep_for(std::chrono::duration<double>(sample_s));
     }
+    // Drain once ingestd read every message: SIGTERM flushes into Q1 and finishes the stream.
+    eventually([&] { return run.counter("ingestd", "messages_received") >= messages; }, 60s);
+    ingestd.signal(SIGTERM);
     std::string why;
     if (!run.wait_all(120s, &why)) {
       fmt::print("soak: daemons did not finish cleanly: {}\n{}\n", why, run.log_text(""));

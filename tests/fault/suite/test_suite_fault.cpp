@@ -33,8 +33,20 @@ void expect_balanced_and_unique(const SuiteRun& run, const Ledger& l) {
 /// The writer's counter block exists: it attached and is ready to consume.
 bool writer_up(const SuiteRun& run) { return !run.counters("writerd").empty(); }
 
-void finish(SuiteRun& run, ChildProcess& pusher) {
-  ASSERT_EQ(pusher.wait(60s), 0) << run.log_text("pusher");
+/// The pusher is done and ingestd read `messages` (0: until its count stops moving); then the
+/// drain: SIGTERM to ingestd, which flushes into Q1 and finishes it; inferd and writerd follow.
+void finish(SuiteRun& run, ChildProcess& pusher, ChildProcess& ingestd, uint64_t messages) {
+  ASSERT_EQ(pusher.wait(90s), 0) << run.log_text("pusher");
+  uint64_t last = ~0ull;
+  ASSERT_TRUE(eventually([&] {
+    const uint64_t now = run.counter("ingestd", "messages_received");
+    if (messages) return now >= messages;
+    const bool stable = now == last;
+    last = now;
+    std::this_thread::sleep_for(500ms);
+    return stable;
+  }, 60s)) << run.log_text("ingestd");
+  ingestd.signal(SIGTERM);
   std::string why;
   ASSERT_TRUE(run.wait_all(90s, &why)) << why << "\n" << run.log_text("");
 }
@@ -43,7 +55,7 @@ TEST(SuiteFault, SigkillInferdUnderLoadItsClaimedEventsAreRequeuedAndWritten) {
   SuiteRun run("inferd_kill");
   run.start("writerd");
   auto& inferd = run.start("inferd");
-  run.start("ingestd");
+  auto& ingestd = run.start("ingestd");
   auto& pusher = run.push(batch(40, 40));
   // Kill while a batch is claimed and some results already went out.
   ASSERT_TRUE(eventually([&] {
@@ -54,7 +66,7 @@ TEST(SuiteFault, SigkillInferdUnderLoadItsClaimedEventsAreRequeuedAndWritten) {
   inferd.wait(5s);
   run.forget(inferd);
   run.start("inferd");
-  finish(run, pusher);
+  finish(run, pusher, ingestd, 40);
 
   const Ledger l = run.ledger();
   EXPECT_EQ(l.received, 40 * kEventsPerMessage) << l.describe();
@@ -75,8 +87,8 @@ TEST(SuiteFault, SigkillIngestdMidStreamPusherReconnectsAndQueuedEventsAreWritte
   ingestd.wait(5s);
   run.forget(ingestd);
   const uint64_t enqueued_before = run.counter("ingestd", "events_enqueued");
-  run.start("ingestd");
-  finish(run, pusher);
+  auto& restarted = run.start("ingestd");
+  finish(run, pusher, restarted, 0);
 
   const Ledger l = run.ledger();
   // Messages on the dead connection are lost before ingestd saw them (not in the ledger); what
@@ -98,7 +110,7 @@ TEST(SuiteFault, StalledWriterWithBlockStallsTheSenderAndDropsNothing) {
   ASSERT_TRUE(eventually([&] { return writer_up(run); }, 30s)) << run.log_text("writerd");
   writerd.signal(SIGSTOP);
   run.start("inferd");
-  run.start("ingestd");
+  auto& ingestd = run.start("ingestd");
   constexpr uint64_t kMessages = 100;  // more than Q1 + Q2 + the decode queue + both HWMs hold
   auto& pusher = run.push(batch(kMessages, 0));
   std::this_thread::sleep_for(4s);
@@ -106,7 +118,7 @@ TEST(SuiteFault, StalledWriterWithBlockStallsTheSenderAndDropsNothing) {
   EXPECT_LT(run.counter("ingestd", "messages_received"), kMessages);
   EXPECT_GT(run.counter("ingestd", "q1_blocked_ns"), 0u);
   writerd.signal(SIGCONT);
-  finish(run, pusher);
+  finish(run, pusher, ingestd, kMessages);
 
   const Ledger l = run.ledger();
   EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
@@ -121,14 +133,14 @@ TEST(SuiteFault, StalledWriterWithDropOldestCountsDropsAndBalances) {
   ASSERT_TRUE(eventually([&] { return writer_up(run); }, 30s)) << run.log_text("writerd");
   writerd.signal(SIGSTOP);
   run.start("inferd");
-  run.start("ingestd");
+  auto& ingestd = run.start("ingestd");
   constexpr uint64_t kMessages = 60;
   auto& pusher = run.push(batch(kMessages, 0));
   EXPECT_EQ(pusher.wait(30s), 0) << "drop_oldest must never stall the sender";
   // Let inferd fill Q2 while the writer is stopped, so Q2 evicts too.
   eventually([&] { const auto q2 = run.ring("q2"); return q2 && q2->dropped[size_t(shm::DropReason::kEvictedOldest)] > 0; }, 30s);
   writerd.signal(SIGCONT);
-  finish(run, pusher);
+  finish(run, pusher, ingestd, kMessages);
 
   const Ledger l = run.ledger();
   EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
@@ -156,11 +168,11 @@ TEST(SuiteFault, MalformedFloodEveryGoodEventWrittenEveryBadMessageRejected) {
   bad_args.insert(bad_args.end(), {"-c", std::to_string(kBad), "--rank-base", "7"});
   run.start("writerd");
   run.start("inferd");
-  run.start("ingestd");
+  auto& ingestd = run.start("ingestd");
   auto& bad = run.push(bad_args);
   auto& good = run.push(batch(kGood, 30));
   ASSERT_EQ(bad.wait(60s), 0) << run.log_text("pusher");
-  finish(run, good);
+  finish(run, good, ingestd, kBad + kGood);
 
   const Ledger l = run.ledger();
   EXPECT_EQ(run.counter("ingestd", "messages_received"), kBad + kGood) << l.describe();
@@ -177,7 +189,7 @@ TEST(SuiteFault, Q1FullForSecondsThenEverythingIsWritten) {
   auto& inferd = run.start("inferd");
   ASSERT_TRUE(eventually([&] { return run.ring("q1").has_value() || run.ring("q2").has_value(); }, 30s));
   inferd.signal(SIGSTOP);  // paused consumer: Q1 fills and stays full
-  run.start("ingestd");
+  auto& ingestd = run.start("ingestd");
   constexpr uint64_t kMessages = 40;
   auto& pusher = run.push(batch(kMessages, 0));
   ASSERT_TRUE(eventually([&] { const auto q1 = run.ring("q1"); return q1 && q1->occupancy == 16; }, 30s));
@@ -187,7 +199,7 @@ TEST(SuiteFault, Q1FullForSecondsThenEverythingIsWritten) {
   EXPECT_EQ(q1->occupancy, 16u) << "Q1 did not stay full while inferd was paused";
   EXPECT_TRUE(pusher.running());
   inferd.signal(SIGCONT);
-  finish(run, pusher);
+  finish(run, pusher, ingestd, kMessages);
 
   const Ledger l = run.ledger();
   EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
