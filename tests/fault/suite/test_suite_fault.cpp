@@ -33,13 +33,13 @@ void expect_balanced_and_unique(const SuiteRun& run, const Ledger& l) {
 /// The writer's counter block exists: it attached and is ready to consume.
 bool writer_up(const SuiteRun& run) { return !run.counters("writerd").empty(); }
 
-/// The pusher is done and ingestd read `messages` (0: until its count stops moving); then the
+/// The pusher is done and ingestd decoded or rejected `messages` (0: until its count stops moving); then the
 /// drain: SIGTERM to ingestd, which flushes into Q1 and finishes it; inferd and writerd follow.
 void finish(SuiteRun& run, ChildProcess& pusher, ChildProcess& ingestd, uint64_t messages) {
   ASSERT_EQ(pusher.wait(90s), 0) << run.log_text("pusher");
   uint64_t last = ~0ull;
   ASSERT_TRUE(eventually([&] {
-    const uint64_t now = run.counter("ingestd", "messages_received");
+    const uint64_t now = run.counter("ingestd", "messages_decoded") + run.counter("ingestd", "messages_rejected");
     if (messages) return now >= messages;
     const bool stable = now == last;
     last = now;
