@@ -165,7 +165,8 @@ TEST(SuiteFault, MalformedFloodEveryGoodEventWrittenEveryBadMessageRejected) {
     bad_args.insert(bad_args.end(), {"-f", path.string()});
   }
   constexpr uint64_t kBad = 100, kGood = 30;
-  bad_args.insert(bad_args.end(), {"-c", std::to_string(kBad), "--rank-base", "7"});
+  // Paced: libzmq drops the unread tail of a peer that disconnects at RCVHWM (docs/ingestd.md).
+  bad_args.insert(bad_args.end(), {"-c", std::to_string(kBad), "-r", "100", "--rank-base", "7"});
   run.start("writerd");
   run.start("inferd");
   auto& ingestd = run.start("ingestd");
