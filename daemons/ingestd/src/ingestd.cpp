@@ -77,6 +77,11 @@ Ingestd::Ingestd(config::SuiteConfig config)
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
   counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints);
   q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
+  if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
+    ids_.start_all_at(earlier);
+    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_segment_name(config_),
+                 earlier, earlier);
+  }
   if (!c.record_dir.empty()) recorder_ = std::make_unique<MessageRecorder>(c.record_dir);
   if (!c.quarantine_dir.empty()) {
     quarantine_ = std::make_unique<Quarantine>(c.quarantine_dir, static_cast<uint64_t>(c.quarantine_max_files));
@@ -114,8 +119,11 @@ bool Ingestd::deliver(RawMessage&& message) {
   }
   if (recorder_) recorder_->record(message.source_id, message.t_recv_ns, message.view());
   // Blocking here is the backpressure path: the socket is not read, its HWM fills, PUSH blocks.
-  while (!input_closed_.load(std::memory_order_relaxed)) {
+  // A message already taken off the socket is queued even while a drain closes the input (the
+  // decoders keep emptying the queue); only a stop's expired flush deadline discards it, counted.
+  while (true) {
     if (queue_.push(message, 100ms)) return true;
+    if (queue_.closed() || give_up_waiting_for_q1()) break;
   }
   counters_->messages_discarded.fetch_add(1, std::memory_order_relaxed);
   return false;

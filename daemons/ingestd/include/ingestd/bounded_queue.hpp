@@ -46,6 +46,10 @@ class BoundedQueue {
     not_full_.notify_all();
   }
 
+  bool closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
   bool closed_and_empty() const {
     std::lock_guard lock(mutex_);
     return closed_ && items_.empty();

@@ -19,6 +19,12 @@ class EventIdAllocator {
  public:
   static constexpr uint32_t kMaxSources = 1u << 12;
   static constexpr int kSequenceBits = 40;
+  /// Every source's sequence continues at `first`. A restarted ingestd passes the number of events
+  /// Q1 has ever published: no source can have used a sequence that high, so no id is issued twice
+  /// (writerd would otherwise skip the new events as duplicates).
+  void start_all_at(uint64_t first) {
+    for (auto& s : sequences_) s.store(first, std::memory_order_relaxed);
+  }
   uint64_t next(uint32_t source_id) {
     const uint64_t seq = sequences_[source_id % kMaxSources].fetch_add(1, std::memory_order_relaxed);
     return (uint64_t(source_id) << kSequenceBits) | (seq & ((uint64_t(1) << kSequenceBits) - 1));
