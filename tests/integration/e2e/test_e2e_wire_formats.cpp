@@ -5,6 +5,7 @@
 // balance with nothing in flight.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -50,9 +51,7 @@ bool has(const std::string& name, const char* part) { return name.find(part) != 
 
 /// One suite instance per frame shape: writerd's stacked-panel layout is fixed by the first event
 /// (other shapes are dropped as bad_shape, as they would not fit the CXI data set).
-void run_formats(const std::string& test, const std::set<std::string>& formats,
-                 const std::function<bool(const std::string&)>& keep) {
-  const auto files = wire_vectors(formats, keep);
+void run_group(const std::string& test, const std::vector<fs::path>& files) {
   ASSERT_FALSE(files.empty());
   const peaknet::peaks::PeakParams params{Suite::kMaxNumPeak, 3};
   auto model = golden_model();
@@ -106,12 +105,49 @@ void run_formats(const std::string& test, const std::set<std::string>& formats,
   expect_ledger_balanced(c);
 }
 
+/// The detector layout (panels × original height × width) of a message's first event; "" when it
+/// has none (rejected as a whole): such messages go with the first group, which checks the rejects.
+std::string layout_of(const fs::path& file) {
+  peaknet::ingest::DecoderOptions options;
+  peaknet::ingest::Decoder decoder(options, std::make_shared<peaknet::ingest::SimplonSession>(options));
+  peaknet::ingest::MemorySink sink;
+  const auto bytes = read_bytes(file);
+  (void)decoder.decode(bytes, sink);
+  if (sink.events().empty()) return "";
+  const auto& m = sink.events().front().meta;
+  return std::to_string(m.channels) + "x" + std::to_string(m.orig_height ? m.orig_height : m.height) + "x" +
+         std::to_string(m.orig_width ? m.orig_width : m.width);
+}
+
+/// writerd fixes its CXI geometry from the first event and counts other layouts as dropped_bad_shape,
+/// so the vectors run as one suite per detector layout, in manifest order.
+void run_formats(const std::string& test, const std::set<std::string>& formats,
+                 const std::function<bool(const std::string&)>& keep) {
+  const auto files = wire_vectors(formats, keep);
+  ASSERT_FALSE(files.empty());
+  std::vector<std::pair<std::string, std::vector<fs::path>>> groups;
+  std::vector<fs::path> no_events;
+  for (const auto& f : files) {
+    const std::string layout = layout_of(f);
+    if (layout.empty()) {
+      no_events.push_back(f);
+      continue;
+    }
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == layout; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {layout, {}});
+    it->second.push_back(f);
+  }
+  // One layout (or a Simplon series, whose images decode only after its start message): send order as is.
+  if (groups.size() <= 1) return run_group(test, files);
+  groups.front().second.insert(groups.front().second.end(), no_events.begin(), no_events.end());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    SCOPED_TRACE("layout " + groups[g].first);
+    run_group(test + std::to_string(g), groups[g].second);
+  }
+}
+
 // 1 × 64 × 80 (float32, float64, uint16, NaN frame, batch of 1, merged channels, stored / deflate).
-// DISABLED (test to fix, issue 8): these vector sets mix frame shapes (58x77 vs 60x75, 1 vs 2 panels);
-// writerd fixes its geometry from the first event and drops the others as dropped_bad_shape (counted,
-// ledger balanced: 9 of 25 here), so the expected rows must be grouped by shape, one suite per group.
-// Run with --gtest_also_run_disabled_tests.
-TEST(EndToEnd, DISABLED_NpzSinglePanelVectorsMatchTheLibraries) {
+TEST(EndToEnd, NpzSinglePanelVectorsMatchTheLibraries) {
   run_formats("npz1", {"npz"}, [](const std::string& f) { return !has(f, "-c2.npzmsg"); });
 }
 
@@ -121,9 +157,9 @@ TEST(EndToEnd, NpzTwoPanelVectorMatchesTheLibraries) {
 }
 
 // 1 × 64 × 80: every HDF5 filter (none, gzip, shuffle, bitshuffle-LZ4/Zstd, ZFP) and dtype, FastBinary.
-// DISABLED (test to fix, issue 8): these vector sets mix frame shapes (58x77 vs 60x75, 1 vs 2 panels);
-// writerd fixes its geometry from the first event and drops the others as dropped_bad_shape (counted,
-// ledger balanced: 9 of 25 here), so the expected rows must be grouped by shape, one suite per group.
+// DISABLED (to fix, issue 8): in the 1x67x93 layout group (FastBinary), event 10 has one peak whose
+// centroid differs from the reference by 0.027 px (one pixel of a component differs: model output
+// near the threshold, or a padding difference between inferd and the in-test reference) — not diagnosed.
 // Run with --gtest_also_run_disabled_tests.
 TEST(EndToEnd, DISABLED_Hdf5AndFastBinaryVectorsMatchTheLibraries) {
   run_formats("hdf5", {"hdf5", "fastbinary"}, [](const std::string& f) { return !has(f, "psana2"); });
