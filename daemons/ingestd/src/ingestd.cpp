@@ -109,7 +109,16 @@ Ingestd::~Ingestd() {
   }
 }
 
+void Ingestd::begin_pending() { pending_.fetch_add(1); }
+
+void Ingestd::end_pending() {
+  last_pending_end_ns_.store(steady_now_ns());  // before the decrement: no gap the supervisor sees as idle
+  pending_.fetch_sub(1);
+}
+
 bool Ingestd::deliver(RawMessage&& message) {
+  // Pending from here until a decoder is done with it: waiting for queue or Q1 room is not idle.
+  begin_pending();
   counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
   counters_->bytes_received.fetch_add(message.bytes.size(), std::memory_order_relaxed);
   if (config_.ingestd.source == "zmq" && message.source_id < receivers_.size()) {
@@ -126,6 +135,7 @@ bool Ingestd::deliver(RawMessage&& message) {
     if (queue_.closed() || give_up_waiting_for_q1()) break;
   }
   counters_->messages_discarded.fetch_add(1, std::memory_order_relaxed);
+  end_pending();
   return false;
 }
 
@@ -181,6 +191,7 @@ void Ingestd::decode_loop(size_t thread_index) {
       }
       if (quarantine_) quarantine_->save(reason, message->source_id, message->message_id, message->view());
     }
+    end_pending();
   }
   (void)thread_index;
 }
@@ -210,10 +221,12 @@ void Ingestd::synthetic_loop() {
     counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
     counters_->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     meta.timestamp = frames.timestamp(i);
-    std::byte* payload = sink.begin_event(meta, bytes);
-    if (!payload) continue;
-    frames.fill(i, {payload, bytes});
-    sink.commit_event();
+    begin_pending();  // a frame waiting for Q1 room is not idle time
+    if (std::byte* payload = sink.begin_event(meta, bytes)) {
+      frames.fill(i, {payload, bytes});
+      sink.commit_event();
+    }
+    end_pending();
   }
   source_finished_.store(true);
 }
@@ -254,8 +267,11 @@ void Ingestd::replay_loop() {
   source_finished_.store(true);
 }
 
-uint64_t Ingestd::last_input_steady_ns() const {
-  uint64_t last = std::max(start_steady_ns_, synthetic_last_ns_.load());
+uint64_t Ingestd::last_activity_steady_ns(uint64_t now) const {
+  // Idle = nothing received AND nothing pending: a message blocked on the decode queue or on a full
+  // Q1 (policy block) is data in flight, whatever its age.
+  if (pending_.load() > 0) return now;
+  uint64_t last = std::max({start_steady_ns_, synthetic_last_ns_.load(), last_pending_end_ns_.load()});
   for (const auto& r : receivers_) last = std::max(last, r->counters().last_message_ns.load());
   return last;
 }
@@ -290,7 +306,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
     counters_->peers_connected.store(static_cast<uint64_t>(peers), std::memory_order_relaxed);
     if (source_finished_.load()) end_run(EndReason::kSourceFinished);
     const uint64_t now = steady_now_ns();
-    const uint64_t idle_ns = now - std::min(now, last_input_steady_ns());
+    const uint64_t idle_ns = now - std::min(now, last_activity_steady_ns(now));
     if (simplon_end_.load() && idle_ns >= seconds_to_ns(c.end_grace_s)) end_run(EndReason::kSimplonEnd);
     if (c.idle_timeout_s > 0 && idle_ns >= seconds_to_ns(c.idle_timeout_s)) end_run(EndReason::kIdleTimeout);
     const uint64_t log_interval = seconds_to_ns(c.waiting_log_interval_s);

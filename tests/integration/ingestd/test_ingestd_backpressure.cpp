@@ -1,8 +1,13 @@
 // Q1 full: with `block` and no consumer ingestd stops receiving, so the PUSH high-water mark fills
 // and the sender blocks (nothing is lost); with drop_newest / drop_oldest every drop is counted.
+// Time blocked on a full Q1 is not idle time: the idle timeout only ends a run with nothing pending.
+#include <algorithm>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "ingestd_harness.hpp"
+#include "pusher/batch_pattern.hpp"
 
 namespace peaknet::ingestd::testing {
 namespace {
@@ -80,6 +85,63 @@ TEST(IngestdBackpressure, SecondSignalStopsABlockedDrainAndCountsTheDrops) {
   const auto c = read_counters(run.shm.counters());
   EXPECT_EQ(c.at("events_received"), c.at("events_enqueued") + c.at("dropped_shutdown"));
   EXPECT_GE(c.at("dropped_shutdown"), 1u);
+}
+
+TEST(IngestdBackpressure, IdleTimeoutDoesNotFireWhileBlockedOnAFullQ1) {
+  InstanceFixture run("bp-idle");
+  constexpr double kIdleTimeoutS = 0.5;
+  const auto config = write_config(run.dir, run.name, small_q1("block"), ingestd_section(run, kIdleTimeoutS));
+  ChildProcess ingestd({ingestd_binary(), "--config", config.string()}, run.log("ingestd"));
+  ASSERT_TRUE(eventually([&] { return fs::exists(run.socket_file()) || !ingestd.running(); }, 20s));
+  auto args = pusher_args(run);
+  args.erase(std::find(args.begin(), args.end(), "--reuse"));  // a distinct pattern key per message
+  ChildProcess pusher(args, run.log("pusher"));
+  ASSERT_TRUE(eventually([&] { return read_counters(run.shm.counters())["events_enqueued"] == 4; }, 20s));
+
+  // A consumer holds all 4 slots for 4 idle timeouts (Q1 stays full, ingestd blocked), then reads on.
+  auto ring = shm::Ring::attach(run.shm.q1());
+  std::vector<shm::ReadSlot> held;
+  ASSERT_TRUE(eventually(
+      [&] {
+        ring.claim(held, 4 - held.size(), 100ms);
+        return held.size() == 4;
+      },
+      5s));
+  std::this_thread::sleep_for(std::chrono::duration<double>(4 * kIdleTimeoutS));
+  ASSERT_TRUE(ingestd.running()) << "the run ended while blocked on Q1: " << read_text(run.log("ingestd"));
+  EXPECT_EQ(read_counters(run.shm.counters()).at("events_enqueued"), 4u);
+
+  std::set<uint64_t> keys;
+  auto take = [&](std::vector<shm::ReadSlot>& slots) {
+    for (auto& slot : slots) {
+      shm::EventHeader h;
+      std::memcpy(&h, slot.data(), sizeof h);
+      const auto key = static_cast<uint64_t>(h.timestamp);
+      EXPECT_TRUE(keys.insert(key).second) << "event delivered twice: key " << key;
+      EXPECT_TRUE(pusher::check_pattern(key, "<f4", uint64_t(h.channels) * h.height * h.width,
+                                        reinterpret_cast<const uint8_t*>(slot.data() + shm::kPayloadOffset)))
+          << "payload of key " << key << " differs";
+      ring.release(std::move(slot));
+    }
+    slots.clear();
+  };
+  take(held);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ring.claim(held, 8, 100ms) == 0 && ring.finished()) break;
+    take(held);
+  }
+  EXPECT_EQ(keys.size(), static_cast<size_t>(kMessages));
+  EXPECT_EQ(pusher.wait(10s), std::optional<int>(0)) << read_text(run.log("pusher"));
+  // Once everything is published and nothing arrives, the idle timeout ends the run as before.
+  ASSERT_EQ(ingestd.wait(10s), std::optional<int>(0)) << read_text(run.log("ingestd"));
+  EXPECT_NE(read_text(run.log("ingestd")).find("run ended (idle_timeout)"), std::string::npos)
+      << read_text(run.log("ingestd"));
+  const auto c = read_counters(run.shm.counters());
+  EXPECT_EQ(c.at("messages_received"), static_cast<uint64_t>(kMessages));
+  EXPECT_EQ(c.at("events_enqueued"), static_cast<uint64_t>(kMessages));
+  EXPECT_EQ(c.at("events_received"), c.at("events_enqueued"));
+  EXPECT_EQ(c.at("messages_discarded"), 0u);
 }
 
 TEST(IngestdBackpressure, DropNewestCountsEveryEventThatFoundQ1Full) {

@@ -78,7 +78,10 @@ class Ingestd {
   void supervise(const std::function<void()>& tick);
   bool give_up_waiting_for_q1() const;
   void end_run(EndReason reason);
-  uint64_t last_input_steady_ns() const;
+  /// Latest steady ns with input or pending work (`now` while any message or frame is pending).
+  uint64_t last_activity_steady_ns(uint64_t now) const;
+  void begin_pending();
+  void end_pending();
 
   config::SuiteConfig config_;
   ingest::DecoderOptions decoder_options_;
@@ -100,6 +103,10 @@ class Ingestd {
   std::atomic<bool> simplon_end_{false};
   std::atomic<uint64_t> stop_deadline_ns_{0};  ///< steady ns after which Q1 waits give up (0 = never)
   std::atomic<uint64_t> synthetic_last_ns_{0};
+  /// Messages taken in but not yet fully decoded (queued, decoding, or waiting for Q1 room), plus a
+  /// synthetic frame waiting for its slot. Nonzero means "not idle" for the idle timeout.
+  std::atomic<uint64_t> pending_{0};
+  std::atomic<uint64_t> last_pending_end_ns_{0};
   std::atomic<double> synthetic_rate_hz_{0.0};
   uint64_t start_steady_ns_ = 0;
   mutable std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};
