@@ -62,7 +62,7 @@ std::vector<Shape> parse_shapes(const std::string& text) {
 struct Options {
   std::string device = "cpu", model = "tiny", precision = "fp32", shapes = "4x1x256x256";
   int iters = 5, warmup = 2, slots = 3, gpu = 0;
-  bool graphs = false, channels_last = false;
+  bool graphs = false, channels_last = false, fused = false;
 };
 
 json model_config(const std::string& name) {
@@ -80,7 +80,7 @@ void device_sync(const Options& o) {
 /// Frames/s of forward() alone on a resident input (padding/graphs as inferd would use them).
 double model_only(const Options& o, const Shape& s) {
   c10::InferenceMode guard;
-  model::ModelSpec spec{model_config(o.model), "", "native", true, 1};
+  model::ModelSpec spec{model_config(o.model), "", "native", true, 1, o.fused};
   auto m = model::load_model(spec);
   const auto pad = inferd::padding_for(uint32_t(s.h), uint32_t(s.w), 32);
   const std::vector<int64_t> shape{s.b * s.c, 1, s.h + pad.bottom, s.w + pad.right};
@@ -134,7 +134,8 @@ double streaming(const Options& o, const Shape& s, json& stats) {
                         {"pipeline_slots", o.slots}, {"precision", o.precision},
                         {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last},
                         {"warmup_iterations", o.warmup}, {"warmup_shape", {s.c, s.h, s.w}},
-                        {"model", {{"config", model_config(o.model)}, {"random_init", true}}}}}};
+                        {"model", {{"config", model_config(o.model)}, {"random_init", true},
+                                   {"fused_kernels", o.fused}}}}}};
   const auto cfg = config::parse_suite_config(j);
   for (const auto& n : {run + "-q1", run + "-q2"}) shm::Ring::unlink(n);
   auto service = inferd::InferdService::create(cfg);
@@ -251,11 +252,13 @@ int main(int argc, char** argv) {
   app.add_option("--slots", o.slots, "pipeline_slots");
   app.add_flag("--cuda-graphs", o.graphs, "capture the forward pass");
   app.add_flag("--channels-last", o.channels_last, "NHWC model");
+  app.add_flag("--fused", o.fused, "fused CUDA kernels (inferd.model.fused_kernels)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
     json summary = {{"bench", "bench_inferd"}, {"device", o.device}, {"model", o.model},
-                    {"precision", o.precision}, {"cuda_graphs", o.graphs}, {"pipeline_slots", o.slots},
+                    {"precision", o.precision}, {"cuda_graphs", o.graphs}, {"fused_kernels", o.fused},
+                    {"pipeline_slots", o.slots},
                     {"iters", o.iters}, {"results", json::array()}};
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);

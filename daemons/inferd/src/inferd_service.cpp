@@ -40,6 +40,7 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
   spec.backend = m.backend;
   spec.random_init = m.random_init;
   spec.seed = static_cast<uint64_t>(m.seed);
+  spec.fused_kernels = m.fused_kernels;
   if (spec.weights.empty() && !spec.random_init) {
     throw config::ConfigError("config.inferd.model.weights",
                               "a weights file is required unless random_init is true (benchmarks, demos)");

@@ -5,7 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "cuda/fused_grn.hpp"
+#include "cuda/fused_kernels.hpp"
 #include "model/op_profiler.hpp"
 
 namespace peaknet::model {
@@ -80,6 +80,13 @@ struct LayerNorm {
   Tensor channels_first(const Tensor& x) const {
     return last_dim(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
   }
+  // Through the fused kernel when enabled and supported, stored as out_dtype: the dtype the consumer
+  // casts to anyway (a conv's weight dtype), so the cast is free and exact.
+  Tensor channels_first(const Tensor& x, bool fused, torch::ScalarType out_dtype) const {
+    if (fused && fused_layernorm_channels_first_supports(x, Tensor()))
+      return fused_layernorm_channels_first(x, weight, bias, eps, /*gelu=*/false, Tensor(), out_dtype);
+    return channels_first(x);
+  }
 };
 
 struct GroupNorm {
@@ -106,7 +113,7 @@ struct Layer {
   LayerNorm layernorm;
   Linear pwconv1, pwconv2;
   Tensor grn_weight, grn_bias;
-  bool fused_kernels = false;  // GELU+GRN as one CUDA op where fused_grn_supports (opt-in)
+  bool fused_kernels = false;  // fused CUDA ops where their *_supports() holds (opt-in)
 
   Layer(Node& node, int64_t c, torch::Device device) {
     dwconv = Conv(*add_child(node, "dwconv"), c, c, 7, device, true, /*groups=*/c, 1, /*padding=*/3);
@@ -119,10 +126,18 @@ struct Layer {
   }
   // op_lap marks split the forward into op classes for OpProfiler (free when profiling is off).
   Tensor operator()(const Tensor& residual) const {
-    const Tensor conv = dwconv(residual).permute({0, 2, 3, 1});
-    op_lap("convnext.dwconv7x7", residual, conv);
-    const Tensor normed = layernorm.last_dim(conv);
-    op_lap("convnext.layernorm", conv, normed);
+    Tensor normed;
+    if (fused_kernels && fused_dwconv_layernorm_supports(residual, dwconv.weight)) {
+      // Emits pwconv1's input dtype directly (its cast of the fp32 LayerNorm output).
+      normed = fused_dwconv7_layernorm(residual, dwconv.weight, dwconv.bias, layernorm.weight, layernorm.bias,
+                                       layernorm.eps, pwconv1.weight.scalar_type());
+      op_lap("convnext.dwconv7x7_layernorm_fused", residual, normed);
+    } else {
+      const Tensor conv = dwconv(residual).permute({0, 2, 3, 1});
+      op_lap("convnext.dwconv7x7", residual, conv);
+      normed = layernorm.last_dim(conv);
+      op_lap("convnext.layernorm", conv, normed);
+    }
     const Tensor expanded = pwconv1(normed);
     op_lap("convnext.pwconv1", normed, expanded);
     Tensor x;
@@ -173,14 +188,25 @@ struct FusionUnit {
   }
   // The depthwise 1x1 conv (no bias) is one multiply per element: done as a broadcast multiply in the
   // conv's dtype (bit-identical result; LibTorch 1.13's CPU conv would split it into one conv per channel).
-  Tensor operator()(const Tensor& x) const {
-    const Tensor scaled = x.to(depthwise.weight.scalar_type()) * depthwise.weight.view({1, -1, 1, 1});
+  Tensor depthwise_scale(const Tensor& x) const {
+    return x.to(depthwise.weight.scalar_type()) * depthwise.weight.view({1, -1, 1, 1});
+  }
+  // pointwise conv -> LayerNorm -> GELU, plus the node's residual (fp32, as the unfused ops promote).
+  Tensor refine_scaled(const Tensor& scaled, const Tensor& residual, bool fused) const {
     const Tensor mixed = pointwise(scaled);
-    op_lap("bifpn.dsconv1x1", x, mixed);
+    op_lap("bifpn.dsconv1x1", scaled, mixed);
+    if (fused && fused_layernorm_channels_first_supports(mixed, residual)) {
+      Tensor out = fused_layernorm_channels_first(mixed, norm.weight, norm.bias, norm.eps, /*gelu=*/true, residual,
+                                                  torch::kFloat);
+      op_lap("bifpn.layernorm_gelu_residual_fused", mixed, residual, out);
+      return out;
+    }
     const Tensor normed = norm.channels_first(mixed);
     op_lap("bifpn.layernorm", mixed, normed);
-    Tensor out = at::gelu(normed);
-    op_lap("bifpn.gelu", normed, out);
+    const Tensor refined = at::gelu(normed);
+    op_lap("bifpn.gelu", normed, refined);
+    Tensor out = refined + residual;
+    op_lap("bifpn.residual_add", refined, residual, out);
     return out;
   }
 };
@@ -208,44 +234,54 @@ struct BifpnBlock {
       q.emplace_back(*add_child(*conv, level_name('q', lvl)), f, device);
   }
 
+  // One BiFPN node: fuse the same-level maps with the resampled neighbour `other` (weights w, in that
+  // order), refine with `unit`, add `residual`. Unfused: the upstream expression op for op.
+  Tensor node(const std::vector<Tensor>& same, const Tensor& other, double scale, const Tensor& w,
+              const FusionUnit& unit, const Tensor& residual) const {
+    if (fused_kernels && fused_bifpn_fusion_supports(same, other, scale, unit.depthwise.weight)) {
+      const Tensor scaled = fused_bifpn_fusion(same, other, scale, w, kFusionEps, unit.depthwise.weight);
+      op_lap("bifpn.fusion_fused", same[0], other, scaled);
+      return unit.refine_scaled(scaled, residual, true);
+    }
+    const Tensor resampled = resample(other, scale);
+    op_lap("bifpn.resample", other, resampled);
+    const auto count = static_cast<int64_t>(same.size());
+    Tensor numerator = w[0] * same[0];
+    Tensor denominator = w[0];
+    for (int64_t i = 1; i < count; ++i) {
+      numerator = numerator + w[i] * same[static_cast<size_t>(i)];
+      denominator = denominator + w[i];
+    }
+    numerator = numerator + w[count] * resampled;
+    denominator = denominator + w[count];
+    const Tensor fused = numerator / (denominator + kFusionEps);
+    op_lap("bifpn.fusion", same[0], resampled, fused);  // (other same-level maps left out of the bytes)
+    return unit.refine_scaled(unit.depthwise_scale(fused), residual, false);
+  }
+
   // p: 4 maps at strides 4, 8, 16, 32. Returns [m4, q5, q6, q7].
   std::vector<Tensor> operator()(const std::vector<Tensor>& p) const {
-    // Top-down: m6, m5, m4.
+    // Top-down: m6, m5, m4 = fuse(p_level, upsample(upper)).
     std::vector<Tensor> mm(4);
     Tensor upper = p[3];
     for (int idx = 0; idx < 3; ++idx) {
       const int level = 2 - idx;  // 2, 1, 0
-      const Tensor w = at::relu(w_m[idx]);
-      const Tensor w1 = w[0], w2 = w[1];
-      const Tensor& a = p[level];
-      const Tensor b = resample(upper, 2.0);
-      op_lap("bifpn.resample", upper, b);
-      const Tensor fused = (w1 * a + w2 * b) / (w1 + w2 + kFusionEps);
-      op_lap("bifpn.fusion", a, b, fused);
-      const Tensor refined = m[level](fused);
-      mm[level] = refined + a;
-      op_lap("bifpn.residual_add", refined, a, mm[level]);
+      mm[level] = node({p[level]}, upper, 2.0, at::relu(w_m[idx]), m[level], p[level]);
       upper = mm[level];
     }
-    // Bottom-up: q5, q6, q7 (q4 = m4). At level 7 there is no m7: m_low = p7, and the mask zeroes w1.
+    // Bottom-up: q5, q6, q7 (q4 = m4) = fuse(p_low, m_low, downsample(previous)). At level 7 there is no
+    // m7: m_low = p7, and the mask zeroes its weight.
     std::vector<Tensor> out(4);
     out[0] = mm[0];
     for (int idx = 0; idx < 3; ++idx) {
       const int level = idx + 1;
-      const Tensor w = at::relu(w_q[idx] * w_q_mask[idx]);
-      const Tensor w1 = w[0], w2 = w[1], w3 = w[2];
       const Tensor& p_low = p[level];
       const Tensor& m_low = level < 3 ? mm[level] : p[3];
-      const Tensor h = resample(out[level - 1], 0.5);
-      op_lap("bifpn.resample", out[level - 1], h);
-      const Tensor fused = (w1 * p_low + w2 * m_low + w3 * h) / (w1 + w2 + w3 + kFusionEps);
-      op_lap("bifpn.fusion", p_low, m_low, fused);  // (h's bytes are a quarter of p_low's: left out)
-      const Tensor refined = q[idx](fused);
-      out[level] = refined + p_low;
-      op_lap("bifpn.residual_add", refined, p_low, out[level]);
+      out[level] = node({p_low, m_low}, out[level - 1], 0.5, at::relu(w_q[idx] * w_q_mask[idx]), q[idx], p_low);
     }
     return out;
   }
+  bool fused_kernels = false;
 };
 
 struct HeadUnit {
@@ -331,19 +367,21 @@ struct PeakNet::Impl {
   std::vector<Tensor> run_backbone(const Tensor& x) const {
     const Tensor patches = patch_embeddings(x);
     op_lap("stem.conv4x4", x, patches);
-    Tensor h = embeddings_norm.channels_first(patches);
+    // fp32 out: the stage-0 residual stream is fp32 under autocast.
+    Tensor h = embeddings_norm.channels_first(patches, fused_kernels, torch::kFloat);
     op_lap("stem.layernorm", patches, h);
     std::vector<Tensor> features;
     for (size_t s = 0; s < 4; ++s) {
       const Stage& stage = stages[s];
       if (stage.downsamples) {
-        const Tensor normed = stage.down_norm.channels_first(h);
+        const Tensor normed = stage.down_norm.channels_first(h, fused_kernels, stage.down_conv.weight.scalar_type());
         op_lap("downsample.layernorm", h, normed);
         h = stage.down_conv(normed);
         op_lap("downsample.conv2x2", normed, h);
       }
       for (const auto& layer : stage.layers) h = layer(h);
-      features.push_back(hidden_states_norms[s].channels_first(h));
+      features.push_back(hidden_states_norms[s].channels_first(h, fused_kernels,
+                                                               backbone_to_bifpn[s].weight.scalar_type()));
       op_lap("backbone.out_layernorm", h, features.back());
     }
     return features;
@@ -525,6 +563,7 @@ torch::Tensor PeakNet::forward(const torch::Tensor& x) {
 void PeakNet::set_fused_kernels(bool enabled) {
   for (auto& stage : impl_->stages)
     for (auto& layer : stage.layers) layer.fused_kernels = enabled;
+  for (auto& block : impl_->bifpn) block.fused_kernels = enabled;
   impl_->fused_kernels = enabled;
 }
 

@@ -25,6 +25,7 @@ TEST(InferdConfig, EmptySectionGivesDocumentedDefaults) {
   EXPECT_EQ(sut.pad_multiple, 32);
   EXPECT_EQ(sut.release_q1, "after_publish");
   EXPECT_EQ(sut.model.backend, "native");
+  EXPECT_FALSE(sut.model.fused_kernels);
 }
 
 TEST(InferdConfig, ModelConfigIsAnObjectOrAPath) {
@@ -33,6 +34,11 @@ TEST(InferdConfig, ModelConfigIsAnObjectOrAPath) {
   sut = parse_suite_config(json{{"inferd", {{"model", {{"config", {{"bifpn_num_blocks", 2}}}, {"random_init", true}}}}}});
   EXPECT_EQ(sut.inferd.model.config["bifpn_num_blocks"], 2);
   EXPECT_TRUE(sut.inferd.model.random_init);
+  sut = parse_suite_config(json{{"inferd", {{"model", {{"random_init", true}, {"fused_kernels", true}}}}}});
+  EXPECT_TRUE(sut.inferd.model.fused_kernels);
+  EXPECT_NE(error_of({{"model", {{"random_init", true}, {"fused_kernels", "yes"}}}}).find(
+                "config.inferd.model.fused_kernels"),
+            std::string::npos);
   EXPECT_EQ(error_of({{"model", {{"config", 5}}}}),
             "config.inferd.model.config: must be a PeakNet config object or a file path, got 5");
 }

@@ -20,6 +20,7 @@ InferdModelConfig parse_model(ConfigNode node) {
   m.backend = node.get_enum("backend", m.backend, {"native", "torchscript"});
   m.random_init = node.get_bool("random_init", m.random_init);
   m.seed = node.get_int("seed", m.seed, 0);
+  m.fused_kernels = node.get_bool("fused_kernels", m.fused_kernels);
   // A missing weights file (without random_init) is reported by inferd when it loads the model, so
   // that a config without an inferd section still validates for the other daemons.
   if (m.backend == "torchscript" && m.weights.empty()) {

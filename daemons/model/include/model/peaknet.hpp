@@ -49,8 +49,11 @@ class PeakNet {
   /// Throws std::invalid_argument unless x is (B, num_channels, H, W) floating with H, W % 32 == 0.
   void check_input(const torch::Tensor& x) const;
   torch::Tensor forward(const torch::Tensor& x);
-  /// Opt-in fused CUDA kernels (GELU+GRN in ConvNeXt layers) for CUDA fp32/bf16 forwards; CPU and
-  /// other inputs keep the unfused ops. Off by default (golden parity is defined on the unfused path).
+  /// Opt-in fused CUDA kernels for CUDA fp32/bf16 forwards (ConvNeXt: dwconv7x7+LayerNorm, GELU+GRN;
+  /// BiFPN: resample+fusion+depthwise scale, LayerNorm+GELU+residual; backbone LayerNorms emitting their
+  /// consumer's dtype — docs/fused_kernels.md). CPU and other inputs keep the unfused ops. Off by default
+  /// (golden parity is defined on the unfused path). With it on, forward_with_intermediates' backbone
+  /// features are in the adapter conv's dtype.
   void set_fused_kernels(bool enabled);
   bool fused_kernels() const;
   PeakNetOutputs forward_with_intermediates(const torch::Tensor& x);

@@ -4,7 +4,7 @@
 // ops one rounding at a time (__f*_rn: no FMA contraction), so only the reduction order differs.
 #include "fused_grn.cuh"
 
-#include <cuda_bf16.h>
+#include "device_math.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -18,21 +18,6 @@ constexpr int kStatRows = 4;        // pixel rows read in parallel per statistic
 constexpr int kScaleThreads = 256;
 constexpr int kApplyThreads = 256;
 constexpr int kApplyVector = 4;  // elements per thread in the apply pass when C % 4 == 0 and aligned
-
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <class T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-
-// torch's exact GELU (approximate='none') in fp32 opmath: x * 0.5 * (1 + erf(x * sqrt(1/2))).
-__device__ __forceinline__ float gelu_exact(float x) {
-  constexpr float kAlpha = static_cast<float>(M_SQRT1_2);
-  return __fmul_rn(__fmul_rn(x, 0.5f), __fadd_rn(1.0f, erff(__fmul_rn(x, kAlpha))));
-}
 
 // The value GRN sees: x, or GELU(x) rounded to T as at::gelu would store it.
 template <class T, bool kGelu>

@@ -5,9 +5,9 @@
 
 #include <cuda_runtime.h>
 
-namespace peaknet::model::cuda {
+#include "element_type.hpp"
 
-enum class ElementType { kFloat32, kBFloat16 };
+namespace peaknet::model::cuda {
 
 struct GrnShape {
   int64_t batch = 0;     // N

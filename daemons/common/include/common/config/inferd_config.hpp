@@ -19,6 +19,9 @@ struct InferdModelConfig {
   std::string backend = "native";  ///< native | torchscript
   bool random_init = false;  ///< benchmarks and demos only: no weights file needed
   int64_t seed = 0;          ///< seed of random_init
+  /// native backend on cuda: fused CUDA kernels for the memory-bound chains (docs/fused_kernels.md);
+  /// ignored on cpu. Masks agree >= 99.5 % with the unfused ops (tests/unit/model/test_fused_model.cpp).
+  bool fused_kernels = false;
 };
 
 struct InferdConfig {

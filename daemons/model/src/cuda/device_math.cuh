@@ -1,0 +1,51 @@
+#pragma once
+// Device helpers shared by the fused kernels: fp32/bf16 conversion, rounding to a storage type (so a
+// kernel can mirror where the unfused torch ops round), torch's exact GELU and warp sums.
+#include <cuda_bf16.h>
+
+#include <cmath>
+
+#include "element_type.hpp"
+
+namespace peaknet::model::cuda {
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <class T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+/// v as a bf16 tensor would store it.
+__device__ __forceinline__ float round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+/// v as a tensor of `type` would store it.
+__device__ __forceinline__ float round_to(float v, ElementType type) {
+  return type == ElementType::kBFloat16 ? round_bf16(v) : v;
+}
+
+/// Element i of a tensor of run-time type `type` (uniform across the grid, so the branch is free).
+__device__ __forceinline__ float load_as_float(const void* base, ElementType type, long long i) {
+  return type == ElementType::kBFloat16 ? __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i])
+                                        : static_cast<const float*>(base)[i];
+}
+__device__ __forceinline__ void store_from_float(void* base, ElementType type, long long i, float v) {
+  if (type == ElementType::kBFloat16) static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16_rn(v);
+  else static_cast<float*>(base)[i] = v;
+}
+
+/// torch's exact GELU (approximate='none') in fp32 opmath: x * 0.5 * (1 + erf(x * sqrt(1/2))).
+__device__ __forceinline__ float gelu_exact(float x) {
+  constexpr float kAlpha = static_cast<float>(M_SQRT1_2);
+  return __fmul_rn(__fmul_rn(x, 0.5f), __fadd_rn(1.0f, erff(__fmul_rn(x, kAlpha))));
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+}  // namespace peaknet::model::cuda

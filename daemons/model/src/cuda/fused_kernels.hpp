@@ -1,0 +1,51 @@
+#pragma once
+// The fused CUDA ops of the PeakNet forward (see docs/fused_kernels.md). Each has a *_supports() check;
+// the model uses an op only where it returns true and keeps the unfused torch ops everywhere else
+// (CPU, fp16, shapes the kernels do not take). Without CUDA LibTorch nothing is built: every
+// *_supports() is false and the ops throw std::invalid_argument.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "fused_grn.hpp"
+
+namespace peaknet::model {
+
+/// True when this build carries the CUDA kernels (CUDA LibTorch).
+bool fused_kernels_built();
+
+// --- depthwise 7x7 conv -> LayerNorm (ConvNeXt layer) ---------------------------------------------
+/// x: (N,C,H,W) channels_last float32/bfloat16 on CUDA; conv_weight (C,1,7,7) bfloat16 on x's device.
+bool fused_dwconv_layernorm_supports(const torch::Tensor& x, const torch::Tensor& conv_weight);
+/// LayerNorm_C(bf16(conv7x7(bf16(x)) + bias)) as (N,H,W,C) contiguous of out_dtype — what the unfused
+/// dwconv -> permute -> layer_norm chain gives, cast as pwconv1 casts it. conv_bias may be undefined.
+torch::Tensor fused_dwconv7_layernorm(const torch::Tensor& x, const torch::Tensor& conv_weight,
+                                      const torch::Tensor& conv_bias, const torch::Tensor& ln_weight,
+                                      const torch::Tensor& ln_bias, double eps, torch::ScalarType out_dtype);
+
+// --- LayerNorm over the last dim (+ GELU, + residual) -------------------------------------------------
+/// x: contiguous float32/bfloat16 CUDA tensor whose last dim is at most 1024.
+bool fused_layernorm_supports(const torch::Tensor& x);
+/// [GELU](layer_norm(x.float())) [+ residual] as out_dtype; residual (optional) has x's shape, is
+/// contiguous, float32 or bfloat16. Matches the unfused ops up to the fp32 reduction order.
+torch::Tensor fused_layernorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                              double eps, bool gelu, const torch::Tensor& residual, torch::ScalarType out_dtype);
+/// The same on (N,C,H,W) channels_last maps, normalising over C (BiFPN/backbone channels_first norms);
+/// returns an (N,C,H,W) channels_last tensor.
+bool fused_layernorm_channels_first_supports(const torch::Tensor& x, const torch::Tensor& residual);
+torch::Tensor fused_layernorm_channels_first(const torch::Tensor& x, const torch::Tensor& weight,
+                                             const torch::Tensor& bias, double eps, bool gelu,
+                                             const torch::Tensor& residual, torch::ScalarType out_dtype);
+
+// --- BiFPN node input: resample + weighted fusion + depthwise 1x1 -------------------------------------
+/// same: 1 or 2 same-level maps, other: the neighbouring level (scale_factor 2.0 = upsample a coarser
+/// map, 0.5 = downsample a finer one); all (N,C,*,*) channels_last float32/bfloat16 CUDA tensors.
+bool fused_bifpn_fusion_supports(const std::vector<torch::Tensor>& same, const torch::Tensor& other,
+                                 double scale_factor, const torch::Tensor& depthwise_weight);
+/// to(dw dtype)((w_0*same_0 [+ w_1*same_1] + w_last*resample(other)) / (sum w + eps)) * depthwise_weight,
+/// with weights = the ReLU'd fusion weights (fp32 CUDA, same.size()+1 values). (N,C,H,W) channels_last.
+torch::Tensor fused_bifpn_fusion(const std::vector<torch::Tensor>& same, const torch::Tensor& other,
+                                 double scale_factor, const torch::Tensor& weights, double eps,
+                                 const torch::Tensor& depthwise_weight);
+
+}  // namespace peaknet::model

@@ -1,0 +1,108 @@
+// The whole PeakNet forward with fused CUDA kernels on vs off (docs/fused_kernels.md): same logits within
+// bf16 tolerance, masks agree, the bf16 fused forward still agrees >= 98% with the golden f64 mask, and
+// every fused op really ran (profiler laps per op class). Label gpu: skips without a CUDA device.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "cuda/fused_kernels.hpp"
+#include "model/op_profiler.hpp"
+#include "model/peaknet.hpp"
+#include "model/weights.hpp"
+#include "model_test_util.hpp"
+
+namespace peaknet::model {
+namespace {
+
+std::map<std::string, int64_t> laps_of_fused_forward(PeakNet& net, const torch::Tensor& input, torch::Tensor& out) {
+  OpProfiler profiler(torch::kCUDA);
+  {
+    ActiveOpProfiler active(profiler);
+    profiler.begin_iteration();
+    out = net.forward(input);
+    profiler.end_iteration();
+  }
+  std::map<std::string, int64_t> laps;
+  for (const auto& c : profiler.classes()) laps[c.op_class] = c.laps;
+  return laps;
+}
+
+// Fused on vs off; bf16_weights: whether the bf16-only dwconv+LayerNorm kernel applies.
+void expect_fused_matches(PeakNet& net, const torch::Tensor& input, double max_rel_err, bool bf16_weights,
+                          const char* what) {
+  net.set_fused_kernels(false);
+  const auto off = net.forward(input);
+  net.set_fused_kernels(true);
+  torch::Tensor on;
+  auto laps = laps_of_fused_forward(net, input, on);
+  int64_t layers = 0;
+  for (auto d : net.config().backbone_depths) layers += d;
+  const int64_t nodes = 6 * net.config().bifpn_num_blocks;  // 3 top-down + 3 bottom-up per block
+  EXPECT_EQ(laps["convnext.gelu_grn_fused"], layers) << what;
+  EXPECT_EQ(laps["convnext.gelu"], 0) << what;
+  EXPECT_EQ(laps["convnext.dwconv7x7_layernorm_fused"], bf16_weights ? layers : 0) << what;
+  EXPECT_EQ(laps["convnext.dwconv7x7"], bf16_weights ? 0 : layers) << what;
+  EXPECT_EQ(laps["bifpn.fusion_fused"], nodes) << what;
+  EXPECT_EQ(laps["bifpn.resample"], 0) << what;
+  EXPECT_EQ(laps["bifpn.layernorm_gelu_residual_fused"], nodes) << what;
+  EXPECT_EQ(laps["bifpn.gelu"], 0) << what;
+  const double rel = test::relative_error(on, off);
+  const double agree = test::agreement(test::mask_of(on), test::mask_of(off));
+  std::printf("%s: fused vs unfused logits rel err %.3g, mask agreement %.6f\n", what, rel, agree);
+  EXPECT_LE(rel, max_rel_err) << what;
+  EXPECT_GE(agree, 0.995) << what;
+  net.set_fused_kernels(false);
+}
+
+class FusedModelCuda : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fused_kernels_built()) GTEST_SKIP() << "build without CUDA LibTorch";
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(11);
+  }
+};
+
+TEST_F(FusedModelCuda, TinyGoldenModelFusedOnMatchesOffAndTheGoldenMask) {
+  const auto golden = read_safetensors(test::golden("tiny.golden.safetensors"));
+  const auto input = find_tensor(golden, "input", "golden").to(torch::kCUDA);
+  PeakNet net(PeakNetConfig::tiny());
+  load_weights(net, test::golden("tiny.safetensors"));
+  net.to(torch::kCUDA, Precision::kBf16, /*channels_last=*/true);
+  expect_fused_matches(net, input, 2e-2, true, "tiny golden bf16 channels_last");
+  net.set_fused_kernels(true);
+  const double agree = test::agreement(test::mask_of(net.forward(input)), find_tensor(golden, "mask", "golden"));
+  std::printf("fused bf16 vs the golden f64 mask: agreement %.6f\n", agree);
+  EXPECT_GE(agree, 0.98) << "fused bf16 vs the golden f64 mask";
+  const bool tf32_cublas = at::globalContext().allowTF32CuBLAS();
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
+  PeakNet net32(PeakNetConfig::tiny());
+  load_weights(net32, test::golden("tiny.safetensors"));
+  net32.to(torch::kCUDA, Precision::kFp32, /*channels_last=*/true);
+  expect_fused_matches(net32, input, 1e-4, false, "tiny golden fp32 channels_last");
+  at::globalContext().setAllowTF32CuDNN(true);
+  at::globalContext().setAllowTF32CuBLAS(tf32_cublas);
+}
+
+TEST_F(FusedModelCuda, Peaknet33mFusedOnMatchesOff) {
+  PeakNet net(PeakNetConfig::peaknet_33m());
+  net.random_init(5);
+  {  // random_init zeroes GRN (then GRN is the identity) and sets fusion weights to 1: give them real values
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : net.state_dict()) {
+      if (name.find(".grn.") != std::string::npos) t.normal_(0.0, 0.5);
+      const bool fusion_weight = name.find(".w_m") != std::string::npos || name.find(".w_q") != std::string::npos;
+      if (fusion_weight && name.find("w_q_mask") == std::string::npos) t.uniform_(0.2, 1.5);
+    }
+  }
+  net.to(torch::kCUDA, Precision::kBf16, /*channels_last=*/true);
+  const auto input = torch::randn({2, net.config().num_channels, 512, 512}, torch::TensorOptions().device(torch::kCUDA));
+  expect_fused_matches(net, input, 2e-2, true, "33m random bf16 channels_last 2x512x512");
+}
+
+}  // namespace
+}  // namespace peaknet::model
