@@ -1,20 +1,30 @@
 // bench_decode: single-thread decode throughput of the ingest decoders, each reported with its
-// ratio to memcpy of the same bytes measured in the same run (counter `vs_memcpy`).
+// ratio to memcpy of the same bytes measured in the same run (counter `vs_memcpy`), and
+// BM_Hdf5NoneThreads/threads:T/layout:L: T threads decoding the same 16x1x1920x1920 float32
+// hdf5-none message concurrently (aggregate GBps over wall time; `lock_frac` = share of the threads'
+// decode time spent holding libhdf5's lock, `lock_ms_msg` / `wait_ms_msg` per message). Layout
+// 0 = lclstreamer's one chunk per event, 1 = tile chunks (2,1,640,960), 2 = contiguous.
 //   bench_decode --benchmark_counters_tabular=true
+//   bench_decode --benchmark_filter=Hdf5None --benchmark_counters_tabular=true
 // Frames: 1920x1920 float32 (14.7 MB), synthetic: "counts" = photon counts (Poisson 0.05 + Bragg
 // spots, integers stored as float), "noise" = pedestal-subtracted Gaussian noise (full mantissas).
 #include <benchmark/benchmark.h>
 #include <zlib.h>
 
 #include <time.h>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bitshuffle.hpp"
 #include "ingest/decode/decoder.hpp"
+#include "ingest/decode/hdf5_lock_stats.hpp"
 #include "ingest/decode/memory_sink.hpp"
+#include "pusher/batch_pattern.hpp"
+#include "pusher/hdf5_image_writer.hpp"
 
 namespace {
 using namespace peaknet::ingest;
@@ -168,10 +178,83 @@ void BM_Npz(benchmark::State& state) {
   report(state, batch * kFrameBytes);
 }
 
+constexpr int kHdf5Batch = 16;
+
+// (16,1,1920,1920) float32 hdf5-none in `layout` (peaknet::pusher::Hdf5Layout), built once.
+const std::vector<std::byte>& hdf5_none_message(int layout) {
+  static std::vector<std::byte> messages[3];
+  auto& m = messages[layout];
+  if (m.empty()) {
+    const auto arrays = peaknet::pusher::pattern_batch(0, 0, {kHdf5Batch, 1, kSide, kSide}, "float32", true);
+    const auto image = peaknet::pusher::make_hdf5_image(arrays, peaknet::pusher::Hdf5Compression::kNone,
+                                                        static_cast<peaknet::pusher::Hdf5Layout>(layout));
+    m.resize(image.size());
+    std::memcpy(m.data(), image.data(), image.size());
+  }
+  return m;
+}
+
+// T threads, each with its own Decoder and one reused slot-sized buffer (MemorySink without
+// pixels), decode the same message at once, like T ingestd decode threads; one iteration = T
+// messages. Wall-clock rates: the aggregate is what scales (or not) with T.
+void BM_Hdf5NoneThreads(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0)), batch = kHdf5Batch;
+  const auto& message = hdf5_none_message(static_cast<int>(state.range(1)));
+  std::vector<Decoder> decoders;
+  std::vector<MemorySink> sinks;
+  for (int t = 0; t < threads; ++t) {
+    decoders.emplace_back(DecoderOptions{});
+    sinks.emplace_back(false);
+  }
+  std::vector<std::string> errors(threads);
+  std::vector<double> busy_s(threads, 0.0);
+  auto decode_one = [&](int t) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sinks[t].clear();
+    const auto r = decoders[t].decode(message, sinks[t]);
+    if (r.reject || r.events != static_cast<uint32_t>(batch)) errors[t] = r.detail.empty() ? "short" : r.detail;
+    busy_s[t] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  {  // the decode is checked once against the pattern the message was built from
+    MemorySink check(true);
+    const auto r = decoders[0].decode(message, check);
+    for (uint32_t e = 0; e < check.events().size(); ++e) {
+      if (!peaknet::pusher::check_pattern(peaknet::pusher::pattern_key(0, 0, e), "<f4", kSide * kSide,
+                                          reinterpret_cast<const uint8_t*>(check.events()[e].pixels.data()))) {
+        state.SkipWithError("decoded pixels differ from the pattern");
+      }
+    }
+    if (r.reject || check.events().size() != size_t(batch)) state.SkipWithError("hdf5-none did not decode");
+  }
+  for (int t = 0; t < threads; ++t) decode_one(t);  // warm: page-fault every buffer once
+  std::fill(busy_s.begin(), busy_s.end(), 0.0);
+  const auto lock0 = hdf5_lock_stats();
+  for (auto _ : state) {
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(decode_one, t);
+    decode_one(0);
+    for (auto& th : pool) th.join();
+  }
+  const auto lock1 = hdf5_lock_stats();
+  for (const auto& e : errors) {
+    if (!e.empty()) state.SkipWithError(e.c_str());
+  }
+  double busy = 0;
+  for (double b : busy_s) busy += b;
+  const double messages = double(state.iterations()) * threads;
+  state.counters["lock_frac"] = busy > 0 ? (lock1.held_ns - lock0.held_ns) * 1e-9 / busy : 0;
+  state.counters["lock_ms_msg"] = (lock1.held_ns - lock0.held_ns) * 1e-6 / messages;
+  state.counters["wait_ms_msg"] = (lock1.wait_ns - lock0.wait_ns) * 1e-6 / messages;
+  state.counters["ms_msg"] = busy * 1e3 / messages;
+  report(state, size_t(threads) * batch * kFrameBytes);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Memcpy)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BitunshuffleOnly)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BitshuffleLz4)->Arg(0)->Arg(1)->ArgNames({"noise"})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Npz)->Arg(0)->Arg(1)->ArgNames({"deflate"})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Hdf5NoneThreads)->ArgsProduct({{1, 2, 4, 8}, {0, 1, 2}})->ArgNames({"threads", "layout"})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

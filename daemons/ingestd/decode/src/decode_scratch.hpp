@@ -15,6 +15,7 @@ struct DecodeScratch {
   ~DecodeScratch();
   std::vector<std::byte> a, b;   ///< filter-chain ping-pong buffers / small arrays
   std::vector<std::byte> block;  ///< one compressed block's bitshuffled bytes
+  std::vector<std::byte> chunk;  ///< one decoded HDF5 chunk that does not map 1:1 onto a slot
   std::unique_ptr<Inflater> inflater;
   std::unique_ptr<ZstdContext> zstd;
 };

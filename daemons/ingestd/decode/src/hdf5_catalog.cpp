@@ -1,5 +1,7 @@
 #include "hdf5_catalog.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -7,18 +9,47 @@
 
 #include "byte_io.hpp"
 #include "decode_error.hpp"
+#include "ingest/decode/hdf5_lock_stats.hpp"
 
 namespace peaknet::ingest {
 namespace {
 
 constexpr size_t kMaxDatasets = 4096;
 constexpr int kMaxRank = 32;
+/// Larger chunk grids are refused: listing each chunk costs a lookup under the lock (lclstreamer
+/// writes one chunk per event; 1920x1920 frames in 128x128 tiles are 225 chunks per event).
+constexpr uint64_t kMaxListedChunks = 1 << 14;
 
 /// libhdf5 (and its HL library, which is not thread-safe) is used by one thread at a time.
 std::mutex& hdf5_mutex() {
   static std::mutex m;
   return m;
 }
+
+std::atomic<uint64_t> lock_acquisitions{0}, lock_held_ns{0}, lock_wait_ns{0};
+
+uint64_t steady_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+/// The libhdf5 lock, timed (Hdf5LockStats).
+class Hdf5Lock {
+ public:
+  Hdf5Lock() : requested_(steady_ns()), lock_(hdf5_mutex()), acquired_(steady_ns()) {
+    lock_wait_ns.fetch_add(acquired_ - requested_, std::memory_order_relaxed);
+    lock_acquisitions.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Hdf5Lock() { lock_held_ns.fetch_add(steady_ns() - acquired_, std::memory_order_relaxed); }
+  Hdf5Lock(const Hdf5Lock&) = delete;
+  Hdf5Lock& operator=(const Hdf5Lock&) = delete;
+
+ private:
+  uint64_t requested_;
+  std::lock_guard<std::mutex> lock_;
+  uint64_t acquired_;
+};
 
 class H5Handle {
  public:
@@ -50,7 +81,7 @@ std::string hdf5_error_text() {
   return text;
 }
 
-herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* data) {
+herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* data) {  // H5O_INFO_BASIC only
   auto* names = static_cast<std::vector<std::string>*>(data);
   if (info->type == H5O_TYPE_DATASET) names->push_back(std::string("/") + name);
   return names->size() >= kMaxDatasets ? 1 : 0;
@@ -91,7 +122,8 @@ hid_t native_type(const WireDType& t) {
   return H5T_NATIVE_UINT8;
 }
 
-void describe_layout(hid_t did, Hdf5Dataset& ds, std::span<const std::byte> message, uint64_t userblock) {
+void describe_layout(hid_t did, Hdf5Dataset& ds, std::span<const std::byte> message, uint64_t userblock,
+                     uint64_t max_bytes) {
   H5Handle dcpl(H5Dget_create_plist(did), H5Pclose);
   if (!dcpl.valid()) return;
   const int nfilters = H5Pget_nfilters(dcpl.get());
@@ -118,31 +150,58 @@ void describe_layout(hid_t did, Hdf5Dataset& ds, std::span<const std::byte> mess
     }
     return;
   }
-  if (layout != H5D_CHUNKED || rank == 0) return;
+  if (layout != H5D_CHUNKED || rank == 0 || !ds.dtype) return;
   hsize_t cdims[kMaxRank];
   if (H5Pget_chunk(dcpl.get(), rank, cdims) != rank) return;
   ds.chunk_shape.assign(cdims, cdims + rank);
-  ds.per_row_chunks = cdims[0] == 1;
-  for (int d = 1; d < rank; ++d) ds.per_row_chunks = ds.per_row_chunks && cdims[d] == ds.shape[d];
-  if (!ds.per_row_chunks || !ds.dtype) return;
-  // HDF5 1.10 rejects H5S_ALL here: pass the dataset's own dataspace.
-  H5Handle space(H5Dget_space(did), H5Sclose);
-  hsize_t nchunks = 0;
-  if (H5Dget_num_chunks(did, space.get(), &nchunks) < 0 || nchunks > ds.shape[0]) {
-    ds.per_row_chunks = false;
+  for (uint64_t c : ds.chunk_shape) {
+    if (c == 0) return;
+  }
+  // A decoded chunk is staged in memory when it does not map onto whole rows: cap it like any array.
+  if (ds.chunk_bytes() > max_bytes) {
+    ds.whole_error = "chunk of " + std::to_string(ds.chunk_bytes()) + " bytes, over the limit";
     return;
   }
-  for (hsize_t k = 0; k < nchunks; ++k) {
-    hsize_t offset[kMaxRank];
-    unsigned mask = 0;
-    haddr_t addr = 0;
-    hsize_t size = 0;
-    if (H5Dget_chunk_info(did, space.get(), k, offset, &mask, &addr, &size) < 0 ||
-        userblock + addr > message.size() || size > message.size() - userblock - addr) {
-      fail(RejectReason::kTruncated, ds.path + ": chunk " + std::to_string(k) + " lies outside the message");
+  const std::vector<uint64_t> grid = ds.chunk_grid();
+  uint64_t count = 1;
+  for (uint64_t g : grid) {
+    if (g == 0) {  // no values: nothing to list or read
+      ds.has_chunks = true;
+      return;
     }
-    ds.chunks.push_back(Hdf5Chunk{offset[0], mask, message.subspan(userblock + addr, size)});
+    if (g > kMaxListedChunks || count * g > kMaxListedChunks) {  // both <= 2^14: no overflow
+      ds.whole_error = "chunk grid of more than " + std::to_string(kMaxListedChunks) + " chunks";
+      return;
+    }
+    count *= g;
   }
+  // Every grid position in C order, looked up by coordinate (H5Dget_chunk_info by index rescans the
+  // index on each call in 1.10). lclstreamer writes every chunk: one never written is listed as such.
+  ds.chunks.reserve(count);
+  std::vector<uint64_t> at(grid.size(), 0);
+  hsize_t offset[kMaxRank];
+  for (uint64_t k = 0; k < count; ++k) {
+    for (int d = 0; d < rank; ++d) offset[d] = at[static_cast<size_t>(d)] * cdims[d];
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info_by_coord(did, offset, &mask, &addr, &size) < 0) {
+      ds.whole_error = "chunk index unreadable: " + hdf5_error_text();
+      ds.chunks.clear();
+      return;
+    }
+    if (addr == HADDR_UNDEF) {
+      ds.chunks.push_back(Hdf5Chunk{offset[0], 0, {}, false});
+    } else if (userblock + addr > message.size() || size > message.size() - userblock - addr) {
+      fail(RejectReason::kTruncated, ds.path + ": chunk " + std::to_string(k) + " lies outside the message");
+    } else {
+      ds.chunks.push_back(Hdf5Chunk{offset[0], mask, message.subspan(userblock + addr, size)});
+    }
+    for (int d = rank - 1; d >= 0 && ++at[static_cast<size_t>(d)] == grid[static_cast<size_t>(d)]; --d) {
+      at[static_cast<size_t>(d)] = 0;
+    }
+  }
+  ds.has_chunks = true;
 }
 
 // File-image callbacks that hand the message buffer to the core driver without copying it
@@ -189,10 +248,29 @@ uint64_t superblock_eof(std::span<const std::byte> m) {
 
 }  // namespace
 
+Hdf5LockStats hdf5_lock_stats() noexcept {
+  return {lock_acquisitions.load(std::memory_order_relaxed), lock_held_ns.load(std::memory_order_relaxed),
+          lock_wait_ns.load(std::memory_order_relaxed)};
+}
+
 uint64_t Hdf5Dataset::elements() const {
   uint64_t n = 1;
   for (uint64_t d : shape) n = checked_mul(n, d, path.c_str());
   return n;
+}
+
+uint64_t Hdf5Dataset::chunk_bytes() const {
+  uint64_t n = dtype ? dtype->size() : 0;
+  for (uint64_t c : chunk_shape) n = checked_mul(n, c, path.c_str());
+  return n;
+}
+
+std::vector<uint64_t> Hdf5Dataset::chunk_grid() const {
+  std::vector<uint64_t> grid(shape.size(), 0);
+  for (size_t d = 0; d < shape.size() && d < chunk_shape.size(); ++d) {
+    grid[d] = chunk_shape[d] == 0 ? 0 : (shape[d] + chunk_shape[d] - 1) / chunk_shape[d];
+  }
+  return grid;
 }
 
 uint64_t Hdf5Dataset::row_bytes() const {
@@ -210,7 +288,7 @@ const Hdf5Dataset* Hdf5Catalog::find(const std::string& path) const {
 
 Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes,
                               const std::function<bool(const Hdf5Dataset&)>& read_whole) {
-  std::lock_guard lock(hdf5_mutex());
+  const Hdf5Lock lock;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become values, not stderr noise
   if (message.size() < 64) fail(RejectReason::kTruncated, "hdf5: " + std::to_string(message.size()) + "-byte message holds no superblock");
   H5Handle file(open_image(message), H5Fclose);
@@ -228,7 +306,8 @@ Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_b
     if (fcpl.valid() && H5Pget_userblock(fcpl.get(), &ub) >= 0) userblock = ub;
   }
   std::vector<std::string> names;
-  if (H5Ovisit(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names) < 0) {
+  // Basic fields (the type) only: the default also reads every object header's attribute info.
+  if (H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC) < 0) {
     fail(RejectReason::kMalformed, "hdf5: cannot list datasets: " + hdf5_error_text());
   }
   Hdf5Catalog catalog;
@@ -247,8 +326,9 @@ Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_b
     ds.shape.assign(dims, dims + rank);
     try {
       (void)ds.elements();
-      describe_layout(did.get(), ds, message, userblock);
-      if (ds.dtype && !ds.per_row_chunks && !ds.has_contiguous && read_whole(ds)) {
+      describe_layout(did.get(), ds, message, userblock, max_bytes);
+      const bool chunked = !ds.chunk_shape.empty();
+      if (ds.dtype && !chunked && !ds.has_contiguous && ds.whole_error.empty() && read_whole(ds)) {
         const uint64_t bytes = checked_mul(ds.elements(), ds.dtype->size(), path.c_str());
         if (bytes > max_bytes) {
           ds.whole_error = "decodes to " + std::to_string(bytes) + " bytes, over the limit";

@@ -1,8 +1,11 @@
 #pragma once
 // What an HDF5 file image holds, read under libhdf5's global lock in one pass: every dataset's
-// type, shape, chunking, filter pipeline and the location of each raw chunk INSIDE the message
-// (H5Dget_chunk_info), so chunks are decompressed later outside the lock, in parallel, straight
-// into the slots. Datasets whose layout does not fit that scheme are read whole by libhdf5.
+// type, shape, chunking, filter pipeline and where its values lie INSIDE the message (contiguous
+// data via H5Dget_offset, every chunk of the chunk grid via H5Dget_chunk_info_by_coord). Nothing
+// is copied or decompressed under the lock: the decoders copy / decode from the message outside
+// it, in parallel, straight into the slots. Only small odd layouts (compact, unallocated contiguous)
+// are read whole by libhdf5, under the lock; chunked data never is (a damaged chunk grid would make
+// H5Dread crawl through millions of chunks while every decode thread waits).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -21,9 +24,10 @@ struct Hdf5Filter {
 };
 
 struct Hdf5Chunk {
-  uint64_t leading_index = 0;  ///< offset along dimension 0 (one chunk per leading index)
+  uint64_t leading_index = 0;  ///< element offset along dimension 0 (names the chunk in messages)
   uint32_t filter_mask = 0;    ///< bit i set: filter i was skipped for this chunk
   std::span<const std::byte> raw;
+  bool stored = true;          ///< false: never written (reading it is a kMalformed reject)
 };
 
 struct Hdf5Dataset {
@@ -33,16 +37,19 @@ struct Hdf5Dataset {
   std::vector<uint64_t> shape;
   std::vector<uint64_t> chunk_shape;  ///< empty when not chunked
   std::vector<Hdf5Filter> filters;
-  bool per_row_chunks = false;        ///< chunk == (1,) + shape[1:]: chunk k = row k
-  std::vector<Hdf5Chunk> chunks;      ///< per_row_chunks: the stored chunks
+  bool has_chunks = false;            ///< every position of the chunk grid is listed in `chunks`
+  std::vector<Hdf5Chunk> chunks;      ///< has_chunks: the chunk grid in C order (lclstreamer: chunk k = row k)
   std::span<const std::byte> contiguous;  ///< contiguous layout: the raw data in the message
   bool has_contiguous = false;
   std::vector<std::byte> whole;       ///< read by libhdf5 (little-endian) when `read_whole`
   bool has_whole = false;
-  std::string whole_error;            ///< why a whole read failed
+  std::string whole_error;            ///< why the values are not readable (no whole read is tried then)
 
   uint64_t elements() const;
   uint64_t row_bytes() const;  ///< bytes of one leading index
+  uint64_t chunk_bytes() const;  ///< bytes of one decoded chunk (edge chunks are stored full size)
+  /// Chunks along each dimension: ceil(shape / chunk_shape).
+  std::vector<uint64_t> chunk_grid() const;
 };
 
 struct Hdf5Catalog {

@@ -1,12 +1,13 @@
 // HDF5 file images (HDF5BinarySerializer): slac-main (/data/data, /data/timestamp, ...) and
-// lclstream-main root datasets, by configurable paths with fallbacks. The catalog is read under
-// libhdf5's lock; chunks are then decoded here, outside it, one chunk per event row, into slots.
+// lclstream-main root datasets, by configurable paths with fallbacks. Only the catalog (where each
+// dataset's values lie in the message) is read under libhdf5's lock; the values are then copied /
+// decompressed here, outside it, in parallel across decode threads, straight into the slots.
 #include <cstring>
-#include <map>
 
 #include "byte_io.hpp"
 #include "format_decoders.hpp"
 #include "hdf5_catalog.hpp"
+#include "hdf5_chunk_grid.hpp"
 #include "hdf5_filters.hpp"
 
 namespace peaknet::ingest {
@@ -51,31 +52,18 @@ Selection select(const std::vector<Hdf5Dataset>& all, const DecoderOptions& opt)
 }
 
 /// Rows [first, first + rows) of a dataset into dst (stored byte order).
-void read_rows(const Hdf5Dataset& ds, const std::map<uint64_t, const Hdf5Chunk*>& by_row, uint64_t first,
-               uint64_t rows, std::byte* dst, DecodeScratch& scratch) {
+void read_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std::byte* dst, DecodeScratch& scratch) {
   const uint64_t row = ds.row_bytes();
   if (ds.has_whole) {
     std::memcpy(dst, ds.whole.data() + first * row, rows * row);
   } else if (ds.has_contiguous) {
     std::memcpy(dst, ds.contiguous.data() + first * row, rows * row);
-  } else if (ds.per_row_chunks) {
-    for (uint64_t r = 0; r < rows; ++r) {
-      auto it = by_row.find(first + r);
-      if (it == by_row.end()) {
-        fail(RejectReason::kMalformed, ds.path + ": chunk " + std::to_string(first + r) + " is not stored");
-      }
-      decode_hdf5_chunk(ds, *it->second, row, dst + r * row, scratch);
-    }
+  } else if (ds.has_chunks) {
+    read_chunked_rows(ds, first, rows, dst, scratch);
   } else {
     fail(RejectReason::kUnsupportedFilter, ds.path + ": layout not readable" +
                                                (ds.whole_error.empty() ? "" : ": " + ds.whole_error));
   }
-}
-
-std::map<uint64_t, const Hdf5Chunk*> index_rows(const Hdf5Dataset& ds) {
-  std::map<uint64_t, const Hdf5Chunk*> m;
-  for (const auto& c : ds.chunks) m[c.leading_index] = &c;
-  return m;
 }
 
 AuxArray read_all(const Hdf5Dataset& ds, const DecoderOptions& opt, DecodeScratch& scratch) {
@@ -94,7 +82,7 @@ AuxArray read_all(const Hdf5Dataset& ds, const DecoderOptions& opt, DecodeScratc
     const uint64_t rows = ds.shape.empty() ? 1 : ds.shape[0];
     if (ds.shape.empty() && !ds.has_whole && !ds.has_contiguous) fail(RejectReason::kMalformed, ds.path + ": scalar not readable");
     if (ds.shape.empty()) std::memcpy(a.bytes.data(), ds.has_whole ? ds.whole.data() : ds.contiguous.data(), bytes);
-    else read_rows(ds, index_rows(ds), 0, rows, a.bytes.data(), scratch);
+    else read_rows(ds, 0, rows, a.bytes.data(), scratch);
   }
   if (a.dtype.big_endian && !ds.has_whole) byteswap_inplace(a.bytes.data(), a.count(), a.dtype.size());
   a.dtype.big_endian = false;
@@ -127,13 +115,12 @@ void decode_hdf5(Bytes message, DecodeCall& call) {
   check_filters_supported(det);
   plan.timestamp = read_optional(sel.timestamp, opt, call.scratch);
   plan.wavelength = read_optional(sel.wavelength, opt, call.scratch);
-  const auto by_row = index_rows(det);
   const uint64_t rows_per_event = det.shape[0] / plan.events;
   const uint64_t bytes = plan.event_bytes();
   for (uint32_t i = 0; i < plan.events; ++i) {
     emit_event(call.sink, event_meta(plan, i, opt), bytes, det.dtype->big_endian && !det.has_whole,
                [&](std::byte* dst) {
-                 if (dst) read_rows(det, by_row, i * rows_per_event, rows_per_event, dst, call.scratch);
+                 if (dst) read_rows(det, i * rows_per_event, rows_per_event, dst, call.scratch);
                },
                call.result);
   }

@@ -36,6 +36,17 @@ void check_filters_supported(const Hdf5Dataset& ds) {
   }
 }
 
+std::optional<std::span<const std::byte>> raw_chunk_values(const Hdf5Dataset& ds, const Hdf5Chunk& chunk) {
+  std::span<const std::byte> raw = chunk.raw;
+  for (int i = static_cast<int>(ds.filters.size()) - 1; i >= 0; --i) {
+    if (chunk.filter_mask & (1u << i)) continue;
+    if (ds.filters[static_cast<size_t>(i)].id != kFletcher32) return std::nullopt;
+    if (raw.size() < 4) return std::nullopt;  // decode_hdf5_chunk names the problem
+    raw = raw.first(raw.size() - 4);
+  }
+  return raw;
+}
+
 void decode_hdf5_chunk(const Hdf5Dataset& ds, const Hdf5Chunk& chunk, uint64_t expected, std::byte* dst,
                        DecodeScratch& s) {
   const std::string what = ds.path + " chunk " + std::to_string(chunk.leading_index);

@@ -1,5 +1,6 @@
 #include "pusher/hdf5_image_writer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
@@ -110,7 +111,14 @@ std::vector<uint8_t> bitshuffle_lz4_encode(const uint8_t* data, size_t bytes, si
   return out;
 }
 
-std::vector<uint8_t> make_hdf5_image(const std::vector<NpyArray>& arrays, Hdf5Compression compression) {
+std::vector<uint8_t> make_hdf5_image(const std::vector<NpyArray>& arrays, Hdf5Compression compression,
+                                     Hdf5Layout layout) {
+  if (compression == Hdf5Compression::kBitshuffleLz4 && layout != Hdf5Layout::kEventChunks) {
+    throw std::runtime_error("hdf5 image: bitshuffle-lz4 chunks are written for event chunks only");
+  }
+  if (compression != Hdf5Compression::kNone && layout == Hdf5Layout::kContiguous) {
+    throw std::runtime_error("hdf5 image: a contiguous dataset cannot be compressed");
+  }
   if (compression == Hdf5Compression::kBitshuffleLz4) register_bitshuffle_placeholder();
   H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(fapl)");
   if (H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0) < 0) throw std::runtime_error("hdf5 image: core driver");
@@ -128,9 +136,19 @@ std::vector<uint8_t> make_hdf5_image(const std::vector<NpyArray>& arrays, Hdf5Co
     std::vector<hsize_t> dims(array.shape.begin(), array.shape.end());
     std::vector<hsize_t> chunk = dims;
     chunk[0] = 1;
+    if (layout == Hdf5Layout::kTileChunks && rank >= 3) {
+      chunk[0] = std::min<hsize_t>(2, dims[0]);
+      for (size_t d = 1; d + 2 < rank; ++d) chunk[d] = 1;
+      chunk[rank - 2] = (dims[rank - 2] + 2) / 3;
+      chunk[rank - 1] = (dims[rank - 1] + 1) / 2;
+    }
+    for (auto& c : chunk) c = std::max<hsize_t>(c, 1);
     H5Id space(H5Screate_simple(static_cast<int>(rank), dims.data(), nullptr), H5Sclose, "H5Screate " + array.name);
     H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "H5Pcreate(dcpl)");
-    H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunk.data());
+    if (layout != Hdf5Layout::kContiguous) H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunk.data());
+    if (compression == Hdf5Compression::kGzip && H5Pset_deflate(dcpl.get(), 1) < 0) {
+      throw std::runtime_error("hdf5 image: H5Pset_deflate for " + array.name);
+    }
     const size_t elem = array.elem_size();
     if (compression == Hdf5Compression::kBitshuffleLz4) {
       const unsigned cd_values[5] = {0, 4, static_cast<unsigned>(elem), 0, 2};
@@ -141,7 +159,7 @@ std::vector<uint8_t> make_hdf5_image(const std::vector<NpyArray>& arrays, Hdf5Co
     H5Id dset(H5Dcreate2(file.get(), array.name.c_str(), h5_type(array.descr), space.get(), lcpl.get(), dcpl.get(),
                          H5P_DEFAULT),
               H5Dclose, "H5Dcreate " + array.name);
-    if (compression == Hdf5Compression::kNone) {
+    if (compression != Hdf5Compression::kBitshuffleLz4) {
       if (H5Dwrite(dset.get(), h5_type(array.descr), H5S_ALL, H5S_ALL, H5P_DEFAULT, array.bytes.data()) < 0) {
         throw std::runtime_error("hdf5 image: H5Dwrite " + array.name);
       }
