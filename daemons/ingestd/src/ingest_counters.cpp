@@ -31,7 +31,9 @@ IngestCounters::IngestCounters(const std::string& block_name, size_t endpoints)
       q1_blocked_ns(block_.counter("q1_blocked_ns")),
       decode_queue_depth(block_.gauge("decode_queue_depth")),
       peers_connected(block_.gauge("peers_connected")),
-      running(block_.gauge("running")) {
+      running(block_.gauge("running")),
+      hdf5_lock_held_ns(block_.gauge("hdf5_lock_held_ns")),
+      hdf5_lock_wait_ns(block_.gauge("hdf5_lock_wait_ns")) {
   for (size_t i = 0; i < kRejectReasons; ++i) {
     rejects_[i] = &block_.counter(std::string("rejected_") + ingest::to_string(static_cast<ingest::RejectReason>(i)));
   }

@@ -9,6 +9,7 @@
 
 #include "common/logging.hpp"
 #include "ingest/decode/decoder.hpp"
+#include "ingest/decode/hdf5_lock_stats.hpp"
 #include "ingestd/synthetic_frames.hpp"
 
 namespace peaknet::ingestd {
@@ -297,6 +298,9 @@ void Ingestd::supervise(const std::function<void()>& tick) {
     std::this_thread::sleep_for(50ms);
     if (tick) tick();
     counters_->decode_queue_depth.store(queue_.size(), std::memory_order_relaxed);
+    const auto lock = ingest::hdf5_lock_stats();
+    counters_->hdf5_lock_held_ns.store(lock.held_ns, std::memory_order_relaxed);
+    counters_->hdf5_lock_wait_ns.store(lock.wait_ns, std::memory_order_relaxed);
     int64_t peers = 0;
     for (size_t i = 0; i < receivers_.size(); ++i) {
       const int64_t p = std::max<int64_t>(0, receivers_[i]->counters().peers.load());
@@ -339,6 +343,9 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
   queue_.close();
   for (auto& t : decoders_) t.join();
   decoders_.clear();
+  const auto lock = ingest::hdf5_lock_stats();  // final values of the supervisor's gauges
+  counters_->hdf5_lock_held_ns.store(lock.held_ns);
+  counters_->hdf5_lock_wait_ns.store(lock.wait_ns);
   q1_->finish();
   const auto& k = *counters_;
   spdlog::info("run ended ({}): {} messages, {} events published, {} dropped, {} messages rejected",

@@ -53,6 +53,8 @@ class IngestCounters {
   std::atomic<uint64_t>& decode_queue_depth;  ///< gauge
   std::atomic<uint64_t>& peers_connected;     ///< gauge, all endpoints
   std::atomic<uint64_t>& running;             ///< gauge: 1 while receiving
+  std::atomic<uint64_t>& hdf5_lock_held_ns;   ///< gauge: this process's total time holding libhdf5's lock
+  std::atomic<uint64_t>& hdf5_lock_wait_ns;   ///< gauge: ... and waiting for it (decode threads contending)
 
   std::atomic<uint64_t>& reject(ingest::RejectReason reason) { return *rejects_[static_cast<size_t>(reason)]; }
   std::atomic<uint64_t>& dropped(EventDropReason reason) { return *drops_[static_cast<size_t>(reason)]; }
