@@ -81,7 +81,15 @@ std::string hdf5_error_text() {
   return text;
 }
 
-herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* data) {  // H5O_INFO_BASIC only
+// Object visit with basic fields only (the type): the default also reads every object header's
+// attribute info. 1.10 (Debian 12): H5Ovisit2 + H5O_info_t; 1.12+: H5Ovisit3 + H5O_info2_t.
+#if H5_VERSION_GE(1, 12, 0)
+using ObjectInfo = H5O_info2_t;
+#else
+using ObjectInfo = H5O_info_t;
+#endif
+
+herr_t collect_dataset(hid_t, const char* name, const ObjectInfo* info, void* data) {
   auto* names = static_cast<std::vector<std::string>*>(data);
   if (info->type == H5O_TYPE_DATASET) names->push_back(std::string("/") + name);
   return names->size() >= kMaxDatasets ? 1 : 0;
@@ -306,8 +314,12 @@ Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_b
     if (fcpl.valid() && H5Pget_userblock(fcpl.get(), &ub) >= 0) userblock = ub;
   }
   std::vector<std::string> names;
-  // Basic fields (the type) only: the default also reads every object header's attribute info.
-  if (H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC) < 0) {
+#if H5_VERSION_GE(1, 12, 0)
+  const herr_t visited = H5Ovisit3(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC);
+#else
+  const herr_t visited = H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC);
+#endif
+  if (visited < 0) {
     fail(RejectReason::kMalformed, "hdf5: cannot list datasets: " + hdf5_error_text());
   }
   Hdf5Catalog catalog;
