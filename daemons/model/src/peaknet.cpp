@@ -82,9 +82,14 @@ struct LayerNorm {
   }
   // Through the fused kernel when enabled and supported, stored as out_dtype: the dtype the consumer
   // casts to anyway (a conv's weight dtype), so the cast is free and exact.
+  // An NCHW-strided CUDA input (the stem conv's output: a C=1 input leaves cuDNN in NCHW) is made
+  // channels_last first — one bf16 copy, cheaper than the unfused path's strided fp32 passes.
   Tensor channels_first(const Tensor& x, bool fused, torch::ScalarType out_dtype) const {
-    if (fused && fused_layernorm_channels_first_supports(x, Tensor()))
-      return fused_layernorm_channels_first(x, weight, bias, eps, /*gelu=*/false, Tensor(), out_dtype);
+    if (fused && x.is_cuda() && x.dim() == 4) {
+      const Tensor cl = x.contiguous(at::MemoryFormat::ChannelsLast);
+      if (fused_layernorm_channels_first_supports(cl, Tensor()))
+        return fused_layernorm_channels_first(cl, weight, bias, eps, /*gelu=*/false, Tensor(), out_dtype);
+    }
     return channels_first(x);
   }
 };
@@ -387,17 +392,28 @@ struct PeakNet::Impl {
     return features;
   }
 
-  Tensor run_lateral(size_t i, Tensor x) const {
-    for (const auto& u : lateral[i]) {
+  // Lateral branch i: i+1 (min 1) units of Conv3x3 -> GroupNorm -> GELU [-> upsample 2x if i > 0].
+  // defer_last_upsample: return before the last upsample (the caller fuses it with the head's sum).
+  Tensor run_lateral(size_t i, Tensor x, bool defer_last_upsample) const {
+    for (size_t k = 0; k < lateral[i].size(); ++k) {
+      const auto& u = lateral[i][k];
       const Tensor conv = u.conv(x);
       op_lap("head.conv3x3", x, conv);
-      const Tensor normed = u.norm(conv);
-      op_lap("head.groupnorm", conv, normed);
-      x = at::gelu(normed);
-      op_lap("head.gelu", normed, x);
+      if (fused_kernels && fused_group_norm_supports(conv, kGroupNormGroups)) {
+        x = fused_group_norm(conv, kGroupNormGroups, u.norm.weight, u.norm.bias, kGroupNormEps, /*gelu=*/true,
+                             torch::kFloat);
+        op_lap("head.groupnorm_gelu_fused", conv, x);
+      } else {
+        const Tensor normed = u.norm(conv);
+        op_lap("head.groupnorm", conv, normed);
+        x = at::gelu(normed);
+        op_lap("head.gelu", normed, x);
+      }
       if (i > 0) {
+        if (defer_last_upsample && k + 1 == lateral[i].size()) break;
         const Tensor small = x;
-        x = resample(x, 2.0);
+        x = fused_kernels && fused_upsample2x_add_supports(x, Tensor()) ? fused_upsample2x_add(x, Tensor())
+                                                                         : resample(x, 2.0);
         op_lap("head.upsample2x", small, x);
       }
     }
@@ -418,13 +434,31 @@ struct PeakNet::Impl {
       op_lap("bifpn.adapter_conv1x1", feats[s], pyramid.back());
     }
     for (const auto& block : bifpn) pyramid = block(pyramid);
-    // Head: coarsest first, then accumulate (upstream order: L3 + L2 + L1 + L0).
-    Tensor acc = run_lateral(3, pyramid[3]);
-    for (int i = 2; i >= 0; --i) {
-      const Tensor lateral_out = run_lateral(static_cast<size_t>(i), pyramid[static_cast<size_t>(i)]);
+    // Head: coarsest first, then accumulate (upstream order: L3 + L2 + L1 + L0). Fused: each branch's
+    // last upsample is done together with its addition to the running sum.
+    Tensor acc;
+    for (int i = 3; i >= 0; --i) {
+      const auto level = static_cast<size_t>(i);
+      const bool fuse_sum = fused_kernels && i > 0;
+      Tensor branch = run_lateral(level, pyramid[level], fuse_sum);
+      if (fuse_sum) {
+        if (fused_upsample2x_add_supports(branch, acc)) {
+          const Tensor small = branch;
+          acc = fused_upsample2x_add(branch, acc);
+          op_lap("head.upsample2x_sum_fused", small, acc);
+          continue;
+        }
+        const Tensor small = branch;
+        branch = resample(branch, 2.0);
+        op_lap("head.upsample2x", small, branch);
+      }
+      if (!acc.defined()) {
+        acc = branch;
+        continue;
+      }
       const Tensor partial = acc;
-      acc = acc + lateral_out;
-      op_lap("head.sum", partial, lateral_out, acc);
+      acc = acc + branch;
+      op_lap("head.sum", partial, branch, acc);
     }
     const Tensor coarse_logits = head_segmask(acc);
     op_lap("head.segmask_conv1x1", acc, coarse_logits);

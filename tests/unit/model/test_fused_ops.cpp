@@ -1,5 +1,5 @@
 // The fused CUDA ops of docs/fused_kernels.md (dwconv7x7+LayerNorm, row LayerNorm+GELU+residual, BiFPN
-// resample+fusion+depthwise scale) against the unfused torch ops they replace. Label gpu: the CUDA cases
+// resample+fusion+depthwise scale, GroupNorm+GELU, upsample2x+sum) against the unfused torch ops they replace. Label gpu: the CUDA cases
 // skip without a device; the "not built / unsupported" cases run everywhere.
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
@@ -190,6 +190,53 @@ TEST_F(FusedOpsCuda, BifpnFusionMatchesResampleAndWeightedSum) {
   }
 }
 
+// --- GroupNorm -> GELU (head) ------------------------------------------------------------------------------
+
+TEST_F(FusedOpsCuda, GroupNormGeluMatchesTheTorchOps) {
+  struct Case { std::vector<int64_t> nchw; int64_t groups; torch::ScalarType in; bool gelu; };
+  const std::vector<Case> cases = {{{2, 256, 24, 20}, 32, torch::kBFloat16, true},   // the head's units
+                                   {{1, 256, 120, 120}, 32, torch::kBFloat16, true},  // many row chunks
+                                   {{3, 64, 5, 7}, 8, torch::kFloat, false},
+                                   {{1, 2048, 4, 4}, 32, torch::kBFloat16, true}};   // widest C taken
+  for (const auto& c : cases) {
+    // A non-zero mean per channel: E[x^2] - E[x]^2 must not cancel badly.
+    const auto x = (torch::randn(c.nchw, cuda_f32()) * 1.5 + 3.0).to(c.in).contiguous(kCl);
+    const int64_t ch = c.nchw[1];
+    const auto g = torch::randn({ch}, cuda_f32()) * 0.5 + 1.0, b = torch::randn({ch}, cuda_f32()) * 0.2;
+    ASSERT_TRUE(fused_group_norm_supports(x, c.groups)) << shape_of(x);
+    auto want = at::group_norm(x.to(torch::kFloat), c.groups, g, b, 1e-5);
+    if (c.gelu) want = at::gelu(want);
+    const auto got = fused_group_norm(x, c.groups, g, b, 1e-5, c.gelu, torch::kFloat);
+    EXPECT_TRUE(got.is_contiguous(kCl));
+    expect_close(got, want.contiguous(kCl), 2e-4, 0.0, "groupnorm " + shape_of(x) + (c.gelu ? " gelu" : ""));
+  }
+  const auto x = torch::randn({1, 60, 4, 4}, cuda_f32()).to(torch::kBFloat16).contiguous(kCl);
+  EXPECT_FALSE(fused_group_norm_supports(x, 32));                          // C % groups != 0
+  EXPECT_FALSE(fused_group_norm_supports(x, 6));                           // C % 8 != 0 for bf16
+  EXPECT_FALSE(fused_group_norm_supports(x.narrow(1, 0, 56).contiguous(), 8));  // NCHW memory
+  EXPECT_THROW(fused_group_norm(x, 32, torch::ones({60}, cuda_f32()), torch::zeros({60}, cuda_f32()), 1e-5, true,
+                                torch::kFloat),
+               std::invalid_argument);
+}
+
+// --- upsample 2x (+ running sum) (head) -------------------------------------------------------------------
+
+TEST_F(FusedOpsCuda, Upsample2xAddMatchesUpsampleThenAdd) {
+  for (const auto& nchw : std::vector<std::vector<int64_t>>{{2, 256, 15, 15}, {1, 8, 1, 3}, {3, 64, 30, 20}}) {
+    const auto x = torch::randn(nchw, cuda_f32()).contiguous(kCl);
+    const auto acc = torch::randn({nchw[0], nchw[1], 2 * nchw[2], 2 * nchw[3]}, cuda_f32()).contiguous(kCl);
+    const auto up = at::upsample_bilinear2d(x, {2 * nchw[2], 2 * nchw[3]}, false, 2.0, 2.0);
+    ASSERT_TRUE(fused_upsample2x_add_supports(x, acc));
+    ASSERT_TRUE(fused_upsample2x_add_supports(x, {}));
+    expect_close(fused_upsample2x_add(x, {}), up.contiguous(kCl), 1e-6, 0.0, "upsample2x " + shape_of(x));
+    expect_close(fused_upsample2x_add(x, acc), (acc + up).contiguous(kCl), 1e-6, 0.0, "upsample2x+acc " + shape_of(x));
+  }
+  const auto x = torch::randn({1, 8, 4, 4}, cuda_f32()).contiguous(kCl);
+  EXPECT_FALSE(fused_upsample2x_add_supports(x.to(torch::kBFloat16), {}));               // fp32 only
+  EXPECT_FALSE(fused_upsample2x_add_supports(x, torch::zeros({1, 8, 8, 9}, cuda_f32()).contiguous(kCl)));
+  EXPECT_FALSE(fused_upsample2x_add_supports(torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl), {}));
+}
+
 TEST(FusedOps, UnavailableOrUnsupportedInputsAreRefusedNotMiscomputed) {
   const auto cpu = torch::randn({1, 8, 8, 8}).contiguous(kCl);
   const auto w = torch::randn({8, 1, 7, 7}).to(torch::kBFloat16);
@@ -198,6 +245,10 @@ TEST(FusedOps, UnavailableOrUnsupportedInputsAreRefusedNotMiscomputed) {
   EXPECT_FALSE(fused_layernorm_supports(cpu));
   EXPECT_FALSE(fused_layernorm_channels_first_supports(cpu, {}));
   EXPECT_FALSE(fused_bifpn_fusion_supports({cpu}, cpu, 1.0, ones));
+  EXPECT_FALSE(fused_group_norm_supports(cpu, 4));
+  EXPECT_FALSE(fused_upsample2x_add_supports(cpu, {}));
+  EXPECT_THROW(fused_group_norm(cpu, 4, ones, ones, 1e-5, true, torch::kFloat), std::invalid_argument);
+  EXPECT_THROW(fused_upsample2x_add(cpu, {}), std::invalid_argument);
   EXPECT_THROW(fused_dwconv7_layernorm(cpu, w, {}, ones, ones, 1e-6, torch::kFloat), std::invalid_argument);
   EXPECT_THROW(fused_layernorm(cpu, ones, ones, 1e-6, false, {}, torch::kFloat), std::invalid_argument);
   EXPECT_THROW(fused_bifpn_fusion({cpu}, cpu, 2.0, ones, 1e-5, ones), std::invalid_argument);

@@ -42,6 +42,42 @@ __device__ __forceinline__ float gelu_exact(float x) {
   return __fmul_rn(__fmul_rn(x, 0.5f), __fadd_rn(1.0f, erff(__fmul_rn(x, kAlpha))));
 }
 
+/// One 16-byte load of T (8 bf16 or 4 fp32) as floats; the address must be 16-byte aligned.
+template <class T>
+struct Pack16;
+template <>
+struct Pack16<__nv_bfloat16> {
+  static constexpr int kSize = 8;
+  __device__ static void load(const __nv_bfloat16* p, float* out) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+    const auto* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = __bfloat1622float2(h[k]);
+      out[2 * k] = f.x;
+      out[2 * k + 1] = f.y;
+    }
+  }
+};
+template <>
+struct Pack16<float> {
+  static constexpr int kSize = 4;
+  __device__ static void load(const float* p, float* out) {
+    const float4 raw = *reinterpret_cast<const float4*>(p);
+    out[0] = raw.x;
+    out[1] = raw.y;
+    out[2] = raw.z;
+    out[3] = raw.w;
+  }
+};
+
+/// v as a tensor of T would store it.
+template <class T>
+__device__ __forceinline__ float round_as(float v) {
+  if constexpr (sizeof(T) == 2) return round_bf16(v);
+  return v;
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);

@@ -60,7 +60,7 @@ torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma,
   const c10::cuda::CUDAGuard device_guard(x.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   const cuda::GrnShape shape{x.size(0), x.size(1) * x.size(2), x.size(3)};
-  const int64_t chunks = cuda::grn_stat_chunks(shape);
+  const int64_t chunks = cuda::grn_stat_chunks(shape, in_type);
   const auto f32 = x.options().dtype(torch::kFloat);
   const torch::Tensor partials = torch::empty({shape.batch, chunks, shape.channels}, f32);
   const torch::Tensor scale = torch::empty({shape.batch, shape.channels}, f32);

@@ -16,7 +16,7 @@ struct GrnShape {
 };
 
 /// Row chunks the statistics pass splits H*W into (partials holds batch*chunks*channels floats).
-int64_t grn_stat_chunks(const GrnShape& shape);
+int64_t grn_stat_chunks(const GrnShape& shape, ElementType type);
 
 /// Pass 1: partials[n][chunk][c] = sum over the chunk's pixels of v^2 (fp32), v = x or GELU(x) rounded
 /// to x's type (what the unfused forward's at::gelu stores).

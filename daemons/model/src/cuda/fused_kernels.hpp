@@ -48,4 +48,17 @@ torch::Tensor fused_bifpn_fusion(const std::vector<torch::Tensor>& same, const t
                                  double scale_factor, const torch::Tensor& weights, double eps,
                                  const torch::Tensor& depthwise_weight);
 
+// --- GroupNorm (+GELU) (segmentation head) --------------------------------------------------------------
+/// x: (N,C,H,W) channels_last float32/bfloat16 CUDA tensor, C a multiple of groups and of 8 (bf16) / 4.
+bool fused_group_norm_supports(const torch::Tensor& x, int64_t groups);
+/// [GELU](group_norm(x.float(), groups, weight, bias, eps)) as out_dtype, (N,C,H,W) channels_last.
+torch::Tensor fused_group_norm(const torch::Tensor& x, int64_t groups, const torch::Tensor& weight,
+                               const torch::Tensor& bias, double eps, bool gelu, torch::ScalarType out_dtype);
+
+// --- bilinear 2x upsample (+ accumulate) (segmentation head) -----------------------------------------------
+/// x: (N,C,h,w) channels_last float32 CUDA tensor, C % 4 == 0; acc undefined or (N,C,2h,2w) like it.
+bool fused_upsample2x_add_supports(const torch::Tensor& x, const torch::Tensor& acc);
+/// [acc +] upsample_bilinear2d(x, scale 2, align_corners=False), fp32 (N,C,2h,2w) channels_last.
+torch::Tensor fused_upsample2x_add(const torch::Tensor& x, const torch::Tensor& acc);
+
 }  // namespace peaknet::model
