@@ -1,14 +1,29 @@
 #pragma once
-// A whole suite as real processes for fault tests and the soak: ingestd (zmq on an ipc endpoint) →
-// inferd (CPU, tiny golden model) → writerd, one generated config in a temp dir, a pid-unique
-// run.name, every /dev/shm segment of that name unlinked and every child SIGKILLed even when a test
-// fails. The ledger and the written event ids are read from the counter blocks, rings and CXI files.
+// A whole suite as real processes for fault tests and the soak: ingestd (zmq on a loopback tcp
+// endpoint) → inferd (CPU, tiny golden model) → writerd, one generated config in a temp dir, a
+// pid-unique run.name, every /dev/shm segment of that name unlinked and every child SIGKILLed even
+// when a test fails. The ledger and the written event ids are read from the counter blocks, rings
+// and CXI files.
+//
+// Why tcp and not ipc: with libzmq 4.3 an ipc (AF_UNIX) peer that closes raises EPOLLHUP at once,
+// even with data still unread in the socket buffer. When ingestd's pipe for that peer is at RCVHWM
+// (ingestd backpressured), libzmq marks the connection broken and discards what the kernel still
+// holds: a sender that exits while ingestd is not reading loses its tail silently, whatever its
+// LINGER (libzmq issue #4660). A tcp FIN does not raise EPOLLHUP, so the tail is read once ingestd
+// reads again. PEAKNET_FAULT_TRANSPORT=ipc runs the tests on ipc to show that loss.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include <memory>
 #include <set>
+#include <stdexcept>
+#include <string>
 
 #include "../../integration/ingestd/ingestd_harness.hpp"
 #include "writerd/cxi_file.hpp"
@@ -28,6 +43,27 @@ inline std::string binary(const std::string& daemon) {
   const std::string build = other && *other ? other : PEAKNET_BINARY_DIR;
   if (daemon == "peaknet-pusher") return build + "/daemons/ingestd/tools/pusher/peaknet-pusher";
   return build + "/daemons/" + daemon + "/" + daemon;
+}
+
+/// A loopback tcp port free now (bound to port 0, read back, released); ingestd binds it later
+/// (libzmq sets SO_REUSEADDR, so a restarted ingestd binds it again).
+inline int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket(): " + std::string(std::strerror(errno)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("no free loopback port: " + std::string(std::strerror(errno)));
+  return ntohs(address.sin_port);
+}
+
+inline bool ipc_transport() {
+  const char* t = std::getenv("PEAKNET_FAULT_TRANSPORT");
+  return t && std::string(t) == "ipc";
 }
 
 /// Pids of live processes whose command line contains `needle` (e.g. a run's config path).
@@ -88,8 +124,16 @@ struct SuiteOptions {
 
 class SuiteRun {
  public:
+  /// ingestd's SO_RCVBUF: a fixed small tcp window (no autotuning to MBs), so that backpressure
+  /// reaches the sender after a few messages, as it does on ipc.
+  static constexpr int kReceiveBufferBytes = 65536;
+
   explicit SuiteRun(const std::string& test, SuiteOptions options = {})
-      : name_("pnfault-" + std::to_string(::getpid()) + "-" + test), dir_(name_), options_(options) {
+      : name_("pnfault-" + std::to_string(::getpid()) + "-" + test),
+        dir_(name_),
+        options_(options),
+        endpoint_(ipc_transport() ? "ipc://" + (dir_.path / "in.sock").string()
+                                  : "tcp://127.0.0.1:" + std::to_string(free_loopback_port())) {
     unlink_segments(name_);
     const nlohmann::json model_config = {{"backbone_hidden_sizes", {24, 48, 96, 192}},
                                          {"backbone_depths", {1, 1, 2, 1}}, {"bifpn_num_blocks", 2},
@@ -100,7 +144,7 @@ class SuiteRun {
         {"q1", {{"slots", options.q1_slots}, {"slot_bytes", slot}, {"policy", options.q1_policy}}},
         {"q2", {{"slots", options.q2_slots}, {"slot_bytes", 65536}, {"policy", options.q2_policy}}},
         {"peaks", {{"min_num_peak", 0}, {"max_num_peak", 256}}},  // every event is a hit: ids checkable
-        {"ingestd", {{"source", "zmq"}, {"endpoints", {{{"url", endpoint()}, {"mode", "bind"}}}},
+        {"ingestd", {{"source", "zmq"}, {"endpoints", {{{"url", endpoint()}, {"mode", "bind"}, {"rcvbuf_bytes", kReceiveBufferBytes}}}},
                      {"decode_threads", 1}, {"idle_timeout_s", options.idle_timeout_s}}},
         {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 10}, {"cpu_threads", 1},
                     {"warmup_iterations", 0},
@@ -119,7 +163,7 @@ class SuiteRun {
   SuiteRun& operator=(const SuiteRun&) = delete;
 
   const std::string& name() const { return name_; }
-  std::string endpoint() const { return "ipc://" + (dir_.path / "in.sock").string(); }
+  const std::string& endpoint() const { return endpoint_; }
   fs::path config_path() const { return dir_.path / "suite.json"; }
   fs::path output_dir() const { return dir_.path / "out"; }
   fs::path dir() const { return dir_.path; }
@@ -242,6 +286,7 @@ class SuiteRun {
   std::string name_;
   TempDir dir_;
   SuiteOptions options_;
+  std::string endpoint_;
   std::vector<std::pair<std::string, std::unique_ptr<Tracked>>> children_;
 };
 
