@@ -90,6 +90,7 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
     logging::init("peakctl", cfg.control.log_level.empty() ? cfg.run.log_level : cfg.control.log_level);
     return run_supervisor(cfg, run_dir, plan);
   } else {
+    for (const auto& id : ids) std::remove(gave_up_marker(run_dir, id).c_str());  // a previous run's
     std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -112,10 +113,16 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
     }
     std::string error;
     const bool ready = wait_ready(run_dir, ids, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error,
-                                  [pid, &run_dir]() -> std::string {
+                                  [pid, &run_dir, &ids]() -> std::string {
+                                    // A daemon the supervisor gave up on will never be ready.
+                                    std::string gave_up = gave_up_report(run_dir, ids);
+                                    if (!gave_up.empty()) return gave_up;
                                     int status = 0;
                                     if (::waitpid(pid, &status, WNOHANG) == pid) {
-                                      return "the supervisor exited (see " + run_dir + "/supervisor.log)";
+                                      gave_up = gave_up_report(run_dir, ids);
+                                      return gave_up.empty() ? "the supervisor exited (see " + run_dir +
+                                                                   "/supervisor.log)"
+                                                             : gave_up;
                                     }
                                     return "";
                                   });

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -33,6 +34,25 @@ std::string restart_marker(const std::string& run_dir, const std::string& id) {
 }
 std::string stopping_marker(const std::string& run_dir) { return run_dir + "/stopping"; }
 std::string supervisor_pid_file(const std::string& run_dir) { return run_dir + "/supervisor.pid"; }
+std::string gave_up_marker(const std::string& run_dir, const std::string& id) {
+  return run_dir + "/" + id + ".failed";
+}
+
+std::string gave_up_report(const std::string& run_dir, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    std::ifstream marker(gave_up_marker(run_dir, id));
+    std::string exit;
+    if (!marker || !std::getline(marker, exit)) continue;
+    std::ifstream log(run_dir + "/" + id + ".log");
+    std::string last;
+    for (std::string line; std::getline(log, line);) {
+      if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+    }
+    return id + " " + exit + "; last log line: " + (last.empty() ? "(empty log)" : last) + " (" + run_dir + "/" +
+           id + ".log)";
+  }
+  return "";
+}
 
 int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir,
                    const std::vector<DaemonLaunch>& plan) {
@@ -43,6 +63,7 @@ int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir,
   ::sigaction(SIGINT, &sa, nullptr);
   common::write_file_0600(supervisor_pid_file(run_dir), std::to_string(::getpid()) + "\n");
   std::remove(stopping_marker(run_dir).c_str());
+  for (const auto& launch : plan) std::remove(gave_up_marker(run_dir, launch.id).c_str());
 
   ChildSet children(run_dir);
   std::vector<RunningDaemon> daemons;
@@ -78,6 +99,12 @@ int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir,
     const bool retry = !stopping && launch && (marked || (!e.ok && restarts[e.id] < kMaxRestarts));
     if (!retry) {
       if (!e.ok) exit_code = 1;
+      if (!e.ok && !stopping) {
+        spdlog::error("supervisor: giving up on {} after {} restarts", e.id, restarts[e.id]);
+        common::write_file_0600(gave_up_marker(run_dir, e.id),
+                                e.description + " (after " + std::to_string(restarts[e.id]) +
+                                    " restarts the supervisor gave up)\n");
+      }
       return;
     }
     if (!marked) ++restarts[e.id];

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -73,6 +74,21 @@ TEST_F(Suite, RunFailsWhenADaemonCannotStart) {
   EXPECT_EQ(r.rc, 1) << r.out;
   EXPECT_NE(r.out.find("writerd exited 3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("LEDGER DOES NOT BALANCE"), std::string::npos) << r.out;
+}
+
+// ready_timeout_s is 60: the supervisor gives up after its restarts within seconds, and start must
+// say so then, naming the daemon and its last log line.
+TEST_F(Suite, StartFailsAtOnceWhenTheSupervisorGivesUpOnADaemon) {
+  std::ofstream(dir.path() + "/bin/writerd") << "#!/bin/sh\necho starting >&2\n"
+                                                "echo 'writerd: output dir /nonexistent is not writable' >&2\nexit 3\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = sh(ctl("start --no-systemd --cpu"));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_LT(seconds, 30.0) << "start waited for ready_timeout_s; " << r.out;
+  EXPECT_NE(r.out.find("writerd exited 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("last log line: writerd: output dir /nonexistent is not writable"), std::string::npos)
+      << r.out;
 }
 
 TEST_F(Suite, StartStatusStatsReconfigureSwapStop) {

@@ -1,8 +1,12 @@
 // Ledger arithmetic, stats flattening, the table and the Prometheus text from a known snapshot.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "metrics.hpp"
+#include "stats_snapshot.hpp"
 #include "stats_view.hpp"
+#include "test_guards.hpp"
 
 using namespace peaknet::ctl;
 
@@ -61,4 +65,31 @@ TEST(CtlStatsView, PrometheusTextHasTypedFamiliesAndLabels) {
   EXPECT_NE(text.find("peaknet_daemon_ready{daemon=\"writerd\",instance=\"\"} 1"), std::string::npos);
   // Each family has exactly one TYPE line.
   EXPECT_EQ(text.find("# TYPE peaknet_daemon_up gauge"), text.rfind("# TYPE peaknet_daemon_up gauge"));
+}
+
+// peakctl run's progress once ingestd has exited (its counter block is gone): the ledger keeps its
+// last numbers (or its final stats file's) instead of "received 0 ... in flight -141".
+TEST(CtlStatsView, ProgressKeepsTheNumbersOfADaemonThatExited) {
+  peaknet::test::TempDir run_dir{"ctl-vanished"};
+  const Snapshot before = two_stage(141, 100, 0, 0, 0);
+  Snapshot now = two_stage(0, 141, 0, 0, 1);
+  now.daemons.erase(now.daemons.begin());  // ingestd gone: no counters any more
+  now.ledger = compute_ledger(now.daemons);
+  ASSERT_DOUBLE_EQ(now.ledger.in_flight, -141);  // what the progress line showed before
+  keep_vanished_daemons(now, before, run_dir.path());
+  EXPECT_DOUBLE_EQ(now.ledger.received, 141);
+  EXPECT_DOUBLE_EQ(now.ledger.in_flight, 0);
+  ASSERT_EQ(now.daemons.size(), 2u);
+  EXPECT_EQ(now.daemons.front().id, "ingestd");  // pipeline order kept
+
+  // Still gone at the next sample: still kept. A final stats file, when written, wins.
+  Snapshot later = two_stage(0, 141, 0, 0, 2);
+  later.daemons.erase(later.daemons.begin());
+  std::ofstream(run_dir.path() + "/ingestd.final.json")
+      << nlohmann::json{{"id", "ingestd"}, {"daemon", "ingestd"}, {"state", "finished"},
+                        {"stats", {{"events_received", 143}, {"dropped", {{"decode_error", 2}}}}}}.dump();
+  keep_vanished_daemons(later, now, run_dir.path());
+  EXPECT_DOUBLE_EQ(later.ledger.received, 143);
+  EXPECT_DOUBLE_EQ(later.ledger.dropped, 2);
+  EXPECT_DOUBLE_EQ(later.ledger.in_flight, 0);
 }
