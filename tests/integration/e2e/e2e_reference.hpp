@@ -56,20 +56,26 @@ inline std::vector<float> as_float(const std::vector<std::byte>& px, shm::DType 
   return out;
 }
 
-/// The row writerd should write for one decoded event (event id = its position in the stream).
-inline CxiRow expected_row(model::InferenceModel& model, const ingest::MemorySink::Event& e, uint64_t event_id,
-                           const peaks::PeakParams& params) {
-  const auto& m = e.meta;
-  const int64_t c = m.channels, h = m.height, w = m.width;
-  std::vector<float> pixels = as_float(e.pixels, m.dtype);
-  c10::InferenceMode guard;
-  torch::Tensor x = torch::from_blob(pixels.data(), {c, 1, h, w}, torch::kFloat);
-  x = torch::constant_pad_nd(x, {0, (32 - w % 32) % 32, 0, (32 - h % 32) % 32}, 0.0);
-  torch::Tensor logits = model.forward(x.contiguous()).to(torch::kFloat);
-  logits = logits.slice(2, 0, h).slice(3, 0, w).contiguous();
-  const peaks::EventPeaks found = peaks::find_peaks_from_logits(
-      logits.data_ptr<float>(), {e.pixels.data(), m.dtype}, uint32_t(c), uint32_t(h), uint32_t(w), params);
+/// Logit margins (class 1 − class 0) closer than this to the threshold are ties: the fp32 forward of
+/// the same frame differs by up to ~4e-6 between batch compositions (inferd batches up to 4 events as
+/// they arrive; oneDNN's blocking, hence the summation order, depends on the batch size). Measured on
+/// the FastBinary/HDF5 67×93 vectors: one pixel at margin −2.1e-6 alone, +3e-7 in a batch of 3 —
+/// the 0.027 px centroid difference of issue 8. 1e-4 leaves a factor 25.
+inline constexpr float kLogitTie = 1e-4f;
+/// At most this many tie pixels per event are resolved both ways (2^n variants).
+inline constexpr size_t kMaxTiePixels = 8;
 
+/// The CXI row of one event as writerd should write it, for each way its tie pixels may fall.
+struct ExpectedEvent {
+  uint64_t event_id = 0;
+  std::vector<CxiRow> variants;  ///< [0]: the reference's own logits; then every tie resolution
+  size_t ties = 0;               ///< tie pixels of the event (the closest kMaxTiePixels are resolved)
+  size_t pixels = 0;             ///< panels × height × width
+};
+
+/// A peak-finder result as the CXI row writerd writes for the event (stacked panels, no .geom).
+inline CxiRow to_row(const peaks::EventPeaks& found, const ingest::MemorySink::Event& e, uint64_t event_id) {
+  const auto& m = e.meta;
   CxiRow row;
   row.event_id = event_id;
   row.n_found = int32_t(found.n_found);
@@ -88,22 +94,61 @@ inline CxiRow expected_row(model::InferenceModel& model, const ingest::MemorySin
   return row;
 }
 
+/// The rows writerd may write for one decoded event (event id = its position in the stream).
+inline ExpectedEvent expected_event(model::InferenceModel& model, const ingest::MemorySink::Event& e,
+                                    uint64_t event_id, const peaks::PeakParams& params) {
+  const auto& m = e.meta;
+  const int64_t c = m.channels, h = m.height, w = m.width;
+  std::vector<float> pixels = as_float(e.pixels, m.dtype);
+  c10::InferenceMode guard;
+  torch::Tensor x = torch::from_blob(pixels.data(), {c, 1, h, w}, torch::kFloat);
+  x = torch::constant_pad_nd(x, {0, (32 - w % 32) % 32, 0, (32 - h % 32) % 32}, 0.0);
+  torch::Tensor logits = model.forward(x.contiguous()).to(torch::kFloat);
+  logits = logits.slice(2, 0, h).slice(3, 0, w).contiguous();
+  const peaks::ImageView image{e.pixels.data(), m.dtype};
+  const auto panels = uint32_t(c), rows = uint32_t(h), cols = uint32_t(w);
+
+  ExpectedEvent out;
+  out.event_id = event_id;
+  out.variants.push_back(
+      to_row(peaks::find_peaks_from_logits(logits.data_ptr<float>(), image, panels, rows, cols, params), e, event_id));
+  // Tie pixels, closest to the threshold first.
+  const torch::Tensor margin = (logits.select(1, 1) - logits.select(1, 0)).abs().flatten();
+  const torch::Tensor order = margin.argsort();
+  std::vector<int64_t> ties;
+  for (int64_t k = 0; k < order.numel() && ties.size() < kMaxTiePixels; ++k) {
+    const int64_t index = order[k].item<int64_t>();
+    if (!(margin[index].item<float>() < kLogitTie)) break;
+    ties.push_back(index);
+  }
+  out.ties = size_t((margin < kLogitTie).sum().item<int64_t>());
+  out.pixels = size_t(margin.numel());
+  if (ties.empty()) return out;
+  std::vector<uint8_t> mask(size_t(c * h * w));
+  peaks::mask_from_logits(logits.data_ptr<float>(), panels, rows, cols, mask.data());
+  for (uint32_t bits = 0; bits < (1u << ties.size()); ++bits) {
+    for (size_t t = 0; t < ties.size(); ++t) mask[size_t(ties[t])] = (bits >> t) & 1u;
+    out.variants.push_back(to_row(peaks::find_peaks(mask.data(), image, panels, rows, cols, params), e, event_id));
+  }
+  return out;
+}
+
 /// Decodes `files` in send order with one decoder (as ingestd with one decode thread) and returns
 /// the expected rows; event ids are 0.. in that order (endpoint 0). `rejected`: messages the decoder
 /// refuses as a whole (ingestd must count them rejected, e.g. an optional format it does not support).
-inline std::vector<CxiRow> expected_rows(const std::vector<std::filesystem::path>& files,
+inline std::vector<ExpectedEvent> expected_rows(const std::vector<std::filesystem::path>& files,
                                          const peaks::PeakParams& params, model::InferenceModel& model,
                                          size_t& rejected) {
   rejected = 0;
   ingest::DecoderOptions options;
   ingest::Decoder decoder(options, std::make_shared<ingest::SimplonSession>(options));
-  std::vector<CxiRow> rows;
+  std::vector<ExpectedEvent> rows;
   for (const auto& f : files) {
     ingest::MemorySink sink;
     const auto bytes = read_bytes(f);
     const ingest::DecodeResult result = decoder.decode(bytes, sink);
     if (result.reject && result.events == 0) ++rejected;
-    for (const auto& e : sink.events()) rows.push_back(expected_row(model, e, rows.size(), params));
+    for (const auto& e : sink.events()) rows.push_back(expected_event(model, e, rows.size(), params));
   }
   return rows;
 }

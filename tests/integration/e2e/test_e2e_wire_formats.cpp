@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -49,6 +50,17 @@ bool same_float(double a, double b) { return (std::isnan(a) && std::isnan(b)) ||
 
 bool has(const std::string& name, const char* part) { return name.find(part) != std::string::npos; }
 
+bool same_peaks(const CxiRow& g, const CxiRow& w) {
+  if (g.n_found != w.n_found || g.n_peaks != w.n_peaks) return false;
+  for (int32_t k = 0; k < w.n_peaks; ++k) {
+    if (std::abs(g.fs[k] - w.fs[k]) > 1e-4 || std::abs(g.ss[k] - w.ss[k]) > 1e-4 || g.seg[k] != w.seg[k] ||
+        std::abs(g.intensity[k] - w.intensity[k]) > 1e-5 * std::abs(w.intensity[k]) + 1e-6) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /// One suite instance per frame shape: writerd's stacked-panel layout is fixed by the first event
 /// (other shapes are dropped as bad_shape, as they would not fit the CXI data set).
 void run_group(const std::string& test, const std::vector<fs::path>& files) {
@@ -76,11 +88,20 @@ void run_group(const std::string& test, const std::vector<fs::path>& files) {
     }
   }
   ASSERT_EQ(got.size(), want.size()) << "CXI rows vs decoded events" << suite.logs();
-  size_t total_peaks = 0;
-  for (const auto& w : want) {
-    SCOPED_TRACE("event " + std::to_string(w.event_id));
-    ASSERT_TRUE(got.count(w.event_id));
-    const CxiRow& g = got.at(w.event_id);
+  size_t total_peaks = 0, tie_pixels = 0, pixels = 0, resolved_ties = 0;
+  for (const auto& expected : want) {
+    SCOPED_TRACE("event " + std::to_string(expected.event_id) + " (" + std::to_string(expected.ties) +
+                 " tie pixels)");
+    ASSERT_TRUE(got.count(expected.event_id));
+    const CxiRow& g = got.at(expected.event_id);
+    tie_pixels += expected.ties;
+    pixels += expected.pixels;
+    // Equal to the reference, or (tie pixels only) to one resolution of its ties: inferd's batch may
+    // put a logit within kLogitTie of the threshold on the other side.
+    const auto match = std::find_if(expected.variants.begin(), expected.variants.end(),
+                                    [&](const CxiRow& v) { return same_peaks(g, v); });
+    const CxiRow& w = match == expected.variants.end() ? expected.variants.front() : *match;
+    resolved_ties += match != expected.variants.end() && match != expected.variants.begin();
     EXPECT_EQ(g.n_found, w.n_found);
     ASSERT_EQ(g.n_peaks, w.n_peaks);
     for (int32_t k = 0; k < w.n_peaks; ++k) {
@@ -95,6 +116,10 @@ void run_group(const std::string& test, const std::vector<fs::path>& files) {
     total_peaks += size_t(w.n_peaks);
   }
   EXPECT_GT(total_peaks, 0u) << "no peaks anywhere: the comparison would be empty";
+  // A tie stays rare (else kLogitTie would hide real differences): about 1e-4 of the pixels here.
+  EXPECT_LT(tie_pixels * 1000, pixels) << tie_pixels << " of " << pixels << " pixels are ties";
+  std::cout << "[ e2e      ] " << want.size() << " events, " << tie_pixels << " tie pixels of " << pixels << ", "
+            << resolved_ties << " event(s) matched only with a tie resolved the other way\n";
 
   const SuiteCounters c = suite.counters();
   EXPECT_EQ(c.get(c.ingestd, "messages_received"), files.size());
@@ -156,12 +181,10 @@ TEST(EndToEnd, NpzTwoPanelVectorMatchesTheLibraries) {
   run_formats("npz2", {"npz"}, [](const std::string& f) { return has(f, "-c2.npzmsg"); });
 }
 
-// 1 × 64 × 80: every HDF5 filter (none, gzip, shuffle, bitshuffle-LZ4/Zstd, ZFP) and dtype, FastBinary.
-// DISABLED (to fix, issue 8): in the 1x67x93 layout group (FastBinary), event 10 has one peak whose
-// centroid differs from the reference by 0.027 px (one pixel of a component differs: model output
-// near the threshold, or a padding difference between inferd and the in-test reference) — not diagnosed.
-// Run with --gtest_also_run_disabled_tests.
-TEST(EndToEnd, DISABLED_Hdf5AndFastBinaryVectorsMatchTheLibraries) {
+// Every HDF5 filter (none, gzip, shuffle, bitshuffle-LZ4/Zstd, ZFP) and dtype, FastBinary; one suite
+// per layout (1×64×80, 1×67×93). Event 10 of the 67×93 group has a pixel at logit margin −2.1e-6: see
+// kLogitTie (e2e_reference.hpp).
+TEST(EndToEnd, Hdf5AndFastBinaryVectorsMatchTheLibraries) {
   run_formats("hdf5", {"hdf5", "fastbinary"}, [](const std::string& f) { return !has(f, "psana2"); });
 }
 
