@@ -3,7 +3,13 @@
 // segments before and after, and at the end checks the ledger and that no event id was written twice.
 //   bench_soak [--seconds 600] [--rate 10] [--sample-s 5] [--warmup-s 30]
 // rate = pusher messages/s (4 events of 64×64 float32 each). Exit 0 only when the ledger balances,
-// no duplicates, and nothing of the run is left in /dev/shm.
+// no duplicates, and nothing of the run is left in /dev/shm. SIGINT / SIGTERM end the soak early: the
+// pusher stops, the suite drains, the RSS summary and ledger so far are printed, the run's shm is
+// cleaned, exit 130.
+#include <signal.h>
+
+#include <atomic>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -12,6 +18,9 @@
 using namespace peaknet::fault;
 
 namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int signo) { g_signal = signo; }
 
 /// A /proc/<pid>/status field in kB, or -1 when the process is gone.
 long status_kb(pid_t pid, const std::string& field) {
@@ -54,9 +63,14 @@ int main(int argc, char** argv) {
   app.add_option("--sample-s", sample_s, "sampling interval")->check(CLI::PositiveNumber);
   app.add_option("--warmup-s", warmup_s, "RSS growth is measured from the first sample after this");
   CLI11_PARSE(app, argc, argv);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
 
   const size_t shm_before = count_shm();
-  bool ok = true;
+  bool ok = true, interrupted = false;
   std::string run_name;
   {
     SuiteRun run("soak");
@@ -80,7 +94,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     fmt::print("{:>7}  {}\n", "t [s]", "RSS MiB / fds per daemon");
-    while (pusher.running()) {
+    while (pusher.running() && g_signal == 0) {
       std::string line = fmt::format("{:7.0f} ", elapsed());
       for (auto& t : tracks) {
         const long rss = status_kb(t.pid, "VmRSS"), fds = open_fds(t.pid);
@@ -94,10 +108,18 @@ int main(int argc, char** argv) {
       const auto l = run.ledger();
       fmt::print("{}  | received {} written {}\n", line, l.received, l.written);
       std::fflush(stdout);
-      std::this_thread::sleep_for(std::chrono::duration<double>(sample_s));
+      const auto next = std::chrono::steady_clock::now() + std::chrono::duration<double>(sample_s);
+      while (g_signal == 0 && std::chrono::steady_clock::now() < next) std::this_thread::sleep_for(100ms);
     }
-    // Drain once ingestd read every message: SIGTERM flushes into Q1 and finishes the stream.
-    eventually([&] { return run.counter("ingestd", "messages_received") >= messages; }, 60s);
+    interrupted = g_signal != 0;
+    if (interrupted) {
+      fmt::print("soak: signal {} at {:.0f} s: stopping the pusher, draining the suite\n", g_signal.load(), elapsed());
+      pusher.signal(SIGTERM);
+      pusher.wait(5s);
+    } else {
+      // Drain once ingestd read every message: SIGTERM flushes into Q1 and finishes the stream.
+      eventually([&] { return run.counter("ingestd", "messages_received") >= messages; }, 60s);
+    }
     ingestd.signal(SIGTERM);
     std::string why;
     if (!run.wait_all(120s, &why)) {
@@ -108,7 +130,8 @@ int main(int argc, char** argv) {
     const auto ids = run.written_ids();
     const size_t duplicates = ids.size() - std::set<uint64_t>(ids.begin(), ids.end()).size();
     fmt::print("ledger: {}\n", l.describe());
-    fmt::print("pushed {} events, written {}, duplicates {}, requeues {}\n", messages * 4, l.written, duplicates,
+    fmt::print("pushed {} events{}, written {}, duplicates {}, requeues {}\n", interrupted ? l.received : messages * 4,
+               interrupted ? " (received before the interrupt)" : "", l.written, duplicates,
                l.q1_requeued + l.q2_requeued);
     for (const auto& t : tracks) {
       const double growth = t.rss_first > 0 ? 100.0 * double(t.rss_last - t.rss_first) / double(t.rss_first) : 0;
@@ -123,6 +146,10 @@ int main(int argc, char** argv) {
   fmt::print("/dev/shm entries before {} after {} (whole machine); segments of the run left after cleanup: {}\n",
              shm_before, shm_after, leaked);
   ok = ok && leaked == 0;
+  if (interrupted) {
+    fmt::print("soak: INTERRUPTED (numbers above are for the partial run; pushed = what the pusher had sent)\n");
+    return 130;
+  }
   fmt::print("soak: {}\n", ok ? "PASS (ledger balances, no duplicates, nothing lost)" : "FAIL");
   return ok ? 0 : 1;
 }
