@@ -30,6 +30,15 @@ void expect_balanced_and_unique(const SuiteRun& run, const Ledger& l) {
   EXPECT_EQ(l.filtered, 0u) << l.describe();
 }
 
+/// Nothing lost, nothing dropped: `events` received, each written exactly once, the ledger balanced.
+void expect_everything_written(const SuiteRun& run, uint64_t events) {
+  const Ledger l = run.ledger();
+  EXPECT_EQ(l.received, events) << l.describe();
+  EXPECT_EQ(l.written, l.received) << l.describe();
+  EXPECT_EQ(l.dropped + l.evicted, 0u) << l.describe();
+  expect_balanced_and_unique(run, l);
+}
+
 /// The writer's counter block exists: it attached and is ready to consume.
 bool writer_up(const SuiteRun& run) { return !run.counters("writerd").empty(); }
 
@@ -68,12 +77,9 @@ TEST(SuiteFault, SigkillInferdUnderLoadItsClaimedEventsAreRequeuedAndWritten) {
   run.start("inferd");
   finish(run, pusher, ingestd, 40);
 
+  expect_everything_written(run, 40 * kEventsPerMessage);
   const Ledger l = run.ledger();
-  EXPECT_EQ(l.received, 40 * kEventsPerMessage) << l.describe();
-  EXPECT_EQ(l.written, l.received) << l.describe();
-  EXPECT_EQ(l.dropped, 0u) << l.describe();
   EXPECT_GE(l.q1_requeued, 1u) << "the killed inferd's claims were not requeued; " << l.describe();
-  expect_balanced_and_unique(run, l);
 }
 
 TEST(SuiteFault, SigkillIngestdMidStreamPusherReconnectsAndQueuedEventsAreWritten) {
@@ -120,11 +126,7 @@ TEST(SuiteFault, StalledWriterWithBlockStallsTheSenderAndDropsNothing) {
   writerd.signal(SIGCONT);
   finish(run, pusher, ingestd, kMessages);
 
-  const Ledger l = run.ledger();
-  EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
-  EXPECT_EQ(l.written, l.received) << l.describe();
-  EXPECT_EQ(l.dropped + l.evicted, 0u) << l.describe();
-  expect_balanced_and_unique(run, l);
+  expect_everything_written(run, kMessages * kEventsPerMessage);
 }
 
 TEST(SuiteFault, StalledWriterWithDropOldestCountsDropsAndBalances) {
@@ -187,10 +189,7 @@ TEST(SuiteFault, MalformedFloodEveryGoodEventWrittenEveryBadMessageRejected) {
   const Ledger l = run.ledger();
   EXPECT_EQ(run.counter("ingestd", "messages_received"), kBad + kGood) << l.describe();
   EXPECT_EQ(l.rejected_messages, kBad) << l.describe();
-  EXPECT_EQ(l.received, kGood * kEventsPerMessage) << l.describe();
-  EXPECT_EQ(l.written, l.received) << l.describe();
-  EXPECT_EQ(l.dropped, 0u) << l.describe();
-  expect_balanced_and_unique(run, l);
+  expect_everything_written(run, kGood * kEventsPerMessage);
 }
 
 TEST(SuiteFault, Q1FullForSecondsThenEverythingIsWritten) {
@@ -212,11 +211,7 @@ TEST(SuiteFault, Q1FullForSecondsThenEverythingIsWritten) {
   inferd.signal(SIGCONT);
   finish(run, pusher, ingestd, kMessages);
 
-  const Ledger l = run.ledger();
-  EXPECT_EQ(l.received, kMessages * kEventsPerMessage) << l.describe();
-  EXPECT_EQ(l.written, l.received) << l.describe();
-  EXPECT_EQ(l.dropped + l.evicted, 0u) << l.describe();
-  expect_balanced_and_unique(run, l);
+  expect_everything_written(run, kMessages * kEventsPerMessage);
 }
 
 }  // namespace
