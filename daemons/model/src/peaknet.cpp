@@ -149,7 +149,7 @@ struct Layer {
     if (fused_kernels && fused_grn_supports(expanded)) {
       // Emits pwconv2's input dtype directly: bit-equal to the fp32 GRN result cast by pwconv2.
       x = fused_gelu_grn(expanded, grn_weight, grn_bias, /*apply_gelu=*/true, kGrnEps,
-                         pwconv2.weight.scalar_type());
+                         pwconv2.weight.scalar_type(), /*overwrite_x=*/true);
       op_lap("convnext.gelu_grn_fused", expanded, x);
     } else {
       x = gelu_grn_unfused(expanded);

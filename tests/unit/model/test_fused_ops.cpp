@@ -57,7 +57,8 @@ TEST_F(FusedOpsCuda, DwconvLayerNormMatchesConvThenLayerNorm) {
   struct Case { std::vector<int64_t> nchw; torch::ScalarType in; bool bias; };
   const std::vector<Case> cases = {{{1, 24, 9, 13}, torch::kFloat, true},   {{2, 96, 40, 48}, torch::kFloat, true},
                                    {{2, 192, 20, 24}, torch::kBFloat16, true}, {{1, 300, 15, 17}, torch::kBFloat16, false},
-                                   {{1, 768, 12, 12}, torch::kBFloat16, true}, {{3, 37, 7, 5}, torch::kFloat, true}};
+                                   {{1, 768, 12, 12}, torch::kBFloat16, true}, {{3, 37, 7, 5}, torch::kFloat, true},
+                                   {{1, 1536, 5, 6}, torch::kBFloat16, true}};  // the widest C taken
   for (const auto& c : cases) {
     const int64_t ch = c.nchw[1];
     const auto x = (torch::randn(c.nchw, cuda_f32()) * 2.0).to(c.in).contiguous(kCl);
@@ -162,7 +163,9 @@ TEST_F(FusedOpsCuda, BifpnFusionMatchesResampleAndWeightedSum) {
       {256, 16, 20, 2.0, torch::kFloat, torch::kFloat, torch::kFloat, 1},           // block 1 top-down
       {64, 8, 10, 0.5, torch::kBFloat16, torch::kFloat, torch::kFloat, 2},         // bottom-up, mixed dtypes
       {64, 1, 1, 0.5, torch::kBFloat16, torch::kBFloat16, torch::kFloat, 2},       // 2x2 -> 1x1
-      {40, 7, 9, 2.0, torch::kFloat, torch::kFloat, torch::kBFloat16, 1}};         // odd size, C % 4 != 0
+      {40, 7, 9, 2.0, torch::kFloat, torch::kFloat, torch::kBFloat16, 1},          // odd size: unsupported
+      {38, 6, 8, 2.0, torch::kBFloat16, torch::kFloat, torch::kFloat, 1},          // C % 4 != 0: scalar path
+      {36, 4, 6, 0.5, torch::kFloat, torch::kBFloat16, torch::kBFloat16, 2}};      // 4-wide, bf16 + fp32 mix
   for (const auto& c : cases) {
     const auto make = [&](int64_t h, int64_t w, torch::ScalarType t) {
       return (torch::randn({2, c.c, h, w}, cuda_f32()) * 2.0).to(t).contiguous(kCl);

@@ -50,7 +50,7 @@ torch::Tensor per_channel(const torch::Tensor& t, const torch::Tensor& x, const 
 }  // namespace
 
 torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
-                             bool apply_gelu, double eps, torch::ScalarType out_dtype) {
+                             bool apply_gelu, double eps, torch::ScalarType out_dtype, bool overwrite_x) {
   if (!fused_grn_supports(x))
     throw std::invalid_argument("fused_gelu_grn: x must be a contiguous 4-D (N,H,W,C) float32/bfloat16 CUDA tensor");
   const auto in_type = element_type(x.scalar_type(), "x");
@@ -65,19 +65,20 @@ torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma,
   const torch::Tensor partials = torch::empty({shape.batch, chunks, shape.channels}, f32);
   const torch::Tensor scale = torch::empty({shape.batch, shape.channels}, f32);
   torch::Tensor y = torch::empty(x.sizes(), x.options().dtype(out_dtype));
+  const bool store_gelu = overwrite_x && apply_gelu && cuda::grn_statistics_stores_gelu(x.data_ptr(), in_type, shape);
   check(cuda::launch_grn_statistics(x.data_ptr(), in_type, apply_gelu, shape, chunks, partials.data_ptr<float>(),
-                                    stream),
+                                    stream, store_gelu ? x.data_ptr() : nullptr),
         "statistics");
   check(cuda::launch_grn_scale(partials.data_ptr<float>(), shape, chunks, eps, scale.data_ptr<float>(), stream),
         "scale");
-  check(cuda::launch_grn_apply(x.data_ptr(), in_type, apply_gelu, shape, scale.data_ptr<float>(),
+  check(cuda::launch_grn_apply(x.data_ptr(), in_type, apply_gelu && !store_gelu, shape, scale.data_ptr<float>(),
                                g.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), out_type, stream),
         "apply");
   return y;
 }
 #else
 torch::Tensor fused_gelu_grn(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, bool, double,
-                             torch::ScalarType) {
+                             torch::ScalarType, bool) {
   throw std::invalid_argument("fused_gelu_grn: this build has no CUDA LibTorch (fused kernels unavailable)");
 }
 #endif

@@ -56,9 +56,11 @@ __global__ void grn_statistics_kernel(const T* __restrict__ x, int64_t pixels, i
 
 // Vector variant (C % V == 0, C / V <= 256, 16-byte aligned): blockDim = (C / V, rows); each thread
 // sums V channels of its rows with one 16-byte load per row — a warp reads whole contiguous pixel rows.
+// gelu_out (may alias x, hence no __restrict__ on x): also store GELU(x) there, so the apply pass reads
+// it instead of evaluating erf a second time.
 template <class T, bool kGelu>
-__global__ void grn_statistics_vector_kernel(const T* __restrict__ x, int64_t pixels, int channels, int64_t chunks,
-                                             float* __restrict__ partials) {
+__global__ void grn_statistics_vector_kernel(const T* x, int64_t pixels, int channels, int64_t chunks,
+                                             float* __restrict__ partials, T* gelu_out) {
   constexpr int V = Pack16<T>::kSize;
   extern __shared__ float row_sums[];  // [rows][C]
   const int c0 = threadIdx.x * V;
@@ -75,8 +77,15 @@ __global__ void grn_statistics_vector_kernel(const T* __restrict__ x, int64_t pi
     Pack16<T>::load(image + r * channels + c0, v);
 #pragma unroll
     for (int k = 0; k < V; ++k) {
-      const float g = kGelu ? round_as<T>(gelu_exact(v[k])) : v[k];
-      acc[k] = fmaf(g, g, acc[k]);
+      if constexpr (kGelu) v[k] = round_as<T>(gelu_exact(v[k]));
+      acc[k] = fmaf(v[k], v[k], acc[k]);
+    }
+    if (kGelu && gelu_out != nullptr) {
+      T packed[V];
+#pragma unroll
+      for (int k = 0; k < V; ++k) packed[k] = from_float<T>(v[k]);
+      *reinterpret_cast<uint4*>(gelu_out + n * pixels * channels + r * channels + c0) =
+          *reinterpret_cast<const uint4*>(packed);
     }
   }
 #pragma unroll
@@ -201,31 +210,37 @@ int64_t grn_stat_chunks(const GrnShape& shape, ElementType type) {
 
 template <class T>
 void launch_vector_statistics(const void* x, bool apply_gelu, const GrnShape& s, int64_t chunks, float* partials,
-                              cudaStream_t stream) {
+                              void* gelu_out, cudaStream_t stream) {
   const auto threads_x = static_cast<unsigned>(s.channels / Pack16<T>::kSize);
   const dim3 block(threads_x, std::max(1u, 256u / threads_x));
   const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(s.batch));
   const size_t shared = static_cast<size_t>(block.y) * s.channels * sizeof(float);
   const auto* data = static_cast<const T*>(x);
   const int c = static_cast<int>(s.channels);
+  auto* out = static_cast<T*>(gelu_out);
   if (apply_gelu)
-    grn_statistics_vector_kernel<T, true><<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials);
+    grn_statistics_vector_kernel<T, true><<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials, out);
   else
-    grn_statistics_vector_kernel<T, false><<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials);
+    grn_statistics_vector_kernel<T, false><<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials, out);
+}
+
+bool grn_statistics_stores_gelu(const void* x, ElementType type, const GrnShape& shape) {
+  if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
+  return type == ElementType::kBFloat16 ? vector_statistics<__nv_bfloat16>(shape) : vector_statistics<float>(shape);
 }
 
 cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
-                                  int64_t chunks, float* partials, cudaStream_t stream) {
+                                  int64_t chunks, float* partials, cudaStream_t stream, void* gelu_out) {
   // chunks must come from grn_stat_chunks(shape, type): it sizes the grid for the variant chosen here.
-  if (reinterpret_cast<uintptr_t>(x) % 16 == 0) {
-    if (type == ElementType::kBFloat16 && vector_statistics<__nv_bfloat16>(shape)) {
-      launch_vector_statistics<__nv_bfloat16>(x, apply_gelu, shape, chunks, partials, stream);
-      return cudaGetLastError();
-    }
-    if (type == ElementType::kFloat32 && vector_statistics<float>(shape)) {
-      launch_vector_statistics<float>(x, apply_gelu, shape, chunks, partials, stream);
-      return cudaGetLastError();
-    }
+  if (gelu_out != nullptr && (!apply_gelu || !grn_statistics_stores_gelu(x, type, shape) ||
+                              reinterpret_cast<uintptr_t>(gelu_out) % 16 != 0))
+    return cudaErrorInvalidValue;
+  if (grn_statistics_stores_gelu(x, type, shape)) {
+    if (type == ElementType::kBFloat16)
+      launch_vector_statistics<__nv_bfloat16>(x, apply_gelu, shape, chunks, partials, gelu_out, stream);
+    else
+      launch_vector_statistics<float>(x, apply_gelu, shape, chunks, partials, gelu_out, stream);
+    return cudaGetLastError();
   }
   const dim3 block(kStatChannels, kStatRows);
   const dim3 grid(static_cast<unsigned>((shape.channels + kStatChannels - 1) / kStatChannels),

@@ -20,8 +20,11 @@ int64_t grn_stat_chunks(const GrnShape& shape, ElementType type);
 
 /// Pass 1: partials[n][chunk][c] = sum over the chunk's pixels of v^2 (fp32), v = x or GELU(x) rounded
 /// to x's type (what the unfused forward's at::gelu stores).
+/// gelu_out (optional, may equal x): also store v there (only where grn_statistics_stores_gelu).
 cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
-                                  int64_t chunks, float* partials, cudaStream_t stream);
+                                  int64_t chunks, float* partials, cudaStream_t stream, void* gelu_out = nullptr);
+/// Whether the statistics pass can store GELU(x) (the 16-byte vector variant applies).
+bool grn_statistics_stores_gelu(const void* x, ElementType type, const GrnShape& shape);
 
 /// Pass 2: scale[n][c] = Gx / (mean_c Gx + eps), Gx = sqrt(sum over chunks of partials).
 cudaError_t launch_grn_scale(const float* partials, const GrnShape& shape, int64_t chunks, double eps,

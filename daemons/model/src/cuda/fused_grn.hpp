@@ -18,8 +18,9 @@ bool fused_grn_supports(const torch::Tensor& x);
 /// y = gamma * (v * Nx) + beta + v in fp32 (that op order), returned as out_dtype (fp32 or bf16).
 /// gamma/beta: C fp32 values (any shape, e.g. (1,1,1,C)) on x's device. Matches the unfused torch ops
 /// followed by .to(out_dtype) up to the order of the fp32 reduction. Throws std::invalid_argument on
-/// an unsupported input.
+/// an unsupported input. overwrite_x: x may be overwritten with v (the model passes pwconv1's output, which
+/// nothing reads afterwards), so the apply pass reads v instead of evaluating erf a second time.
 torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
-                             bool apply_gelu, double eps, torch::ScalarType out_dtype);
+                             bool apply_gelu, double eps, torch::ScalarType out_dtype, bool overwrite_x = false);
 
 }  // namespace peaknet::model
