@@ -1,7 +1,7 @@
 // bench_soak: the whole suite (ingestd → inferd CPU tiny model → writerd, fed by peaknet-pusher) for a
 // set time at a steady rate. Samples each daemon's RSS (VmRSS) and open fds, counts /dev/shm
 // segments before and after, and at the end checks the ledger and that no event id was written twice.
-//   bench_soak [--seconds 600] [--rate 10] [--sample-s 5] [--warmup-s 30]
+//   bench_soak [--seconds 600] [--rate 10] [--sample-s 5] [--warmup-s 30] [--set a.b=v ...]
 // rate = pusher messages/s (4 events of 64×64 float32 each). Exit 0 only when the ledger balances,
 // no duplicates, and nothing of the run is left in /dev/shm. SIGINT / SIGTERM end the soak early: the
 // pusher stops, the suite drains, the RSS summary and ledger so far are printed, the run's shm is
@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "pusher messages per second (4 events each)")->check(CLI::PositiveNumber);
   app.add_option("--sample-s", sample_s, "sampling interval")->check(CLI::PositiveNumber);
   app.add_option("--warmup-s", warmup_s, "RSS growth is measured from the first sample after this");
+  std::vector<std::string> sets;
+  app.add_option("--set", sets, "config override a.b=v for every daemon (e.g. writerd.dedup_window=1024)");
   CLI11_PARSE(app, argc, argv);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -78,9 +80,9 @@ int main(int argc, char** argv) {
     const uint64_t messages = uint64_t(seconds * rate);
     fmt::print("soak: run {} — {} messages × 4 events at {} msg/s for {:.0f} s (CPU tiny model)\n", run.name(),
                messages, rate, seconds);
-    run.start("writerd");
-    run.start("inferd");
-    auto& ingestd = run.start("ingestd");
+    run.start("writerd", sets);
+    run.start("inferd", sets);
+    auto& ingestd = run.start("ingestd", sets);
     auto& pusher = run.push({"--shape", "4", "1", "64", "64", "-c", std::to_string(messages), "-r",
                              fmt::format("{}", rate)});
     std::vector<Track> tracks;
