@@ -48,6 +48,13 @@ ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointC
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("ingestd endpoint " + url_ + " (" + endpoint.mode + "): " + e.what());
   }
+  if (url_.rfind("ipc://", 0) == 0) {
+    // libzmq 4.3 (#4660): a Unix-socket peer that closes raises EPOLLHUP at once, and while this socket is at
+    // RCVHWM the unread tail still in the kernel is discarded. TCP keeps it. Say so where operators look.
+    spdlog::warn("endpoint {}: on ipc:// libzmq drops the unread tail of a sender that exits while ingestd is "
+                 "backpressured (libzmq #4660); use tcp:// for senders that exit mid-stream",
+                 url_);
+  }
 }
 
 ZmqReceiver::~ZmqReceiver() { stop(); }
