@@ -12,8 +12,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -178,6 +181,13 @@ int main(int argc, char** argv) {
                 (unsigned long long)shape[0], (unsigned long long)shape[1], (unsigned long long)shape[2],
                 (unsigned long long)shape[3], batch_mb, messages,
                 warmup >= 0 ? std::to_string(warmup).c_str() : "auto", decode_threads, (unsigned long long)kQ1Slots);
+    // ingestd under peakctl/systemd runs with glibc.malloc.hugetlb=1 (libzmq's per-message buffers on huge
+    // pages); this in-process bench gets it only from its own environment — say which case this is.
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    std::printf("GLIBC_TUNABLES=%s%s\n", tunables != nullptr ? tunables : "(unset)",
+                tunables != nullptr && std::string(tunables).find("glibc.malloc.hugetlb=1") != std::string::npos
+                    ? ""
+                    : "  (peakctl/systemd give ingestd glibc.malloc.hugetlb=1; set it to measure that)");
     std::printf("%-12s %4s %10s %9s %9s %9s %8s %9s %6s %9s %9s\n", "format", "eps", "events/s", "GB/s", "wire GB/s",
                 "memcpy", "ratio", "ms/msg", "lock%", "lock_busy", "lock ms");
   }

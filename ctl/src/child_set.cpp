@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace peaknet::ctl {
@@ -30,6 +31,19 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
   std::vector<char*> argv;
   for (const auto& a : launch.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // The child's environment, built before fork (the child may only make async-signal-safe calls):
+  // peakctl's own, with launch.environment's keys replaced.
+  std::vector<std::string> env_storage(launch.environment);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const auto key = entry.substr(0, entry.find('=') + 1);
+    bool overridden = false;
+    for (const auto& o : launch.environment) overridden = overridden || o.compare(0, key.size(), key) == 0;
+    if (!overridden) env_storage.emplace_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed for " + launch.id);
   if (pid == 0) {
@@ -42,7 +56,7 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     const int e = errno;
     [[maybe_unused]] auto n = ::write(err_pipe[1], &e, sizeof e);
     ::_exit(127);

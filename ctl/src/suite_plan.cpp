@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/run_dir.hpp"
+#include "malloc_tunables.hpp"
 
 namespace peaknet::ctl {
 
@@ -68,13 +69,15 @@ std::vector<DaemonLaunch> plan_suite(const config::SuiteConfig& cfg, const PlanO
   };
   auto make = [&](const std::string& daemon, const std::string& instance, std::vector<std::string> extra) {
     DaemonLaunch l{daemon, instance, common::daemon_id(daemon, instance),
-                   base_args(find_daemon_binary(daemon, cfg))};
+                   base_args(find_daemon_binary(daemon, cfg)), {}};
     if (!instance.empty()) l.argv.insert(l.argv.end(), {"--instance", instance});
     l.argv.insert(l.argv.end(), extra.begin(), extra.end());
     return l;
   };
   std::vector<DaemonLaunch> plan;
   plan.push_back(make("ingestd", "", {}));
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  plan.back().environment.push_back("GLIBC_TUNABLES=" + with_hugetlb_malloc(tunables != nullptr ? tunables : ""));
   const int gpus = options.cpu || cfg.inferd.device == "cpu" ? 0 : visible_gpu_count();
   if (gpus == 0) {
     plan.push_back(make("inferd", "cpu0", {"--set", "inferd.device=cpu"}));

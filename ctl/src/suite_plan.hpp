@@ -13,6 +13,7 @@ struct DaemonLaunch {
   std::string instance;            ///< "0" (GPU index), "cpu0", or ""
   std::string id;                  ///< "inferd-0"
   std::vector<std::string> argv;   ///< argv[0] = the binary
+  std::vector<std::string> environment;  ///< "KEY=value" set for this daemon on top of peakctl's own
 };
 
 struct PlanOptions {
