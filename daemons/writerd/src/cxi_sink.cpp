@@ -68,7 +68,7 @@ void CxiSink::recover() {
       const std::vector<uint64_t> events = CxiFile::read_event_ids(done.path);
       for (uint64_t id : events) seen_.insert(id);
       ids += events.size();
-      files_.push_back({done.path, events.size()});
+      record_file({done.path, events.size()});
     } catch (const H5Error& e) {
       // A *.cxi name means complete, so this is outside damage: keep the file, say so, go on.
       spdlog::error("cannot read event ids of completed file ({}); its events may be written again",
@@ -185,7 +185,7 @@ bool CxiSink::complete() {
   counters_.bytes_written.fetch_add(bytes);
   counters_.files_closed.fetch_add(1);
   counters_.held_slots.store(held_.size());
-  files_.push_back({done_path, in_file_});
+  record_file({done_path, in_file_});
   spdlog::info("completed {} ({} events, {} bytes)", done_path, in_file_, bytes);
   in_file_ = 0;
   ++seq_;
@@ -285,6 +285,12 @@ void CxiSink::switch_output(std::unique_ptr<OutputFiles> files) {
   failed_ = false;
   counters_.output_failed.store(0);
   if (start()) append_pending();
+}
+
+void CxiSink::record_file(FileRecord record) {
+  files_.push_back(std::move(record));
+  ++files_total_;
+  if (files_.size() > kFileRecordsKept) files_.pop_front();
 }
 
 }  // namespace peaknet::writerd

@@ -249,7 +249,8 @@ void WriterService::write_summary(const char* reason) {
                                   {"q2", q2_name_},
                                   {"config_digest", config_.digest()},
                                   {"counters", counters_.to_json()},
-                                  {"files", files}};
+                                  {"files_total", sink_->files_total()},
+                                  {"files", files}};  // the most recent ones (CxiSink::kFileRecordsKept)
   try {
     sink_->output().write_atomically(config_.run.name + "-writerd-summary.json", summary.dump(1) + "\n");
   } catch (const std::exception& e) {

@@ -53,6 +53,7 @@ TEST(WriterdService, WritesHitsFiltersNonHitsAndBalancesTheLedger) {
   EXPECT_EQ(summary["reason"], "q2_finished");
   EXPECT_EQ(summary["counters"]["events_written"], 15);
   EXPECT_EQ(summary["files"].size(), 2u);
+  EXPECT_EQ(summary["files_total"], 2);
 }
 
 TEST(WriterdService, DuplicateEventIdsAreWrittenOnce) {

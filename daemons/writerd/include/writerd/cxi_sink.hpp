@@ -80,7 +80,11 @@ class CxiSink {
   const std::string& last_error() const { return last_error_; }
   size_t held() const { return held_.size(); }
   uint64_t rows_in_open_file() const { return in_file_; }
-  const std::vector<FileRecord>& files() const { return files_; }
+  /// The most recent completed files (at most kFileRecordsKept: a long run's memory stays flat) and
+  /// how many were completed in all (including those found at start).
+  const std::deque<FileRecord>& files() const { return files_; }
+  uint64_t files_total() const { return files_total_; }
+  static constexpr size_t kFileRecordsKept = 1000;
   const OutputFiles& output() const { return *output_; }
 
   void set_events_per_file(uint64_t k) { settings_.events_per_file = k; }
@@ -114,7 +118,9 @@ class CxiSink {
   std::string logged_error_;  // a failure is logged once until the output recovers
   int consecutive_failures_ = 0;
   std::chrono::steady_clock::time_point next_retry_{};
-  std::vector<FileRecord> files_;
+  std::deque<FileRecord> files_;
+  uint64_t files_total_ = 0;
+  void record_file(FileRecord record);
 };
 
 }  // namespace peaknet::writerd
