@@ -12,20 +12,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// torch's bilinear source index (align_corners=False): clamped at 0, neighbour clamped at the edge.
-struct Tap {
-  int i0, i1;               // the two source indices
-  float lambda0, lambda1;   // their weights (1 - frac, frac)
-};
-__device__ __forceinline__ Tap source_tap(int dst, float ratio, int in_size) {
-  float src = ratio * (static_cast<float>(dst) + 0.5f) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  const int i0 = static_cast<int>(src);
-  const int i1 = i0 + (i0 < in_size - 1 ? 1 : 0);
-  const float frac = src - static_cast<float>(i0);
-  return {i0, i1, 1.0f - frac, frac};
-}
-
 // w * v as a torch binary op between a 0-d fp32 weight and a tensor of `type`: the weight is cast to
 // the tensor's dtype, the product is computed in fp32 and stored in that dtype.
 __device__ __forceinline__ float scaled(float w, float v, ElementType type) {
@@ -77,7 +63,7 @@ __global__ void __launch_bounds__(kThreads) bifpn_fusion_kernel(BifpnFusionArgs 
   const int yy = row % static_cast<int>(a.height);
   const int width = static_cast<int>(a.width), channels = static_cast<int>(a.channels);
   const int other_h = static_cast<int>(a.other_height), other_w = static_cast<int>(a.other_width);
-  const Tap ty = source_tap(yy, a.source_per_output, other_h);
+  const BilinearTap ty = bilinear_tap(yy, a.source_per_output, other_h);
   const long long out_row = static_cast<long long>(row) * width * channels;
   const long long other_image = static_cast<long long>(n) * other_h * other_w * channels;
   const long long other_row0 = other_image + static_cast<long long>(ty.i0) * other_w * channels;
@@ -99,7 +85,7 @@ __global__ void __launch_bounds__(kThreads) bifpn_fusion_kernel(BifpnFusionArgs 
   for (int e = threadIdx.x; e < width * quads; e += kThreads) {
     const int xx = e / quads, c = (e % quads) * V;
     const long long at_out = out_row + static_cast<long long>(xx) * channels + c;
-    const Tap tx = source_tap(xx, a.source_per_output, other_w);
+    const BilinearTap tx = bilinear_tap(xx, a.source_per_output, other_w);
     float v00[V], v01[V], v10[V], v11[V], s0[V], s1[V], dw[V], out[V];
     load_vec<V>(a.other, a.other_type, other_row0 + static_cast<long long>(tx.i0) * channels + c, v00);
     load_vec<V>(a.other, a.other_type, other_row0 + static_cast<long long>(tx.i1) * channels + c, v01);

@@ -78,6 +78,21 @@ __device__ __forceinline__ float round_as(float v) {
   return v;
 }
 
+/// torch's bilinear source index (upsample_bilinear2d, align_corners=False): src = ratio*(dst+0.5) - 0.5
+/// with ratio = 1/scale_factor, clamped at 0; the second neighbour clamps at the edge.
+struct BilinearTap {
+  int i0, i1;               // the two source indices
+  float lambda0, lambda1;   // their weights (1 - frac, frac)
+};
+__device__ __forceinline__ BilinearTap bilinear_tap(int dst, float ratio, int in_size) {
+  float src = ratio * (static_cast<float>(dst) + 0.5f) - 0.5f;
+  if (src < 0.0f) src = 0.0f;
+  const int i0 = static_cast<int>(src);
+  const int i1 = i0 + (i0 < in_size - 1 ? 1 : 0);
+  const float frac = src - static_cast<float>(i0);
+  return {i0, i1, 1.0f - frac, frac};
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);

@@ -5,25 +5,12 @@
 
 #include <algorithm>
 
+#include "device_math.cuh"
+
 namespace peaknet::model::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-// torch's bilinear source index for scale factor 2 (align_corners=False): src = 0.5*(dst+0.5) - 0.5,
-// clamped at 0; the neighbour clamps at the edge.
-struct Tap {
-  int i0, i1;
-  float lambda0, lambda1;
-};
-__device__ __forceinline__ Tap tap(int dst, int in_size) {
-  float src = 0.5f * (static_cast<float>(dst) + 0.5f) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  const int i0 = static_cast<int>(src);
-  const int i1 = i0 + (i0 < in_size - 1 ? 1 : 0);
-  const float frac = src - static_cast<float>(i0);
-  return {i0, i1, 1.0f - frac, frac};
-}
 
 __device__ __forceinline__ float4 lerp(float4 a, float4 b, float wa, float wb) {
   return make_float4(wa * a.x + wb * b.x, wa * a.y + wb * b.y, wa * a.z + wb * b.z, wa * a.w + wb * b.w);
@@ -43,7 +30,7 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t row = pixel / out_w;
     const int oy = static_cast<int>(row % out_h);
     const int64_t n = row / out_h;
-    const Tap ty = tap(oy, in_h), tx = tap(ox, in_w);
+    const BilinearTap ty = bilinear_tap(oy, 0.5f, in_h), tx = bilinear_tap(ox, 0.5f, in_w);  // 2x: 1/2 per output
     const float4* image = x + n * in_h * in_w * quads;
     const auto at = [&](int yy, int xx) { return image[(static_cast<int64_t>(yy) * in_w + xx) * quads + q]; };
     // torch: h0lambda * (w0lambda * v00 + w1lambda * v01) + h1lambda * (w0lambda * v10 + w1lambda * v11)
