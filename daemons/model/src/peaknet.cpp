@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "cuda/fused_kernels.hpp"
+#include "grn_fold.hpp"
 #include "model/op_profiler.hpp"
 
 namespace peaknet::model {
@@ -145,6 +146,7 @@ struct Layer {
     }
     const Tensor expanded = pwconv1(normed);
     op_lap("convnext.pwconv1", normed, expanded);
+    if (fused_kernels && fused_gelu_grn_factor_supports(expanded)) return grn_folded_tail(residual, expanded);
     Tensor x;
     if (fused_kernels && fused_grn_supports(expanded)) {
       // Emits pwconv2's input dtype directly: bit-equal to the fp32 GRN result cast by pwconv2.
@@ -158,6 +160,21 @@ struct Layer {
     op_lap("convnext.pwconv2", x, projected);
     Tensor out = residual + projected;
     op_lap("convnext.residual_add", residual, projected, out);
+    return out;
+  }
+  // Fused tail (grn_fold.hpp): GELU + GRN statistics in one pass that leaves GELU in `expanded`, GRN folded
+  // into per-image pwconv2 weights (no elementwise GRN pass over the 4C map), then residual + (projection +
+  // bias) in one pass. Same math as the unfused tail; bf16 roundings fall in different places.
+  Tensor grn_folded_tail(const Tensor& residual, const Tensor& expanded) const {
+    const Tensor factor = fused_gelu_grn_factor(expanded, kGrnEps);
+    op_lap("convnext.gelu_grn_statistics_fused", expanded, factor);
+    const GrnFoldedLinear folded = fold_grn_into_linear(factor, grn_weight, grn_bias, pwconv2.weight, pwconv2.bias);
+    const Tensor projected = per_image_linear(expanded, folded.weight).permute({0, 3, 1, 2});
+    op_lap("convnext.pwconv2_grn_folded", expanded, projected);
+    Tensor out = fused_residual_bias_add_supports(residual, projected, folded.bias)
+                     ? fused_residual_bias_add(residual, projected, folded.bias)
+                     : residual + (projected + folded.bias.view({1, -1, 1, 1}));
+    op_lap("convnext.residual_bias_add", residual, projected, out);
     return out;
   }
   // Unfused reference: GELU, then GRN in fp32 (the result is fp32; pwconv2 casts it).

@@ -44,7 +44,8 @@ class FusedGrnCuda : public ::testing::Test {
   // Odd C, N > 1, a C that is not a multiple of the vector width, and large H*W (many stat chunks).
   const std::vector<Case> cases_ = {{{1, 8, 8, 3}, true},       {{2, 17, 13, 37}, true},
                                     {{3, 33, 31, 130}, true},   {{2, 64, 48, 96}, false},
-                                    {{2, 240, 240, 384}, true}, {{1, 480, 480, 128}, true}};
+                                    {{2, 240, 240, 384}, true}, {{1, 480, 480, 128}, true},
+                                    {{2, 30, 30, 3072}, true}};  // 33m's last stage: 384 bf16 vectors per row
   static torch::Tensor channel_param(int64_t c) {
     return torch::randn({1, 1, 1, c}, torch::TensorOptions().device(torch::kCUDA)) * 0.5;
   }
@@ -102,10 +103,38 @@ TEST_F(FusedGrnCuda, OverwritingXGivesTheSameResultAndLeavesGeluInX) {
   }
 }
 
+TEST_F(FusedGrnCuda, FactorIsTheGrnNormAndLeavesGeluInX) {
+  for (const auto& c : cases_) {
+    if (!c.gelu) continue;
+    for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+      const auto x = (torch::randn(c.shape, torch::TensorOptions().device(torch::kCUDA)) * 2.0).to(dtype);
+      const int64_t vector = dtype == torch::kFloat ? 4 : 8;
+      const bool supported = c.shape[3] % vector == 0;
+      ASSERT_EQ(fused_gelu_grn_factor_supports(x), supported) << name_of(c);
+      if (!supported) {
+        EXPECT_THROW(fused_gelu_grn_factor(x, kEps), std::invalid_argument) << name_of(c);
+        continue;
+      }
+      const auto gelu = at::gelu(x);
+      const auto g = at::linalg_vector_norm(gelu.to(torch::kFloat), 2, torch::IntArrayRef{1, 2}, true);
+      const auto want = (g / (g.mean(-1, true) + kEps)).reshape({c.shape[0], c.shape[3]});
+      const auto scratch = x.clone();
+      const auto factor = fused_gelu_grn_factor(scratch, kEps);
+      ASSERT_EQ(factor.sizes(), want.sizes()) << name_of(c);
+      ASSERT_EQ(factor.scalar_type(), torch::kFloat);
+      EXPECT_TRUE(torch::allclose(factor, want, 1e-4, 1e-6))
+          << name_of(c) << ": max abs diff " << (factor - want).abs().max().item<float>();
+      EXPECT_GE(test::agreement(scratch, gelu), 0.999) << name_of(c);  // GELU now in x (rare last-ulp erf diffs)
+    }
+  }
+}
+
 TEST(FusedGrn, RejectsUnsupportedInputs) {
   const auto gamma = torch::zeros({1, 1, 1, 8}), beta = torch::zeros({1, 1, 1, 8});
   const auto cpu = torch::randn({1, 4, 4, 8});
   EXPECT_FALSE(fused_grn_supports(cpu));
+  EXPECT_FALSE(fused_gelu_grn_factor_supports(cpu));
+  EXPECT_THROW(fused_gelu_grn_factor(cpu, kEps), std::invalid_argument);
   EXPECT_THROW(fused_gelu_grn(cpu, gamma, beta, true, kEps, torch::kFloat), std::invalid_argument);
   if (!fused_grn_built() || !torch::cuda::is_available()) return;
   const auto gpu = cpu.to(torch::kCUDA);

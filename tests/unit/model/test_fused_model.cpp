@@ -41,7 +41,11 @@ void expect_fused_matches(PeakNet& net, const torch::Tensor& input, double max_r
   int64_t layers = 0;
   for (auto d : net.config().backbone_depths) layers += d;
   const int64_t nodes = 6 * net.config().bifpn_num_blocks;  // 3 top-down + 3 bottom-up per block
-  EXPECT_EQ(laps["convnext.gelu_grn_fused"], layers) << what;
+  // Every layer's 4C map takes the GRN fold (statistics pass, per-image pwconv2 weights, residual+bias).
+  EXPECT_EQ(laps["convnext.gelu_grn_statistics_fused"], layers) << what;
+  EXPECT_EQ(laps["convnext.pwconv2_grn_folded"], layers) << what;
+  EXPECT_EQ(laps["convnext.residual_bias_add"], layers) << what;
+  EXPECT_EQ(laps["convnext.gelu_grn_fused"], 0) << what;
   EXPECT_EQ(laps["convnext.gelu"], 0) << what;
   EXPECT_EQ(laps["convnext.dwconv7x7_layernorm_fused"], bf16_weights ? layers : 0) << what;
   EXPECT_EQ(laps["convnext.dwconv7x7"], bf16_weights ? 0 : layers) << what;

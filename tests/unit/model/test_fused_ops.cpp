@@ -1,5 +1,5 @@
 // The fused CUDA ops of docs/fused_kernels.md (dwconv7x7+LayerNorm, row LayerNorm+GELU+residual, BiFPN
-// resample+fusion+depthwise scale, GroupNorm+GELU, upsample2x+sum) against the unfused torch ops they replace. Label gpu: the CUDA cases
+// resample+fusion+depthwise scale, GroupNorm+GELU, upsample2x+sum, residual+bias) against the unfused torch ops they replace. Label gpu: the CUDA cases
 // skip without a device; the "not built / unsupported" cases run everywhere.
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
@@ -240,6 +240,40 @@ TEST_F(FusedOpsCuda, Upsample2xAddMatchesUpsampleThenAdd) {
   EXPECT_FALSE(fused_upsample2x_add_supports(torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl), {}));
 }
 
+// --- residual + (x + bias) (ConvNeXt layer end) -----------------------------------------------------------
+
+TEST_F(FusedOpsCuda, ResidualBiasAddMatchesTheTorchOps) {
+  // The pairings the layers produce: fp32 residual (stage 0) or bf16 residual (later stages) with a bf16
+  // GEMM output, the fp32 model, and a bf16 residual with an fp32 x (promotes to fp32).
+  struct Case { std::vector<int64_t> nchw; torch::ScalarType residual, x; };
+  const std::vector<Case> cases = {{{2, 96, 30, 34}, torch::kFloat, torch::kBFloat16},
+                                   {{1, 768, 7, 9}, torch::kBFloat16, torch::kBFloat16},
+                                   {{3, 4, 5, 3}, torch::kFloat, torch::kFloat},
+                                   {{1, 40, 6, 6}, torch::kBFloat16, torch::kFloat}};
+  for (const auto& c : cases) {
+    const auto residual = torch::randn(c.nchw, cuda_f32()).to(c.residual).contiguous(kCl);
+    const auto x = torch::randn(c.nchw, cuda_f32()).to(c.x).contiguous(kCl);
+    const auto bias = torch::randn({c.nchw[1]}, cuda_f32());
+    ASSERT_TRUE(fused_residual_bias_add_supports(residual, x, bias)) << shape_of(residual);
+    const auto got = fused_residual_bias_add(residual, x, bias);
+    // x + bias in fp32, then the add in fp32, rounded once to the promoted type.
+    const auto want = (residual.to(torch::kFloat) + (x.to(torch::kFloat) + bias.view({1, -1, 1, 1})))
+                          .to(at::result_type(residual, x));
+    EXPECT_TRUE(got.is_contiguous(kCl)) << shape_of(residual);
+    expect_close(got, want.contiguous(kCl), 1e-6, 1.0, "residual+bias " + shape_of(residual) + " + " + shape_of(x));
+  }
+  const auto r = torch::randn({1, 8, 4, 4}, cuda_f32()).contiguous(kCl);
+  const auto b = torch::zeros({8}, cuda_f32());
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, r.contiguous(), b));                             // NCHW x
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, torch::randn({1, 8, 4, 5}, cuda_f32()).contiguous(kCl), b));
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, r, torch::zeros({7}, cuda_f32())));              // bias size
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, r, b.to(torch::kBFloat16)));                     // fp32 bias
+  EXPECT_FALSE(fused_residual_bias_add_supports(torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl),
+                                                torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl),
+                                                torch::zeros({6}, cuda_f32())));                    // C % 4
+  EXPECT_THROW(fused_residual_bias_add(r, r, torch::zeros({7}, cuda_f32())), std::invalid_argument);
+}
+
 TEST(FusedOps, UnavailableOrUnsupportedInputsAreRefusedNotMiscomputed) {
   const auto cpu = torch::randn({1, 8, 8, 8}).contiguous(kCl);
   const auto w = torch::randn({8, 1, 7, 7}).to(torch::kBFloat16);
@@ -250,6 +284,8 @@ TEST(FusedOps, UnavailableOrUnsupportedInputsAreRefusedNotMiscomputed) {
   EXPECT_FALSE(fused_bifpn_fusion_supports({cpu}, cpu, 1.0, ones));
   EXPECT_FALSE(fused_group_norm_supports(cpu, 4));
   EXPECT_FALSE(fused_upsample2x_add_supports(cpu, {}));
+  EXPECT_FALSE(fused_residual_bias_add_supports(cpu, cpu, ones));
+  EXPECT_THROW(fused_residual_bias_add(cpu, cpu, ones), std::invalid_argument);
   EXPECT_THROW(fused_group_norm(cpu, 4, ones, ones, 1e-5, true, torch::kFloat), std::invalid_argument);
   EXPECT_THROW(fused_upsample2x_add(cpu, {}), std::invalid_argument);
   EXPECT_THROW(fused_dwconv7_layernorm(cpu, w, {}, ones, ones, 1e-6, torch::kFloat), std::invalid_argument);

@@ -25,6 +25,17 @@ bool fused_grn_supports(const torch::Tensor& x) {
          (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) && x.numel() > 0;
 }
 
+bool fused_gelu_grn_factor_supports(const torch::Tensor& x) {
+#ifdef PEAKNET_MODEL_HAVE_CUDA
+  if (!fused_grn_supports(x)) return false;
+  const auto type = x.scalar_type() == torch::kFloat ? cuda::ElementType::kFloat32 : cuda::ElementType::kBFloat16;
+  return cuda::grn_statistics_stores_gelu(x.data_ptr(), type, {x.size(0), x.size(1) * x.size(2), x.size(3)});
+#else
+  (void)x;
+  return false;
+#endif
+}
+
 #ifdef PEAKNET_MODEL_HAVE_CUDA
 namespace {
 
@@ -76,7 +87,30 @@ torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma,
         "apply");
   return y;
 }
+torch::Tensor fused_gelu_grn_factor(const torch::Tensor& x, double eps) {
+  if (!fused_gelu_grn_factor_supports(x))
+    throw std::invalid_argument(
+        "fused_gelu_grn_factor: x must be a contiguous, 16-byte aligned 4-D (N,H,W,C) float32/bfloat16 CUDA tensor "
+        "with C a multiple of 8 (bf16) or 4 (fp32) and at most 1024 such groups");
+  const auto type = element_type(x.scalar_type(), "x");
+  const c10::cuda::CUDAGuard device_guard(x.device());
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  const cuda::GrnShape shape{x.size(0), x.size(1) * x.size(2), x.size(3)};
+  const int64_t chunks = cuda::grn_stat_chunks(shape, type);
+  const auto f32 = x.options().dtype(torch::kFloat);
+  const torch::Tensor partials = torch::empty({shape.batch, chunks, shape.channels}, f32);
+  torch::Tensor factor = torch::empty({shape.batch, shape.channels}, f32);
+  check(cuda::launch_grn_statistics(x.data_ptr(), type, /*apply_gelu=*/true, shape, chunks, partials.data_ptr<float>(),
+                                    stream, x.data_ptr()),
+        "statistics");
+  check(cuda::launch_grn_scale(partials.data_ptr<float>(), shape, chunks, eps, factor.data_ptr<float>(), stream),
+        "scale");
+  return factor;
+}
 #else
+torch::Tensor fused_gelu_grn_factor(const torch::Tensor&, double) {
+  throw std::invalid_argument("fused_gelu_grn_factor: this build has no CUDA LibTorch (fused kernels unavailable)");
+}
 torch::Tensor fused_gelu_grn(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, bool, double,
                              torch::ScalarType, bool) {
   throw std::invalid_argument("fused_gelu_grn: this build has no CUDA LibTorch (fused kernels unavailable)");

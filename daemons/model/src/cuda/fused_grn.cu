@@ -54,8 +54,9 @@ __global__ void grn_statistics_kernel(const T* __restrict__ x, int64_t pixels, i
   }
 }
 
-// Vector variant (C % V == 0, C / V <= 256, 16-byte aligned): blockDim = (C / V, rows); each thread
-// sums V channels of its rows with one 16-byte load per row — a warp reads whole contiguous pixel rows.
+// Vector variant (C % V == 0, C / V <= 1024, 16-byte aligned): blockDim = (C / V, rows), one row of
+// threads spans the channels; each thread sums V channels of its rows with one 16-byte load per row — a
+// warp reads whole contiguous pixel rows.
 // gelu_out (may alias x, hence no __restrict__ on x): also store GELU(x) there, so the apply pass reads
 // it instead of evaluating erf a second time.
 template <class T, bool kGelu>
@@ -100,7 +101,7 @@ __global__ void grn_statistics_vector_kernel(const T* x, int64_t pixels, int cha
 
 template <class T>
 bool vector_statistics(const GrnShape& s) {
-  return s.channels % Pack16<T>::kSize == 0 && s.channels / Pack16<T>::kSize <= 256 && s.batch <= 65535;
+  return s.channels % Pack16<T>::kSize == 0 && s.channels / Pack16<T>::kSize <= 1024 && s.batch <= 65535;
 }
 
 // One block per image: Gx = sqrt(sum of partials), scale = Gx / (mean_c Gx + eps).

@@ -23,4 +23,14 @@ bool fused_grn_supports(const torch::Tensor& x);
 torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
                              bool apply_gelu, double eps, torch::ScalarType out_dtype, bool overwrite_x = false);
 
+/// Whether fused_gelu_grn_factor takes x: fused_grn_supports(x) and the statistics pass can store GELU(x)
+/// in place (16-byte aligned, C a multiple of 8 (bf16) / 4 (fp32), C / 8 resp. C / 4 <= 1024).
+bool fused_gelu_grn_factor_supports(const torch::Tensor& x);
+
+/// GRN without its elementwise pass: overwrites x with v = GELU(x) (exact erf, rounded to x's dtype) and
+/// returns Nx = Gx / (mean_c Gx + eps) as (N, C) fp32, Gx[n,c] = sqrt(sum_hw v^2). GRN(v) is then
+/// v * (1 + gamma*Nx) + beta, a per-image channel scale and a shift that grn_fold.hpp folds into the next
+/// Linear layer's weights. Throws std::invalid_argument where fused_gelu_grn_factor_supports(x) is false.
+torch::Tensor fused_gelu_grn_factor(const torch::Tensor& x, double eps);
+
 }  // namespace peaknet::model

@@ -61,4 +61,11 @@ bool fused_upsample2x_add_supports(const torch::Tensor& x, const torch::Tensor& 
 /// [acc +] upsample_bilinear2d(x, scale 2, align_corners=False), fp32 (N,C,2h,2w) channels_last.
 torch::Tensor fused_upsample2x_add(const torch::Tensor& x, const torch::Tensor& acc);
 
+// --- residual + (x + bias) (ConvNeXt layer end, after the GRN-folded pwconv2) ----------------------------
+/// residual, x: equal-size (N,C,H,W) channels_last float32/bfloat16 CUDA tensors, 16-byte aligned, C % 4 == 0;
+/// bias: C float32 values on their device.
+bool fused_residual_bias_add_supports(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& bias);
+/// residual + (x + bias) in fp32, stored as result_type(residual, x); (N,C,H,W) channels_last.
+torch::Tensor fused_residual_bias_add(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& bias);
+
 }  // namespace peaknet::model
