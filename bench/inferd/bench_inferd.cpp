@@ -5,6 +5,12 @@
 // Prints one line per measurement and the ratios, then a JSON summary. Examples:
 //   bench_inferd --device cuda --model 33m --precision bf16 --shapes 16x1x1920x1920,128x1x512x512
 //   bench_inferd --device cpu --model tiny --shapes 4x1x256x256 --iters 5         (CPU smoke run)
+// Multi-GPU scaling (--gpus LIST): streaming only, with ONE INFERD PROCESS PER GPU sharing Q1 and Q2
+// (production layout): first one inferd on the first listed GPU, then one on each listed GPU; prints both
+// events/s, the scaling K GPUs / 1 GPU and efficiency = scaling / K (multi_gpu_scaling.hpp). The bench
+// process forks the inferds and never touches CUDA itself, so model-only and H2D are not measured here.
+//   bench_inferd --device cuda --model 33m --precision bf16 --shapes 16x1x1920x1920 --iters 20 --gpus 0,1
+//   bench_inferd --device cpu --model tiny --shapes 4x1x256x256 --iters 3 --gpus 0,1  (CPU smoke run)
 #include <unistd.h>
 
 #include <chrono>
@@ -12,7 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +30,8 @@
 #include "shm/counter_block.hpp"
 #include "shm/ring.hpp"
 #include "tensor_ops.hpp"
+#include "bench_options.hpp"
+#include "multi_gpu_scaling.hpp"
 #if defined(PEAKNET_INFERD_HAVE_CUDA)
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -35,41 +42,13 @@
 #endif
 
 using namespace peaknet;
+using bench::Options;
+using bench::Shape;
+using bench::model_config;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct Shape {
-  int64_t b, c, h, w;
-  std::string text() const { return fmt::format("{}x{}x{}x{}", b, c, h, w); }
-};
-
-std::vector<Shape> parse_shapes(const std::string& text) {
-  std::vector<Shape> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    Shape s{};
-    if (std::sscanf(item.c_str(), "%ldx%ldx%ldx%ld", &s.b, &s.c, &s.h, &s.w) != 4) {
-      throw std::invalid_argument("--shapes: expected BxCxHxW, got " + item);
-    }
-    out.push_back(s);
-  }
-  return out;
-}
-
-struct Options {
-  std::string device = "cpu", model = "tiny", precision = "fp32", shapes = "4x1x256x256";
-  int iters = 5, warmup = 2, slots = 3, gpu = 0;
-  bool graphs = false, channels_last = false, fused = false;
-};
-
-json model_config(const std::string& name) {
-  if (name == "33m") return model::PeakNetConfig::peaknet_33m().to_json();
-  if (name == "tiny") return model::PeakNetConfig::tiny().to_json();
-  throw std::invalid_argument("--model: 33m | tiny, got " + name);
-}
 
 void device_sync(const Options& o) {
 #if defined(PEAKNET_INFERD_HAVE_CUDA)
@@ -125,17 +104,8 @@ double model_only(const Options& o, const Shape& s) {
 double streaming(const Options& o, const Shape& s, json& stats) {
   const std::string run = fmt::format("bench-inferd-{}", getpid());
   const uint64_t payload = uint64_t(s.c * s.h * s.w) * 4;
-  const uint64_t slot_bytes = (shm::kPayloadOffset + payload + 4095) / 4096 * 4096;
   const int64_t q1_slots = std::max<int64_t>(64, 4 * s.b * o.slots);
-  json j = {{"run", {{"name", run}, {"log_level", "warn"}}},
-            {"q1", {{"slots", q1_slots}, {"slot_bytes", slot_bytes}}},
-            {"q2", {{"slots", 1024}, {"slot_bytes", 131072}}},
-            {"inferd", {{"device", o.device}, {"gpu", o.gpu}, {"batch_size", s.b}, {"max_wait_ms", 1000},
-                        {"pipeline_slots", o.slots}, {"precision", o.precision},
-                        {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last},
-                        {"warmup_iterations", o.warmup}, {"warmup_shape", {s.c, s.h, s.w}},
-                        {"model", {{"config", model_config(o.model)}, {"random_init", true},
-                                   {"fused_kernels", o.fused}}}}}};
+  const json j = bench::streaming_config(o, s, run, q1_slots, o.gpu);
   const auto cfg = config::parse_suite_config(j);
   for (const auto& n : {run + "-q1", run + "-q2"}) shm::Ring::unlink(n);
   auto service = inferd::InferdService::create(cfg);
@@ -244,6 +214,8 @@ int main(int argc, char** argv) {
   Options o;
   app.add_option("--device", o.device, "cpu | cuda");
   app.add_option("--gpu", o.gpu, "CUDA device index");
+  app.add_option("--gpus", o.gpus,
+                 "comma-separated CUDA device indices: multi-GPU scaling, one inferd process per GPU");
   app.add_option("--model", o.model, "33m | tiny (random weights)");
   app.add_option("--precision", o.precision, "fp32 | bf16 | fp16");
   app.add_option("--shapes", o.shapes, "comma-separated BxCxHxW (B events of C panels)");
@@ -263,7 +235,18 @@ int main(int argc, char** argv) {
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
     summary["host"] = host;
-    for (const Shape& s : parse_shapes(o.shapes)) {
+    if (!o.gpus.empty()) {
+      // No CUDA/torch in this process before (or between) the forks: the inferd children need their own.
+      const std::vector<int> gpus = bench::parse_gpu_list(o.gpus);
+      summary["mode"] = "multi_gpu";
+      summary["gpus"] = gpus;
+      for (const Shape& s : bench::parse_shapes(o.shapes)) {
+        summary["results"].push_back(bench::multi_gpu_scaling(o, s, gpus));
+      }
+      std::cout << summary.dump() << std::endl;
+      return 0;
+    }
+    for (const Shape& s : bench::parse_shapes(o.shapes)) {
       const double model_fps = model_only(o, s);
       json stats;
       const double stream_fps = streaming(o, s, stats);
