@@ -200,10 +200,13 @@ Measurement measure(const Options& o, const Shape& s, const std::vector<int>& gp
   children.wait_all(std::chrono::seconds(120));
 
   Measurement m;
-  for (const auto& segment : shm::Ring::list(run + "-stats-inferd-")) {
+  std::vector<std::string> blocks;  // one per inferd, named by its gpu (cpu_index on CPU)
+  for (const auto& segment : shm::Ring::list(run + "-stats-inferd-")) blocks.push_back(segment.name);
+  std::sort(blocks.begin(), blocks.end());
+  for (const auto& block : blocks) {
     json counters = json::object();
-    for (const auto& [name, value] : shm::CounterBlock::attach(segment.name).snapshot()) counters[name] = value;
-    m.inferds.push_back({{"counter_block", segment.name}, {"counters", counters}});
+    for (const auto& [name, value] : shm::CounterBlock::attach(block).snapshot()) counters[name] = value;
+    m.inferds.push_back({{"counter_block", block}, {"counters", counters}});
   }
   const double seconds = std::chrono::duration<double>(t_end - t_start).count();
   m.events_per_s = seconds > 0 ? double(n_end - n_start) / seconds : 0.0;
@@ -219,6 +222,7 @@ std::string events_per_inferd(const Measurement& m) {
 }  // namespace
 
 json multi_gpu_scaling(const Options& o, const Shape& s, const std::vector<int>& gpus) {
+  if (o.iters < 1) throw std::invalid_argument("--iters: at least 1 timed batch per GPU");
   const size_t k = gpus.size();
   const int64_t q1_slots = q1_slots_for(o, s, k);
   const Measurement one = measure(o, s, {gpus.front()}, q1_slots);
