@@ -85,7 +85,7 @@ TEST_F(FusedModelCuda, TinyGoldenModelFusedOnMatchesOffAndTheGoldenMask) {
   // evaluations that differ only in summation order disagree on ~1 % of them, as bf16 and f64 do. So the
   // bar here is the (>= 98 % vs the f64 mask) and "no worse than the unfused bf16 path".
   expect_fused_matches(net, input, 2e-2, true, "tiny golden bf16 channels_last", 0.99);
-  const auto& golden_mask = find_tensor(golden, "mask", "golden");
+  const torch::Tensor golden_mask = find_tensor(golden, "mask", "golden");
   const double unfused = test::agreement(test::mask_of(net.forward(input)), golden_mask);
   net.set_fused_kernels(true);
   const double fused = test::agreement(test::mask_of(net.forward(input)), golden_mask);

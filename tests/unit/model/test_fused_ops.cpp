@@ -212,6 +212,10 @@ TEST_F(FusedOpsCuda, GroupNormGeluMatchesTheTorchOps) {
     const auto got = fused_group_norm(x, c.groups, g, b, 1e-5, c.gelu, torch::kFloat);
     EXPECT_TRUE(got.is_contiguous(kCl));
     expect_close(got, want.contiguous(kCl), 2e-4, 0.0, "groupnorm " + shape_of(x) + (c.gelu ? " gelu" : ""));
+    // bf16 output (16-byte stores from bf16 input, 8-byte from fp32): the fp32 result rounded once.
+    const auto got16 = fused_group_norm(x, c.groups, g, b, 1e-5, c.gelu, torch::kBFloat16);
+    expect_close(got16, want.to(torch::kBFloat16).contiguous(kCl), 2e-2, 0.99,
+                 "groupnorm->bf16 " + shape_of(x) + (c.gelu ? " gelu" : ""));
   }
   const auto x = torch::randn({1, 60, 4, 4}, cuda_f32()).to(torch::kBFloat16).contiguous(kCl);
   EXPECT_FALSE(fused_group_norm_supports(x, 32));                          // C % groups != 0

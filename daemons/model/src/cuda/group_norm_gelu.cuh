@@ -26,7 +26,8 @@ cudaError_t launch_group_norm_statistics(const void* x, ElementType type, const 
 /// mean_rstd[n][g] = {mean, 1/sqrt(var + eps)} of each group (partials combined in fp64).
 cudaError_t launch_group_norm_finalize(const float* partials, const GroupNormShape& shape, int64_t chunks,
                                        double eps, float* mean_rstd, cudaStream_t stream);
-/// y = [GELU]((x - mean) * rstd * gamma[c] + beta[c]) in fp32, stored as y_type.
+/// y = [GELU]((x - mean) * rstd * gamma[c] + beta[c]) in fp32, stored as y_type. x and y 16-byte aligned,
+/// C / vector <= 256 (as for the statistics), else cudaErrorInvalidValue.
 cudaError_t launch_group_norm_apply(const void* x, ElementType type, const GroupNormShape& shape,
                                     const float* mean_rstd, const float* gamma, const float* beta, bool gelu,
                                     void* y, ElementType y_type, cudaStream_t stream);
