@@ -437,6 +437,41 @@ struct PeakNet::Impl {
     return x;
   }
 
+  // Adds one head branch to the running sum (coarsest first), upsampling it 2x first where it was deferred.
+  void add_branch(Tensor& acc, Tensor branch, bool upsample) const {
+    if (upsample) {
+      const Tensor small = branch;
+      if (fused_upsample2x_add_supports(branch, acc)) {
+        acc = fused_upsample2x_add(branch, acc);
+        op_lap("head.upsample2x_sum_fused", small, acc);
+        return;
+      }
+      branch = resample(branch, 2.0);
+      op_lap("head.upsample2x", small, branch);
+    }
+    if (!acc.defined()) {
+      acc = branch;
+      return;
+    }
+    const Tensor partial = acc;
+    acc = acc + branch;
+    op_lap("head.sum", partial, branch, acc);
+  }
+
+  // Fused head end: the deferred upsamples, the sum and the segmask conv in one kernel, then the final
+  // 4x upsample. Undefined where it does not apply (unfused, learned upsample, unsupported shapes).
+  Tensor fused_head_logits(const std::vector<Tensor>& branches) const {
+    if (!fused_kernels || head_upsample.weight.defined()) return {};
+    const std::vector<Tensor> coarse(branches.begin(), branches.end() - 1);
+    const Tensor& finest = branches.back();
+    if (!fused_head_sum_segmask_supports(finest, coarse, head_segmask.weight, head_segmask.bias)) return {};
+    const Tensor coarse_logits = fused_head_sum_segmask(finest, coarse, head_segmask.weight, head_segmask.bias);
+    op_lap("head.upsample_sum_segmask_fused", finest, coarse_logits);
+    Tensor logits = resample(coarse_logits, static_cast<double>(kHeadScale));
+    op_lap("head.final_upsample4x", coarse_logits, logits);
+    return logits;
+  }
+
   PeakNetOutputs run(const Tensor& input, bool keep_intermediates) const {
     PeakNetOutputs out;
     Tensor x = input;
@@ -451,39 +486,28 @@ struct PeakNet::Impl {
       op_lap("bifpn.adapter_conv1x1", feats[s], pyramid.back());
     }
     for (const auto& block : bifpn) pyramid = block(pyramid);
-    // Head: coarsest first, then accumulate (upstream order: L3 + L2 + L1 + L0). Fused: each branch's
-    // last upsample is done together with its addition to the running sum.
-    Tensor acc;
-    for (int i = 3; i >= 0; --i) {
-      const auto level = static_cast<size_t>(i);
-      const bool fuse_sum = fused_kernels && i > 0;
-      Tensor branch = run_lateral(level, pyramid[level], fuse_sum);
-      if (fuse_sum) {
-        if (fused_upsample2x_add_supports(branch, acc)) {
-          const Tensor small = branch;
-          acc = fused_upsample2x_add(branch, acc);
-          op_lap("head.upsample2x_sum_fused", small, acc);
-          continue;
-        }
-        const Tensor small = branch;
-        branch = resample(branch, 2.0);
-        op_lap("head.upsample2x", small, branch);
-      }
-      if (!acc.defined()) {
-        acc = branch;
-        continue;
-      }
-      const Tensor partial = acc;
-      acc = acc + branch;
-      op_lap("head.sum", partial, branch, acc);
+    // Head branches, coarsest first (upstream's accumulation order L3 + L2 + L1 + L0). Fused: branches 3..1
+    // stop before their last upsample (small maps, kept until the fused head end consumes them all);
+    // unfused: each full-resolution branch is added to the sum as soon as it exists.
+    Tensor logits, acc;
+    if (fused_kernels) {
+      std::vector<Tensor> branches;
+      for (size_t level : {3, 2, 1, 0}) branches.push_back(run_lateral(level, pyramid[level], level > 0));
+      logits = fused_head_logits(branches);
+      if (!logits.defined())
+        for (size_t b = 0; b < branches.size(); ++b) add_branch(acc, branches[b], b + 1 < branches.size());
+    } else {
+      for (size_t level : {3, 2, 1, 0}) add_branch(acc, run_lateral(level, pyramid[level], false), false);
     }
-    const Tensor coarse_logits = head_segmask(acc);
-    op_lap("head.segmask_conv1x1", acc, coarse_logits);
-    Tensor logits = resample(coarse_logits, static_cast<double>(kHeadScale));
-    op_lap("head.final_upsample4x", coarse_logits, logits);
-    if (head_upsample.weight.defined()) {
-      logits = logits + head_upsample(acc);
-      op_lap("head.learned_upsample", acc, logits);
+    if (!logits.defined()) {
+      const Tensor coarse_logits = head_segmask(acc);
+      op_lap("head.segmask_conv1x1", acc, coarse_logits);
+      logits = resample(coarse_logits, static_cast<double>(kHeadScale));
+      op_lap("head.final_upsample4x", coarse_logits, logits);
+      if (head_upsample.weight.defined()) {
+        logits = logits + head_upsample(acc);
+        op_lap("head.learned_upsample", acc, logits);
+      }
     }
     out.logits = logits;
     if (keep_intermediates) {

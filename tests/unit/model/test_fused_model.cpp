@@ -55,9 +55,18 @@ void expect_fused_matches(PeakNet& net, const torch::Tensor& input, double max_r
   EXPECT_EQ(laps["bifpn.gelu"], 0) << what;
   EXPECT_EQ(laps["head.groupnorm_gelu_fused"], 7) << what;  // lateral branches have 1, 1, 2, 3 units
   EXPECT_EQ(laps["head.groupnorm"], 0) << what;
-  EXPECT_EQ(laps["head.upsample2x_sum_fused"], 3) << what;  // branches 3, 2, 1 end in an upsample
-  EXPECT_EQ(laps["head.upsample2x"], 3) << what;            // the other upsamples of branches 2 and 3
-  EXPECT_EQ(laps["head.sum"], 1) << what;                   // branch 0 (no upsample)
+  EXPECT_EQ(laps["head.upsample2x"], 3) << what;  // the inner upsamples of branches 2 and 3
+  if (bf16_weights) {  // one kernel: the last upsamples of branches 3, 2, 1, the sum and the segmask conv
+    EXPECT_EQ(laps["head.upsample_sum_segmask_fused"], 1) << what;
+    EXPECT_EQ(laps["head.upsample2x_sum_fused"], 0) << what;
+    EXPECT_EQ(laps["head.sum"], 0) << what;
+    EXPECT_EQ(laps["head.segmask_conv1x1"], 0) << what;
+  } else {  // fp32 segmask weights: the per-branch upsample+sum kernels, then the conv
+    EXPECT_EQ(laps["head.upsample_sum_segmask_fused"], 0) << what;
+    EXPECT_EQ(laps["head.upsample2x_sum_fused"], 3) << what;  // branches 3, 2, 1 end in an upsample
+    EXPECT_EQ(laps["head.sum"], 1) << what;                   // branch 0 (no upsample)
+    EXPECT_EQ(laps["head.segmask_conv1x1"], 1) << what;
+  }
   const double rel = test::relative_error(on, off);
   const double agree = test::agreement(test::mask_of(on), test::mask_of(off));
   std::printf("%s: fused vs unfused logits rel err %.3g, mask agreement %.6f\n", what, rel, agree);

@@ -1,6 +1,7 @@
 // The fused CUDA ops of docs/fused_kernels.md (dwconv7x7+LayerNorm, row LayerNorm+GELU+residual, BiFPN
-// resample+fusion+depthwise scale, GroupNorm+GELU, upsample2x+sum, residual+bias) against the unfused torch ops they replace. Label gpu: the CUDA cases
-// skip without a device; the "not built / unsupported" cases run everywhere.
+// resample+fusion+depthwise scale, GroupNorm+GELU, upsample2x+sum, residual+bias, head sum+segmask) against
+// the unfused torch ops they replace. Label gpu: the CUDA cases skip without a device; the "not built /
+// unsupported" cases run everywhere.
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
@@ -278,6 +279,51 @@ TEST_F(FusedOpsCuda, ResidualBiasAddMatchesTheTorchOps) {
   EXPECT_THROW(fused_residual_bias_add(r, r, torch::zeros({7}, cuda_f32())), std::invalid_argument);
 }
 
+// --- head: upsample the coarse branches + sum + segmask conv ------------------------------------------------
+
+TEST_F(FusedOpsCuda, HeadSumSegmaskMatchesUpsampleSumAndConv) {
+  // The 33m head (C=256, 2 classes, 3 coarse branches), the tiny one (C=64), fewer coarse maps, no bias, K=3.
+  struct Case { std::vector<int64_t> nchw; int coarse; int64_t classes; bool bias; };
+  const std::vector<Case> cases = {{{2, 256, 24, 30}, 3, 2, true}, {{1, 64, 16, 16}, 3, 2, true},
+                                   {{3, 32, 6, 4}, 1, 3, false},   {{1, 8, 2, 2}, 0, 1, true}};
+  for (const auto& c : cases) {
+    const int64_t n = c.nchw[0], ch = c.nchw[1], h = c.nchw[2], w = c.nchw[3];
+    const auto finest = torch::randn(c.nchw, cuda_f32()).contiguous(kCl);
+    std::vector<torch::Tensor> coarse;
+    for (int i = 0; i < c.coarse; ++i) coarse.push_back(torch::randn({n, ch, h / 2, w / 2}, cuda_f32()).contiguous(kCl));
+    const auto weight = (torch::randn({c.classes, ch, 1, 1}, cuda_f32()) * 0.1).to(torch::kBFloat16);
+    const auto bias = c.bias ? torch::randn({c.classes}, cuda_f32()).to(torch::kBFloat16) : torch::Tensor();
+    ASSERT_TRUE(fused_head_sum_segmask_supports(finest, coarse, weight, bias)) << shape_of(finest);
+    const auto got = fused_head_sum_segmask(finest, coarse, weight, bias);
+    ASSERT_EQ(got.sizes(), (std::vector<int64_t>{n, c.classes, h, w}));
+    ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
+    // The unfused head: (up(c0) + up(c1) + up(c2)) + finest in fp32, bf16 cast, conv to bf16, then the bias.
+    torch::Tensor sum;
+    for (const auto& m : coarse) {
+      const auto up = at::upsample_bilinear2d(m, {h, w}, false, 2.0, 2.0);
+      sum = sum.defined() ? sum + up : up;
+    }
+    sum = sum.defined() ? sum + finest : finest;
+    const auto conv = at::conv2d(sum.to(torch::kBFloat16).to(torch::kFloat), weight.to(torch::kFloat)).to(torch::kBFloat16);
+    const auto want = c.bias ? (conv.to(torch::kFloat) + bias.to(torch::kFloat).view({1, -1, 1, 1})).to(torch::kBFloat16)
+                             : conv;
+    // Only the fp32 order of the channel dot product differs: a bf16 ulp at most, almost always bit-equal.
+    expect_close(got, want.contiguous(kCl), 2e-2, 0.98, "head sum+segmask " + shape_of(finest));
+    // And close to cuDNN's bf16 conv with bias (what the unfused model runs).
+    const auto cudnn = at::conv2d(sum.to(torch::kBFloat16), weight, bias);
+    EXPECT_TRUE(torch::allclose(got.to(torch::kFloat), cudnn.to(torch::kFloat), 3e-2, 3e-2)) << shape_of(finest);
+  }
+  const auto f = torch::randn({1, 8, 4, 4}, cuda_f32()).contiguous(kCl);
+  const auto w = torch::randn({2, 8, 1, 1}, cuda_f32()).to(torch::kBFloat16);
+  const auto small = torch::randn({1, 8, 2, 2}, cuda_f32()).contiguous(kCl);
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small}, w.to(torch::kFloat), {}));                  // fp32 conv
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {torch::randn({1, 8, 3, 2}, cuda_f32()).contiguous(kCl)}, w, {}));
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small, small, small, small}, w, {}));                // 4 coarse
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small}, torch::randn({5, 8, 1, 1}, cuda_f32()).to(torch::kBFloat16), {}));
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f.contiguous(), {small}, w, {}));                        // NCHW
+  EXPECT_THROW(fused_head_sum_segmask(f, {small}, w.to(torch::kFloat), {}), std::invalid_argument);
+}
+
 TEST(FusedOps, UnavailableOrUnsupportedInputsAreRefusedNotMiscomputed) {
   const auto cpu = torch::randn({1, 8, 8, 8}).contiguous(kCl);
   const auto w = torch::randn({8, 1, 7, 7}).to(torch::kBFloat16);
@@ -289,6 +335,7 @@ TEST(FusedOps, UnavailableOrUnsupportedInputsAreRefusedNotMiscomputed) {
   EXPECT_FALSE(fused_group_norm_supports(cpu, 4));
   EXPECT_FALSE(fused_upsample2x_add_supports(cpu, {}));
   EXPECT_FALSE(fused_residual_bias_add_supports(cpu, cpu, ones));
+  EXPECT_FALSE(fused_head_sum_segmask_supports(cpu, {}, torch::ones({2, 8, 1, 1}).to(torch::kBFloat16), {}));
   EXPECT_THROW(fused_residual_bias_add(cpu, cpu, ones), std::invalid_argument);
   EXPECT_THROW(fused_group_norm(cpu, 4, ones, ones, 1e-5, true, torch::kFloat), std::invalid_argument);
   EXPECT_THROW(fused_upsample2x_add(cpu, {}), std::invalid_argument);

@@ -93,6 +93,22 @@ __device__ __forceinline__ BilinearTap bilinear_tap(int dst, float ratio, int in
   return {i0, i1, 1.0f - frac, frac};
 }
 
+/// wa*a + wb*b per lane: one bilinear step, as the head's upsample kernels evaluate it.
+__device__ __forceinline__ float4 lerp(float4 a, float4 b, float wa, float wb) {
+  return make_float4(wa * a.x + wb * b.x, wa * a.y + wb * b.y, wa * a.z + wb * b.z, wa * a.w + wb * b.w);
+}
+
+/// Bilinear 2x upsample (align_corners=False) of one 4-channel quad of a channels_last map viewed as
+/// float4 [h][w][quads], at the output pixel whose source taps are ty, tx.
+__device__ __forceinline__ float4 upsample2x_quad(const float4* image, int w, int quads, int q, const BilinearTap& ty,
+                                                  const BilinearTap& tx) {
+  const auto at = [&](int yy, int xx) { return image[(static_cast<long long>(yy) * w + xx) * quads + q]; };
+  // torch: h0lambda * (w0lambda * v00 + w1lambda * v01) + h1lambda * (w0lambda * v10 + w1lambda * v11)
+  const float4 top = lerp(at(ty.i0, tx.i0), at(ty.i0, tx.i1), tx.lambda0, tx.lambda1);
+  const float4 bottom = lerp(at(ty.i1, tx.i0), at(ty.i1, tx.i1), tx.lambda0, tx.lambda1);
+  return lerp(top, bottom, ty.lambda0, ty.lambda1);
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);

@@ -68,4 +68,15 @@ bool fused_residual_bias_add_supports(const torch::Tensor& residual, const torch
 /// residual + (x + bias) in fp32, stored as result_type(residual, x); (N,C,H,W) channels_last.
 torch::Tensor fused_residual_bias_add(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& bias);
 
+// --- head: upsample the coarse branches + sum + segmask 1x1 conv ------------------------------------------
+/// finest: (N,C,H,W) channels_last float32 CUDA (branch 0); coarse: up to 3 maps (N,C,H/2,W/2) like it (branches
+/// 3, 2, 1 before their last upsample: the accumulation order); weight (K<=4,C,1,1) bfloat16; bias K bfloat16 or
+/// undefined. C % 4 == 0, C <= 1024, H and W even.
+bool fused_head_sum_segmask_supports(const torch::Tensor& finest, const std::vector<torch::Tensor>& coarse,
+                                     const torch::Tensor& weight, const torch::Tensor& bias);
+/// conv1x1(bf16((up(coarse[0]) + up(coarse[1]) + up(coarse[2])) + finest)) + bias as (N,K,H,W) channels_last
+/// bfloat16 — the head's sum and segmask conv without the fp32 full-resolution sum in memory.
+torch::Tensor fused_head_sum_segmask(const torch::Tensor& finest, const std::vector<torch::Tensor>& coarse,
+                                     const torch::Tensor& weight, const torch::Tensor& bias);
+
 }  // namespace peaknet::model

@@ -12,10 +12,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ float4 lerp(float4 a, float4 b, float wa, float wb) {
-  return make_float4(wa * a.x + wb * b.x, wa * a.y + wb * b.y, wa * a.z + wb * b.z, wa * a.w + wb * b.w);
-}
-
 // One thread per (output pixel, 4 channels).
 __global__ void __launch_bounds__(kThreads)
     upsample2x_add_kernel(const float4* __restrict__ x, const float4* __restrict__ acc, int64_t batch, int quads,
@@ -31,12 +27,7 @@ __global__ void __launch_bounds__(kThreads)
     const int oy = static_cast<int>(row % out_h);
     const int64_t n = row / out_h;
     const BilinearTap ty = bilinear_tap(oy, 0.5f, in_h), tx = bilinear_tap(ox, 0.5f, in_w);  // 2x: 1/2 per output
-    const float4* image = x + n * in_h * in_w * quads;
-    const auto at = [&](int yy, int xx) { return image[(static_cast<int64_t>(yy) * in_w + xx) * quads + q]; };
-    // torch: h0lambda * (w0lambda * v00 + w1lambda * v01) + h1lambda * (w0lambda * v10 + w1lambda * v11)
-    const float4 top = lerp(at(ty.i0, tx.i0), at(ty.i0, tx.i1), tx.lambda0, tx.lambda1);
-    const float4 bottom = lerp(at(ty.i1, tx.i0), at(ty.i1, tx.i1), tx.lambda0, tx.lambda1);
-    float4 v = lerp(top, bottom, ty.lambda0, ty.lambda1);
+    float4 v = upsample2x_quad(x + n * in_h * in_w * quads, in_w, quads, q, ty, tx);
     if (acc != nullptr) {
       const float4 a = acc[i];
       v = make_float4(__fadd_rn(a.x, v.x), __fadd_rn(a.y, v.y), __fadd_rn(a.z, v.z), __fadd_rn(a.w, v.w));
