@@ -1,5 +1,6 @@
 #include "cuda_model_runner.hpp"
 
+#include <ATen/Context.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
@@ -29,6 +30,9 @@ CudaModelRunner::CudaModelRunner(std::unique_ptr<model::InferenceModel> model, t
       channels_last_(channels_last),
       use_graphs_(use_graphs),
       pool_(at::cuda::graph_pool_handle()) {
+  // inferd runs a few fixed, padded shapes: let cuDNN time its algorithms once per shape during the
+  // warm-up (torch.backends.cudnn.benchmark, as the upstream anchors run) instead of its heuristic pick.
+  at::globalContext().setBenchmarkCuDNN(true);
   model_->to(device_, precision_, channels_last_);
 }
 
