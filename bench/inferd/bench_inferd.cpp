@@ -103,7 +103,6 @@ double model_only(const Options& o, const Shape& s) {
 /// Events/s through Q1 -> InferdService -> Q2, timed from the first to the last Q2 record.
 double streaming(const Options& o, const Shape& s, json& stats) {
   const std::string run = fmt::format("bench-inferd-{}", getpid());
-  const uint64_t payload = uint64_t(s.c * s.h * s.w) * 4;
   const int64_t q1_slots = std::max<int64_t>(64, 4 * s.b * o.slots);
   const json j = bench::streaming_config(o, s, run, q1_slots, o.gpu);
   const auto cfg = config::parse_suite_config(j);
@@ -121,19 +120,11 @@ double streaming(const Options& o, const Shape& s, json& stats) {
   std::thread producer([&] {
    try {
     shm::Ring q1 = shm::Ring::attach(run + "-q1");
-    std::vector<float> frame(size_t(s.c * s.h * s.w));
-    for (size_t k = 0; k < frame.size(); ++k) frame[k] = float((k * 2654435761u) % 1000) * 0.1f;
+    const std::vector<float> frame = bench::synthetic_frame(s);
     for (uint64_t id = 0; id < total; ++id) {
       auto slot = q1.acquire(std::chrono::milliseconds(60'000));
       if (!slot) break;
-      shm::EventHeader h{};
-      h.event_id = id;
-      h.channels = uint32_t(s.c), h.height = uint32_t(s.h), h.width = uint32_t(s.w);
-      h.orig_height = h.height, h.orig_width = h.width;
-      h.dtype = shm::DType::kF32;
-      h.payload_bytes = payload;
-      std::memcpy(slot->data(), &h, sizeof(h));
-      std::memcpy(slot->data() + shm::kPayloadOffset, frame.data(), payload);
+      bench::write_synthetic_event(slot->data(), id, s, frame);
       q1.publish(std::move(*slot));
     }
     q1.finish_producing();

@@ -1,6 +1,7 @@
 #include "bench_options.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -68,6 +69,23 @@ nlohmann::json streaming_config(const Options& o, const Shape& s, const std::str
                       {"warmup_iterations", o.warmup}, {"warmup_shape", {s.c, s.h, s.w}},
                       {"model", {{"config", model_config(o.model)}, {"random_init", true},
                                  {"fused_kernels", o.fused}}}}}};
+}
+
+void write_synthetic_event(std::byte* slot, uint64_t id, const Shape& s, const std::vector<float>& frame) {
+  shm::EventHeader h{};
+  h.event_id = id;
+  h.channels = uint32_t(s.c), h.height = uint32_t(s.h), h.width = uint32_t(s.w);
+  h.orig_height = h.height, h.orig_width = h.width;
+  h.dtype = shm::DType::kF32;
+  h.payload_bytes = frame.size() * sizeof(float);
+  std::memcpy(slot, &h, sizeof(h));
+  std::memcpy(slot + shm::kPayloadOffset, frame.data(), h.payload_bytes);
+}
+
+std::vector<float> synthetic_frame(const Shape& s) {
+  std::vector<float> frame(size_t(s.c * s.h * s.w));
+  for (size_t k = 0; k < frame.size(); ++k) frame[k] = float((k * 2654435761u) % 1000) * 0.1f;
+  return frame;
 }
 
 }  // namespace peaknet::bench

@@ -1,6 +1,7 @@
 #pragma once
 // bench_inferd's command-line options, frame shapes, and the suite config each streaming measurement
 // runs inferd with (shared by the single-process and the multi-GPU modes).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ nlohmann::json model_config(const std::string& name);
 
 /// Q1 slot size holding one float32 event of shape s (header page + payload, page multiple).
 uint64_t q1_slot_bytes(const Shape& s);
+
+/// The synthetic event every producer writes: an EventHeader (id, shape s, float32) and `frame`
+/// (s.c*s.h*s.w floats) as the payload, into a Q1 slot's bytes.
+void write_synthetic_event(std::byte* slot, uint64_t id, const Shape& s, const std::vector<float>& frame);
+
+/// The frame those events carry: a fixed non-trivial pattern of s.c*s.h*s.w floats.
+std::vector<float> synthetic_frame(const Shape& s);
 
 /// Suite config of one streaming run: rings named after `run`, Q1 of q1_slots slots, inferd on `gpu`
 /// with batch s.b, max_wait_ms 1000 (full batches), warm-up on the frame shape, random weights.

@@ -56,18 +56,6 @@ class SegmentSweep {
   std::string prefix_;
 };
 
-/// The same options InferdService opens the ring with (its open_or_create then attaches to ours).
-shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingConfig& r) {
-  shm::RingOptions o;
-  o.name = inferd::ring_segment_name(c, r);
-  o.slot_count = static_cast<uint32_t>(r.slots);
-  o.slot_bytes = static_cast<uint64_t>(r.slot_bytes);
-  o.policy = shm::parse_overflow_policy(r.policy);
-  o.block_timeout = std::chrono::milliseconds(r.block_timeout_ms);
-  o.group_shareable = r.group_shareable;
-  return o;
-}
-
 void check_shm_space(uint64_t needed) {
   struct statvfs st {};
   if (::statvfs("/dev/shm", &st) != 0) return;  // Ring::create reports the real problem, if any
@@ -116,8 +104,8 @@ Measurement measure(const Options& o, const Shape& s, const std::vector<int>& gp
   check_shm_space(uint64_t(cfg.q1.slots) * uint64_t(cfg.q1.slot_bytes) +
                   uint64_t(cfg.q2.slots) * uint64_t(cfg.q2.slot_bytes));
   InferdChildren children;  // before the rings: from here a Ctrl-C ends in the cleanup too
-  shm::Ring q1 = shm::Ring::create(ring_options(cfg, cfg.q1));
-  shm::Ring q2 = shm::Ring::create(ring_options(cfg, cfg.q2));
+  shm::Ring q1 = shm::Ring::create(inferd::ring_options(cfg, cfg.q1));
+  shm::Ring q2 = shm::Ring::create(inferd::ring_options(cfg, cfg.q2));
   std::memset(q1.data_area(), 0, q1.data_area_bytes());  // page faults now, not in the timed stream
   q1.begin_producing();
   for (size_t i = 0; i < k; ++i) children.spawn(configs[i], gpus[i]);
@@ -125,9 +113,7 @@ Measurement measure(const Options& o, const Shape& s, const std::vector<int>& gp
 
   const uint64_t batch = uint64_t(s.b), fill = k * batch, timed = k * batch * uint64_t(o.iters);
   const uint64_t total = fill + timed + k * batch;
-  const uint64_t payload = uint64_t(s.c * s.h * s.w) * 4;
-  std::vector<float> frame(size_t(s.c * s.h * s.w));
-  for (size_t i = 0; i < frame.size(); ++i) frame[i] = float((i * 2654435761u) % 1000) * 0.1f;
+  const std::vector<float> frame = synthetic_frame(s);
 
   std::atomic<bool> abort{false}, consumer_done{false};
   std::mutex error_mutex;
@@ -145,14 +131,7 @@ Measurement measure(const Options& o, const Shape& s, const std::vector<int>& gp
           std::optional<shm::WriteSlot> slot;
           while (!slot && !abort) slot = q1.acquire(200ms);  // short waits: notice an abort
           if (!slot) break;
-          shm::EventHeader h{};
-          h.event_id = id;
-          h.channels = uint32_t(s.c), h.height = uint32_t(s.h), h.width = uint32_t(s.w);
-          h.orig_height = h.height, h.orig_width = h.width;
-          h.dtype = shm::DType::kF32;
-          h.payload_bytes = payload;
-          std::memcpy(slot->data(), &h, sizeof(h));
-          std::memcpy(slot->data() + shm::kPayloadOffset, frame.data(), payload);
+          write_synthetic_event(slot->data(), id, s, frame);
           q1.publish(std::move(*slot));
         }
       } catch (const std::exception& e) {

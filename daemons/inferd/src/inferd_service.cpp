@@ -48,6 +48,12 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
   return spec;
 }
 
+}  // namespace
+
+std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring) {
+  return config.run.name + "-" + ring.name;
+}
+
 shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingConfig& r) {
   shm::RingOptions o;
   o.name = ring_segment_name(c, r);
@@ -57,12 +63,6 @@ shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingCo
   o.block_timeout = std::chrono::milliseconds(r.block_timeout_ms);
   o.group_shareable = r.group_shareable;
   return o;
-}
-
-}  // namespace
-
-std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring) {
-  return config.run.name + "-" + ring.name;
 }
 
 const char* to_string(ServiceState state) {
