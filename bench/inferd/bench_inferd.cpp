@@ -70,7 +70,8 @@ double model_only(const Options& o, const Shape& s) {
   torch::Tensor x;
   if (o.device == "cuda") {
     torch::Device dev(torch::kCUDA, o.gpu);
-    runner = std::make_unique<inferd::CudaModelRunner>(std::move(m), dev, precision, o.channels_last, o.graphs);
+    runner = std::make_unique<inferd::CudaModelRunner>(std::move(m), dev, precision, o.channels_last, o.graphs,
+                                                       /*cudnn_benchmark=*/true);
     runner->prepare(shape, o.warmup);
     x = torch::randn(shape, torch::TensorOptions().device(dev));
     step = [&] { (void)runner->run(x, shape[0]); };

@@ -23,16 +23,18 @@ size_t device_used_bytes() {
 }  // namespace
 
 CudaModelRunner::CudaModelRunner(std::unique_ptr<model::InferenceModel> model, torch::Device device,
-                                 model::Precision precision, bool channels_last, bool use_graphs)
+                                 model::Precision precision, bool channels_last, bool use_graphs,
+                                 bool cudnn_benchmark)
     : model_(std::move(model)),
       device_(device),
       precision_(precision),
       channels_last_(channels_last),
       use_graphs_(use_graphs),
       pool_(at::cuda::graph_pool_handle()) {
-  // inferd runs a few fixed, padded shapes: let cuDNN time its algorithms once per shape during the
-  // warm-up (torch.backends.cudnn.benchmark, as the upstream anchors run) instead of its heuristic pick.
-  at::globalContext().setBenchmarkCuDNN(true);
+  // inferd runs a few fixed, padded shapes: with cudnn_benchmark cuDNN times its algorithms once per shape
+  // during the warm-up (torch.backends.cudnn.benchmark, as the upstream anchors run) instead of its
+  // heuristic pick. Off by default: the timed pick can differ between processes, and so can the last bits.
+  if (cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
   model_->to(device_, precision_, channels_last_);
 }
 

@@ -107,6 +107,7 @@ class InferdServiceImpl final : public BatchSink {
     o.precision = c.precision == "auto" ? (device_ == "cuda" ? "bf16" : "fp32") : c.precision;
     o.channels_last = c.channels_last;
     o.cuda_graphs = c.cuda_graphs;
+    o.cudnn_benchmark = c.cudnn_benchmark;
     o.instance_norm = c.instance_norm;
     o.pad_multiple = static_cast<uint32_t>(c.pad_multiple);
     o.pipeline_slots = static_cast<uint32_t>(c.pipeline_slots);

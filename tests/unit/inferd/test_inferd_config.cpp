@@ -26,6 +26,7 @@ TEST(InferdConfig, EmptySectionGivesDocumentedDefaults) {
   EXPECT_EQ(sut.release_q1, "after_publish");
   EXPECT_EQ(sut.model.backend, "native");
   EXPECT_FALSE(sut.model.fused_kernels);
+  EXPECT_FALSE(sut.cudnn_benchmark);  // bit-reproducible runs unless asked
 }
 
 TEST(InferdConfig, ModelConfigIsAnObjectOrAPath) {
@@ -52,5 +53,7 @@ TEST(InferdConfig, BadValuesNameTheirKey) {
             std::string::npos);
   EXPECT_NE(error_of({{"model", {{"backend", "torchscript"}}}}).find("config.inferd.model.weights"),
             std::string::npos);
+  EXPECT_EQ(error_of({{"cudnn_benchmark", 1}}).find("config.inferd.cudnn_benchmark"), 0u);
+  EXPECT_TRUE(parse_suite_config(json{{"inferd", {{"cudnn_benchmark", true}}}}).inferd.cudnn_benchmark);
   EXPECT_NE(error_of({{"batch_sise", 4}}).find("config.inferd.batch_sise: unknown key"), std::string::npos);
 }

@@ -44,6 +44,7 @@ InferdConfig parse_inferd_config(ConfigNode node) {
   c.precision = node.get_enum("precision", c.precision, {"auto", "fp32", "bf16", "fp16"});
   c.channels_last = node.get_bool("channels_last", c.channels_last);
   c.cuda_graphs = node.get_bool("cuda_graphs", c.cuda_graphs);
+  c.cudnn_benchmark = node.get_bool("cudnn_benchmark", c.cudnn_benchmark);
   c.instance_norm = node.get_bool("instance_norm", c.instance_norm);
   c.pad_multiple = node.get_int("pad_multiple", c.pad_multiple, 1, 1024);
   c.warmup_iterations = node.get_int("warmup_iterations", c.warmup_iterations, 0, 10'000);

@@ -64,6 +64,7 @@ struct BackendOptions {
   std::string precision = "fp32";
   bool channels_last = false;
   bool cuda_graphs = false;
+  bool cudnn_benchmark = false;  ///< cudnn.benchmark for this process (CUDA)
   bool instance_norm = false;
   uint32_t pad_multiple = 32;
   uint32_t pipeline_slots = 3;

@@ -34,6 +34,7 @@ struct InferdConfig {
   std::string precision = "auto";     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16 | fp16
   bool channels_last = false;         ///< NHWC memory format for the model
   bool cuda_graphs = false;           ///< capture the forward pass per (batch, shape) on cuda
+  bool cudnn_benchmark = false;       ///< cuDNN times its algorithms per shape (faster; run-to-run bits may differ)
   bool instance_norm = false;         ///< per-image (x-mean)/sqrt(var+1e-6) after padding
   int64_t pad_multiple = 32;          ///< pad H and W up to a multiple of this (bottom/right)
   int64_t warmup_iterations = 2;      ///< synthetic batches before reporting ready (never stream data)
