@@ -458,18 +458,16 @@ struct PeakNet::Impl {
     op_lap("head.sum", partial, branch, acc);
   }
 
-  // Fused head end: the deferred upsamples, the sum and the segmask conv in one kernel, then the final
-  // 4x upsample. Undefined where it does not apply (unfused, learned upsample, unsupported shapes).
-  Tensor fused_head_logits(const std::vector<Tensor>& branches) const {
+  // Fused head end: the deferred upsamples, the sum and the segmask conv in one kernel -> the stride-4
+  // logits. Undefined where it does not apply (unfused, learned upsample, unsupported shapes).
+  Tensor fused_head_coarse_logits(const std::vector<Tensor>& branches) const {
     if (!fused_kernels || head_upsample.weight.defined()) return {};
     const std::vector<Tensor> coarse(branches.begin(), branches.end() - 1);
     const Tensor& finest = branches.back();
     if (!fused_head_sum_segmask_supports(finest, coarse, head_segmask.weight, head_segmask.bias)) return {};
     const Tensor coarse_logits = fused_head_sum_segmask(finest, coarse, head_segmask.weight, head_segmask.bias);
     op_lap("head.upsample_sum_segmask_fused", finest, coarse_logits);
-    Tensor logits = resample(coarse_logits, static_cast<double>(kHeadScale));
-    op_lap("head.final_upsample4x", coarse_logits, logits);
-    return logits;
+    return coarse_logits;
   }
 
   PeakNetOutputs run(const Tensor& input, bool keep_intermediates) const {
@@ -489,25 +487,25 @@ struct PeakNet::Impl {
     // Head branches, coarsest first (upstream's accumulation order L3 + L2 + L1 + L0). Fused: branches 3..1
     // stop before their last upsample (small maps, kept until the fused head end consumes them all);
     // unfused: each full-resolution branch is added to the sum as soon as it exists.
-    Tensor logits, acc;
+    Tensor coarse_logits, acc;
     if (fused_kernels) {
       std::vector<Tensor> branches;
       for (size_t level : {3, 2, 1, 0}) branches.push_back(run_lateral(level, pyramid[level], level > 0));
-      logits = fused_head_logits(branches);
-      if (!logits.defined())
+      coarse_logits = fused_head_coarse_logits(branches);
+      if (!coarse_logits.defined())
         for (size_t b = 0; b < branches.size(); ++b) add_branch(acc, branches[b], b + 1 < branches.size());
     } else {
       for (size_t level : {3, 2, 1, 0}) add_branch(acc, run_lateral(level, pyramid[level], false), false);
     }
-    if (!logits.defined()) {
-      const Tensor coarse_logits = head_segmask(acc);
+    if (!coarse_logits.defined()) {
+      coarse_logits = head_segmask(acc);
       op_lap("head.segmask_conv1x1", acc, coarse_logits);
-      logits = resample(coarse_logits, static_cast<double>(kHeadScale));
-      op_lap("head.final_upsample4x", coarse_logits, logits);
-      if (head_upsample.weight.defined()) {
-        logits = logits + head_upsample(acc);
-        op_lap("head.learned_upsample", acc, logits);
-      }
+    }
+    Tensor logits = resample(coarse_logits, static_cast<double>(kHeadScale));
+    op_lap("head.final_upsample4x", coarse_logits, logits);
+    if (head_upsample.weight.defined()) {  // never with the fused head end: acc is the full sum here
+      logits = logits + head_upsample(acc);
+      op_lap("head.learned_upsample", acc, logits);
     }
     out.logits = logits;
     if (keep_intermediates) {
