@@ -4,10 +4,14 @@
 #include <cuda_bf16.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "element_type.hpp"
 
 namespace peaknet::model::cuda {
+
+/// Whether p starts on a 16-byte boundary (what the kernels' vector loads and stores need).
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
@@ -70,6 +74,24 @@ struct Pack16<float> {
     out[3] = raw.w;
   }
 };
+
+/// Stores V floats as Out at p: fp32 as 16-byte stores (V % 4 == 0), bf16 as one 16- (V = 8) or 8-byte (V = 4)
+/// store; p aligned to that size.
+template <class Out, int V>
+__device__ __forceinline__ void store_pack(Out* p, const float* v) {
+  if constexpr (sizeof(Out) == 4) {
+#pragma unroll
+    for (int k = 0; k < V; k += 4)
+      *reinterpret_cast<float4*>(p + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
+  } else {
+    struct alignas(sizeof(Out) * V) Packed {
+      Out v[V];
+    } packed;
+#pragma unroll
+    for (int k = 0; k < V; ++k) packed.v[k] = from_float<Out>(v[k]);
+    *reinterpret_cast<Packed*>(p) = packed;
+  }
+}
 
 /// v as a tensor of T would store it.
 template <class T>

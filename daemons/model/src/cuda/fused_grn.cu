@@ -81,13 +81,7 @@ __global__ void grn_statistics_vector_kernel(const T* x, int64_t pixels, int cha
       if constexpr (kGelu) v[k] = round_as<T>(gelu_exact(v[k]));
       acc[k] = fmaf(v[k], v[k], acc[k]);
     }
-    if (kGelu && gelu_out != nullptr) {
-      T packed[V];
-#pragma unroll
-      for (int k = 0; k < V; ++k) packed[k] = from_float<T>(v[k]);
-      *reinterpret_cast<uint4*>(gelu_out + n * pixels * channels + r * channels + c0) =
-          *reinterpret_cast<const uint4*>(packed);
-    }
+    if (kGelu && gelu_out != nullptr) store_pack<T, V>(gelu_out + n * pixels * channels + r * channels + c0, v);
   }
 #pragma unroll
   for (int k = 0; k < V; ++k) row_sums[threadIdx.y * channels + c0 + k] = acc[k];
@@ -174,12 +168,9 @@ template <class T, class Out, bool kGelu>
 void apply_typed(const void* x, const GrnShape& s, const float* scale, const float* gamma, const float* beta,
                  void* y, cudaStream_t stream) {
   const int64_t total = s.batch * s.pixels * s.channels;
-  const auto aligned = [](const void* p) {
-    return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-  };
   const auto* in = static_cast<const T*>(x);
   auto* out = static_cast<Out*>(y);
-  if (s.channels % kApplyVector == 0 && aligned(x) && aligned(y)) {
+  if (s.channels % kApplyVector == 0 && aligned16(x) && aligned16(y)) {
     const int64_t groups = total / kApplyVector;
     grn_apply_kernel<T, Out, kGelu, kApplyVector>
         <<<apply_blocks(groups), kApplyThreads, 0, stream>>>(in, s.pixels, s.channels, scale, gamma, beta, out, groups);
@@ -226,7 +217,7 @@ void launch_vector_statistics(const void* x, bool apply_gelu, const GrnShape& s,
 }
 
 bool grn_statistics_stores_gelu(const void* x, ElementType type, const GrnShape& shape) {
-  if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
+  if (!aligned16(x)) return false;
   return type == ElementType::kBFloat16 ? vector_statistics<__nv_bfloat16>(shape) : vector_statistics<float>(shape);
 }
 
@@ -234,7 +225,7 @@ cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_ge
                                   int64_t chunks, float* partials, cudaStream_t stream, void* gelu_out) {
   // chunks must come from grn_stat_chunks(shape, type): it sizes the grid for the variant chosen here.
   if (gelu_out != nullptr && (!apply_gelu || !grn_statistics_stores_gelu(x, type, shape) ||
-                              reinterpret_cast<uintptr_t>(gelu_out) % 16 != 0))
+                              !aligned16(gelu_out)))
     return cudaErrorInvalidValue;
   if (grn_statistics_stores_gelu(x, type, shape)) {
     if (type == ElementType::kBFloat16)

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "fused_kernels.hpp"
+#include "tensor_checks.hpp"
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -15,11 +16,6 @@ namespace peaknet::model {
 namespace {
 constexpr const char* kOp = "fused_head_sum_segmask";
 constexpr int64_t kMaxCoarse = 3, kMaxClasses = 4, kMaxChannels = 1024;  // head_sum_segmask.cuh's limits
-
-bool fp32_channels_last(const torch::Tensor& t) {
-  return t.defined() && t.is_cuda() && t.dim() == 4 && t.numel() > 0 && t.scalar_type() == torch::kFloat &&
-         t.is_contiguous(at::MemoryFormat::ChannelsLast) && reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
-}
 }  // namespace
 
 bool fused_head_sum_segmask_supports(const torch::Tensor& finest, const std::vector<torch::Tensor>& coarse,
@@ -53,8 +49,8 @@ torch::Tensor fused_head_sum_segmask(const torch::Tensor& finest, const std::vec
   const int64_t k = weight.size(0);
   const torch::Tensor w = weight.reshape({k, finest.size(1)}).contiguous();
   const torch::Tensor b = bias.defined() ? bias.reshape({k}).contiguous() : torch::Tensor();
-  torch::Tensor logits = torch::empty({finest.size(0), k, finest.size(2), finest.size(3)},
-                                      finest.options().dtype(torch::kBFloat16).memory_format(at::MemoryFormat::ChannelsLast));
+  const auto options = finest.options().dtype(torch::kBFloat16).memory_format(at::MemoryFormat::ChannelsLast);
+  torch::Tensor logits = torch::empty({finest.size(0), k, finest.size(2), finest.size(3)}, options);
   const float* maps[kMaxCoarse] = {};
   for (size_t i = 0; i < coarse.size(); ++i) maps[i] = coarse[i].data_ptr<float>();
   const cuda::HeadSumSegmaskShape shape{finest.size(0), finest.size(2),           finest.size(3),

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "fused_kernels.hpp"
+#include "tensor_checks.hpp"
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -15,9 +16,6 @@ namespace peaknet::model {
 namespace {
 constexpr const char* kOp = "fused_layernorm";
 
-bool float_or_bf16(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
-}
 // (N,C,H,W) channels_last viewed as (N,H,W,C) rows.
 torch::Tensor rows_view(const torch::Tensor& t) { return t.permute({0, 2, 3, 1}); }
 }  // namespace

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "fused_kernels.hpp"
+#include "tensor_checks.hpp"
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -15,16 +16,13 @@ namespace peaknet::model {
 namespace {
 constexpr const char* kOp = "fused_residual_bias_add";
 
-bool float_or_bf16(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
-}
 bool aligned_channels_last(const torch::Tensor& t) {
-  return t.defined() && t.is_cuda() && t.dim() == 4 && t.numel() > 0 && float_or_bf16(t) &&
-         t.is_contiguous(at::MemoryFormat::ChannelsLast) && reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+  return aligned_channels_last_cuda(t) && float_or_bf16(t);
 }
 }  // namespace
 
-bool fused_residual_bias_add_supports(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& bias) {
+bool fused_residual_bias_add_supports(const torch::Tensor& residual, const torch::Tensor& x,
+                                      const torch::Tensor& bias) {
   if (!fused_kernels_built() || !aligned_channels_last(residual) || !aligned_channels_last(x)) return false;
   if (residual.sizes() != x.sizes() || residual.device() != x.device() || residual.size(1) % 4 != 0) return false;
   // bf16 residual + fp32 x promotes to fp32, which the kernel writes; every pairing of the two types is taken.
@@ -33,7 +31,8 @@ bool fused_residual_bias_add_supports(const torch::Tensor& residual, const torch
 }
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
-torch::Tensor fused_residual_bias_add(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& bias) {
+torch::Tensor fused_residual_bias_add(const torch::Tensor& residual, const torch::Tensor& x,
+                                      const torch::Tensor& bias) {
   if (!fused_residual_bias_add_supports(residual, x, bias))
     throw std::invalid_argument(std::string(kOp) +
                                 ": residual and x must be equal-size 4-D channels_last float32/bfloat16 CUDA tensors "

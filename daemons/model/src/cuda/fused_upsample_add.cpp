@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "fused_kernels.hpp"
+#include "tensor_checks.hpp"
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -14,11 +15,6 @@ namespace peaknet::model {
 
 namespace {
 constexpr const char* kOp = "fused_upsample2x_add";
-
-bool fp32_channels_last(const torch::Tensor& t) {
-  return t.defined() && t.is_cuda() && t.dim() == 4 && t.numel() > 0 && t.scalar_type() == torch::kFloat &&
-         t.is_contiguous(at::MemoryFormat::ChannelsLast) && reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
-}
 }  // namespace
 
 bool fused_upsample2x_add_supports(const torch::Tensor& x, const torch::Tensor& acc) {

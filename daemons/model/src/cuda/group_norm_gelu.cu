@@ -85,22 +85,6 @@ __global__ void finalize_kernel(const float* __restrict__ partials, int64_t batc
   mean_rstd[2 * id + 1] = static_cast<float>(1.0 / sqrt(var + eps));
 }
 
-// Stores V floats (Out = fp32: 16-byte stores) or V bf16 (one 16- or 8-byte store) at an aligned p.
-template <class Out, int V>
-__device__ __forceinline__ void store_pack(Out* p, const float* v) {
-  if constexpr (sizeof(Out) == 4) {
-#pragma unroll
-    for (int k = 0; k < V; k += 4) *reinterpret_cast<float4*>(p + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
-  } else {
-    struct alignas(sizeof(Out) * V) Packed {
-      Out v[V];
-    } packed;
-#pragma unroll
-    for (int k = 0; k < V; ++k) packed.v[k] = from_float<Out>(v[k]);
-    *reinterpret_cast<Packed*>(p) = packed;  // 16 bytes (bf16 in) or 8 bytes (fp32 in)
-  }
-}
-
 // blockDim = (C / V, rows), grid = (row blocks, N): a thread keeps its V channels for the whole launch,
 // so gamma, beta, mean and rstd are loaded once into registers (no per-element index divisions), and
 // every pixel row is one 16-byte load and one or two 16-byte stores per thread.
@@ -209,8 +193,7 @@ cudaError_t launch_group_norm_apply(const void* x, ElementType type, const Group
                                     const float* gamma, const float* beta, bool gelu, void* y, ElementType y_type,
                                     cudaStream_t stream) {
   const int64_t v = group_norm_vector(type);
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  if (s.channels % v != 0 || s.channels / v > kBlockThreads || s.batch > 65535 || !aligned(x) || !aligned(y))
+  if (s.channels % v != 0 || s.channels / v > kBlockThreads || s.batch > 65535 || !aligned16(x) || !aligned16(y))
     return cudaErrorInvalidValue;
   const bool f32_out = y_type == ElementType::kFloat32;
   if (type == ElementType::kBFloat16) {

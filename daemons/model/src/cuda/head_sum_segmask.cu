@@ -75,14 +75,13 @@ __global__ void __launch_bounds__(kThreads)
 cudaError_t launch_head_sum_segmask(const float* finest, const float* const* coarse, const HeadSumSegmaskShape& s,
                                     const __nv_bfloat16* weight, const __nv_bfloat16* bias, __nv_bfloat16* logits,
                                     cudaStream_t stream) {
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   if (s.batch < 1 || s.height < 2 || s.width < 2 || s.height % 2 != 0 || s.width % 2 != 0 || s.channels < 4 ||
       s.channels % 4 != 0 || s.channels > kHeadMaxChannels || s.classes < 1 || s.classes > kHeadMaxClasses ||
-      s.coarse < 0 || s.coarse > kHeadMaxCoarse || !aligned(finest))
+      s.coarse < 0 || s.coarse > kHeadMaxCoarse || !aligned16(finest))
     return cudaErrorInvalidValue;
   CoarseMaps maps{};
   for (int b = 0; b < s.coarse; ++b) {
-    if (!aligned(coarse[b])) return cudaErrorInvalidValue;
+    if (!aligned16(coarse[b])) return cudaErrorInvalidValue;
     maps.map[b] = reinterpret_cast<const float4*>(coarse[b]);
   }
   const int64_t pixels = s.batch * s.height * s.width;

@@ -29,7 +29,8 @@ __global__ void __launch_bounds__(kThreads)
     const float b[4] = {b4.x, b4.y, b4.z, b4.w};
     Quad<Out> out;
 #pragma unroll
-    for (int k = 0; k < 4; ++k) out.v[k] = from_float<Out>(__fadd_rn(to_float(r.v[k]), __fadd_rn(to_float(p.v[k]), b[k])));
+    for (int k = 0; k < 4; ++k)
+      out.v[k] = from_float<Out>(__fadd_rn(to_float(r.v[k]), __fadd_rn(to_float(p.v[k]), b[k])));
     y[i] = out;
   }
 }
@@ -48,24 +49,26 @@ using Bf16 = __nv_bfloat16;
 
 }  // namespace
 
-cudaError_t launch_residual_bias_add(const void* residual, ElementType residual_type, const void* x, ElementType x_type,
-                                     const float* bias, const ResidualBiasAddShape& s, void* y, ElementType out_type,
-                                     cudaStream_t stream) {
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  if (s.channels < 4 || s.channels % 4 != 0 || s.elements % s.channels != 0 || !aligned(residual) || !aligned(x) ||
-      !aligned(y) || !aligned(bias))
+cudaError_t launch_residual_bias_add(const void* residual, ElementType residual_type, const void* x,
+                                     ElementType x_type, const float* bias, const ResidualBiasAddShape& s, void* y,
+                                     ElementType out_type, cudaStream_t stream) {
+  if (s.channels < 4 || s.channels % 4 != 0 || s.elements % s.channels != 0 || !aligned16(residual) ||
+      !aligned16(x) || !aligned16(y) || !aligned16(bias))
     return cudaErrorInvalidValue;
   if (s.elements == 0) return cudaSuccess;
+  const auto run = [&](auto launch) {
+    launch(residual, x, bias, s, y, stream);
+    return cudaGetLastError();
+  };
   using T = ElementType;
   const T f = T::kFloat32, h = T::kBFloat16;
   // The combinations the ConvNeXt layers produce: fp32 or bf16 residual stream, bf16 (autocast) or fp32 GEMM.
-  if (residual_type == f && x_type == h && out_type == f) launch_typed<float, Bf16, float>(residual, x, bias, s, y, stream);
-  else if (residual_type == h && x_type == h && out_type == h) launch_typed<Bf16, Bf16, Bf16>(residual, x, bias, s, y, stream);
-  else if (residual_type == f && x_type == f && out_type == f) launch_typed<float, float, float>(residual, x, bias, s, y, stream);
-  else if (residual_type == h && x_type == h && out_type == f) launch_typed<Bf16, Bf16, float>(residual, x, bias, s, y, stream);
-  else if (residual_type == h && x_type == f && out_type == f) launch_typed<Bf16, float, float>(residual, x, bias, s, y, stream);
-  else return cudaErrorInvalidValue;  // an output narrower than an fp32 operand: not a torch promotion
-  return cudaGetLastError();
+  if (residual_type == f && x_type == h && out_type == f) return run(launch_typed<float, Bf16, float>);
+  if (residual_type == h && x_type == h && out_type == h) return run(launch_typed<Bf16, Bf16, Bf16>);
+  if (residual_type == f && x_type == f && out_type == f) return run(launch_typed<float, float, float>);
+  if (residual_type == h && x_type == h && out_type == f) return run(launch_typed<Bf16, Bf16, float>);
+  if (residual_type == h && x_type == f && out_type == f) return run(launch_typed<Bf16, float, float>);
+  return cudaErrorInvalidValue;  // an output narrower than an fp32 operand: not a torch promotion
 }
 
 }  // namespace peaknet::model::cuda
