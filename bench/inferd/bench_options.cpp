@@ -65,7 +65,8 @@ nlohmann::json streaming_config(const Options& o, const Shape& s, const std::str
           {"q2", {{"slots", 1024}, {"slot_bytes", 131072}}},
           {"inferd", {{"device", o.device}, {"gpu", gpu}, {"batch_size", s.b}, {"max_wait_ms", 1000},
                       {"pipeline_slots", o.slots}, {"precision", o.precision},
-                      {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last}, {"cudnn_benchmark", true},
+                      {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last},
+                      {"cudnn_benchmark", o.device == "cuda"},
                       {"warmup_iterations", o.warmup}, {"warmup_shape", {s.c, s.h, s.w}},
                       {"model", {{"config", model_config(o.model)}, {"random_init", true},
                                  {"fused_kernels", o.fused}}}}}};

@@ -51,6 +51,8 @@ TEST(InferdConfig, BadValuesNameTheirKey) {
             std::string::npos);
   EXPECT_NE(error_of({{"device", "cpu"}, {"cuda_graphs", true}}).find("config.inferd.cuda_graphs"),
             std::string::npos);
+  EXPECT_NE(error_of({{"device", "cpu"}, {"cudnn_benchmark", true}}).find("config.inferd.cudnn_benchmark"),
+            std::string::npos);
   EXPECT_NE(error_of({{"model", {{"backend", "torchscript"}}}}).find("config.inferd.model.weights"),
             std::string::npos);
   EXPECT_EQ(error_of({{"cudnn_benchmark", 1}}).find("config.inferd.cudnn_benchmark"), 0u);

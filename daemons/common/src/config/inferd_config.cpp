@@ -61,9 +61,9 @@ InferdConfig parse_inferd_config(ConfigNode node) {
   c.stats_interval_ms = node.get_int("stats_interval_ms", c.stats_interval_ms, 10, 3'600'000);
   c.nvml = node.get_bool("nvml", c.nvml);
   c.model = parse_model(node.child("model"));
-  if (c.device == "cpu" && (c.cuda_graphs || c.device_masks)) {
-    throw ConfigError(node.key_path(c.cuda_graphs ? "cuda_graphs" : "device_masks"),
-                      "needs device cuda (or auto on a GPU machine), device is cpu");
+  if (c.device == "cpu" && (c.cuda_graphs || c.device_masks || c.cudnn_benchmark)) {
+    const char* key = c.cuda_graphs ? "cuda_graphs" : c.device_masks ? "device_masks" : "cudnn_benchmark";
+    throw ConfigError(node.key_path(key), "needs device cuda (or auto on a GPU machine), device is cpu");
   }
   node.finish();
   return c;
