@@ -168,7 +168,7 @@ double h2d_gbps(const Options& o, const Shape& s) {
   if (o.device != "cuda") return 0.0;
   cudaSetDevice(o.gpu);
   const uint64_t payload = uint64_t(s.c * s.h * s.w) * 4;
-  const uint64_t slot_bytes = (shm::kPayloadOffset + payload + 4095) / 4096 * 4096;
+  const uint64_t slot_bytes = bench::q1_slot_bytes(s);
   const size_t bytes = slot_bytes * size_t(s.b);
   void* host = nullptr;
   if (posix_memalign(&host, 4096, bytes) != 0) return 0.0;
