@@ -47,6 +47,13 @@ bool sleep_until_ns(uint64_t deadline_ns, const std::atomic<bool>& stop) {
   return false;
 }
 
+// libhdf5's lock time of this process into the counter block's gauges.
+void publish_hdf5_lock_stats(IngestCounters& counters) {
+  const auto lock = ingest::hdf5_lock_stats();
+  counters.hdf5_lock_held_ns.store(lock.held_ns, std::memory_order_relaxed);
+  counters.hdf5_lock_wait_ns.store(lock.wait_ns, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 const char* to_string(EndReason reason) noexcept {
@@ -298,9 +305,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
     std::this_thread::sleep_for(50ms);
     if (tick) tick();
     counters_->decode_queue_depth.store(queue_.size(), std::memory_order_relaxed);
-    const auto lock = ingest::hdf5_lock_stats();
-    counters_->hdf5_lock_held_ns.store(lock.held_ns, std::memory_order_relaxed);
-    counters_->hdf5_lock_wait_ns.store(lock.wait_ns, std::memory_order_relaxed);
+    publish_hdf5_lock_stats(*counters_);
     int64_t peers = 0;
     for (size_t i = 0; i < receivers_.size(); ++i) {
       const int64_t p = std::max<int64_t>(0, receivers_[i]->counters().peers.load());
@@ -343,9 +348,7 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
   queue_.close();
   for (auto& t : decoders_) t.join();
   decoders_.clear();
-  const auto lock = ingest::hdf5_lock_stats();  // final values of the supervisor's gauges
-  counters_->hdf5_lock_held_ns.store(lock.held_ns);
-  counters_->hdf5_lock_wait_ns.store(lock.wait_ns);
+  publish_hdf5_lock_stats(*counters_);  // final values of the supervisor's gauges
   q1_->finish();
   const auto& k = *counters_;
   spdlog::info("run ended ({}): {} messages, {} events published, {} dropped, {} messages rejected",
