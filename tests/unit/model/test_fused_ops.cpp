@@ -53,12 +53,15 @@ torch::Tensor dwconv_ln_reference(const torch::Tensor& x, const torch::Tensor& w
 }
 
 TEST_F(FusedOpsCuda, DwconvLayerNormMatchesConvThenLayerNorm) {
-  // Tile edges (H, W not multiples of 4x8), C below/above one warp and above the 256-thread block,
-  // fp32 and bf16 inputs (stage 0's residual stream is fp32), with and without conv bias.
+  // Tile edges (H, W not multiples of the 8x16 / 8x8 / 4x8 tiles), every tile configuration (C <= 96, 192,
+  // 384, beyond) with full and partial channel chunks (24, 300, 516), C % 4 != 0 (scalar halo loads: 37),
+  // C beyond the LayerNorm's registers (1536), fp32 and bf16 inputs (stage 0's residual stream is fp32),
+  // with and without conv bias.
   struct Case { std::vector<int64_t> nchw; torch::ScalarType in; bool bias; };
   const std::vector<Case> cases = {{{1, 24, 9, 13}, torch::kFloat, true},   {{2, 96, 40, 48}, torch::kFloat, true},
                                    {{2, 192, 20, 24}, torch::kBFloat16, true}, {{1, 300, 15, 17}, torch::kBFloat16, false},
                                    {{1, 768, 12, 12}, torch::kBFloat16, true}, {{3, 37, 7, 5}, torch::kFloat, true},
+                                   {{1, 516, 6, 9}, torch::kFloat, true},
                                    {{1, 1536, 5, 6}, torch::kBFloat16, true}};  // the widest C taken
   for (const auto& c : cases) {
     const int64_t ch = c.nchw[1];

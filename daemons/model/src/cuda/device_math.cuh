@@ -137,4 +137,15 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
+/// warp_sum of two values at once (their shuffle chains interleave); each result is bit-equal to warp_sum's.
+__device__ __forceinline__ void warp_sum2(float& a, float& b) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float a_other = __shfl_xor_sync(0xffffffffu, a, offset);
+    const float b_other = __shfl_xor_sync(0xffffffffu, b, offset);
+    a += a_other;
+    b += b_other;
+  }
+}
+
 }  // namespace peaknet::model::cuda

@@ -43,8 +43,9 @@ torch::Tensor fused_dwconv7_layernorm(const torch::Tensor& x, const torch::Tenso
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   const auto x_type = cuda::element_type(x.scalar_type(), kOp, "x");
   const auto y_type = cuda::element_type(out_dtype, kOp, "out_dtype");
-  // (C,1,7,7) -> tap-major (49, C): a warp's channels read one contiguous run per tap.
-  const torch::Tensor taps = conv_weight.reshape({c, 49}).t().contiguous();
+  // (C,1,7,7) -> tap-major (49, C): a warp's channels read one contiguous run per tap; fp32 (exact) so the
+  // kernel loads them straight into registers.
+  const torch::Tensor taps = conv_weight.reshape({c, 49}).t().to(torch::kFloat).contiguous();
   const torch::Tensor bias =
       conv_bias.defined() ? cuda::per_channel(conv_bias, c, torch::kBFloat16, x.device(), kOp, "conv_bias")
                           : torch::Tensor();
