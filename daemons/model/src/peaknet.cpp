@@ -387,11 +387,18 @@ struct PeakNet::Impl {
   }
 
   std::vector<Tensor> run_backbone(const Tensor& x) const {
-    const Tensor patches = patch_embeddings(x);
-    op_lap("stem.conv4x4", x, patches);
-    // fp32 out: the stage-0 residual stream is fp32 under autocast.
-    Tensor h = embeddings_norm.channels_first(patches, fused_kernels, torch::kFloat);
-    op_lap("stem.layernorm", patches, h);
+    Tensor h;
+    if (fused_kernels && fused_stem_layernorm_supports(x, patch_embeddings.weight)) {
+      h = fused_stem_conv4x4_layernorm(x, patch_embeddings.weight, patch_embeddings.bias, embeddings_norm.weight,
+                                       embeddings_norm.bias, embeddings_norm.eps);
+      op_lap("stem.conv4x4_layernorm_fused", x, h);
+    } else {
+      const Tensor patches = patch_embeddings(x);
+      op_lap("stem.conv4x4", x, patches);
+      // fp32 out: the stage-0 residual stream is fp32 under autocast.
+      h = embeddings_norm.channels_first(patches, fused_kernels, torch::kFloat);
+      op_lap("stem.layernorm", patches, h);
+    }
     std::vector<Tensor> features;
     for (size_t s = 0; s < 4; ++s) {
       const Stage& stage = stages[s];

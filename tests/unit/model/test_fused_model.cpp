@@ -49,6 +49,8 @@ void expect_fused_matches(PeakNet& net, const torch::Tensor& input, double max_r
   EXPECT_EQ(laps["convnext.gelu"], 0) << what;
   EXPECT_EQ(laps["convnext.dwconv7x7_layernorm_fused"], bf16_weights ? layers : 0) << what;
   EXPECT_EQ(laps["convnext.dwconv7x7"], bf16_weights ? 0 : layers) << what;
+  EXPECT_EQ(laps["stem.conv4x4_layernorm_fused"], bf16_weights ? 1 : 0) << what;  // bf16-only like the dwconv
+  EXPECT_EQ(laps["stem.conv4x4"], bf16_weights ? 0 : 1) << what;
   EXPECT_EQ(laps["bifpn.fusion_fused"], nodes) << what;
   EXPECT_EQ(laps["bifpn.resample"], 0) << what;
   EXPECT_EQ(laps["bifpn.layernorm_gelu_residual_fused"], nodes) << what;

@@ -94,6 +94,46 @@ TEST_F(FusedOpsCuda, DwconvLayerNormRejectsWhatItCannotTake) {
   EXPECT_THROW(fused_dwconv7_layernorm(x, w, {}, ln.narrow(0, 0, 7), ln, 1e-6, torch::kFloat), std::invalid_argument);
 }
 
+// --- stem: 4x4 patch conv -> LayerNorm -----------------------------------------------------------------
+
+TEST_F(FusedOpsCuda, StemLayerNormMatchesPatchConvThenLayerNorm) {
+  // C = 96 (PeakNet-33M), 24 (tiny: lanes without a channel), 128 (the widest taken), 33 (C % 32 != 0);
+  // fp32 and bf16 inputs, with and without conv bias; an odd pixel count (the last warp's pair is half empty).
+  struct Case { int64_t n, c, h, w; torch::ScalarType in; bool bias; };
+  const std::vector<Case> cases = {{2, 96, 64, 48, torch::kFloat, true}, {1, 24, 20, 28, torch::kFloat, true},
+                                   {1, 128, 12, 16, torch::kBFloat16, true}, {3, 33, 4, 12, torch::kFloat, false},
+                                   {1, 96, 36, 44, torch::kBFloat16, true}};
+  for (const auto& c : cases) {
+    const auto x = (torch::randn({c.n, 1, c.h, c.w}, cuda_f32()) * 3.0).to(c.in);
+    const auto w = (torch::randn({c.c, 1, 4, 4}, cuda_f32()) * 0.3).to(torch::kBFloat16);
+    const auto b = c.bias ? (torch::randn({c.c}, cuda_f32()) * 0.1).to(torch::kBFloat16) : torch::Tensor();
+    const auto g = torch::randn({c.c}, cuda_f32()) * 0.5 + 1.0, beta = torch::randn({c.c}, cuda_f32()) * 0.1;
+    ASSERT_TRUE(fused_stem_layernorm_supports(x, w)) << shape_of(x);
+    const auto got = fused_stem_conv4x4_layernorm(x, w, b, g, beta, 1e-6);
+    EXPECT_TRUE(got.is_contiguous(at::MemoryFormat::ChannelsLast));
+    ASSERT_EQ(got.sizes(), torch::IntArrayRef({c.n, c.c, c.h / 4, c.w / 4}));
+    // The unfused chain: autocast's bf16 conv (bias added to the bf16 output), LayerNorm over C in fp32.
+    const auto conv = at::conv2d(x.to(torch::kBFloat16), w, b, {4, 4});
+    const auto want =
+        at::layer_norm(conv.permute({0, 2, 3, 1}).to(torch::kFloat), {c.c}, g, beta, 1e-6).permute({0, 3, 1, 2});
+    // As for the dwconv: a different fp32 summation order flips a bf16 rounding of the conv now and then.
+    expect_close(got, want, 5e-2, 0.0, "stem " + shape_of(x));
+  }
+}
+
+TEST_F(FusedOpsCuda, StemLayerNormRejectsWhatItCannotTake) {
+  const auto x = torch::randn({1, 1, 16, 16}, cuda_f32());
+  const auto w = torch::randn({8, 1, 4, 4}, cuda_f32()).to(torch::kBFloat16);
+  EXPECT_TRUE(fused_stem_layernorm_supports(x, w));
+  EXPECT_FALSE(fused_stem_layernorm_supports(torch::randn({1, 2, 16, 16}, cuda_f32()), w));  // two channels
+  EXPECT_FALSE(fused_stem_layernorm_supports(torch::randn({1, 1, 18, 16}, cuda_f32()), w));  // H % 4 != 0
+  EXPECT_FALSE(fused_stem_layernorm_supports(x, w.to(torch::kFloat)));                        // fp32 weights
+  EXPECT_FALSE(fused_stem_layernorm_supports(x, torch::zeros({129, 1, 4, 4}, w.options())));  // C > 128
+  EXPECT_FALSE(fused_stem_layernorm_supports(x.cpu(), w.cpu()));
+  const auto ln = torch::ones({8}, cuda_f32());
+  EXPECT_THROW(fused_stem_conv4x4_layernorm(x, w, {}, ln.narrow(0, 0, 7), ln, 1e-6), std::invalid_argument);
+}
+
 // --- LayerNorm (+GELU, +residual) ---------------------------------------------------------------------
 
 TEST_F(FusedOpsCuda, LayerNormGeluResidualMatchesTheTorchOps) {

@@ -23,6 +23,16 @@ torch::Tensor fused_dwconv7_layernorm(const torch::Tensor& x, const torch::Tenso
                                       const torch::Tensor& conv_bias, const torch::Tensor& ln_weight,
                                       const torch::Tensor& ln_bias, double eps, torch::ScalarType out_dtype);
 
+// --- stem: 4x4 stride-4 patch conv -> embeddings LayerNorm ------------------------------------------
+/// x: contiguous (N,1,H,W) float32/bfloat16 CUDA tensor, H and W multiples of 4; conv_weight (C,1,4,4)
+/// bfloat16 on x's device, C <= 128.
+bool fused_stem_layernorm_supports(const torch::Tensor& x, const torch::Tensor& conv_weight);
+/// layer_norm_C(bf16(conv4x4_s4(bf16(x)) + bias)) in fp32 as an (N,C,H/4,W/4) channels_last tensor: what the
+/// unfused patch conv -> channels_first LayerNorm gives the stage-0 residual stream. conv_bias may be undefined.
+torch::Tensor fused_stem_conv4x4_layernorm(const torch::Tensor& x, const torch::Tensor& conv_weight,
+                                           const torch::Tensor& conv_bias, const torch::Tensor& ln_weight,
+                                           const torch::Tensor& ln_bias, double eps);
+
 // --- LayerNorm over the last dim (+ GELU, + residual) -------------------------------------------------
 /// x: contiguous float32/bfloat16 CUDA tensor whose last dim is at most 1024.
 bool fused_layernorm_supports(const torch::Tensor& x);
