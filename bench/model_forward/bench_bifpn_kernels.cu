@@ -4,20 +4,17 @@
 //           (m-nodes: p bf16, neighbour p7 bf16 or m fp32; q-nodes: p bf16 + m fp32, neighbour q fp32);
 //   LayerNorm rows + GELU + residual: pointwise-conv output bf16, residual p bf16 -> fp32.
 // Torch-free, so it builds in seconds with nvcc and runs under ncu:
-//   nvcc -std=c++17 -O3 -arch=sm_90a -I daemons/model/src/cuda bench/model_forward/bench_bifpn_kernels.cu \
-//        daemons/model/src/cuda/bifpn_fusion.cu daemons/model/src/cuda/layernorm_rows.cu -o /tmp/bench_bifpn
+//   nvcc -std=c++17 -O3 -arch=sm_90a -I daemons/model/src/cuda -o /tmp/bench_bifpn bench/model_forward/bench_bifpn_kernels.cu
+//        daemons/model/src/cuda/bifpn_fusion.cu daemons/model/src/cuda/layernorm_rows.cu   (one line)
 // Prints ms per node, the effective GB/s (each input and output read or written once) and an output checksum
 // per node (to compare a kernel variant bit for bit), then the totals for the 12 nodes of the forward.
-#include <cuda_bf16.h>
-#include <cuda_runtime.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "bifpn_fusion.cuh"
+#include "kernel_bench_util.cuh"
 #include "layernorm_rows.cuh"
 
 namespace {
@@ -25,15 +22,7 @@ namespace {
 using peaknet::model::cuda::BifpnFusionArgs;
 using peaknet::model::cuda::ElementType;
 using peaknet::model::cuda::LayerNormRowsArgs;
-
-#define CHECK(call)                                                                                    \
-  do {                                                                                                 \
-    const cudaError_t status_ = (call);                                                                \
-    if (status_ != cudaSuccess) {                                                                      \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(status_)); \
-      std::exit(1);                                                                                    \
-    }                                                                                                  \
-  } while (0)
+namespace bench = peaknet::bench;
 
 constexpr long long kBatch = 16, kChannels = 256;
 constexpr int kLevels = 4;
@@ -41,54 +30,8 @@ constexpr long long kSize[kLevels] = {480, 240, 120, 60};  // p4..p7 of the forw
 
 size_t bytes_of(ElementType t) { return t == ElementType::kBFloat16 ? 2 : 4; }
 long long elements(int level) { return kBatch * kSize[level] * kSize[level] * kChannels; }
-
-__device__ float hash_uniform(unsigned long long i, unsigned seed) {
-  unsigned long long z = i * 0x9E3779B97F4A7C15ull + seed;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return static_cast<float>((z ^ (z >> 31)) >> 40) / static_cast<float>(1ull << 24) * 2.0f - 1.0f;
-}
-__global__ void fill(void* p, bool bf16, long long n, unsigned seed, float scale, float offset) {
-  for (long long i = blockIdx.x * 1ll * blockDim.x + threadIdx.x; i < n; i += 1ll * gridDim.x * blockDim.x) {
-    const float v = offset + scale * hash_uniform(i, seed);
-    if (bf16) static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v);
-    else static_cast<float*>(p)[i] = v;
-  }
-}
-
-/// A device buffer of n random values of type t (freed at exit: the process is short-lived).
 void* random_buffer(long long n, ElementType t, unsigned seed, float scale = 1.0f, float offset = 0.0f) {
-  void* p = nullptr;
-  CHECK(cudaMalloc(&p, n * bytes_of(t)));
-  fill<<<1024, 256>>>(p, t == ElementType::kBFloat16, n, seed, scale, offset);
-  CHECK(cudaGetLastError());
-  return p;
-}
-
-unsigned long long checksum(const void* p, size_t bytes) {
-  std::vector<unsigned char> host(bytes);
-  CHECK(cudaMemcpy(host.data(), p, bytes, cudaMemcpyDeviceToHost));
-  unsigned long long sum = 1469598103934665603ull;
-  for (unsigned char b : host) sum = (sum ^ b) * 1099511628211ull;
-  return sum;
-}
-
-template <class Launch>
-float time_ms(int iters, Launch launch) {
-  launch();  // warm-up
-  CHECK(cudaDeviceSynchronize());
-  cudaEvent_t start, stop;
-  CHECK(cudaEventCreate(&start));
-  CHECK(cudaEventCreate(&stop));
-  CHECK(cudaEventRecord(start));
-  for (int i = 0; i < iters; ++i) launch();
-  CHECK(cudaEventRecord(stop));
-  CHECK(cudaEventSynchronize(stop));
-  float ms = 0.0f;
-  CHECK(cudaEventElapsedTime(&ms, start, stop));
-  CHECK(cudaEventDestroy(start));
-  CHECK(cudaEventDestroy(stop));
-  return ms / static_cast<float>(iters);
+  return bench::random_buffer(n, t == ElementType::kBFloat16, seed, scale, offset);
 }
 
 struct Node {
@@ -146,8 +89,8 @@ int main(int argc, char** argv) {
     f.weights = static_cast<const float*>(weights);
     f.depthwise = depthwise;
     f.out_type = bf16;
-    CHECK(cudaMalloc(&f.y, n * 2));
-    const float fusion_ms = time_ms(iters, [&] { CHECK(peaknet::model::cuda::launch_bifpn_fusion(f, nullptr)); });
+    BENCH_CHECK(cudaMalloc(&f.y, n * 2));
+    const float fusion_ms = bench::time_ms(iters, [&] { BENCH_CHECK(peaknet::model::cuda::launch_bifpn_fusion(f, nullptr)); });
     size_t fusion_bytes = n * 2 + elements(node.other_level) * bytes_of(node.other_type);
     for (int i = 0; i < node.same_count; ++i) fusion_bytes += n * bytes_of(node.same_type[i]);
 
@@ -158,18 +101,18 @@ int main(int argc, char** argv) {
     ln.gelu = true;
     ln.residual = level(node.level, bf16), ln.residual_type = bf16;
     ln.y_type = fp32;
-    CHECK(cudaMalloc(&ln.y, n * 4));
-    const float ln_ms = time_ms(iters, [&] { CHECK(peaknet::model::cuda::launch_layernorm_rows(ln, nullptr)); });
+    BENCH_CHECK(cudaMalloc(&ln.y, n * 4));
+    const float ln_ms = bench::time_ms(iters, [&] { BENCH_CHECK(peaknet::model::cuda::launch_layernorm_rows(ln, nullptr)); });
     const size_t ln_bytes = n * (2 + 2 + 4);
 
     std::printf("%s %lldx%lld^2x%lld: fusion %.3f ms %.0f GB/s checksum %016llx | layernorm+gelu+residual %.3f ms "
                 "%.0f GB/s checksum %016llx\n",
                 node.name, kBatch, kSize[node.level], kChannels, fusion_ms, fusion_bytes / (fusion_ms * 1e-3) / 1e9,
-                checksum(f.y, n * 2), ln_ms, ln_bytes / (ln_ms * 1e-3) / 1e9, checksum(ln.y, n * 4));
+                bench::checksum(f.y, n * 2), ln_ms, ln_bytes / (ln_ms * 1e-3) / 1e9, bench::checksum(ln.y, n * 4));
     fusion_total += 2.0 * fusion_ms;  // two BiFPN blocks
     layernorm_total += 2.0 * ln_ms;
-    CHECK(cudaFree(f.y));
-    CHECK(cudaFree(ln.y));
+    BENCH_CHECK(cudaFree(f.y));
+    BENCH_CHECK(cudaFree(ln.y));
   }
   std::printf("total for the 12 nodes of the forward: fusion %.2f ms, layernorm+gelu+residual %.2f ms\n", fusion_total,
               layernorm_total);
