@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "device_math.cuh"
+#include "layernorm_pair.cuh"
 
 namespace peaknet::model::cuda {
 namespace {
@@ -58,35 +59,25 @@ __device__ __forceinline__ void layernorm_tile(const __nv_bfloat16* conv_tile, i
   static_assert(kTh * kTw % (2 * kWarps) == 0, "pixels pair up across the warps");
   for (int p0 = threadIdx.x / 32; p0 < kTh * kTw; p0 += 2 * kWarps) {
     const int p[2] = {p0, p0 + kWarps};
-    float v[2][kMaxPerLane], sum[2] = {0.0f, 0.0f}, sq[2] = {0.0f, 0.0f};
+    float v[2][kMaxPerLane];
 #pragma unroll
     for (int i = 0; i < 2; ++i)
 #pragma unroll
       for (int k = 0; k < kMaxPerLane; ++k) {
         const int c = lane + 32 * k;
         v[i][k] = c < channels ? __bfloat162float(conv_tile[p[i] * channels + c]) : 0.0f;
-        if (c < channels) sum[i] += v[i][k];
       }
-    warp_sum2(sum[0], sum[1]);
-    const float mean[2] = {sum[0] * inv_c, sum[1] * inv_c};
-#pragma unroll
-    for (int i = 0; i < 2; ++i)
-#pragma unroll
-      for (int k = 0; k < kMaxPerLane; ++k) {
-        const float d = v[i][k] - mean[i];
-        if (lane + 32 * k < channels) sq[i] = fmaf(d, d, sq[i]);
-      }
-    warp_sum2(sq[0], sq[1]);
+    float mean[2], rstd[2];
+    pair_layernorm_moments(v, lane, channels, eps, mean, rstd);
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int oy = oy0 + p[i] / kTw, ox = ox0 + p[i] % kTw;
       if (oy >= height || ox >= width) continue;
-      const float rstd = rsqrtf(sq[i] * inv_c + eps);
       Out* out = y + static_cast<long long>(oy * width + ox) * channels;
 #pragma unroll
       for (int k = 0; k < kMaxPerLane; ++k) {
         const int c = lane + 32 * k;
-        if (c < channels) out[c] = from_float<Out>((v[i][k] - mean[i]) * rstd * g[k] + beta[k]);
+        if (c < channels) out[c] = from_float<Out>((v[i][k] - mean[i]) * rstd[i] * g[k] + beta[k]);
       }
     }
   }

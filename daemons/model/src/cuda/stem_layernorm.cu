@@ -6,6 +6,7 @@
 #include "stem_layernorm.cuh"
 
 #include "device_math.cuh"
+#include "layernorm_pair.cuh"
 
 namespace peaknet::model::cuda {
 namespace {
@@ -54,13 +55,12 @@ __global__ void __launch_bounds__(kThreads)
     beta[k] = in ? ln_bias[c] : 0.0f;
   }
   const int out_h = height / kPatch, out_w = width / kPatch;
-  const float inv_c = 1.0f / static_cast<float>(channels);
   const long long warps = static_cast<long long>(gridDim.x) * (kThreads / 32);
   // Pixel pairs (p, p + warps): a warp's two reductions interleave.
   for (long long p0 = static_cast<long long>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32; p0 < pixels;
        p0 += 2 * warps) {
     const long long p[2] = {p0, p0 + warps};
-    float v[2][kPerLane], sum[2] = {0.0f, 0.0f}, sq[2] = {0.0f, 0.0f};
+    float v[2][kPerLane];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const long long pi = p[i] < pixels ? p[i] : p0;  // a missing partner recomputes p0, stores nothing
@@ -74,28 +74,18 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int t = 0; t < kTaps; ++t) acc = fmaf(w[k][t], patch[t], acc);
         v[i][k] = round_bf16(round_bf16(acc) + b[k]);
-        if (lane + 32 * k < channels) sum[i] += v[i][k];
       }
     }
-    warp_sum2(sum[0], sum[1]);
-    const float mean[2] = {sum[0] * inv_c, sum[1] * inv_c};
-#pragma unroll
-    for (int i = 0; i < 2; ++i)
-#pragma unroll
-      for (int k = 0; k < kPerLane; ++k) {
-        const float d = v[i][k] - mean[i];
-        if (lane + 32 * k < channels) sq[i] = fmaf(d, d, sq[i]);
-      }
-    warp_sum2(sq[0], sq[1]);
+    float mean[2], rstd[2];
+    pair_layernorm_moments(v, lane, channels, eps, mean, rstd);
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       if (p[i] >= pixels) continue;
-      const float rstd = rsqrtf(sq[i] * inv_c + eps);
       float* out = y + p[i] * channels;
 #pragma unroll
       for (int k = 0; k < kPerLane; ++k) {
         const int c = lane + 32 * k;
-        if (c < channels) out[c] = (v[i][k] - mean[i]) * rstd * g[k] + beta[k];
+        if (c < channels) out[c] = (v[i][k] - mean[i]) * rstd[i] * g[k] + beta[k];
       }
     }
   }
