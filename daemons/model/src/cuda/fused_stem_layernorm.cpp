@@ -15,17 +15,22 @@ namespace peaknet::model {
 
 namespace {
 constexpr const char* kOp = "fused_stem_conv4x4_layernorm";
-constexpr int64_t kMaxChannels = 128;  // cuda::kStemMaxChannels (that header needs CUDA)
 }  // namespace
 
 bool fused_stem_layernorm_supports(const torch::Tensor& x, const torch::Tensor& conv_weight) {
-  if (!fused_kernels_built() || !x.defined() || !conv_weight.defined() || !x.is_cuda() || x.dim() != 4) return false;
+#ifdef PEAKNET_MODEL_HAVE_CUDA
+  // A one-channel NCHW tensor is also channels_last: the helper checks CUDA, 4-D, non-empty, 16-byte start.
+  if (!aligned_channels_last_cuda(x) || !conv_weight.defined() || conv_weight.dim() != 4) return false;
   const int64_t c = conv_weight.size(0);
-  return x.size(1) == 1 && x.size(2) >= 4 && x.size(3) >= 4 && x.size(2) % 4 == 0 && x.size(3) % 4 == 0 &&
-         x.is_contiguous() && float_or_bf16(x) && reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 == 0 &&
+  return x.size(1) == 1 && x.size(2) % 4 == 0 && x.size(3) % 4 == 0 && float_or_bf16(x) &&
          conv_weight.scalar_type() == torch::kBFloat16 && conv_weight.device() == x.device() &&
-         conv_weight.sizes() == torch::IntArrayRef({c, 1, 4, 4}) && c <= kMaxChannels &&
+         conv_weight.sizes() == torch::IntArrayRef({c, 1, 4, 4}) && c <= cuda::kStemMaxChannels &&
          x.size(2) * x.size(3) < (int64_t{1} << 31);
+#else
+  (void)x;
+  (void)conv_weight;
+  return false;
+#endif
 }
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
