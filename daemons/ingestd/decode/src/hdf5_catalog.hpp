@@ -5,7 +5,8 @@
 // is copied or decompressed under the lock: the decoders copy / decode from the message outside
 // it, in parallel, straight into the slots. Only small odd layouts (compact, unallocated contiguous)
 // are read whole by libhdf5, under the lock; chunked data never is (a damaged chunk grid would make
-// H5Dread crawl through millions of chunks while every decode thread waits).
+// H5Dread crawl through millions of chunks while every decode thread waits), nor contiguous storage
+// that does not lie inside the message (libhdf5 1.10.8 crashes on some), nor external files.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,6 +42,9 @@ struct Hdf5Dataset {
   std::vector<Hdf5Chunk> chunks;      ///< has_chunks: the chunk grid in C order (lclstreamer: chunk k = row k)
   std::span<const std::byte> contiguous;  ///< contiguous layout: the raw data in the message
   bool has_contiguous = false;
+  /// Values libhdf5 can read without touching raw storage in the image: compact (in the object
+  /// header) or never-written contiguous data (fill values). Nothing else is ever H5Dread.
+  bool libhdf5_may_read = false;
   std::vector<std::byte> whole;       ///< read by libhdf5 (little-endian) when `read_whole`
   bool has_whole = false;
   std::string whole_error;            ///< why the values are not readable (no whole read is tried then)
