@@ -16,6 +16,8 @@ inline DecoderOptions options_for(ForcedFormat format) {
   o.max_decoded_bytes = 64u << 20;
   o.simplon_hold_max_messages = 4;
   o.simplon_hold_max_bytes = 1u << 20;
+  // libhdf5 stalls on some images: the parser process is killed well before libFuzzer's -timeout.
+  o.hdf5_parse_timeout_ms = 2000;
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include "decode_scratch.hpp"
 
 #include "codecs.hpp"
+#include "hdf5_parser_process.hpp"
 
 namespace peaknet::ingest {
 

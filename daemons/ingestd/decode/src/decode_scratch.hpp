@@ -9,6 +9,7 @@ namespace peaknet::ingest {
 
 class Inflater;
 class ZstdContext;
+class Hdf5ParserProcess;
 
 struct DecodeScratch {
   DecodeScratch();
@@ -18,6 +19,7 @@ struct DecodeScratch {
   std::vector<std::byte> chunk;  ///< one decoded HDF5 chunk that does not map 1:1 onto a slot
   std::unique_ptr<Inflater> inflater;
   std::unique_ptr<ZstdContext> zstd;
+  std::unique_ptr<Hdf5ParserProcess> hdf5_parser;  ///< started on the first HDF5 message (isolated mode)
 };
 
 /// Grows `v` to at least `n` bytes (never shrinks) and returns its data.

@@ -29,6 +29,8 @@ DecoderOptions DecoderOptions::from_config(config::ConfigNode node) {
   o.hdf5_detector_fallback = h5.get_bool("detector_fallback", o.hdf5_detector_fallback);
   o.hdf5_timestamp_paths = h5.get_string_list("timestamp_paths", o.hdf5_timestamp_paths);
   o.hdf5_wavelength_paths = h5.get_string_list("wavelength_paths", o.hdf5_wavelength_paths);
+  o.hdf5_isolate = h5.get_bool("isolate", o.hdf5_isolate);
+  o.hdf5_parse_timeout_ms = static_cast<uint32_t>(h5.get_int("parse_timeout_ms", o.hdf5_parse_timeout_ms, 1, 3600000));
   h5.finish();
 
   config::ConfigNode simplon = node.child("simplon");

@@ -2,13 +2,16 @@
 // lclstream-main root datasets, by configurable paths with fallbacks. Only the catalog (where each
 // dataset's values lie in the message) is read under libhdf5's lock; the values are then copied /
 // decompressed here, outside it, in parallel across decode threads, straight into the slots.
+#include <chrono>
 #include <cstring>
+#include <memory>
 
 #include "byte_io.hpp"
 #include "format_decoders.hpp"
 #include "hdf5_catalog.hpp"
 #include "hdf5_chunk_grid.hpp"
 #include "hdf5_filters.hpp"
+#include "hdf5_parser_process.hpp"
 
 namespace peaknet::ingest {
 namespace {
@@ -94,14 +97,22 @@ std::optional<AuxArray> read_optional(const Hdf5Dataset* ds, const DecoderOption
   return read_all(*ds, opt, s);
 }
 
+/// Every dataset, with whole reads of the odd layouts libhdf5 may read (rare and small: scalars,
+/// compact; the size limit still applies). In the decoder's parser process unless trusted.
+Hdf5Catalog catalog_of(Bytes message, const DecoderOptions& opt, DecodeScratch& scratch) {
+  if (!opt.hdf5_isolate) {
+    return read_hdf5_catalog(message, opt.max_decoded_bytes, [](const Hdf5Dataset&) { return true; });
+  }
+  if (!scratch.hdf5_parser) scratch.hdf5_parser = std::make_unique<Hdf5ParserProcess>();
+  return scratch.hdf5_parser->read_catalog(message, opt.max_decoded_bytes,
+                                           std::chrono::milliseconds(opt.hdf5_parse_timeout_ms));
+}
+
 }  // namespace
 
 void decode_hdf5(Bytes message, DecodeCall& call) {
   const DecoderOptions& opt = call.options;
-  std::vector<const Hdf5Dataset*> wanted;
-  const Hdf5Catalog catalog = read_hdf5_catalog(message, opt.max_decoded_bytes, [&](const Hdf5Dataset&) {
-    return true;  // odd layouts are rare and small (scalars, compact); the limit still applies
-  });
+  const Hdf5Catalog catalog = catalog_of(message, opt, call.scratch);
   const Selection sel = select(catalog.datasets, opt);
   if (!sel.detector) {
     call.result.no_image = true;
@@ -127,8 +138,7 @@ void decode_hdf5(Bytes message, DecodeCall& call) {
 }
 
 std::vector<AuxArray> hdf5_all_arrays(Bytes message, const DecoderOptions& options, DecodeScratch& s) {
-  const Hdf5Catalog catalog = read_hdf5_catalog(message, options.max_decoded_bytes,
-                                                [](const Hdf5Dataset&) { return true; });
+  const Hdf5Catalog catalog = catalog_of(message, options, s);
   std::vector<AuxArray> out;
   for (const auto& ds : catalog.datasets) {
     if (ds.dtype) out.push_back(read_all(ds, options, s));

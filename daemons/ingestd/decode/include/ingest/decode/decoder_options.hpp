@@ -31,6 +31,12 @@ struct DecoderOptions {
   std::vector<std::string> hdf5_wavelength_paths = {"/data/wavelength", "/wavelength",
                                                     "/photon_wavelength", "/SIOC:SYS0:ML00:AO192"};
 
+  /// libhdf5 reads each HDF5 message's catalog in a child process per decode thread (it is not
+  /// hardened against hostile images: a crash or hang there rejects that message only). false:
+  /// in this process under one global lock, without the memfd copy (trusted producers only).
+  bool hdf5_isolate = true;
+  /// A catalog that takes longer kills its parser process and rejects the message (isolated only).
+  uint32_t hdf5_parse_timeout_ms = 10000;
   /// Where the producer put the detector frame inside the padded frame (not on the wire).
   PadMode pad_mode = PadMode::kCenter;
 
@@ -45,7 +51,8 @@ struct DecoderOptions {
   std::string simplon_default_dtype;  ///< numpy name ("float64", "uint16") or descr ("<f8")
 
   /// Keys: format, pad_mode, max_decoded_bytes, npz.{detector_key,timestamp_key,wavelength_key,
-  /// original_shape_key}, hdf5.{detector_paths,detector_fallback,timestamp_paths,wavelength_paths},
+  /// original_shape_key}, hdf5.{detector_paths,detector_fallback,timestamp_paths,wavelength_paths,
+  /// isolate,parse_timeout_ms},
   /// simplon.{hold_max_messages,hold_max_bytes,default_shape,default_dtype}. Calls finish().
   static DecoderOptions from_config(config::ConfigNode node);
 };
