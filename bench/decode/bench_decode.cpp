@@ -3,7 +3,9 @@
 // BM_Hdf5NoneThreads/threads:T/layout:L: T threads decoding the same 16x1x1920x1920 float32
 // hdf5-none message concurrently (aggregate GBps over wall time; `lock_frac` = share of the threads'
 // decode time spent holding libhdf5's lock, `lock_ms_msg` / `wait_ms_msg` per message). Layout
-// 0 = lclstreamer's one chunk per event, 1 = tile chunks (2,1,640,960), 2 = contiguous.
+// 0 = lclstreamer's one chunk per event, 1 = tile chunks (2,1,640,960), 2 = contiguous. isolate:1
+// = the catalog in each decoder's libhdf5 parser process (the default; the lock counters are then
+// the children's, not seen here), 0 = in this process (`ingestd.decode.hdf5.isolate: false`).
 //   bench_decode --benchmark_counters_tabular=true
 //   bench_decode --benchmark_filter=Hdf5None --benchmark_counters_tabular=true
 // Frames: 1920x1920 float32 (14.7 MB), synthetic: "counts" = photon counts (Poisson 0.05 + Bragg
@@ -200,10 +202,12 @@ const std::vector<std::byte>& hdf5_none_message(int layout) {
 void BM_Hdf5NoneThreads(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0)), batch = kHdf5Batch;
   const auto& message = hdf5_none_message(static_cast<int>(state.range(1)));
+  DecoderOptions options;
+  options.hdf5_isolate = state.range(2) != 0;
   std::vector<Decoder> decoders;
   std::vector<MemorySink> sinks;
   for (int t = 0; t < threads; ++t) {
-    decoders.emplace_back(DecoderOptions{});
+    decoders.emplace_back(options);
     sinks.emplace_back(false);
   }
   std::vector<std::string> errors(threads);
@@ -255,6 +259,6 @@ BENCHMARK(BM_Memcpy)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BitunshuffleOnly)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BitshuffleLz4)->Arg(0)->Arg(1)->ArgNames({"noise"})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Npz)->Arg(0)->Arg(1)->ArgNames({"deflate"})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Hdf5NoneThreads)->ArgsProduct({{1, 2, 4, 8}, {0, 1, 2}})->ArgNames({"threads", "layout"})
+BENCHMARK(BM_Hdf5NoneThreads)->ArgsProduct({{1, 2, 4, 8}, {0, 1, 2}, {1, 0}})->ArgNames({"threads", "layout", "isolate"})
     ->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();
