@@ -1,7 +1,9 @@
 #include "hdf5_catalog_codec.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <type_traits>
 
 #include "byte_io.hpp"
@@ -34,7 +36,9 @@ class Writer {
   }
   /// A span inside the message as (offset, size).
   void put_span(std::span<const std::byte> s, std::span<const std::byte> message) {
-    put<uint64_t>(s.empty() ? 0 : static_cast<uint64_t>(s.data() - message.data()));
+    const std::less_equal<const std::byte*> le;  // a total order, also for pointers elsewhere
+    const bool inside = le(message.data(), s.data()) && le(s.data(), message.data() + message.size());
+    put<uint64_t>(inside ? static_cast<uint64_t>(s.data() - message.data()) : 0);
     put<uint64_t>(s.size());
   }
   std::vector<std::byte> take() { return std::move(out_); }
@@ -75,7 +79,7 @@ class Reader {
   }
   Bytes span_in(Bytes message) {
     const uint64_t offset = get<uint64_t>(), size = get<uint64_t>();
-    if (size == 0) return {};
+    if (size == 0) return message.subspan(std::min<uint64_t>(offset, message.size()), 0);  // as in process
     if (offset > message.size() || size > message.size() - offset) {
       fail(RejectReason::kMalformed, "hdf5 parser reply: bytes " + std::to_string(offset) + "+" +
                                          std::to_string(size) + " outside the message");

@@ -68,11 +68,16 @@ void close_fd_range(unsigned first, unsigned last) {
 }
 
 /// The child inherits every fd of the daemon (sockets, Q1, eventfds): it keeps only its two.
+/// (Either may be below 3 when the daemon was started with stdin/stdout closed.)
 void close_all_but(int a, int b) {
-  const auto lo = static_cast<unsigned>(std::min(a, b)), hi = static_cast<unsigned>(std::max(a, b));
-  close_fd_range(3, lo - 1);
-  close_fd_range(lo + 1, hi - 1);
-  close_fd_range(hi + 1, ~0u);
+  unsigned next = 3;
+  for (const int keep : {std::min(a, b), std::max(a, b)}) {
+    const auto k = static_cast<unsigned>(keep);
+    if (k < next) continue;
+    if (k > next) close_fd_range(next, k - 1);
+    next = k + 1;
+  }
+  close_fd_range(next, ~0u);
 }
 
 std::vector<std::byte> catalog_reply(std::span<const std::byte> message, uint64_t max_bytes) {
@@ -197,7 +202,7 @@ void Hdf5ParserProcess::stop_child() {
 Hdf5Catalog Hdf5ParserProcess::read_catalog(std::span<const std::byte> message, uint64_t max_bytes,
                                             std::chrono::milliseconds deadline) {
   ensure_capacity(message.size());
-  std::memcpy(image_, message.data(), message.size());
+  if (!message.empty()) std::memcpy(image_, message.data(), message.size());
   const Request req{message.size(), max_bytes, capacity_};
   // A child found dead before it saw this message (killed from outside, its thread gone) is
   // replaced without blaming the message: one retry.
