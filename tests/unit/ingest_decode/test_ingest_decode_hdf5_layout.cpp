@@ -18,8 +18,7 @@ using pusher::Hdf5Compression;
 using pusher::Hdf5Layout;
 
 Hdf5Catalog catalog_of(const std::vector<uint8_t>& image) {
-  return read_hdf5_catalog({reinterpret_cast<const std::byte*>(image.data()), image.size()}, uint64_t(1) << 30,
-                           [](const Hdf5Dataset&) { return true; });
+  return read_hdf5_catalog({reinterpret_cast<const std::byte*>(image.data()), image.size()}, uint64_t(1) << 30);
 }
 
 const Hdf5Dataset& detector(const Hdf5Catalog& catalog) {

@@ -319,8 +319,7 @@ const Hdf5Dataset* Hdf5Catalog::find(const std::string& path) const {
   return nullptr;
 }
 
-Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes,
-                              const std::function<bool(const Hdf5Dataset&)>& read_whole) {
+Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes) {
   const Hdf5Lock lock;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become values, not stderr noise
   if (message.size() < 64) fail(RejectReason::kTruncated, "hdf5: " + std::to_string(message.size()) + "-byte message holds no superblock");
@@ -365,7 +364,7 @@ Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_b
       (void)ds.elements();
       describe_layout(did.get(), ds, message, userblock, max_bytes);
       const bool chunked = !ds.chunk_shape.empty();
-      if (ds.dtype && !chunked && ds.libhdf5_may_read && ds.whole_error.empty() && read_whole(ds)) {
+      if (ds.dtype && !chunked && ds.libhdf5_may_read && ds.whole_error.empty()) {
         const uint64_t bytes = checked_mul(ds.elements(), ds.dtype->size(), path.c_str());
         if (bytes > max_bytes) {
           ds.whole_error = "decodes to " + std::to_string(bytes) + " bytes, over the limit";

@@ -8,7 +8,6 @@
 // H5Dread crawl through millions of chunks while every decode thread waits), nor contiguous storage
 // that does not lie inside the message (libhdf5 1.10.8 crashes on some), nor external files.
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,7 +44,7 @@ struct Hdf5Dataset {
   /// Values libhdf5 can read without touching raw storage in the image: compact (in the object
   /// header) or never-written contiguous data (fill values). Nothing else is ever H5Dread.
   bool libhdf5_may_read = false;
-  std::vector<std::byte> whole;       ///< read by libhdf5 (little-endian) when `read_whole`
+  std::vector<std::byte> whole;       ///< read by libhdf5 (little-endian) when `libhdf5_may_read`
   bool has_whole = false;
   std::string whole_error;            ///< why the values are not readable (no whole read is tried then)
 
@@ -61,10 +60,9 @@ struct Hdf5Catalog {
   const Hdf5Dataset* find(const std::string& path) const;
 };
 
-/// Opens the image (no copy, no temp file), lists datasets and their chunks. `read_whole(ds)`
-/// says for which datasets without usable raw layout libhdf5 should read all values (size-capped
-/// by `max_bytes`). Throws kTruncated / kMalformed when the image does not open.
-Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes,
-                              const std::function<bool(const Hdf5Dataset&)>& read_whole);
+/// Opens the image (no copy, no temp file), lists datasets and their chunks, and has libhdf5 read
+/// all values of the datasets it may read (`libhdf5_may_read`; size-capped by `max_bytes`).
+/// Throws kTruncated / kMalformed when the image does not open.
+Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes);
 
 }  // namespace peaknet::ingest

@@ -1,7 +1,8 @@
 // HDF5 file images (HDF5BinarySerializer): slac-main (/data/data, /data/timestamp, ...) and
 // lclstream-main root datasets, by configurable paths with fallbacks. Only the catalog (where each
-// dataset's values lie in the message) is read under libhdf5's lock; the values are then copied /
-// decompressed here, outside it, in parallel across decode threads, straight into the slots.
+// dataset's values lie in the message) is read by libhdf5, in the decoder's parser process (or, in
+// process, under libhdf5's lock); the values are then copied / decompressed here, in parallel
+// across decode threads, straight into the slots.
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -101,7 +102,7 @@ std::optional<AuxArray> read_optional(const Hdf5Dataset* ds, const DecoderOption
 /// compact; the size limit still applies). In the decoder's parser process unless trusted.
 Hdf5Catalog catalog_of(Bytes message, const DecoderOptions& opt, DecodeScratch& scratch) {
   if (!opt.hdf5_isolate) {
-    return read_hdf5_catalog(message, opt.max_decoded_bytes, [](const Hdf5Dataset&) { return true; });
+    return read_hdf5_catalog(message, opt.max_decoded_bytes);
   }
   if (!scratch.hdf5_parser) scratch.hdf5_parser = std::make_unique<Hdf5ParserProcess>();
   return scratch.hdf5_parser->read_catalog(message, opt.max_decoded_bytes,
