@@ -45,16 +45,24 @@ bool write_all(int fd, const void* data, size_t n) {
   return true;
 }
 
-bool read_all(int fd, void* data, size_t n) {
+enum class ReadStatus { kOk, kClosed, kTimedOut };
+
+/// Reads exactly `n` bytes unless the peer closes first or `until` passes.
+ReadStatus read_until(int fd, void* data, size_t n, std::chrono::steady_clock::time_point until) {
   auto* p = static_cast<char*>(data);
   while (n > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30))) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return ReadStatus::kTimedOut;
     const ssize_t r = ::read(fd, p, n);
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
+    if (r <= 0) return ReadStatus::kClosed;
     p += r;
     n -= static_cast<size_t>(r);
   }
-  return true;
+  return ReadStatus::kOk;
 }
 
 void close_fd_range(unsigned first, unsigned last) {
@@ -82,7 +90,7 @@ void close_all_but(int a, int b) {
 
 std::vector<std::byte> catalog_reply(std::span<const std::byte> message, uint64_t max_bytes) {
   try {
-    return encode_catalog(read_hdf5_catalog(message, max_bytes, [](const Hdf5Dataset&) { return true; }), message);
+    return encode_catalog(read_hdf5_catalog(message, max_bytes), message);
   } catch (const DecodeError& e) {
     return encode_catalog_failure(e.reason(), e.what());
   } catch (const std::bad_alloc&) {
@@ -99,7 +107,7 @@ std::vector<std::byte> catalog_reply(std::span<const std::byte> message, uint64_
   uint64_t mapped = 0;
   for (;;) {
     Request req{};
-    if (!read_all(sock, &req, sizeof req)) ::_exit(0);
+    if (read_until(sock, &req, sizeof req, std::chrono::steady_clock::time_point::max()) != ReadStatus::kOk) ::_exit(0);
     if (req.capacity != mapped || req.size > req.capacity) {
       if (map) ::munmap(const_cast<std::byte*>(map), mapped);
       void* m = ::mmap(nullptr, req.capacity, PROT_READ, MAP_SHARED, memfd, 0);
@@ -188,6 +196,20 @@ void Hdf5ParserProcess::start_child() {
   ++started_;
 }
 
+void Hdf5ParserProcess::fail_child_died() {
+  int status = 0;
+  bool reaped = false;
+  for (int i = 0; i < 100 && !reaped; ++i) {  // it closed the socket by dying: give it 1 s to be reaped
+    reaped = ::waitpid(pid_, &status, WNOHANG) == pid_;
+    if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (reaped) pid_ = -1;
+  stop_child();
+  fail(RejectReason::kMalformed, "hdf5: libhdf5 crashed reading this message (" +
+                                     (reaped ? describe_exit(status) : std::string("socket closed")) +
+                                     " in the parser process, which is replaced)");
+}
+
 void Hdf5ParserProcess::stop_child() {
   if (socket_ >= 0) ::close(socket_);
   socket_ = -1;
@@ -220,47 +242,21 @@ Hdf5Catalog Hdf5ParserProcess::read_catalog(std::span<const std::byte> message, 
   const auto until = std::chrono::steady_clock::now() + deadline;
   uint64_t length = 0;
   std::vector<std::byte> reply;
-  uint64_t got = 0;
-  bool have_length = false;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    pollfd p{socket_, POLLIN, 0};
-    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30))) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
+  ReadStatus status = read_until(socket_, &length, sizeof length, until);
+  if (status == ReadStatus::kOk) {
+    if (length > max_bytes + (uint64_t(1) << 32)) {
       stop_child();
-      fail(RejectReason::kMalformed, "hdf5: libhdf5 did not finish this message's catalog within " +
-                                         std::to_string(deadline.count()) + " ms; its parser process was killed");
+      fail(RejectReason::kMalformed, "hdf5 parser reply of " + std::to_string(length) + " bytes");
     }
-    std::byte* dst = have_length ? reply.data() + got : reinterpret_cast<std::byte*>(&length) + got;
-    const uint64_t want = (have_length ? length : sizeof length) - got;
-    const ssize_t r = ::read(socket_, dst, want);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {  // the child died on this message
-      int status = 0;
-      bool reaped = false;
-      for (int i = 0; i < 100 && !reaped; ++i) {
-        reaped = ::waitpid(pid_, &status, WNOHANG) == pid_;
-        if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (reaped) pid_ = -1;
-      stop_child();
-      fail(RejectReason::kMalformed, "hdf5: libhdf5 crashed reading this message (" +
-                                         (reaped ? describe_exit(status) : std::string("socket closed")) +
-                                         " in the parser process, which is replaced)");
-    }
-    got += static_cast<uint64_t>(r);
-    if (!have_length && got == sizeof length) {
-      if (length > max_bytes + (uint64_t(1) << 32)) {
-        stop_child();
-        fail(RejectReason::kMalformed, "hdf5 parser reply of " + std::to_string(length) + " bytes");
-      }
-      reply.resize(length);
-      have_length = true;
-      got = 0;
-    }
-    if (have_length && got == length) break;
+    reply.resize(length);
+    status = read_until(socket_, reply.data(), length, until);
   }
+  if (status == ReadStatus::kTimedOut) {
+    stop_child();
+    fail(RejectReason::kMalformed, "hdf5: libhdf5 did not finish this message's catalog within " +
+                                       std::to_string(deadline.count()) + " ms; its parser process was killed");
+  }
+  if (status == ReadStatus::kClosed) fail_child_died();
   return decode_catalog(reply, message);
 }
 

@@ -25,7 +25,7 @@ class Hdf5ParserProcess {
   Hdf5ParserProcess(const Hdf5ParserProcess&) = delete;
   Hdf5ParserProcess& operator=(const Hdf5ParserProcess&) = delete;
 
-  /// read_hdf5_catalog(message, max_bytes, all datasets) in the child. Throws DecodeError like
+  /// read_hdf5_catalog(message, max_bytes) in the child. Throws DecodeError like
   /// it, and kMalformed when the child dies or takes longer than `deadline`.
   Hdf5Catalog read_catalog(std::span<const std::byte> message, uint64_t max_bytes,
                            std::chrono::milliseconds deadline);
@@ -36,6 +36,7 @@ class Hdf5ParserProcess {
  private:
   void start_child();
   void stop_child();  ///< SIGKILL + reap; fds closed
+  [[noreturn]] void fail_child_died();  ///< reaps it, replaces it, rejects the message with its exit
   void ensure_capacity(uint64_t bytes);
 
   pid_t pid_ = -1;
