@@ -15,6 +15,7 @@ void copy_event_fields(const shm::EventHeader& e, shm::ResultHeader& r) {
   r.t_q1_ns = e.t_q1_ns;
   r.timestamp = e.timestamp;
   r.timestamp_raw = e.timestamp_raw;
+  r.ingest_epoch = e.ingest_epoch;
   r.photon_wavelength_a = e.photon_wavelength_a;
   r.channels = e.channels;
   r.height = e.height;

@@ -85,6 +85,7 @@ Ingestd::Ingestd(config::SuiteConfig config)
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
   counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints);
   q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
+  spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_.epoch());
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
     ids_.start_all_at(earlier);
     spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_segment_name(config_),
@@ -393,6 +394,7 @@ nlohmann::json Ingestd::stats() const {
           {"state", end_reason_.load() == EndReason::kNone ? "running" : "ending"},
           {"end_reason", to_string(end_reason_.load())},
           {"source", config_.ingestd.source},
+          {"event_epoch", fmt::format("{:016x}", ids_.epoch())},
           {"counters", k.to_json()},
           {"endpoints", endpoints},
           {"decode_queue_depth", queue_.size()},

@@ -1,10 +1,27 @@
 #include "ingestd/q1_event_sink.hpp"
 
+#include <sys/random.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "ingestd/raw_message.hpp"
 
 namespace peaknet::ingestd {
+namespace {
+
+uint64_t draw_epoch() {
+  uint64_t epoch = 0;
+  if (::getrandom(&epoch, sizeof epoch, 0) != sizeof epoch) {
+    // No entropy source (very early boot): a clock and pid mix is still unique per process start.
+    epoch = realtime_ns() ^ (uint64_t(::getpid()) << 44) ^ 0x9e3779b97f4a7c15ULL;
+  }
+  return epoch;
+}
+
+}  // namespace
+
+EventIdAllocator::EventIdAllocator() : EventIdAllocator(draw_epoch()) {}
 
 Q1EventSink::Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters,
                          std::function<bool()> give_up)
@@ -36,6 +53,7 @@ std::byte* Q1EventSink::begin_event(const ingest::EventMeta& meta, size_t payloa
   }
   shm::EventHeader header{};
   header.event_id = 0;  // stamped at commit, so aborted events leave no gap in a source's sequence
+  header.ingest_epoch = ids_.epoch();
   header.source_message_id = message_id_;
   header.t_recv_ns = t_recv_ns_;
   header.timestamp = meta.timestamp;

@@ -176,7 +176,8 @@ void WriterService::take(shm::ReadSlot slot) {
     counters_.count_drop(WriterDrop::kMalformed);
     return;
   }
-  if (seen_.contains(h.event_id)) {
+  const EventKey key{h.ingest_epoch, h.event_id};
+  if (seen_.contains(key)) {
     ring_.release(std::move(slot));
     counters_.duplicates_skipped.fetch_add(1);
     return;
@@ -189,13 +190,13 @@ void WriterService::take(shm::ReadSlot slot) {
     if (uint64_t held_back = 0; drop_log_.allow(held_back)) {
       spdlog::warn("event {} dropped: {} ({} similar lines suppressed)", h.event_id, why, held_back);
     }
-    seen_.insert(h.event_id);
+    seen_.insert(key);
     ring_.release(std::move(slot));
     counters_.count_drop(WriterDrop::kBadShape);
     return;
   }
-  seen_.insert(h.event_id);
-  if (feed_) feed_->publish({h.event_id, h.n_peaks, h.n_found, hit, keep, h.t_recv_ns});
+  seen_.insert(key);
+  if (feed_) feed_->publish({h.event_id, h.n_peaks, h.n_found, hit, keep, h.t_recv_ns, h.ingest_epoch});
   if (!keep) {
     ring_.release(std::move(slot));
     counters_.events_filtered.fetch_add(1);

@@ -94,6 +94,9 @@ TEST(Q1EventSink, FillsEveryHeaderFieldAndThePayloadInPlace) {
   shm::EventHeader second;
   std::memcpy(&second, slots[1].data(), sizeof second);
   EXPECT_EQ(second.event_id, (uint64_t(7) << 40) | 1);
+  EXPECT_NE(h.ingest_epoch, 0u);
+  EXPECT_EQ(h.ingest_epoch, ids.epoch());
+  EXPECT_EQ(second.ingest_epoch, ids.epoch());
   EXPECT_EQ(counters.events_received.load(), 2u);
   EXPECT_EQ(counters.events_enqueued.load(), 2u);
   for (auto& s : slots) reader.release(std::move(s));
@@ -179,6 +182,17 @@ TEST(Q1Writer, LivePolicyChangeTakesEffectAndFinishReachesConsumers) {
   EXPECT_EQ(reader.claim(slots, 8, std::chrono::milliseconds(200)), 2u);
   for (auto& s : slots) reader.release(std::move(s));
   EXPECT_TRUE(reader.finished());
+}
+
+// Every ingestd process names its events under its own epoch: two allocators (a restart, a reboot,
+// another node) hand out the same ids, never the same (epoch, id).
+TEST(EventIdAllocator, EachAllocatorDrawsItsOwnNonzeroEpoch) {
+  EventIdAllocator a, b;
+  EXPECT_NE(a.epoch(), 0u);
+  EXPECT_NE(b.epoch(), 0u);
+  EXPECT_NE(a.epoch(), b.epoch());
+  EXPECT_EQ(a.next(3), b.next(3));
+  EXPECT_EQ(EventIdAllocator(0).epoch(), 1u);  // 0 means "no epoch": never issued
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // the decoder writes the pixels straight into the slot payload (the one host copy of a frame),
 // commit_event stamps the event id and publish time and publishes. One sink per decode thread.
 #include <atomic>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -14,14 +15,21 @@
 
 namespace peaknet::ingestd {
 
-/// Per-source event sequences: event id = (source_id << 40) | sequence, unique per run.
+/// Event identity = (epoch, event id). event id = (source_id << 40) | sequence, unique within one
+/// epoch; the epoch is random and nonzero, drawn once per ingestd process, so ids of an earlier run
+/// (rings removed by `peakctl clean` or a reboot, sequences back at 0) or of another node never name
+/// a new event: writerd de-duplicates by the pair (docs/libshm.md "Event identity").
 class EventIdAllocator {
  public:
   static constexpr uint32_t kMaxSources = 1u << 12;
   static constexpr int kSequenceBits = 40;
+  /// Draws a fresh epoch (getrandom; clock and pid when that fails).
+  EventIdAllocator();
+  explicit EventIdAllocator(uint64_t epoch) : epoch_(epoch == 0 ? 1 : epoch) {}
+  uint64_t epoch() const { return epoch_; }
   /// Every source's sequence continues at `first`. A restarted ingestd passes the number of events
-  /// Q1 has ever published: no source can have used a sequence that high, so no id is issued twice
-  /// (writerd would otherwise skip the new events as duplicates).
+  /// Q1 has ever published, so event ids alone also stay unique while Q1 lives (easier to read; the
+  /// epoch already tells the two processes' events apart).
   void start_all_at(uint64_t first) {
     for (auto& s : sequences_) s.store(first, std::memory_order_relaxed);
   }
@@ -31,6 +39,7 @@ class EventIdAllocator {
   }
 
  private:
+  uint64_t epoch_;
   std::array<std::atomic<uint64_t>, kMaxSources> sequences_{};
 };
 
