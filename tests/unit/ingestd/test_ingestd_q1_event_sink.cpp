@@ -108,9 +108,19 @@ TEST(Q1EventSink, EventLargerThanASlotIsDroppedAndCounted) {
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return true; });
+  sut.set_source(0, 1, 0);
   EXPECT_EQ(sut.begin_event(meta_2x3x4_u16(), 8192), nullptr);
   EXPECT_EQ(counters.dropped(EventDropReason::kSlotTooSmall).load(), 1u);
   EXPECT_EQ(counters.events_received.load(), counters.events_enqueued.load() + counters.events_dropped_total());
+  // What the drop needs is kept for the loud log line and the stats (never silent, issue 16).
+  EXPECT_EQ(sut.events_in_message(), 1u);
+  EXPECT_EQ(sut.events_too_big(), 1u);
+  EXPECT_EQ(sut.slot_bytes_needed(), 4096u + 8192u);
+  EXPECT_EQ(sut.too_big_shape(), "2x3x4, 2-byte pixels");
+  EXPECT_EQ(counters.q1_slot_bytes_needed.load(), 4096u + 8192u);
+  sut.set_source(0, 2, 0);  // the next message starts from zero
+  EXPECT_EQ(sut.events_too_big(), 0u);
+  EXPECT_EQ(counters.q1_slot_bytes_needed.load(), 4096u + 8192u) << "the gauge keeps the largest need";
 }
 
 TEST(Q1EventSink, DropNewestCountsQ1FullAndTheLedgerBalances) {

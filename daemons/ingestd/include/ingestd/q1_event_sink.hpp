@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "ingest/decode/event_sink.hpp"
 #include "ingestd/ingest_counters.hpp"
@@ -46,11 +47,22 @@ class EventIdAllocator {
 class Q1EventSink final : public ingest::EventSink {
  public:
   /// `give_up` is polled while Q1 is full under `block` (true once a stop's flush timeout passed).
-  Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters, std::function<bool()> give_up);
+  /// `stage` (may be null): blocked while waiting for a Q1 slot, progress per published event.
+  Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters, std::function<bool()> give_up,
+              common::Stage* stage = nullptr);
   ~Q1EventSink() override;
 
   /// The message whose events follow.
   void set_source(uint32_t source_id, uint64_t message_id, uint64_t t_recv_ns);
+  /// What the stage is busy with once it has a slot (a string literal; "decode" by default).
+  void set_activity(const char* work) { work_ = work; }
+
+  /// Since set_source(): events begun, and those dropped because they do not fit a Q1 slot (with the
+  /// slot size the largest of them needs and its shape, "16x512x512, 4-byte pixels").
+  uint64_t events_in_message() const { return events_in_message_; }
+  uint64_t events_too_big() const { return events_too_big_; }
+  uint64_t slot_bytes_needed() const { return slot_bytes_needed_; }
+  const std::string& too_big_shape() const { return too_big_shape_; }
 
   std::byte* begin_event(const ingest::EventMeta& meta, size_t payload_bytes) override;
   void commit_event() override;
@@ -61,8 +73,12 @@ class Q1EventSink final : public ingest::EventSink {
   EventIdAllocator& ids_;
   IngestCounters& counters_;
   std::function<bool()> give_up_;
+  common::Stage* stage_;
+  const char* work_ = "decode";  ///< what the stage does once a slot is there (the thread's own activity)
   uint32_t source_id_ = 0;
   uint64_t message_id_ = 0, t_recv_ns_ = 0;
+  uint64_t events_in_message_ = 0, events_too_big_ = 0, slot_bytes_needed_ = 0;
+  std::string too_big_shape_;
   std::optional<Q1Slot> slot_;
 };
 
