@@ -127,9 +127,11 @@ StallReport ProgressMonitor::check() {
   std::lock_guard lock(mu_);
   StallReport report = evaluate(steady_ns());
   if (report.stalled && !last_.stalled) {
-    spdlog::error("stall: {} (no progress for longer than control.stall_timeout_s = {} s; the systemd watchdog "
-                  "is no longer petted)",
-                  report.message, stall_timeout_.count() / 1000.0);
+    spdlog::error("stall: {} ({}; the systemd watchdog is no longer petted)", report.message,
+                  ring_problem_.empty()
+                      ? fmt::format("no progress for longer than control.stall_timeout_s = {} s",
+                                    stall_timeout_.count() / 1000.0)
+                      : std::string("waiting on it would last for ever"));
     if (stalls_) stalls_->fetch_add(1, std::memory_order_relaxed);
   } else if (!report.stalled && last_.stalled) {
     spdlog::info("stall over: {} made progress again", last_.stage);

@@ -108,7 +108,8 @@ TEST(WriterdService, IdsOfANewEpochAreNewEventsWhileRedeliveriesAreSkipped) {
     WriterService first(cfg);
     ASSERT_EQ(first.run(), 0);
   }
-  shm::Ring::unlink(box.q2_name());
+  shm::Ring::unlink(box.q2_name());  // as peakctl clean / a reboot: ring and counter block gone
+  shm::CounterBlock::unlink(box.run_name() + "-stats-writerd");
   shm::Ring q2 = testing::producer_ring(cfg);
   for (uint64_t id = 0; id < 10; ++id) publish_event(q2, {id, 20, 1.0, second_epoch});
   publish_event(q2, {4, 20, 1.0, first_epoch});  // the first run's event, delivered again
