@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   r->add_option("--events", run.events, "synthetic events to send (sets ingestd.source=synthetic)");
   r->add_flag("--cpu", run.cpu, "one CPU inferd even when GPUs are visible");
   auto* doctor = common(app.add_subcommand("doctor", "check shm, memlock, hugepages, GPUs, ports, stale state"));
+  std::string sample_message;
+  doctor->add_option("--message", sample_message,
+                     "a sample message (as the streamer sends it): do its events fit the rings' slots?");
   bool dry = false;
   auto* clean = common(app.add_subcommand("clean", "remove sockets, pid files and shm segments of dead runs"));
   clean->add_flag("--dry-run", dry, "only list what would be removed");
@@ -69,7 +72,7 @@ int main(int argc, char** argv) {
     if (re->parsed()) return cmd_reconfigure(o, rec);
     if (r->parsed()) return cmd_run(o, run);
     if (config_get->parsed()) return cmd_config_get(o, config_key);
-    if (doctor->parsed()) return cmd_doctor(o);
+    if (doctor->parsed()) return cmd_doctor(o, sample_message);
     if (clean->parsed()) return cmd_clean(o, dry);
   } catch (const std::exception& e) {
     std::cerr << "peakctl: " << e.what() << "\n";

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "doctor_message.hpp"
 #include "suite_plan.hpp"
 
 #ifdef PEAKCTL_HAVE_SHM
@@ -83,10 +84,26 @@ std::vector<std::string> stale_run_files(const std::string& run_dir) {
 }
 }  // namespace
 
-int cmd_doctor(const CtlOptions& o) {
+int cmd_doctor(const CtlOptions& o, const std::string& message) {
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);
   Report r;
+  r.info(fmt::format("Q1 slots: {} x {} bytes{}; Q2 slots: {} x {} bytes", cfg.q1.slots, cfg.q1.slot_bytes,
+                     cfg.q1.event_shape.empty()
+                         ? std::string(" (no q1.event_shape declared: sizes are not checked against the data)")
+                         : fmt::format(" (q1.event_shape [{}, {}, {}] {})", cfg.q1.event_shape[0], cfg.q1.event_shape[1],
+                                       cfg.q1.event_shape[2], cfg.q1.event_dtype),
+                     cfg.q2.slots, cfg.q2.slot_bytes));
+  if (!message.empty()) {
+    for (const auto& f : check_sample_message(cfg, message)) {
+      switch (f.level) {
+        case DoctorFinding::Level::kOk: r.ok(f.what); break;
+        case DoctorFinding::Level::kInfo: r.info(f.what); break;
+        case DoctorFinding::Level::kWarn: r.warn(f.what, f.fix); break;
+        case DoctorFinding::Level::kFail: r.fail(f.what, f.fix); break;
+      }
+    }
+  }
   // Shared memory for the rings.
   const double ring_bytes = double(cfg.q1.slots) * cfg.q1.slot_bytes + double(cfg.q2.slots) * cfg.q2.slot_bytes;
   struct statvfs vfs {};

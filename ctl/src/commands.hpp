@@ -40,7 +40,8 @@ struct RunArgs {
 };
 int cmd_run(const CtlOptions& o, const RunArgs& a);
 
-int cmd_doctor(const CtlOptions& o);
+/// `message`: a sample message file to check against the config ("" = none; doctor_message.hpp).
+int cmd_doctor(const CtlOptions& o, const std::string& message = "");
 int cmd_clean(const CtlOptions& o, bool dry_run);
 
 /// Unlinks the shm segments of `cfg.run.name` that no live process uses (rings and counter blocks of a

@@ -148,6 +148,9 @@ Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run
       sample.uptime_s = status.value("uptime_s", 0.0);
       sample.version = status.value("version", std::string());
       sample.config_digest = status.value("config_digest", std::string());
+      if (const auto it = status.find("stall"); it != status.end() && it->is_object()) {
+        sample.stall = it->value("message", std::string());
+      }
     }
     bool have = false;
 #ifdef PEAKCTL_HAVE_SHM

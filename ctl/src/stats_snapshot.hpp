@@ -21,6 +21,7 @@ struct DaemonSample {
   std::string id, daemon, instance;
   std::string state = "unreachable";  ///< from "status" ("ready", ...) or "exited"
   std::string status_line;
+  std::string stall;  ///< "decode thread 3 stuck for 31 s in q1 acquire" while state is "stalled"
   int pid = 0;
   double uptime_s = 0;
   std::string version, config_digest;

@@ -102,6 +102,16 @@ std::string render_stats_table(const Snapshot& now, const Snapshot* prev, const 
   const auto& l = now.ledger;
   const double judged = l.written + l.filtered;
   out += "\n";
+  for (const auto& d : now.daemons) {
+    if (!d.stall.empty()) out += fmt::format("STALLED {}: {}\n", d.id, d.stall);
+    const auto dropped = d.counters.find("dropped_slot_too_small");
+    const auto needed = d.counters.find("q1_slot_bytes_needed");
+    if (dropped != d.counters.end() && dropped->second > 0 && needed != d.counters.end()) {
+      out += fmt::format("SLOTS TOO SMALL {}: {:.0f} events dropped, they need Q1 slots of {:.0f} bytes "
+                         "(config.q1.slot_bytes; peakctl doctor --message FILE)\n",
+                         d.id, dropped->second, needed->second);
+    }
+  }
   if (!gpu.empty()) out += "GPU busy:" + gpu + "\n";
   out += fmt::format("hit rate: {}\n", judged > 0 ? fmt::format("{:.1f}%", 100.0 * l.written / judged) : "-");
   if (!l.dropped_by_reason.empty()) {
@@ -123,6 +133,7 @@ nlohmann::json stats_to_json(const Snapshot& now, const Snapshot* prev) {
                          {"state", d.state},   {"pid", d.pid},         {"uptime_s", d.uptime_s},
                          {"source", d.source}, {"version", d.version}, {"config_digest", d.config_digest},
                          {"counters", d.counters}};
+    if (!d.stall.empty()) dj["stall"] = d.stall;
     nlohmann::json rates = nlohmann::json::object();
     const DaemonSample* before = find_prev(prev, d.id);
     for (const auto& [name, v] : d.counters) {

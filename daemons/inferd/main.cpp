@@ -47,6 +47,7 @@ int run_daemon(const config::SuiteConfig& cfg, common::DaemonCli cli, int gpu) {
     cli.instance = block.substr(block.rfind('-') + 1);  // "0", "1", ... or "cpu0"
   }
   common::DaemonRuntime runtime("inferd", cli.instance, cfg, hooks);
+  runtime.watch(service->progress());
   inferd::RunHooks run_hooks;
   run_hooks.on_state = [&](inferd::ServiceState s) { runtime.set_state(to_daemon_state(s)); };
   run_hooks.heartbeat = [&] { runtime.heartbeat(); };

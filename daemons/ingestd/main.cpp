@@ -29,10 +29,10 @@ int run_daemon(config::SuiteConfig cfg, const common::DaemonCli& cli) {
   hooks.request_drain = [&] { daemon.request_drain(); };
   hooks.request_stop = [&] { daemon.request_stop(); };
   common::DaemonRuntime runtime("ingestd", cli.instance, cfg, hooks);
+  runtime.watch(daemon.progress());
   runtime.set_state(common::DaemonState::kReady);
   auto last_status = std::chrono::steady_clock::now();
   const auto reason = daemon.run([&] {
-    runtime.heartbeat();
     const auto now = std::chrono::steady_clock::now();
     if (now - last_status >= std::chrono::seconds(1)) {
       last_status = now;

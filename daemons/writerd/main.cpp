@@ -30,6 +30,7 @@ int run_daemon(const config::SuiteConfig& cfg, const common::DaemonCli& cli) {
   hooks.request_drain = [&] { service.request_drain(); };
   hooks.request_stop = [&] { service.request_stop(); };
   common::DaemonRuntime runtime("writerd", cli.instance, cfg, hooks);
+  runtime.watch(service.progress());
   runtime.set_state(common::DaemonState::kReady);
   auto last_status = std::chrono::steady_clock::now();
   service.set_progress_callback([&] {

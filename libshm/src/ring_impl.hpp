@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ class RingImpl {
   std::vector<SegmentUser> users() const;
   void detach() noexcept;  ///< recover own outstanding slots, leave the process table
 
+  // ring_link.cpp
+  std::string link_problem() const;
+
   const std::string& name() const { return name_; }
   layout::RingHeader& header() const { return *header_; }
   uint32_t slot_count() const { return header_->slot_count; }
@@ -68,6 +72,10 @@ class RingImpl {
   uint32_t me_ = layout::kNoOwner;
   uint64_t my_identity_ = 0;
   std::atomic<uint32_t> acquire_cursor_{0};
+  // ring_link.cpp: identity of the mapped file, read once from /proc/self/maps
+  mutable std::once_flag link_once_;
+  mutable bool mapped_known_ = false, mapped_deleted_ = false;
+  mutable uint64_t mapped_dev_ = 0, mapped_ino_ = 0;
 };
 
 /// "" when the mapped bytes are a complete, self-consistent ring of this layout version; else the reason,

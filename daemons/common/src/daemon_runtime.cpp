@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -77,6 +80,7 @@ const char* to_string(DaemonState state) noexcept {
     case DaemonState::kDraining: return "draining";
     case DaemonState::kStopped: return "stopped";
     case DaemonState::kFailed: return "failed";
+    case DaemonState::kStalled: return "stalled";
   }
   return "unknown";
 }
@@ -94,6 +98,11 @@ struct DaemonRuntime::Shared {
   bool ready_sent = false;
   std::chrono::microseconds watchdog{0};
   std::atomic<int64_t> last_watchdog_ns{0};
+  ProgressMonitor* monitor = nullptr;  // set once by watch(), before the thread starts
+  std::thread watchdog_thread;
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_watchdog = false;
   struct sigaction old_int {}, old_term {}, old_hup {}, old_pipe {};
 };
 
@@ -132,6 +141,14 @@ DaemonRuntime::DaemonRuntime(std::string daemon, std::string instance, const con
 }
 
 DaemonRuntime::~DaemonRuntime() {
+  if (shared_->watchdog_thread.joinable()) {
+    {
+      std::lock_guard lock(shared_->stop_mu);
+      shared_->stop_watchdog = true;
+    }
+    shared_->stop_cv.notify_all();
+    shared_->watchdog_thread.join();
+  }
   g_signal_fd = -1;
   ::sigaction(SIGINT, &shared_->old_int, nullptr);
   ::sigaction(SIGTERM, &shared_->old_term, nullptr);
@@ -153,6 +170,10 @@ std::string DaemonRuntime::endpoint() const { return control_endpoint(run_dir_, 
 void DaemonRuntime::set_state(DaemonState state) {
   const DaemonState old = state_.exchange(state);
   if (old == state) return;
+  notify_state(old, state);
+}
+
+void DaemonRuntime::notify_state(DaemonState old, DaemonState state) {
   spdlog::info("control: {} state {} -> {}", id_, to_string(old), to_string(state));
   std::lock_guard lock(shared_->mu);
   std::string msg;
@@ -173,6 +194,38 @@ void DaemonRuntime::set_status(const std::string& line) {
 }
 
 void DaemonRuntime::heartbeat() {
+  if (shared_->monitor == nullptr) pet_watchdog();
+}
+
+void DaemonRuntime::watch(ProgressMonitor& monitor) {
+  if (shared_->monitor != nullptr) throw std::logic_error("DaemonRuntime::watch: a monitor is already attached");
+  shared_->monitor = &monitor;
+  shared_->watchdog_thread = std::thread([this] { watchdog_loop(); });
+}
+
+void DaemonRuntime::watchdog_loop() {
+  using namespace std::chrono_literals;
+  const auto period = shared_->watchdog;
+  const auto tick = period.count() > 0 ? std::min<std::chrono::microseconds>(250ms, period / 4)
+                                       : std::chrono::microseconds(250ms);
+  std::unique_lock lock(shared_->stop_mu);
+  while (!shared_->stop_cv.wait_for(lock, tick, [this] { return shared_->stop_watchdog; })) {
+    const DaemonState state = state_.load();
+    bool healthy = true;
+    if (state == DaemonState::kReady || state == DaemonState::kStalled || state == DaemonState::kDraining) {
+      healthy = !shared_->monitor->check().stalled;
+      // Only ready <-> stalled: a drain or stop set meanwhile by another thread wins.
+      DaemonState from = healthy ? DaemonState::kStalled : DaemonState::kReady;
+      const DaemonState to = healthy ? DaemonState::kReady : DaemonState::kStalled;
+      if (state_.compare_exchange_strong(from, to)) notify_state(from, to);
+    } else if (state == DaemonState::kStopped || state == DaemonState::kFailed) {
+      healthy = false;
+    }
+    if (healthy) pet_watchdog();
+  }
+}
+
+void DaemonRuntime::pet_watchdog() {
   const auto period = shared_->watchdog;
   if (period.count() == 0) return;
   const int64_t now = now_ns();
@@ -219,12 +272,20 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
   };
 
   if (cmd == "status") {
+    const DaemonState state = state_.load();
     std::lock_guard lock(shared_->mu);
-    return {{"ok", true}, {"daemon", daemon_}, {"instance", instance_}, {"id", id_}, {"pid", ::getpid()},
-            {"state", to_string(state_.load())}, {"status", shared_->status_line},
-            {"uptime_s", (now_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
-            {"config_digest", cfg_.digest()}, {"config_source", cfg_.source}, {"run_name", cfg_.run.name},
-            {"live_keys", live_keys(daemon_)}};
+    nlohmann::json reply = {{"ok", true}, {"daemon", daemon_}, {"instance", instance_}, {"id", id_},
+                            {"pid", ::getpid()}, {"state", to_string(state)}, {"status", shared_->status_line},
+                            {"uptime_s", (now_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
+                            {"config_digest", cfg_.digest()}, {"config_source", cfg_.source},
+                            {"run_name", cfg_.run.name}, {"live_keys", live_keys(daemon_)}};
+    if (shared_->monitor != nullptr) {
+      if (const StallReport stall = shared_->monitor->last(); stall.stalled) {
+        reply["stall"] = {{"message", stall.message}, {"stage", stall.stage}, {"activity", stall.activity},
+                          {"seconds", stall.seconds}};
+      }
+    }
+    return reply;
   }
   if (cmd == "stats") {
     return {{"ok", true}, {"id", id_}, {"stats", hooks_.stats ? hooks_.stats() : nlohmann::json::object()}};

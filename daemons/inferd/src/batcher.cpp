@@ -104,7 +104,9 @@ std::optional<Batch> Batcher::next(std::chrono::milliseconds idle_timeout,
     }
     const auto now = Clock::now();
     if (same >= limit || other_shape || now >= deadline) return take_pending();
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    const auto wait = std::min<std::chrono::milliseconds>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now),
+                                                          std::chrono::seconds(1));
+    if (beat_) beat_();
     q1_.claim(scratch_, limit - same, wait);
     take(scratch_, markers, rejected);
     if (!markers.empty() || !rejected.empty()) return take_pending();  // let the caller handle them

@@ -38,6 +38,8 @@ struct InferdCounters {
   std::atomic<uint64_t>& gpu_busy_pct;     ///< gauge: device time of pre+forward+post per wall time (own events)
   std::atomic<uint64_t>& gpu_util_nvml_pct;  ///< gauge: NVML utilisation of the whole GPU (0 when unavailable)
   std::atomic<uint64_t>& gpu_mem_used_mb;  ///< gauge: NVML
+  std::atomic<uint64_t>& stalls;           ///< stall episodes (common::ProgressMonitor)
+  std::atomic<uint64_t>& stalled;          ///< gauge: 1 while a stall is going on
   shm::Histogram& queue_wait_us;           ///< first claim of a batch -> submitted
   shm::Histogram& latency_us;              ///< t_recv (ingestd) -> published to Q2, per event
 
@@ -77,6 +79,8 @@ inline InferdCounters::InferdCounters(shm::CounterBlock& b)
       gpu_busy_pct(b.gauge("gpu_busy_pct")),
       gpu_util_nvml_pct(b.gauge("gpu_util_nvml_pct")),
       gpu_mem_used_mb(b.gauge("gpu_mem_used_mb")),
+      stalls(b.counter("stalls")),
+      stalled(b.gauge("stalled")),
       queue_wait_us(b.histogram("queue_wait_us")),
       latency_us(b.histogram("latency_us")) {}
 

@@ -89,6 +89,8 @@ class InferdServiceImpl final : public BatchSink {
                     (device_ == "cuda" ? std::to_string(gpu_)
                                        : "cpu" + std::to_string(config.inferd.cpu_index))),
         spec_(model_spec(config.inferd.model)),
+        progress_(std::chrono::seconds(config.control.stall_timeout_s)),
+        stage_(progress_.add_stage("compute thread")),
         q1_(shm::Ring::open_or_create(ring_options(config, config.q1))),
         q2_(shm::Ring::open_or_create(ring_options(config, config.q2))),
         block_(shm::CounterBlock::open_or_create(block_name_)),
@@ -100,6 +102,11 @@ class InferdServiceImpl final : public BatchSink {
     batcher_.set_max_wait(std::chrono::milliseconds(c.max_wait_ms));
     counters_.batch_size.store(c.batch_size);
     counters_.max_wait_ms.store(c.max_wait_ms);
+    progress_.count_into(&counters_.stalls, &counters_.stalled);
+    progress_.watch_ring("q1", [this] { return q1_.link_problem(); });
+    progress_.watch_ring("q2", [this] { return q2_.link_problem(); });
+    batcher_.set_beat([this] { stage_.beat(); });
+    writer_.set_stage(&stage_);
     set_state(ServiceState::kStarting);
 
     BackendOptions o;
@@ -152,6 +159,7 @@ class InferdServiceImpl final : public BatchSink {
   int run(const RunHooks& hooks) {
     const auto& c = config_.inferd;
     hooks_ = hooks;
+    stage_.busy("warm-up");
     if (c.warmup_iterations > 0 && !drain_.load()) {
       set_state(ServiceState::kWarming);
       const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
@@ -162,6 +170,7 @@ class InferdServiceImpl final : public BatchSink {
                    batcher_.batch_size(), shape.channels, shape.height, shape.width,
                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
     }
+    stage_.idle("waiting for Q1 events");  // before ready: the monitor judges from here on
     set_state(ServiceState::kReady);
     spdlog::info("ready on {}: Q1 {} -> Q2 {}, counters {}", backend_->device_name(), q1_.name(),
                  q2_.name(), block_name_);
@@ -172,16 +181,22 @@ class InferdServiceImpl final : public BatchSink {
     while (!drain_.load()) {
       markers.clear();
       rejected.clear();
+      // Idle only with nothing claimed and nothing on the device: else results are owed.
+      if (backend_->in_flight() == 0 && batcher_.pending() == 0) stage_.idle("waiting for Q1 events");
       std::optional<Batch> batch = batcher_.next(std::chrono::milliseconds(50), markers, rejected);
       handle_rejected(rejected);
       if (batch) {
+        stage_.busy("compute");
+        if (common::test_wedge_requested("compute")) common::test_wedge_forever("compute");
         submit(std::move(*batch));
         backend_->poll();
       } else {
+        if (backend_->in_flight() > 0) stage_.busy("compute");
         backend_->flush();  // idle: nothing to overlap with, so finish what is in flight
       }
       if (!markers.empty()) forward_markers(markers);
       maybe_swap_model();
+      stage_.beat();
       if (hooks.heartbeat) hooks.heartbeat();
       if (Clock::now() - last_stats > std::chrono::milliseconds(c.stats_interval_ms)) {
         refresh_gauges();
@@ -195,10 +210,12 @@ class InferdServiceImpl final : public BatchSink {
       }
     }
     set_state(ServiceState::kDraining);
+    stage_.busy("drain");
     while (auto rest = batcher_.take_pending()) submit(std::move(*rest));
     backend_->flush();
     q2_.finish_producing();
     refresh_gauges();
+    stage_.done();
     set_state(ServiceState::kStopped);
     spdlog::info("drained: {} batches, {} events, {} hits", counters_.batches.load(),
                  counters_.events_out.load(), counters_.hits.load());
@@ -274,6 +291,7 @@ class InferdServiceImpl final : public BatchSink {
   void request_stop() noexcept { drain_.store(true); }
   ServiceState state() const { return state_.load(); }
   const std::string& block_name() const { return block_name_; }
+  common::ProgressMonitor& progress() { return progress_; }
 
  private:
   static std::string resolve_device(const std::string& wanted) {
@@ -329,6 +347,7 @@ class InferdServiceImpl final : public BatchSink {
       next = std::move(next_model_);
     }
     if (!next) return;
+    stage_.busy("model swap");
     const auto& c = config_.inferd;
     backend_->swap_model(std::move(next));
     const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
@@ -370,6 +389,8 @@ class InferdServiceImpl final : public BatchSink {
   uint32_t producer_id_;
   std::string block_name_;
   model::ModelSpec spec_;
+  common::ProgressMonitor progress_;
+  common::Stage& stage_;
   shm::Ring q1_;
   shm::Ring q2_;
   shm::CounterBlock block_;
@@ -412,5 +433,6 @@ bool InferdService::swap_model(const std::string& weights_path, std::string& err
 void InferdService::request_drain() noexcept { impl_->request_drain(); }
 void InferdService::request_stop() noexcept { impl_->request_stop(); }
 const std::string& InferdService::counter_block_name() const { return impl_->block_name(); }
+common::ProgressMonitor& InferdService::progress() { return impl_->progress(); }
 
 }  // namespace peaknet::inferd

@@ -15,6 +15,7 @@ void copy_event_fields(const shm::EventHeader& e, shm::ResultHeader& r) {
   r.t_q1_ns = e.t_q1_ns;
   r.timestamp = e.timestamp;
   r.timestamp_raw = e.timestamp_raw;
+  r.ingest_epoch = e.ingest_epoch;
   r.photon_wavelength_a = e.photon_wavelength_a;
   r.channels = e.channels;
   r.height = e.height;
@@ -34,13 +35,18 @@ ResultWriter::ResultWriter(shm::Ring& q2, uint32_t producer_id, bool write_frame
 std::optional<shm::WriteSlot> ResultWriter::acquire(const std::atomic<bool>& give_up) {
   for (;;) {
     auto slot = q2_.acquire();
-    if (slot) return slot;
+    if (slot) {
+      if (stage_) stage_->busy("write results");
+      return slot;
+    }
     if (q2_.policy() != shm::OverflowPolicy::kBlock) {
       counters_.dropped_q2_full.fetch_add(1, std::memory_order_relaxed);
       return std::nullopt;
     }
     counters_.q2_block_waits.fetch_add(1, std::memory_order_relaxed);
     if (give_up.load()) return std::nullopt;
+    // Q2 full under `block`: backpressure from writerd, a legitimate wait while we keep coming back.
+    if (stage_) stage_->blocked("q2 acquire");
     spdlog::debug("Q2 {} full, waiting for the consumer", q2_.name());
   }
 }
@@ -91,6 +97,7 @@ size_t ResultWriter::write(const CompletedBatch& done, const std::atomic<bool>& 
     }
     q2_.publish(std::move(*slot));
     ++published;
+    if (stage_) stage_->progress();
   }
   counters_.events_out.fetch_add(published, std::memory_order_relaxed);
   return published;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/progress_monitor.hpp"
 #include "inferd/backend.hpp"
 #include "inferd_counters.hpp"
 #include "shm/event_clock.hpp"
@@ -21,6 +22,8 @@ class ResultWriter {
   size_t write(const CompletedBatch& done, const std::atomic<bool>& give_up);
   /// Forwards an end-of-stream marker as a record with kResultFlagEndOfStream and no peaks.
   bool write_marker(const shm::EventHeader& marker, const std::atomic<bool>& give_up);
+  /// The serving thread's stage: blocked while Q2 is full (a beat per acquire timeout), progress per record.
+  void set_stage(common::Stage* stage) { stage_ = stage; }
 
  private:
   std::optional<shm::WriteSlot> acquire(const std::atomic<bool>& give_up);
@@ -29,6 +32,7 @@ class ResultWriter {
   uint32_t producer_id_;
   bool write_frames_;
   InferdCounters& counters_;
+  common::Stage* stage_ = nullptr;
 };
 
 /// Fills the ResultHeader fields that come from the Q1 event.

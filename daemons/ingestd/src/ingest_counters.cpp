@@ -33,7 +33,10 @@ IngestCounters::IngestCounters(const std::string& block_name, size_t endpoints)
       peers_connected(block_.gauge("peers_connected")),
       running(block_.gauge("running")),
       hdf5_lock_held_ns(block_.gauge("hdf5_lock_held_ns")),
-      hdf5_lock_wait_ns(block_.gauge("hdf5_lock_wait_ns")) {
+      hdf5_lock_wait_ns(block_.gauge("hdf5_lock_wait_ns")),
+      q1_slot_bytes_needed(block_.gauge("q1_slot_bytes_needed")),
+      stalls(block_.counter("stalls")),
+      stalled(block_.gauge("stalled")) {
   for (size_t i = 0; i < kRejectReasons; ++i) {
     rejects_[i] = &block_.counter(std::string("rejected_") + ingest::to_string(static_cast<ingest::RejectReason>(i)));
   }

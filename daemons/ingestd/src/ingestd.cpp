@@ -38,8 +38,10 @@ std::span<const std::byte> as_bytes(const RawMessage& m) {
 }
 
 /// Sleeps until `deadline_ns` (steady) in short steps; false when `stop` became true meanwhile.
-bool sleep_until_ns(uint64_t deadline_ns, const std::atomic<bool>& stop) {
+/// The stage is idle meanwhile (pacing a source is waiting for input, not a stall).
+bool sleep_until_ns(uint64_t deadline_ns, const std::atomic<bool>& stop, common::Stage& stage) {
   while (!stop.load()) {
+    stage.idle("pacing the source");
     const uint64_t now = steady_now_ns();
     if (now >= deadline_ns) return true;
     std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(deadline_ns - now, 50'000'000)));
@@ -75,6 +77,7 @@ std::string ingestd_counter_block_name(const config::SuiteConfig& config) {
 
 Ingestd::Ingestd(config::SuiteConfig config)
     : config_(std::move(config)),
+      progress_(std::chrono::seconds(config_.control.stall_timeout_s)),
       decoder_options_(ingest::DecoderOptions::from_config(
           config::ConfigNode(config_.ingestd.decode, "config.ingestd.decode"))),
       simplon_session_(std::make_shared<ingest::SimplonSession>(decoder_options_)),
@@ -84,7 +87,10 @@ Ingestd::Ingestd(config::SuiteConfig config)
   const auto& c = config_.ingestd;
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
   counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints);
+  progress_.count_into(&counters_->stalls, &counters_->stalled);
   q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
+  progress_.watch_ring("q1", [this] { return q1_->link_problem(); });
+  spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_.epoch());
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
     ids_.start_all_at(earlier);
     spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_segment_name(config_),
@@ -98,9 +104,10 @@ Ingestd::Ingestd(config::SuiteConfig config)
     config::IngestdEndpointConfig endpoint = c.endpoints[i];
     if (endpoint.rcvhwm < 0) endpoint.rcvhwm = c.receive_hwm;
     if (endpoint.rcvbuf_bytes < 0) endpoint.rcvbuf_bytes = c.receive_buffer_bytes;
-    receivers_.push_back(std::make_unique<ZmqReceiver>(context_, endpoint, static_cast<uint32_t>(i),
-                                                       c.max_message_bytes,
-                                                       [this](RawMessage&& m) { return deliver(std::move(m)); }));
+    common::Stage& stage = progress_.add_stage("receive endpoint " + std::to_string(i));
+    receivers_.push_back(std::make_unique<ZmqReceiver>(
+        context_, endpoint, static_cast<uint32_t>(i), c.max_message_bytes,
+        [this, s = &stage](RawMessage&& m) { return deliver(std::move(m), *s); }, &stage));
     spdlog::info("endpoint {}: {} {} (rcvhwm {})", i, endpoint.mode, receivers_.back()->bound_url(), endpoint.rcvhwm);
   }
   spdlog::info("q1 {}: {} slots x {} bytes, policy {}", q1_->name(), q1_->slot_count(), q1_->slot_bytes(),
@@ -124,7 +131,7 @@ void Ingestd::end_pending() {
   pending_.fetch_sub(1);
 }
 
-bool Ingestd::deliver(RawMessage&& message) {
+bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
   // Pending from here until a decoder is done with it: waiting for queue or Q1 room is not idle.
   begin_pending();
   counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
@@ -141,6 +148,7 @@ bool Ingestd::deliver(RawMessage&& message) {
   while (true) {
     if (queue_.push(message, 100ms)) return true;
     if (queue_.closed() || give_up_waiting_for_q1()) break;
+    stage.blocked("decode queue push");  // decoders busy or Q1 full: backpressure
   }
   counters_->messages_discarded.fetch_add(1, std::memory_order_relaxed);
   end_pending();
@@ -152,17 +160,21 @@ bool Ingestd::give_up_waiting_for_q1() const {
   return deadline != 0 && steady_now_ns() >= deadline;
 }
 
-void Ingestd::decode_loop(size_t thread_index) {
+void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
   ingest::Decoder decoder(decoder_options_, simplon_session_);
-  Q1EventSink sink(*q1_, ids_, *counters_, [this] { return give_up_waiting_for_q1(); });
+  Q1EventSink sink(*q1_, ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
   logging::RateLimiter reject_log(std::chrono::milliseconds(config_.ingestd.reject_log_interval_ms));
+  logging::RateLimiter too_big_log(std::chrono::seconds(10));
   auto& counters = *counters_;
   while (true) {
+    stage.idle("waiting for messages");
     auto message = queue_.pop(100ms);
     if (!message) {
-      if (queue_.closed_and_empty()) return;
+      if (queue_.closed_and_empty()) break;
       continue;
     }
+    stage.busy("decode");
+    if (common::test_wedge_requested("decode")) common::test_wedge_forever("decode");
     sink.set_source(message->source_id, message->message_id, message->t_recv_ns);
     const uint64_t t0 = steady_now_ns();
     ingest::DecodeResult result;
@@ -175,6 +187,18 @@ void Ingestd::decode_loop(size_t thread_index) {
     }
     counters.decode_ns.fetch_add(steady_now_ns() - t0, std::memory_order_relaxed);
     counters.messages_decoded.fetch_add(1, std::memory_order_relaxed);
+    if (sink.events_too_big() > 0) {
+      // Never silent: a slot size that does not fit the data drops every such event (issue 16).
+      uint64_t suppressed = 0;
+      if (too_big_log.allow(suppressed)) {
+        spdlog::error("message {} from source {}: {} of {} events dropped (slot_too_small): an event of {} needs a Q1 "
+                      "slot of {} bytes, config.q1.slot_bytes gives {}; declare q1.event_shape/event_dtype and set "
+                      "q1.slot_bytes to 0 (auto) or >= {}{}",
+                      message->message_id, message->source_id, sink.events_too_big(), sink.events_in_message(),
+                      sink.too_big_shape(), sink.slot_bytes_needed(), q1_->slot_bytes(), sink.slot_bytes_needed(),
+                      suppressed ? fmt::format(" ({} more such messages not logged)", suppressed) : std::string());
+      }
+    }
     counters.events_rejected.fetch_add(result.events_rejected, std::memory_order_relaxed);
     if (result.no_image) counters.messages_skipped.fetch_add(1, std::memory_order_relaxed);
     if (result.held) counters.messages_held.fetch_add(1, std::memory_order_relaxed);
@@ -200,14 +224,18 @@ void Ingestd::decode_loop(size_t thread_index) {
       if (quarantine_) quarantine_->save(reason, message->source_id, message->message_id, message->view());
     }
     end_pending();
+    stage.progress();
   }
+  stage.done();
   (void)thread_index;
 }
 
 void Ingestd::synthetic_loop() {
   const auto& sc = config_.ingestd.synthetic;
   SyntheticFrames frames(sc);
-  Q1EventSink sink(*q1_, ids_, *counters_, [this] { return give_up_waiting_for_q1(); });
+  common::Stage& stage = progress_.add_stage("synthetic source");
+  Q1EventSink sink(*q1_, ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
+  sink.set_activity("generate a frame");
   ingest::EventMeta meta;
   meta.dtype = frames.dtype();
   meta.channels = frames.channels();
@@ -220,7 +248,7 @@ void Ingestd::synthetic_loop() {
   for (uint64_t i = 0; sc.events == 0 || i < static_cast<uint64_t>(sc.events); ++i) {
     const double rate_hz = synthetic_rate_hz_.load(std::memory_order_relaxed);  // live key
     if (rate_hz > 0) {
-      if (!sleep_until_ns(next_ns, input_closed_)) break;
+      if (!sleep_until_ns(next_ns, input_closed_, stage)) break;
       next_ns = std::max(next_ns + static_cast<uint64_t>(1e9 / rate_hz), steady_now_ns() - 1'000'000'000);
     }
     if (input_closed_.load()) break;
@@ -230,12 +258,15 @@ void Ingestd::synthetic_loop() {
     counters_->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     meta.timestamp = frames.timestamp(i);
     begin_pending();  // a frame waiting for Q1 room is not idle time
+    stage.busy("generate a frame");
     if (std::byte* payload = sink.begin_event(meta, bytes)) {
       frames.fill(i, {payload, bytes});
       sink.commit_event();
     }
     end_pending();
+    stage.progress();
   }
+  stage.done();
   source_finished_.store(true);
 }
 
@@ -249,13 +280,14 @@ void Ingestd::replay_loop() {
   }
   if (entries.empty()) spdlog::warn("replay: no messages in {}", rc.dir);
   std::map<uint32_t, uint64_t> next_id;
+  common::Stage& stage = progress_.add_stage("replay source");
   for (int64_t loop = 0; !entries.empty() && (rc.loops == 0 || loop < rc.loops); ++loop) {
     const uint64_t t0_recorded = entries.front().t_recv_ns;
     const uint64_t start = steady_now_ns();
     for (const auto& entry : entries) {
       if (rc.speed > 0) {
         const double offset_ns = static_cast<double>(entry.t_recv_ns - std::min(entry.t_recv_ns, t0_recorded)) / rc.speed;
-        if (!sleep_until_ns(start + static_cast<uint64_t>(offset_ns), input_closed_)) break;
+        if (!sleep_until_ns(start + static_cast<uint64_t>(offset_ns), input_closed_, stage)) break;
       }
       if (input_closed_.load()) break;
       std::ifstream in(entry.file, std::ios::binary);
@@ -269,9 +301,12 @@ void Ingestd::replay_loop() {
       message.message_id = next_id[entry.source_id]++;
       message.t_recv_ns = realtime_ns();
       synthetic_last_ns_.store(steady_now_ns(), std::memory_order_relaxed);
-      if (!deliver(std::move(message))) break;
+      stage.busy("replay a message");
+      if (!deliver(std::move(message), stage)) break;
+      stage.progress();
     }
   }
+  stage.done();
   source_finished_.store(true);
 }
 
@@ -331,7 +366,10 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
   start_steady_ns_ = steady_now_ns();
   counters_->running.store(1);
   const auto& c = config_.ingestd;
-  for (int64_t i = 0; i < c.decode_threads; ++i) decoders_.emplace_back([this, i] { decode_loop(i); });
+  for (int64_t i = 0; i < c.decode_threads; ++i) {
+    common::Stage& stage = progress_.add_stage("decode thread " + std::to_string(i));
+    decoders_.emplace_back([this, i, s = &stage] { decode_loop(size_t(i), *s); });
+  }
   if (c.source == "synthetic") {
     source_thread_ = std::thread([this] { synthetic_loop(); });
   } else if (c.source == "replay") {
@@ -393,9 +431,14 @@ nlohmann::json Ingestd::stats() const {
           {"state", end_reason_.load() == EndReason::kNone ? "running" : "ending"},
           {"end_reason", to_string(end_reason_.load())},
           {"source", config_.ingestd.source},
+          {"event_epoch", fmt::format("{:016x}", ids_.epoch())},
           {"counters", k.to_json()},
           {"endpoints", endpoints},
           {"decode_queue_depth", queue_.size()},
+          {"slot_too_small",
+           {{"dropped", counters_->dropped(EventDropReason::kSlotTooSmall).load()},
+            {"slot_bytes_needed", k.q1_slot_bytes_needed.load()},
+            {"slot_bytes", q1_->slot_bytes()}}},
           {"ledger",
            {{"events_received", received},
             {"events_enqueued", published},

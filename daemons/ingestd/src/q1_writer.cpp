@@ -20,7 +20,7 @@ Q1Writer::Q1Writer(const std::string& segment_name, const config::RingConfig& co
 shm::Ring* Q1Writer::current() const { return current_.load(std::memory_order_acquire); }
 
 std::optional<Q1Slot> Q1Writer::acquire(const std::function<bool()>& give_up,
-                                        std::atomic<uint64_t>& blocked_ns) {
+                                        std::atomic<uint64_t>& blocked_ns, common::Stage* stage) {
   const auto t0 = std::chrono::steady_clock::now();
   std::optional<Q1Slot> out;
   while (true) {
@@ -33,6 +33,8 @@ std::optional<Q1Slot> Q1Writer::acquire(const std::function<bool()>& give_up,
       break;
     }
     if (ring->policy() != shm::OverflowPolicy::kBlock || give_up()) break;
+    // Q1 full under `block`: backpressure, a legitimate wait while this thread keeps coming back here.
+    if (stage) stage->blocked("q1 acquire");
   }
   const auto waited = std::chrono::steady_clock::now() - t0;
   blocked_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count(),

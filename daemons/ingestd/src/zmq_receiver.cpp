@@ -18,12 +18,13 @@ uint64_t steady_ns() {
 }  // namespace
 
 ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointConfig& endpoint,
-                         uint32_t source_id, int64_t max_message_bytes, Deliver deliver)
+                         uint32_t source_id, int64_t max_message_bytes, Deliver deliver, common::Stage* stage)
     : socket_(context, zmq::socket_type::pull),
       monitor_(context, zmq::socket_type::pair),
       url_(endpoint.url),
       source_id_(source_id),
-      deliver_(std::move(deliver)) {
+      deliver_(std::move(deliver)),
+      stage_(stage) {
   try {
     socket_.set(zmq::sockopt::rcvhwm, static_cast<int>(endpoint.rcvhwm));
     if (endpoint.rcvbuf_bytes > 0) socket_.set(zmq::sockopt::rcvbuf, static_cast<int>(endpoint.rcvbuf_bytes));
@@ -90,6 +91,7 @@ void ZmqReceiver::run() {
   zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
   while (!stop_.load(std::memory_order_relaxed)) {
     try {
+      if (stage_) stage_->idle("waiting for messages");
       zmq::poll(items, 2, std::chrono::milliseconds(100));
       if (items[1].revents & ZMQ_POLLIN) drain_monitor();
       if (!(items[0].revents & ZMQ_POLLIN)) continue;
@@ -100,6 +102,8 @@ void ZmqReceiver::run() {
       message.message_id = next_message_id_++;
       counters_.messages.fetch_add(1, std::memory_order_relaxed);
       counters_.bytes.fetch_add(message.bytes.size(), std::memory_order_relaxed);
+      if (stage_) stage_->busy("receive");
+      if (common::test_wedge_requested("receive")) common::test_wedge_forever("receive");
       const uint64_t t0 = steady_ns();
       counters_.last_message_ns.store(t0, std::memory_order_relaxed);
       // Multipart is not part of the protocol: keep the first frame, drop the rest (the decoder
@@ -111,12 +115,14 @@ void ZmqReceiver::run() {
       }
       const bool accepted = deliver_(std::move(message));
       counters_.blocked_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
+      if (stage_) stage_->progress();
       if (!accepted) break;
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) break;
       spdlog::warn("endpoint {}: receive error: {}", url_, e.what());
     }
   }
+  if (stage_) stage_->done();
   drain_monitor();
   try {
     zmq_socket_monitor(socket_.handle(), nullptr, 0);

@@ -1,6 +1,7 @@
 #include "writerd/cxi_file.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace peaknet::writerd {
 namespace {
@@ -56,6 +57,7 @@ CxiFile::CxiFile(const std::string& path, const CxiLayout& layout) : path_(path)
   intensity_ = make_dataset(result.get(), "peakTotalIntensity", H5T_IEEE_F32LE, {m}, 16, z, &kFill, path);
   energy_ = make_dataset(lcls.get(), "photon_energy_eV", H5T_IEEE_F32LE, {}, 256, 0, nullptr, path);
   event_id_ = make_dataset(lcls.get(), "event_id", H5T_STD_U64LE, {}, 256, 0, nullptr, path);
+  epoch_ = make_dataset(lcls.get(), "ingest_epoch", H5T_STD_U64LE, {}, 256, 0, nullptr, path);
   timestamp_ = make_dataset(lcls.get(), "timestamp", H5T_IEEE_F64LE, {}, 256, 0, nullptr, path);
   timestamp_raw_ = make_dataset(lcls.get(), "timestamp_raw", H5T_STD_U64LE, {}, 256, 0, nullptr, path);
   if (layout.frames) {
@@ -83,13 +85,14 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
   const hsize_t m = layout_.max_num_peak;
   std::vector<int32_t> n_peaks(n), n_found(n);
   std::vector<float> energy(n);
-  std::vector<uint64_t> ids(n), raw_stamps(n);
+  std::vector<uint64_t> ids(n), epochs(n), raw_stamps(n);
   std::vector<double> stamps(n);
   for (size_t r = 0; r < n; ++r) {
     n_peaks[r] = std::min<int32_t>(rows[r]->n_peaks(), int32_t(m));
     n_found[r] = rows[r]->n_found;
     energy[r] = rows[r]->photon_energy_ev;
     ids[r] = rows[r]->event_id;
+    epochs[r] = rows[r]->ingest_epoch;
     stamps[r] = rows[r]->timestamp;
     raw_stamps[r] = rows[r]->timestamp_raw;
   }
@@ -99,6 +102,7 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
   extend_and_write(intensity_, 2, &m, H5T_NATIVE_FLOAT, padded_rows(rows, m, &CxiRow::intensity).data(), n);
   extend_and_write(energy_, 1, nullptr, H5T_NATIVE_FLOAT, energy.data(), n);
   extend_and_write(event_id_, 1, nullptr, H5T_NATIVE_UINT64, ids.data(), n);
+  extend_and_write(epoch_, 1, nullptr, H5T_NATIVE_UINT64, epochs.data(), n);
   extend_and_write(timestamp_, 1, nullptr, H5T_NATIVE_DOUBLE, stamps.data(), n);
   extend_and_write(timestamp_raw_, 1, nullptr, H5T_NATIVE_UINT64, raw_stamps.data(), n);
   extend_and_write(n_found_, 1, nullptr, H5T_NATIVE_INT32, n_found.data(), n);
@@ -134,7 +138,7 @@ void CxiFile::close() {
   const std::string ctx = "close " + path_;
   bool ok = true;
   for (H5Handle* d : {&n_peaks_, &n_found_, &x_, &y_, &seg_, &intensity_, &energy_, &event_id_,
-                      &timestamp_, &timestamp_raw_, &data_}) {
+                      &epoch_, &timestamp_, &timestamp_raw_, &data_}) {
     ok = d->reset() && ok;
   }
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_LOCAL);
@@ -150,19 +154,44 @@ void CxiFile::close() {
   }
 }
 
+namespace {
+
+// A 1-D uint64 dataset of `file`; nullopt when it does not exist.
+std::optional<std::vector<uint64_t>> read_u64_column(const H5Handle& file, const char* name,
+                                                     const std::string& path) {
+  if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) return std::nullopt;
+  const std::string ctx = path + ": " + name;
+  H5Handle ds = h5_dataset(H5Dopen2(file.get(), name, H5P_DEFAULT), ctx);
+  H5Handle space = h5_space(H5Dget_space(ds.get()), ctx);
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw H5Error(ctx + " is not 1-D");
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  std::vector<uint64_t> values(n);
+  if (n > 0) h5_check(H5Dread(ds.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "read " + ctx);
+  return values;
+}
+
+}  // namespace
+
 std::vector<uint64_t> CxiFile::read_event_ids(const std::string& path) {
   H5Handle file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
-  H5Handle ds = h5_dataset(H5Dopen2(file.get(), "/LCLS/event_id", H5P_DEFAULT), path + ": /LCLS/event_id");
-  H5Handle space = h5_space(H5Dget_space(ds.get()), path + ": /LCLS/event_id");
-  hsize_t n = 0;
-  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw H5Error(path + ": /LCLS/event_id is not 1-D");
-  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
-  std::vector<uint64_t> ids(n);
-  if (n > 0) {
-    h5_check(H5Dread(ds.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()),
-             path + ": read /LCLS/event_id");
+  auto ids = read_u64_column(file, "/LCLS/event_id", path);
+  if (!ids) throw H5Error(path + ": /LCLS/event_id: no such dataset");
+  return std::move(*ids);
+}
+
+std::vector<EventKey> CxiFile::read_event_keys(const std::string& path) {
+  H5Handle file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
+  auto ids = read_u64_column(file, "/LCLS/event_id", path);
+  if (!ids) throw H5Error(path + ": /LCLS/event_id: no such dataset");
+  const auto epochs = read_u64_column(file, "/LCLS/ingest_epoch", path);
+  if (epochs && epochs->size() != ids->size()) {
+    throw H5Error(path + ": /LCLS/ingest_epoch has " + std::to_string(epochs->size()) + " rows, /LCLS/event_id " +
+                  std::to_string(ids->size()));
   }
-  return ids;
+  std::vector<EventKey> keys(ids->size());
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = {epochs ? (*epochs)[i] : 0, (*ids)[i]};
+  return keys;
 }
 
 }  // namespace peaknet::writerd

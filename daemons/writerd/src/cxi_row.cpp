@@ -96,6 +96,7 @@ std::string make_cxi_row(const shm::ResultHeader& h, const shm::PeakRecord* peak
                          uint32_t max_num_peak, bool want_frame, CxiRow& row) {
   if (std::string why = check_cxi_inputs(h, frame_bytes, g); !why.empty()) return why;
   row.event_id = h.event_id;
+  row.ingest_epoch = h.ingest_epoch;
   row.timestamp = h.timestamp;
   row.timestamp_raw = h.timestamp_raw;
   row.t_recv_ns = h.t_recv_ns;

@@ -65,8 +65,8 @@ void CxiSink::recover() {
   size_t ids = 0;
   for (const auto& done : scan.completed) {
     try {
-      const std::vector<uint64_t> events = CxiFile::read_event_ids(done.path);
-      for (uint64_t id : events) seen_.insert(id);
+      const std::vector<EventKey> events = CxiFile::read_event_keys(done.path);
+      for (const EventKey& key : events) seen_.insert(key);
       ids += events.size();
       record_file({done.path, events.size()});
     } catch (const H5Error& e) {

@@ -13,6 +13,7 @@ ResultFeed::ResultFeed(const std::string& endpoint)
 
 bool ResultFeed::publish(const FeedItem& item) {
   const std::string text = nlohmann::json{{"event_id", item.event_id},
+                                          {"ingest_epoch", item.ingest_epoch},
                                           {"n_peaks", item.n_peaks},
                                           {"n_found", item.n_found},
                                           {"hit", item.hit},

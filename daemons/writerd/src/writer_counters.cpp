@@ -26,6 +26,8 @@ WriterCounters::WriterCounters(const std::string& block_name)
       frames_missing(block_.counter("frames_missing")),
       held_slots(block_.gauge("held_slots")),
       output_failed(block_.gauge("output_failed")),
+      stalls(block_.counter("stalls")),
+      stalled(block_.gauge("stalled")),
       latency_us(block_.histogram("latency_recv_to_file_us")) {
   for (int r = 0; r < int(WriterDrop::kCount); ++r) {
     dropped_[r] = &block_.counter(std::string("dropped_") + to_string(WriterDrop(r)));

@@ -49,6 +49,8 @@ std::string writerd_stats_name(const config::SuiteConfig& c) { return c.run.name
 
 WriterService::WriterService(const config::SuiteConfig& config)
     : config_(config),
+      progress_(std::chrono::seconds(config.control.stall_timeout_s)),
+      stage_(progress_.add_stage("write thread")),
       q2_name_(q2_segment_name(config)),
       ring_(open_q2(config)),
       counters_(writerd_stats_name(config)),
@@ -56,6 +58,8 @@ WriterService::WriterService(const config::SuiteConfig& config)
       min_num_peak_(config.peaks.min_num_peak),
       pending_(std::make_unique<PendingLive>()) {
   h5_silence_errors();
+  progress_.count_into(&counters_.stalls, &counters_.stalled);
+  progress_.watch_ring("q2", [this] { return ring_.link_problem(); });
   const auto& w = config_.writerd;
   if (!w.geometry.empty()) file_geometry_ = Geometry::from_geom_file(w.geometry);
   if (!w.pub_endpoint.empty()) {
@@ -98,8 +102,10 @@ std::unique_ptr<OutputFiles> WriterService::make_output(const std::string& dir) 
 }
 
 int WriterService::run() {
+  stage_.idle("waiting for Q2 events");
   while (step()) {
   }
+  stage_.done();
   return exit_code_;
 }
 
@@ -113,9 +119,12 @@ bool WriterService::step() {
   sink_->tick(Clock::now());
   const bool draining = drain_.load();
   const bool blocked = sink_->failed() && parse_on_error(w.on_error) == OnError::kBlock;
+  const uint64_t files_before = counters_.files_closed.load();
   size_t claimed = 0;
   if (blocked) {
-    // Backpressure: the events stay in Q2 until the output works again.
+    // Backpressure: the events stay in Q2 until the output works again. No progress meanwhile: a
+    // failure longer than control.stall_timeout_s is a stall (the output needs an operator).
+    stage_.busy("retrying the failing output");
     if (draining) {
       finish("drain");
       return false;
@@ -126,11 +135,16 @@ bool WriterService::step() {
     if (room > 0) {
       batch_.clear();
       const auto timeout = draining ? std::chrono::milliseconds(0) : std::chrono::milliseconds(w.claim_timeout_ms);
+      // Waiting for Q2 is legitimate also with an open file: max_file_age_ms completes it.
+      stage_.idle("waiting for Q2 events");
       claimed = ring_.claim(batch_, std::min<uint64_t>(uint64_t(w.claim_batch), room), timeout);
+      stage_.busy("write");
+      if (claimed > 0 && common::test_wedge_requested("write")) common::test_wedge_forever("write");
       for (auto& slot : batch_) take(std::move(slot));
       batch_.clear();
       sink_->flush();
     } else {
+      stage_.busy("write");
       sink_->flush();
       sink_->complete();
     }
@@ -154,6 +168,8 @@ bool WriterService::step() {
       }
     }
   }
+  if (claimed > 0 || counters_.files_closed.load() != files_before) stage_.progress();
+  if (!blocked) stage_.idle("waiting for Q2 events");
   log_progress();
   if (on_progress_) on_progress_();
   return true;
@@ -176,7 +192,8 @@ void WriterService::take(shm::ReadSlot slot) {
     counters_.count_drop(WriterDrop::kMalformed);
     return;
   }
-  if (seen_.contains(h.event_id)) {
+  const EventKey key{h.ingest_epoch, h.event_id};
+  if (seen_.contains(key)) {
     ring_.release(std::move(slot));
     counters_.duplicates_skipped.fetch_add(1);
     return;
@@ -189,13 +206,13 @@ void WriterService::take(shm::ReadSlot slot) {
     if (uint64_t held_back = 0; drop_log_.allow(held_back)) {
       spdlog::warn("event {} dropped: {} ({} similar lines suppressed)", h.event_id, why, held_back);
     }
-    seen_.insert(h.event_id);
+    seen_.insert(key);
     ring_.release(std::move(slot));
     counters_.count_drop(WriterDrop::kBadShape);
     return;
   }
-  seen_.insert(h.event_id);
-  if (feed_) feed_->publish({h.event_id, h.n_peaks, h.n_found, hit, keep, h.t_recv_ns});
+  seen_.insert(key);
+  if (feed_) feed_->publish({h.event_id, h.n_peaks, h.n_found, hit, keep, h.t_recv_ns, h.ingest_epoch});
   if (!keep) {
     ring_.release(std::move(slot));
     counters_.events_filtered.fetch_add(1);

@@ -10,7 +10,7 @@
 
 namespace peaknet::shm {
 
-inline constexpr uint32_t kEventLayoutVersion = 2;  ///< 2: timestamp_raw (was reserved)
+inline constexpr uint32_t kEventLayoutVersion = 3;  ///< 2: timestamp_raw; 3: ingest_epoch (both were reserved)
 
 enum class DType : uint8_t { kU8 = 1, kU16, kU32, kU64, kI8, kI16, kI32, kI64, kF32, kF64 };
 constexpr size_t dtype_size(DType t) {
@@ -25,7 +25,7 @@ constexpr size_t dtype_size(DType t) {
 
 /// Q1: one detector readout (C panels x H x W, C-order) plus its metadata.
 struct EventHeader {
-  uint64_t event_id;            ///< unique per run: (source_id << 40) | sequence
+  uint64_t event_id;            ///< (source_id << 40) | sequence, unique within one ingest_epoch
   uint64_t source_message_id;   ///< which received message it came from (per endpoint counter)
   uint64_t t_recv_ns;           ///< CLOCK_REALTIME when the message arrived
   uint64_t t_q1_ns;             ///< CLOCK_REALTIME when published into Q1
@@ -45,7 +45,10 @@ struct EventHeader {
   uint32_t flags;               ///< kEventFlag*
   uint64_t timestamp_raw;       ///< exact integer timestamp from the wire, psana (sec<<32)|nsec; 0 when
                                 ///< absent (timestamp above is a double and loses the low nsec bits)
-  uint8_t reserved[152];
+  uint64_t ingest_epoch;        ///< random, nonzero, drawn by the ingestd process that stamped event_id:
+                                ///< (ingest_epoch, event_id) names the event across restarts, reboots
+                                ///< and nodes (docs/libshm.md "Event identity"); 0 = unknown
+  uint8_t reserved[144];
 };
 inline constexpr uint32_t kEventFlagEndOfStream = 1u << 0;  ///< marker event, no payload
 
@@ -75,7 +78,8 @@ struct ResultHeader {
   uint64_t ipc_offset;          ///< byte offset of this event's mask/logits in the pool
   uint64_t ipc_bytes;
   uint64_t timestamp_raw;       ///< as in EventHeader (0 when absent)
-  uint8_t reserved[232];
+  uint64_t ingest_epoch;        ///< as in EventHeader: (ingest_epoch, event_id) is the event's identity
+  uint8_t reserved[224];
 };
 inline constexpr uint32_t kResultFlagHit = 1u << 0;
 inline constexpr uint32_t kResultFlagDeviceMask = 1u << 1;

@@ -145,6 +145,12 @@ class Ring {
   OverflowPolicy policy() const;
   RingCounters counters() const;           ///< never blocks anyone
   std::vector<SegmentUser> users() const;
+  /// "" while /dev/shm/<name> is still the segment this handle maps; else why not ("shm segment 'x':
+  /// unlinked under this process ..." / "replaced under this process ..."). Such a handle waits
+  /// forever: nobody else sees what it publishes or publishes what it waits for. A syscall or two
+  /// (the first call also reads /proc/self/maps): call it from a supervisor, not per event.
+  std::string link_problem() const;
+  bool still_linked() const { return link_problem().empty(); }
 
   static void unlink(const std::string& name);  ///< no error when it does not exist
   static bool exists(const std::string& name);

@@ -250,6 +250,17 @@ class SuiteRun {
     return ids;
   }
 
+  /// (ingest_epoch, event_id) of every row of every completed CXI file (duplicates kept).
+  std::vector<writerd::EventKey> written_keys() const {
+    std::vector<writerd::EventKey> keys;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(output_dir(), ec)) {
+      if (e.path().extension() != ".cxi") continue;
+      for (const auto& key : writerd::CxiFile::read_event_keys(e.path().string())) keys.push_back(key);
+    }
+    return keys;
+  }
+
   /// Waits for every daemon started so far to exit; true when each exited 0.
   bool wait_all(std::chrono::milliseconds timeout, std::string* why = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -93,3 +93,19 @@ TEST(CtlStatsView, ProgressKeepsTheNumbersOfADaemonThatExited) {
   EXPECT_DOUBLE_EQ(later.ledger.dropped, 2);
   EXPECT_DOUBLE_EQ(later.ledger.in_flight, 0);
 }
+
+// A stalled daemon and events too large for Q1 are spelled out under the table, not only counted.
+TEST(CtlStatsView, StallsAndSlotsTooSmallAreSpelledOut) {
+  Snapshot s = two_stage(100, 30, 60, 0, 0);
+  s.daemons[0].state = "stalled";
+  s.daemons[0].stall = "decode thread 3 stuck for 31 s in q1 acquire";
+  s.daemons[0].counters["dropped_slot_too_small"] = 16;
+  s.daemons[0].counters["q1_slot_bytes_needed"] = 29495296;
+  const std::string table = render_stats_table(s, nullptr, "title");
+  EXPECT_NE(table.find("STALLED ingestd: decode thread 3 stuck for 31 s in q1 acquire"), std::string::npos) << table;
+  EXPECT_NE(table.find("SLOTS TOO SMALL ingestd: 16 events dropped, they need Q1 slots of 29495296 bytes"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(stats_to_json(s, nullptr)["daemons"][0]["stall"], "decode thread 3 stuck for 31 s in q1 acquire");
+  EXPECT_EQ(render_stats_table(two_stage(100, 30, 60, 0, 0), nullptr, "t").find("STALLED"), std::string::npos);
+}

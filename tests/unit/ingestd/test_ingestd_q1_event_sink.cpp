@@ -94,6 +94,9 @@ TEST(Q1EventSink, FillsEveryHeaderFieldAndThePayloadInPlace) {
   shm::EventHeader second;
   std::memcpy(&second, slots[1].data(), sizeof second);
   EXPECT_EQ(second.event_id, (uint64_t(7) << 40) | 1);
+  EXPECT_NE(h.ingest_epoch, 0u);
+  EXPECT_EQ(h.ingest_epoch, ids.epoch());
+  EXPECT_EQ(second.ingest_epoch, ids.epoch());
   EXPECT_EQ(counters.events_received.load(), 2u);
   EXPECT_EQ(counters.events_enqueued.load(), 2u);
   for (auto& s : slots) reader.release(std::move(s));
@@ -105,9 +108,19 @@ TEST(Q1EventSink, EventLargerThanASlotIsDroppedAndCounted) {
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return true; });
+  sut.set_source(0, 1, 0);
   EXPECT_EQ(sut.begin_event(meta_2x3x4_u16(), 8192), nullptr);
   EXPECT_EQ(counters.dropped(EventDropReason::kSlotTooSmall).load(), 1u);
   EXPECT_EQ(counters.events_received.load(), counters.events_enqueued.load() + counters.events_dropped_total());
+  // What the drop needs is kept for the loud log line and the stats (never silent, issue 16).
+  EXPECT_EQ(sut.events_in_message(), 1u);
+  EXPECT_EQ(sut.events_too_big(), 1u);
+  EXPECT_EQ(sut.slot_bytes_needed(), 4096u + 8192u);
+  EXPECT_EQ(sut.too_big_shape(), "2x3x4, 2-byte pixels");
+  EXPECT_EQ(counters.q1_slot_bytes_needed.load(), 4096u + 8192u);
+  sut.set_source(0, 2, 0);  // the next message starts from zero
+  EXPECT_EQ(sut.events_too_big(), 0u);
+  EXPECT_EQ(counters.q1_slot_bytes_needed.load(), 4096u + 8192u) << "the gauge keeps the largest need";
 }
 
 TEST(Q1EventSink, DropNewestCountsQ1FullAndTheLedgerBalances) {
@@ -179,6 +192,17 @@ TEST(Q1Writer, LivePolicyChangeTakesEffectAndFinishReachesConsumers) {
   EXPECT_EQ(reader.claim(slots, 8, std::chrono::milliseconds(200)), 2u);
   for (auto& s : slots) reader.release(std::move(s));
   EXPECT_TRUE(reader.finished());
+}
+
+// Every ingestd process names its events under its own epoch: two allocators (a restart, a reboot,
+// another node) hand out the same ids, never the same (epoch, id).
+TEST(EventIdAllocator, EachAllocatorDrawsItsOwnNonzeroEpoch) {
+  EventIdAllocator a, b;
+  EXPECT_NE(a.epoch(), 0u);
+  EXPECT_NE(b.epoch(), 0u);
+  EXPECT_NE(a.epoch(), b.epoch());
+  EXPECT_EQ(a.next(3), b.next(3));
+  EXPECT_EQ(EventIdAllocator(0).epoch(), 1u);  // 0 means "no epoch": never issued
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ TEST(ShmLayout, CounterBlockLayoutIsPinned) {
 
 // event_layout.hpp: the Q1/Q2 slot contents shared by ingestd, inferd and writerd.
 TEST(ShmLayout, EventHeaderOffsetsArePinned) {
-  EXPECT_EQ(kEventLayoutVersion, 2u);
+  EXPECT_EQ(kEventLayoutVersion, 3u);
   EXPECT_EQ(sizeof(EventHeader), 256u);
   EXPECT_EQ(offsetof(EventHeader, event_id), 0u);
   EXPECT_EQ(offsetof(EventHeader, source_message_id), 8u);
@@ -117,7 +117,8 @@ TEST(ShmLayout, EventHeaderOffsetsArePinned) {
   EXPECT_EQ(offsetof(EventHeader, dtype), 88u);
   EXPECT_EQ(offsetof(EventHeader, flags), 92u);
   EXPECT_EQ(offsetof(EventHeader, timestamp_raw), 96u);
-  EXPECT_EQ(offsetof(EventHeader, reserved), 104u);
+  EXPECT_EQ(offsetof(EventHeader, ingest_epoch), 104u);
+  EXPECT_EQ(offsetof(EventHeader, reserved), 112u);
   EXPECT_EQ(kPayloadOffset, 4096u);
 }
 
@@ -149,7 +150,8 @@ TEST(ShmLayout, ResultHeaderAndPeakRecordOffsetsArePinned) {
   EXPECT_EQ(offsetof(ResultHeader, ipc_offset), 256u);
   EXPECT_EQ(offsetof(ResultHeader, ipc_bytes), 264u);
   EXPECT_EQ(offsetof(ResultHeader, timestamp_raw), 272u);
-  EXPECT_EQ(offsetof(ResultHeader, reserved), 280u);
+  EXPECT_EQ(offsetof(ResultHeader, ingest_epoch), 280u);
+  EXPECT_EQ(offsetof(ResultHeader, reserved), 288u);
   EXPECT_EQ(kPeaksOffset, 512u);
   EXPECT_EQ(sizeof(PeakRecord), 40u);
   EXPECT_EQ(offsetof(PeakRecord, y), 0u);

@@ -15,6 +15,7 @@ using testing::TestSandbox;
 CxiRow make_row(uint64_t id, int n, float base) {
   CxiRow r;
   r.event_id = id;
+  r.ingest_epoch = 0xabcdef0000000000ULL + id;
   r.timestamp = double(id) / 10;
   r.timestamp_raw = (uint64_t{1700000000} << 32) | (999999000 + id);  // low bits a double drops
   r.n_found = n + 1;
@@ -66,6 +67,27 @@ TEST(WriterdCxiFile, WritesRowsWithFillAndReadsIdsBack) {
   EXPECT_EQ(dims, (std::vector<hsize_t>{3, 2, 3}));
   EXPECT_EQ(data[6], 9.0f);
   EXPECT_EQ(CxiFile::read_event_ids(path), (std::vector<uint64_t>{7, 9, 11}));
+  const auto keys = CxiFile::read_event_keys(path);
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[1], (EventKey{0xabcdef0000000000ULL + 9, 9}));
+  EXPECT_EQ(read_dataset<uint64_t>(path, "/LCLS/ingest_epoch", H5T_NATIVE_UINT64)[2], 0xabcdef0000000000ULL + 11);
+}
+
+// Files written before epochs existed have no /LCLS/ingest_epoch: their events are epoch 0.
+TEST(WriterdCxiFile, EventKeysOfAFileWithoutEpochsHaveEpochZero) {
+  TestSandbox box;
+  const std::string path = (box.dir() / "old.cxi").string();
+  {
+    CxiFile sut(path, CxiLayout{});
+    const CxiRow r0 = make_row(3, 1, 1.0f), r1 = make_row(4, 1, 1.0f);
+    sut.append({&r0, &r1});
+    sut.close();
+  }
+  {
+    H5Handle file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "open " + path);
+    ASSERT_GE(H5Ldelete(file.get(), "/LCLS/ingest_epoch", H5P_DEFAULT), 0);
+  }
+  EXPECT_EQ(CxiFile::read_event_keys(path), (std::vector<EventKey>{{0, 3}, {0, 4}}));
 }
 
 TEST(WriterdCxiFile, StoredDtypesAreWhatCrystfelExpects) {

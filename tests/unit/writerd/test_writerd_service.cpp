@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "writerd/cxi_file.hpp"
 #include "writerd/writer_service.hpp"
 #include "writerd_test_support.hpp"
 
@@ -94,6 +95,40 @@ TEST(WriterdService, RestartSkipsEventsOfCompletedFilesAndRemovesStaleInProgress
   EXPECT_TRUE(std::filesystem::exists(out / (box.run_name() + "_000100.cxi")));
 }
 
+// Rings removed between two runs into one output dir (peakctl clean, reboot): ids restart at 0 under a
+// new ingest epoch. Every new event is written; a re-delivery of the first run's event is still skipped.
+TEST(WriterdService, IdsOfANewEpochAreNewEventsWhileRedeliveriesAreSkipped) {
+  TestSandbox box;
+  const auto cfg = make_config(box.config_json());
+  const uint64_t first_epoch = 0x1111, second_epoch = 0x2222;
+  {
+    shm::Ring q2 = testing::producer_ring(cfg);
+    for (uint64_t id = 0; id < 10; ++id) publish_event(q2, {id, 20, 1.0, first_epoch});
+    q2.finish_producing();
+    WriterService first(cfg);
+    ASSERT_EQ(first.run(), 0);
+  }
+  shm::Ring::unlink(box.q2_name());  // as peakctl clean / a reboot: ring and counter block gone
+  shm::CounterBlock::unlink(box.run_name() + "-stats-writerd");
+  shm::Ring q2 = testing::producer_ring(cfg);
+  for (uint64_t id = 0; id < 10; ++id) publish_event(q2, {id, 20, 1.0, second_epoch});
+  publish_event(q2, {4, 20, 1.0, first_epoch});  // the first run's event, delivered again
+  q2.finish_producing();
+  WriterService second(cfg);
+  ASSERT_EQ(second.run(), 0);
+  EXPECT_EQ(second.stats()["events_written"], 10);
+  EXPECT_EQ(second.stats()["duplicates_skipped"], 1);
+  std::multiset<std::pair<uint64_t, uint64_t>> written;
+  for (const auto& f : files_with_suffix(box.dir() / "out", ".cxi")) {
+    for (const EventKey& k : CxiFile::read_event_keys(f)) written.insert({k.epoch, k.id});
+  }
+  ASSERT_EQ(written.size(), 20u);
+  for (uint64_t id = 0; id < 10; ++id) {
+    EXPECT_EQ(written.count({first_epoch, id}), 1u) << "first run, event " << id;
+    EXPECT_EQ(written.count({second_epoch, id}), 1u) << "second run, event " << id;
+  }
+}
+
 TEST(WriterdService, LiveMinNumPeakAndKeepAllEvents) {
   TestSandbox box;
   auto j = box.config_json();
@@ -168,6 +203,7 @@ TEST(WriterdService, PublishesPerEventResultsOnTheFeed) {
   while (got.size() < 2 && sub.recv(msg)) got.push_back(nlohmann::json::parse(msg.to_string()));
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0]["event_id"], 7);
+  EXPECT_EQ(got[0]["ingest_epoch"], 0);
   EXPECT_EQ(got[0]["hit"], true);
   EXPECT_EQ(got[0]["n_peaks"], 12);
   EXPECT_EQ(got[1]["event_id"], 8);

@@ -63,6 +63,7 @@ struct TestEvent {
   uint64_t event_id;
   uint32_t n_found;  ///< peaks written = min(n_found, 16)
   double wavelength_a = 1.0;
+  uint64_t epoch = 0;  ///< ingest_epoch
 };
 
 /// Publishes one synthetic result: 1 panel of 16x16, peaks on the diagonal (y = x = i mod 16).
@@ -72,6 +73,7 @@ inline void publish_event(shm::Ring& q2, const TestEvent& e) {
   std::memset(slot->data(), 0, shm::kPeaksOffset);
   shm::ResultHeader h{};
   h.event_id = e.event_id;
+  h.ingest_epoch = e.epoch;
   h.channels = 1;
   h.height = h.orig_height = 16;
   h.width = h.orig_width = 16;

@@ -4,8 +4,10 @@
 //     ipc://<run_dir>/<daemon>[-<instance>].sock (ZMQ REP, served on the runtime's own thread);
 //   - SIGINT/SIGTERM -> hooks.request_drain (first), hooks.request_stop (second); SIGHUP ignored;
 //   - sd_notify: READY=1 when the state first becomes kReady (after warm-up), STOPPING=1 on drain,
-//     STATUS=<line>, and WATCHDOG=1 from heartbeat() (call it from the work loop when it progressed
-//     or found its input idle, never from a side thread: a hung loop must starve the watchdog);
+//     STATUS=<line>, and WATCHDOG=1. With watch(monitor) (every daemon of the suite) a watchdog thread
+//     pets only while every worker stage of the ProgressMonitor makes progress or legitimately waits,
+//     and turns kReady into kStalled (and back) when the monitor reports a stall. Without a monitor,
+//     heartbeat() pets (call it from the work loop, never from a side thread);
 //   - on destruction writes "<daemon>[-<instance>].final.json" (last stats()) for `peakctl run`.
 // Construct it AFTER the objects its hooks capture (it is destroyed, and its thread joined, first).
 // Hooks run on the control thread: they must be thread-safe with respect to the daemon's own threads.
@@ -29,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/progress_monitor.hpp"
 
 namespace CLI {
 class App;
@@ -36,7 +39,9 @@ class App;
 
 namespace peaknet::common {
 
-enum class DaemonState { kStarting, kWarming, kReady, kDraining, kStopped, kFailed };
+/// kStalled: was ready, but a worker stage holds events without progress (ProgressMonitor); back to
+/// kReady when it moves again.
+enum class DaemonState { kStarting, kWarming, kReady, kDraining, kStopped, kFailed, kStalled };
 const char* to_string(DaemonState state) noexcept;
 
 /// What a daemon's library provides to the control plane. Every member may be empty.
@@ -74,7 +79,12 @@ class DaemonRuntime {
   /// One line for `systemctl status` / `peakctl status` ("312 ev/s, q1 12/64, drops 0").
   void set_status(const std::string& line);
   /// The work loop made progress (or found its input idle): pets the systemd watchdog (rate-limited).
+  /// Does nothing once watch() was called: the monitor decides then.
   void heartbeat();
+  /// Hands the watchdog and the stall state to `monitor` (it must outlive this runtime): a thread
+  /// checks it ~4x a second while ready/stalled/draining, pets only when no stage is stalled, and
+  /// switches kReady <-> kStalled. `status` then carries "stall" (the report's line) while stalled.
+  void watch(ProgressMonitor& monitor);
   /// Set by "drain" or the first SIGINT/SIGTERM (after hooks.request_drain was called).
   bool drain_requested() const noexcept { return drain_.load(); }
   /// Set by "stop" or the second signal (after hooks.request_stop was called).
@@ -93,6 +103,9 @@ class DaemonRuntime {
   friend class ControlServer;
   nlohmann::json handle(const nlohmann::json& request);  // called on the control thread
   void on_signal(int signo);
+  void notify_state(DaemonState old_state, DaemonState state);
+  void pet_watchdog();
+  void watchdog_loop();
 
   std::string daemon_, instance_, id_, run_dir_;
   config::SuiteConfig cfg_;

@@ -13,6 +13,7 @@ ControlConfig parse_control_config(ConfigNode node) {
   c.stop_timeout_s = node.get_int("stop_timeout_s", c.stop_timeout_s, 1, 3600);
   c.bin_dir = node.get_string("bin_dir", c.bin_dir);
   c.use_systemd = node.get_bool("use_systemd", c.use_systemd);
+  c.stall_timeout_s = node.get_int("stall_timeout_s", c.stall_timeout_s, 1, 86400);
   node.finish();
   return c;
 }

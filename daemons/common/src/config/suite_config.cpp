@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/config/overrides.hpp"
+#include "common/config/slot_sizes.hpp"
 
 namespace peaknet::config {
 
@@ -15,7 +16,7 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.run = parse_run_config(node.child("run"));
   RingConfig q1_defaults;
   q1_defaults.name = "q1";
-  c.q1 = parse_ring_config(node.child("q1"), q1_defaults);
+  c.q1 = parse_ring_config(node.child("q1"), q1_defaults, /*holds_events=*/true);
   RingConfig q2_defaults;
   q2_defaults.name = "q2";
   q2_defaults.slot_bytes = 256 << 10;
@@ -27,6 +28,7 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.writerd = parse_writerd_config(node.child("writerd"));
   c.control = parse_control_config(node.child("control"));
   node.finish();
+  resolve_slot_sizes(c);
   c.raw = root;
   c.source = std::move(source);
   return c;

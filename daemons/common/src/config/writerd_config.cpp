@@ -29,7 +29,7 @@ WriterdConfig parse_writerd_config(ConfigNode node) {
   c.claim_timeout_ms = node.get_int("claim_timeout_ms", c.claim_timeout_ms, 1, 60'000);
   c.max_held_slots = node.get_int("max_held_slots", c.max_held_slots, 0, 1 << 24);
   c.stats_interval_ms = node.get_int("stats_interval_ms", c.stats_interval_ms, 10, 3'600'000);
-  c.dedup_window = node.get_int("dedup_window", c.dedup_window, 1, int64_t(1) << 32);
+  c.dedup_window = node.get_int("dedup_window", c.dedup_window, 1, int64_t(1) << 31);
   node.finish();
   return c;
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ class Batcher {
 
   void set_batch_size(uint32_t batch_size) { batch_size_.store(batch_size); }
   void set_max_wait(std::chrono::milliseconds max_wait) { max_wait_ms_.store(max_wait.count()); }
+  /// Called at least once a second while next() waits for a batch to fill (the watchdog's sign of life
+  /// when max_wait_ms is long).
+  void set_beat(std::function<void()> beat) { beat_ = std::move(beat); }
   uint32_t batch_size() const { return batch_size_.load(); }
   int64_t max_wait_ms() const { return max_wait_ms_.load(); }
 
@@ -57,6 +61,7 @@ class Batcher {
   std::deque<Pending> pending_;
   std::vector<shm::ReadSlot> scratch_;
   uint64_t next_batch_id_ = 0;
+  std::function<void()> beat_;
 };
 
 }  // namespace peaknet::inferd

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/progress_monitor.hpp"
 #include "shm/ring.hpp"
 
 namespace peaknet::inferd {
@@ -60,6 +61,9 @@ class InferdService {
   void request_stop() noexcept;
   /// "<run.name>-stats-inferd-<gpu|cpu index>".
   const std::string& counter_block_name() const;
+  /// The serving thread ("compute thread": claim, compute, write results) as a ProgressMonitor stage,
+  /// Q1 and Q2 watched (DaemonRuntime::watch).
+  common::ProgressMonitor& progress();
 
  private:
   explicit InferdService(std::unique_ptr<InferdServiceImpl> impl);

@@ -55,6 +55,9 @@ class IngestCounters {
   std::atomic<uint64_t>& running;             ///< gauge: 1 while receiving
   std::atomic<uint64_t>& hdf5_lock_held_ns;   ///< gauge: this process's total time holding libhdf5's lock
   std::atomic<uint64_t>& hdf5_lock_wait_ns;   ///< gauge: ... and waiting for it (decode threads contending)
+  std::atomic<uint64_t>& q1_slot_bytes_needed;  ///< gauge: largest Q1 slot an event dropped as slot_too_small needed
+  std::atomic<uint64_t>& stalls;              ///< stall episodes (common::ProgressMonitor)
+  std::atomic<uint64_t>& stalled;             ///< gauge: 1 while a stall is going on
 
   std::atomic<uint64_t>& reject(ingest::RejectReason reason) { return *rejects_[static_cast<size_t>(reason)]; }
   std::atomic<uint64_t>& dropped(EventDropReason reason) { return *drops_[static_cast<size_t>(reason)]; }

@@ -20,6 +20,7 @@
 #include <zmq.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/progress_monitor.hpp"
 #include "ingest/decode/decoder_options.hpp"
 #include "ingest/decode/simplon_session.hpp"
 #include "ingestd/bounded_queue.hpp"
@@ -68,11 +69,13 @@ class Ingestd {
   /// Endpoints as bound (tcp://0.0.0.0:<port> for tcp://*:0), in config order.
   std::vector<std::string> bound_endpoints() const;
   const IngestCounters& counters() const { return *counters_; }
+  /// Receive, decode and source threads as ProgressMonitor stages, Q1 watched (DaemonRuntime::watch).
+  common::ProgressMonitor& progress() { return progress_; }
   const std::string& q1_name() const { return q1_->name(); }
 
  private:
-  bool deliver(RawMessage&& message);
-  void decode_loop(size_t thread_index);
+  bool deliver(RawMessage&& message, common::Stage& stage);
+  void decode_loop(size_t thread_index, common::Stage& stage);
   void synthetic_loop();
   void replay_loop();
   void supervise(const std::function<void()>& tick);
@@ -84,6 +87,7 @@ class Ingestd {
   void end_pending();
 
   config::SuiteConfig config_;
+  common::ProgressMonitor progress_;  ///< before every thread and receiver that reports into it
   ingest::DecoderOptions decoder_options_;
   std::shared_ptr<ingest::SimplonSession> simplon_session_;
   std::unique_ptr<IngestCounters> counters_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/config/ring_config.hpp"
+#include "common/progress_monitor.hpp"
 #include "shm/ring.hpp"
 
 namespace peaknet::ingestd {
@@ -28,8 +29,10 @@ class Q1Writer {
   Q1Writer(const std::string& segment_name, const config::RingConfig& config);
 
   /// A free slot. Under `block` waits in block_timeout steps until one frees or `give_up()` is true
-  /// (then nullopt); under drop policies nullopt at once when full. `blocked_ns` accumulates the wait.
-  std::optional<Q1Slot> acquire(const std::function<bool()>& give_up, std::atomic<uint64_t>& blocked_ns);
+  /// (then nullopt); under drop policies nullopt at once when full. `blocked_ns` accumulates the wait;
+  /// `stage` (may be null) is "blocked in q1 acquire" meanwhile, with a beat per step.
+  std::optional<Q1Slot> acquire(const std::function<bool()>& give_up, std::atomic<uint64_t>& blocked_ns,
+                                common::Stage* stage = nullptr);
   void publish(Q1Slot&& slot);
   /// End of stream: consumers (inferd) drain and see finished(). Idempotent.
   void finish();
@@ -40,6 +43,8 @@ class Q1Writer {
   uint32_t slot_count() const;
   const std::string& name() const { return name_; }
   shm::RingCounters counters() const;
+  /// "" while the segment this writer publishes into is still /dev/shm/<name> (Ring::link_problem).
+  std::string link_problem() const { return current()->link_problem(); }
 
  private:
   shm::Ring* current() const;

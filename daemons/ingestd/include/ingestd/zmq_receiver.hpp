@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "common/config/ingestd_config.hpp"
+#include "common/progress_monitor.hpp"
 #include "ingestd/raw_message.hpp"
 
 namespace peaknet::ingestd {
@@ -32,9 +33,10 @@ class ZmqReceiver {
   using Deliver = std::function<bool(RawMessage&&)>;
 
   /// Opens the socket (bind/connect happens here so address errors surface at startup; throws
-  /// std::runtime_error naming the endpoint).
+  /// std::runtime_error naming the endpoint). `stage` (may be null) is told what the receive thread does:
+  /// idle while the socket is empty, busy while a message is handed on (`deliver` reports its own waits).
   ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointConfig& endpoint, uint32_t source_id,
-              int64_t max_message_bytes, Deliver deliver);
+              int64_t max_message_bytes, Deliver deliver, common::Stage* stage = nullptr);
   ~ZmqReceiver();
   ZmqReceiver(const ZmqReceiver&) = delete;
   ZmqReceiver& operator=(const ZmqReceiver&) = delete;
@@ -58,6 +60,7 @@ class ZmqReceiver {
   std::string url_, bound_url_;
   uint32_t source_id_;
   Deliver deliver_;
+  common::Stage* stage_;
   EndpointCounters counters_;
   uint64_t next_message_id_ = 0;
   std::atomic<bool> stop_{false};

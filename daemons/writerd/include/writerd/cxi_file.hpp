@@ -8,7 +8,8 @@
 //   /entry_1/result_1/peakTotalIntensity  (N, M) float32  sum over the component, fill -1
 //   /entry_1/result_1/nPeaksFound         (N,)   int32    components before the cap (extra)
 //   /LCLS/photon_energy_eV                (N,)   float32
-//   /LCLS/event_id                        (N,)   uint64   suite event id (dedup on restart)
+//   /LCLS/event_id                        (N,)   uint64   suite event id, unique within its epoch
+//   /LCLS/ingest_epoch                    (N,)   uint64   ingestd's epoch: (epoch, id) = the event (dedup on restart)
 //   /LCLS/timestamp                       (N,)   float64  stream timestamp (NaN when absent)
 //   /LCLS/timestamp_raw                   (N,)   uint64   exact integer timestamp, psana (sec<<32)|nsec, 0 = absent
 //   /entry_1/data_1/data                  (N, H, W) float32, optional, chunked per frame + deflate
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "writerd/cxi_row.hpp"
+#include "writerd/event_id_window.hpp"
 #include "writerd/h5_handle.hpp"
 
 namespace peaknet::writerd {
@@ -46,6 +48,8 @@ class CxiFile {
 
   /// Event ids stored in a completed CXI file (/LCLS/event_id). Throws H5Error naming the file.
   static std::vector<uint64_t> read_event_ids(const std::string& path);
+  /// (ingest_epoch, event_id) of every row; epoch 0 for files written before epochs existed.
+  static std::vector<EventKey> read_event_keys(const std::string& path);
 
  private:
   void extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims, hid_t mem_type,
@@ -55,7 +59,7 @@ class CxiFile {
   CxiLayout layout_;
   uint64_t rows_ = 0;
   H5Handle file_;
-  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, timestamp_, timestamp_raw_,
+  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, epoch_, timestamp_, timestamp_raw_,
       data_;
 };
 

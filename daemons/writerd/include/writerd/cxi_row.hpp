@@ -16,6 +16,7 @@ inline constexpr double kHcEvAngstrom = 12398.4198;
 
 struct CxiRow {
   uint64_t event_id = 0;
+  uint64_t ingest_epoch = 0;     ///< with event_id the event's identity (0 = producer without epochs)
   double timestamp = 0;          ///< stream timestamp (NaN when absent)
   uint64_t timestamp_raw = 0;    ///< exact integer stream timestamp, psana (sec<<32)|nsec; 0 when absent
   uint64_t t_recv_ns = 0;

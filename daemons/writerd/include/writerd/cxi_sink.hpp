@@ -53,7 +53,7 @@ struct FileRecord {
 
 class CxiSink {
  public:
-  /// `seen` receives the event ids found in completed files (recovery).
+  /// `seen` receives the event keys (epoch, id) found in completed files (recovery).
   CxiSink(shm::Ring& ring, WriterCounters& counters, EventIdWindow& seen,
           std::unique_ptr<OutputFiles> files, SinkSettings settings);
   ~CxiSink();

@@ -1,7 +1,7 @@
 #pragma once
 // ResultFeed: optional live feed of per-event results for monitors, a ZMQ PUB socket sending one
-// JSON object per event: {"event_id":..,"n_peaks":..,"n_found":..,"hit":..,"written":..,
-// "t_recv_ns":..}. PUB never blocks the writer: a slow or absent subscriber loses messages
+// JSON object per event: {"event_id":..,"ingest_epoch":..,"n_peaks":..,"n_found":..,"hit":..,
+// "written":..,"t_recv_ns":..}. PUB never blocks the writer: a slow or absent subscriber loses messages
 // (ZMQ_SNDHWM), which is the right trade for a monitor.
 #include <cstdint>
 #include <memory>
@@ -16,6 +16,7 @@ struct FeedItem {
   uint32_t n_peaks, n_found;
   bool hit, written;
   uint64_t t_recv_ns;
+  uint64_t ingest_epoch;
 };
 
 class ResultFeed {

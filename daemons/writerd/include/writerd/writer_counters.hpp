@@ -36,6 +36,8 @@ class WriterCounters {
   std::atomic<uint64_t>& frames_missing;      ///< write_frames but the slot had no frame
   std::atomic<uint64_t>& held_slots;          ///< gauge: claimed slots of the open file
   std::atomic<uint64_t>& output_failed;       ///< gauge: 1 while the output is failing
+  std::atomic<uint64_t>& stalls;              ///< stall episodes (common::ProgressMonitor)
+  std::atomic<uint64_t>& stalled;             ///< gauge: 1 while a stall is going on
   shm::Histogram& latency_us;                 ///< t_recv -> file completed, microseconds
 
   void count_drop(WriterDrop reason, uint64_t n = 1) { dropped_[int(reason)]->fetch_add(n); }

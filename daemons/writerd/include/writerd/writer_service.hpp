@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/progress_monitor.hpp"
 #include "common/logging.hpp"
 #include "shm/ring.hpp"
 #include "writerd/cxi_sink.hpp"
@@ -61,6 +62,8 @@ class WriterService {
   void request_stop();
 
   const std::string& q2_name() const { return q2_name_; }
+  /// The work thread ("write thread") as a ProgressMonitor stage, Q2 watched (DaemonRuntime::watch).
+  common::ProgressMonitor& progress() { return progress_; }
 
  private:
   enum class Phase { kRunning, kDraining, kStopping, kDone };
@@ -76,6 +79,8 @@ class WriterService {
   void log_progress();
 
   config::SuiteConfig config_;
+  common::ProgressMonitor progress_;
+  common::Stage& stage_;
   std::string q2_name_;
   shm::Ring ring_;
   WriterCounters counters_;

@@ -17,6 +17,9 @@ struct ControlConfig {
   int64_t stop_timeout_s = 120;           ///< stop: per pipeline stage, before escalating to stop/SIGKILL
   std::string bin_dir;                    ///< where the daemon binaries are ("" = next to peakctl, then PATH)
   bool use_systemd = true;                ///< start via systemd when the units are installed
+  /// Every daemon: a worker thread holding events without progress (or not coming back from a wait) for
+  /// longer than this is a stall — state "stalled", counter "stalls", an error line, no watchdog pets.
+  int64_t stall_timeout_s = 30;
 };
 
 ControlConfig parse_control_config(ConfigNode node);

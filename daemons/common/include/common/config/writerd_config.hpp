@@ -26,7 +26,7 @@ struct WriterdConfig {
   int64_t claim_timeout_ms = 100;            ///< longest sleep waiting for Q2
   int64_t max_held_slots = 0;                ///< Q2 slots held for the open file; 0 = q2.slots / 2
   int64_t stats_interval_ms = 1000;          ///< log line + counter refresh period
-  int64_t dedup_window = 1 << 21;            ///< event ids remembered for de-duplication
+  int64_t dedup_window = 1 << 21;            ///< event keys (epoch, id) remembered for de-duplication
 };
 
 WriterdConfig parse_writerd_config(ConfigNode node);
