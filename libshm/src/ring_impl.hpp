@@ -74,7 +74,7 @@ class RingImpl {
   std::atomic<uint32_t> acquire_cursor_{0};
   // ring_link.cpp: identity of the mapped file, read once from /proc/self/maps
   mutable std::once_flag link_once_;
-  mutable bool mapped_known_ = false, mapped_deleted_ = false;
+  mutable bool mapped_known_ = false;
   mutable uint64_t mapped_dev_ = 0, mapped_ino_ = 0;
 };
 

@@ -2,9 +2,11 @@
 // waiting on a segment which was unlinked or replaced under it (another process re-created the ring)
 // talks to nobody: its events reach no consumer, its claims see no producer (issue 20's hang).
 //
-// The mapping's own identity comes from /proc/self/maps (device, inode, and " (deleted)" once its
-// last name is gone), read once per handle; later checks stat the name and compare. tmpfs hands out
-// inode numbers from a global counter, so a re-created segment never has the old one's inode.
+// The mapping's own identity (device, inode) comes from /proc/self/maps, read once per handle; every
+// check stats the name and compares. Only the inode counts, never the path or " (deleted)" in maps: a
+// creator maps its segment under a private name that is unlinked once the segment is linked at
+// <name> (ShmSegment::create_published), so its maps line always says deleted. tmpfs hands out inode
+// numbers from a global counter, so a re-created segment never has the old one's inode.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -22,7 +24,6 @@ namespace {
 
 struct MappedFile {
   bool found = false;
-  bool deleted = false;
   uint64_t dev = 0, ino = 0;
 };
 
@@ -46,9 +47,6 @@ MappedFile mapped_file_at(const void* base) {
     out.found = true;
     out.dev = makedev(major, minor);
     out.ino = ino;
-    constexpr const char kDeleted[] = " (deleted)";
-    out.deleted = line.size() >= sizeof kDeleted - 1 &&
-                  line.compare(line.size() - (sizeof kDeleted - 1), sizeof kDeleted - 1, kDeleted) == 0;
     break;
   }
   return out;
@@ -62,10 +60,8 @@ std::string RingImpl::link_problem() const {
     mapped_known_ = m.found;
     mapped_dev_ = m.dev;
     mapped_ino_ = m.ino;
-    mapped_deleted_ = m.deleted;
   });
   const std::string prefix = "shm segment '" + name_ + "': ";
-  if (mapped_deleted_) return prefix + "this process maps a segment that was unlinked (/dev/shm/" + name_ + " is gone or another one)";
   struct stat st {};
   if (::stat(("/dev/shm/" + name_).c_str(), &st) != 0) {
     if (errno == ENOENT) return prefix + "unlinked under this process (/dev/shm/" + name_ + " no longer exists)";

@@ -55,7 +55,7 @@ TEST(ShmRingLink, AHandleThatFirstLooksAfterTheReplacementStillSeesIt) {
   Ring old_handle = Ring::create(small_ring(name));
   Ring::unlink(name);
   Ring replacement = Ring::create(small_ring(name));
-  EXPECT_FALSE(old_handle.still_linked());  // its mapping is marked deleted in /proc/self/maps
+  EXPECT_FALSE(old_handle.still_linked());  // the inode it maps is not the one at the name
   EXPECT_TRUE(replacement.still_linked());
 }
 
