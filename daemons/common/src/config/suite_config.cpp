@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "common/config/frame_path.hpp"
 #include "common/config/overrides.hpp"
 
 namespace peaknet::config {
@@ -27,6 +28,7 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.writerd = parse_writerd_config(node.child("writerd"));
   c.control = parse_control_config(node.child("control"));
   node.finish();
+  apply_frame_path(root, c);
   c.raw = root;
   c.source = std::move(source);
   return c;
