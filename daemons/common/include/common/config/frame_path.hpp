@@ -1,5 +1,5 @@
 #pragma once
-// Frames of hits reach writerd as copies in Q2 (docs/decisions/0003-frame-path.md). One setting,
+// Frames of hits reach writerd as copies in Q2 (docs/decisions/0004-frame-path.md). One setting,
 // writerd.write_frames (default on), decides it; the other stages follow from it:
 //  - inferd.write_frames is derived (a conflicting explicit value is a ConfigError naming both keys);
 //  - inferd copies only the frames writerd will write: hits (peaks.min_num_peak), or every event with
