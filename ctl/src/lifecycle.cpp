@@ -104,6 +104,17 @@ bool stop_pipeline(const std::string& run_dir, const std::vector<RunningDaemon>&
       log << "peakctl: " << verb << " " << d->id << "\n" << std::flush;
       const auto reply = common::control_request(d->endpoint, {{"cmd", verb}}, std::chrono::milliseconds(2000));
       if (!reply.value("ok", false)) {
+        // A consumer ends by itself once its input is finished and drained (inferd after ingestd): its
+        // control socket closes just before it exits. Gone within a moment = done, not a refusal.
+        const auto grace = Clock::now() + std::chrono::seconds(3);
+        while (daemon_alive(run_dir, *d, pids[d->id], children) && Clock::now() < grace) {
+          reap();
+          std::this_thread::sleep_for(kPoll);
+        }
+        if (!daemon_alive(run_dir, *d, pids[d->id], children)) {
+          log << "peakctl: " << d->id << " had already finished (its input was drained)\n";
+          continue;
+        }
         log << "peakctl: " << d->id << " did not accept " << verb << " ("
             << reply["error"].value("message", std::string("?")) << "); sending SIGTERM\n";
         if (pids[d->id] > 0) ::kill(pids[d->id], SIGTERM);

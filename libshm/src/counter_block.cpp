@@ -94,20 +94,21 @@ CounterBlock CounterBlock::open_or_create(const std::string& name, uint32_t capa
       ShmSegment::unlink(name);
       continue;
     }
-    if (ShmSegment::create_exclusive(name, total_bytes_for(capacity), group_shareable, seg) ==
+    auto write_header = [&](ShmSegment& fresh) {
+      auto& h = *reinterpret_cast<CounterHeader*>(fresh.base());
+      take_ownership(h);
+      h.layout_version = kCounterLayoutVersion;
+      h.header_bytes = sizeof(CounterHeader);
+      h.entry_bytes = sizeof(CounterEntry);
+      h.capacity = capacity;
+      h.total_bytes = total_bytes_for(capacity);
+      h.created_realtime_ns = detail::realtime_ns();
+      h.magic.store(kCounterMagic, std::memory_order_release);
+    };
+    if (ShmSegment::create_published(name, total_bytes_for(capacity), group_shareable, write_header, seg) ==
         ShmSegment::CreateResult::kExists) {
       continue;
     }
-    auto& h = *reinterpret_cast<CounterHeader*>(seg.base());
-    take_ownership(h);
-    seg.reserve(name);
-    h.layout_version = kCounterLayoutVersion;
-    h.header_bytes = sizeof(CounterHeader);
-    h.entry_bytes = sizeof(CounterEntry);
-    h.capacity = capacity;
-    h.total_bytes = total_bytes_for(capacity);
-    h.created_realtime_ns = detail::realtime_ns();
-    h.magic.store(kCounterMagic, std::memory_order_release);
     return CounterBlock(std::make_unique<CounterBlockImpl>(std::move(seg), name));
   }
   throw ShmError(prefix(name) + "cannot open or create: it keeps changing (concurrent creators?)");

@@ -131,30 +131,30 @@ std::string incompatibility(const RingHeader& h, uint32_t slot_count, uint64_t s
 ShmSegment create_fresh(const RingOptions& o, bool& exists) {
   const uint64_t slot_bytes = page_round(o.slot_bytes);
   const RingGeometry g = RingGeometry::of(o.slot_count, slot_bytes);
+  // Slot words all 0 = FREE, generation 0, no owner; users all free (zero filled): only the header to write.
+  auto write_header = [&](ShmSegment& seg) {
+    auto& h = *reinterpret_cast<RingHeader*>(seg.base());
+    h.layout_version = kRingLayoutVersion;
+    h.header_bytes = sizeof(RingHeader);
+    h.creator_pid = static_cast<int32_t>(::getpid());
+    h.creator_start_time = detail::self_start_time();
+    h.created_realtime_ns = detail::realtime_ns();
+    h.total_bytes = g.total_bytes;
+    h.slot_bytes = slot_bytes;
+    h.slot_count = o.slot_count;
+    h.max_users = kMaxUsers;
+    h.users_offset = g.users_offset;
+    h.states_offset = g.states_offset;
+    h.tickets_offset = g.tickets_offset;
+    h.data_offset = g.data_offset;
+    h.creator_policy = static_cast<uint32_t>(o.policy);
+    h.flags = o.group_shareable ? kHeaderGroupShareable : 0;
+    std::strncpy(h.name, o.name.c_str(), sizeof h.name - 1);
+    h.magic.store(kRingMagic, std::memory_order_release);
+  };
   ShmSegment seg;
-  exists = ShmSegment::create_exclusive(o.name, g.total_bytes, o.group_shareable, seg) ==
+  exists = ShmSegment::create_published(o.name, g.total_bytes, o.group_shareable, write_header, seg) ==
            ShmSegment::CreateResult::kExists;
-  if (exists) return seg;
-  auto& h = *reinterpret_cast<RingHeader*>(seg.base());  // zero-filled by ftruncate
-  h.layout_version = kRingLayoutVersion;
-  h.header_bytes = sizeof(RingHeader);
-  h.creator_pid = static_cast<int32_t>(::getpid());
-  h.creator_start_time = detail::self_start_time();
-  h.created_realtime_ns = detail::realtime_ns();
-  h.total_bytes = g.total_bytes;
-  h.slot_bytes = slot_bytes;
-  h.slot_count = o.slot_count;
-  h.max_users = kMaxUsers;
-  h.users_offset = g.users_offset;
-  h.states_offset = g.states_offset;
-  h.tickets_offset = g.tickets_offset;
-  h.data_offset = g.data_offset;
-  h.creator_policy = static_cast<uint32_t>(o.policy);
-  h.flags = o.group_shareable ? kHeaderGroupShareable : 0;
-  std::strncpy(h.name, o.name.c_str(), sizeof h.name - 1);
-  seg.reserve(o.name);  // creator identity is visible to concurrent openers while this runs
-  // Slot words all 0 = FREE, generation 0, no owner; users all free. Publish the header last.
-  h.magic.store(kRingMagic, std::memory_order_release);
   return seg;
 }
 
@@ -165,7 +165,8 @@ Inspection inspect_settled(const std::string& name) {
     Inspection r = inspect(name);
     if (r.what != Existing::kInitializing) return r;
     const auto waited = std::chrono::steady_clock::now() - start;
-    // A live creator gets 60 s (posix_fallocate of many GiB); an unsized file or dead creator 200 ms.
+    // This library links a segment at its name only once complete (create_published), so magic 0 is a
+    // file of an older version or of someone else: 60 s while its recorded creator lives, else 200 ms.
     if (waited > (r.live_users ? std::chrono::seconds(60) : std::chrono::milliseconds(200))) return r;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -1,10 +1,12 @@
 // Dead users: requeue their claims, discard their half-written slots, free (or tombstone) their entries.
 // Also counters(), users(), detach() and Ring::list().
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 
@@ -159,7 +161,7 @@ std::vector<SegmentUser> RingImpl::users() const { return users_of(users_); }
 
 std::vector<SegmentInfo> Ring::list(const std::string& prefix) {
   std::vector<SegmentInfo> out;
-  DIR* dir = ::opendir("/dev/shm");
+  DIR* dir = ::opendir(detail::kShmDir);
   if (dir == nullptr) return out;
   std::vector<std::string> names;
   while (dirent* e = ::readdir(dir)) {
@@ -173,6 +175,15 @@ std::vector<SegmentInfo> Ring::list(const std::string& prefix) {
     SegmentInfo info;
     info.name = n;
     info.kind = "unknown";
+    if (const auto creator = detail::initializing_creator(n)) {  // being created under its private name
+      info.kind = "initializing";
+      info.creator_pid = *creator;
+      info.stale = ::kill(*creator, 0) != 0 && errno == ESRCH;
+      struct stat st{};
+      if (::stat((std::string(detail::kShmDir) + "/" + n).c_str(), &st) == 0) info.bytes = st.st_size;
+      out.push_back(std::move(info));
+      continue;
+    }
     detail::ShmSegment seg;
     try {
       if (!detail::ShmSegment::open_existing(n, true, seg)) continue;

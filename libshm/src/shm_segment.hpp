@@ -3,7 +3,12 @@
 // unmapped by the destructor. Never unlinks (that is an explicit decision of the caller).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <sys/types.h>
+
+#include "shm/internal/publish_hook.hpp"
 
 namespace peaknet::shm::detail {
 
@@ -17,14 +22,17 @@ class ShmSegment {
   ~ShmSegment();
 
   enum class CreateResult { kCreated, kExists };
-  /// O_CREAT|O_EXCL, mode forced with fchmod (umask ignored), sized and mapped (zero filled). Call
-  /// reserve() after writing who creates it: it can take long for GiB rings. kExists leaves out empty.
-  static CreateResult create_exclusive(const std::string& name, uint64_t bytes, bool group_shareable,
-                                       ShmSegment& out);
+  /// Creates `name` complete or not at all. The object is built under a private name
+  /// ("<name>.init-<pid>-<n>"): sized, mapped and populated (zero filled), reserved (posix_fallocate,
+  /// so a full /dev/shm is an error now, not a SIGBUS later), handed to `init` (header and magic),
+  /// and only then linked at `name` with link(2), which fails atomically when the name exists.
+  /// An opener therefore never sees a half-made segment: populating GiB of cold memory can take
+  /// seconds, and a segment seen without its header looked abandoned to the other daemons, which
+  /// replaced it and left the creator writing into an unlinked ring (docs/decisions/0003). Mode is
+  /// forced with fchmod (umask ignored). kExists leaves `out` empty and removes the private object.
+  static CreateResult create_published(const std::string& name, uint64_t bytes, bool group_shareable,
+                                       const std::function<void(ShmSegment&)>& init, ShmSegment& out);
   /// Maps the whole existing object; read_only maps PROT_READ. false when it does not exist (ENOENT).
-  /// posix_fallocate of the whole object, so a full /dev/shm is an error now, not a SIGBUS later.
-  /// On failure the object is unlinked and ShmError thrown.
-  void reserve(const std::string& name);
   static bool open_existing(const std::string& name, bool read_only, ShmSegment& out);
   static void unlink(const std::string& name);
   static bool exists(const std::string& name);
@@ -37,8 +45,14 @@ class ShmSegment {
   void reset() noexcept;
   std::byte* base_ = nullptr;
   uint64_t bytes_ = 0;
-  int fd_ = -1;  ///< kept only between create_exclusive and reserve
 };
+
+/// The directory behind shm_open's names (glibc: the tmpfs at /dev/shm).
+inline constexpr const char* kShmDir = "/dev/shm";
+
+/// The pid of the creator when `file_name` is the private name of a segment being created
+/// ("<name>.init-<pid>-<n>"); nullopt for every other name.
+std::optional<pid_t> initializing_creator(const std::string& file_name);
 
 /// "/name"; ShmError when the name is empty, too long or contains '/'.
 std::string shm_path(const std::string& name);

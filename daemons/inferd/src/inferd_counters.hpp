@@ -36,7 +36,8 @@ struct InferdCounters {
   std::atomic<uint64_t>& last_batch_events;  ///< gauge
   std::atomic<uint64_t>& in_flight;        ///< gauge: batches on the device
   std::atomic<uint64_t>& state;            ///< gauge: ServiceState
-  std::atomic<uint64_t>& gpu_busy_pct;     ///< gauge: NVML utilisation (0 when unavailable)
+  std::atomic<uint64_t>& gpu_busy_pct;     ///< gauge: device time of pre+forward+post per wall time (own events)
+  std::atomic<uint64_t>& gpu_util_nvml_pct;  ///< gauge: NVML utilisation of the whole GPU (0 when unavailable)
   std::atomic<uint64_t>& gpu_mem_used_mb;  ///< gauge: NVML
   shm::Histogram& queue_wait_us;           ///< first claim of a batch -> submitted
   shm::Histogram& latency_us;              ///< t_recv (ingestd) -> published to Q2, per event
@@ -76,6 +77,7 @@ inline InferdCounters::InferdCounters(shm::CounterBlock& b)
       in_flight(b.gauge("in_flight")),
       state(b.gauge("state")),
       gpu_busy_pct(b.gauge("gpu_busy_pct")),
+      gpu_util_nvml_pct(b.gauge("gpu_util_nvml_pct")),
       gpu_mem_used_mb(b.gauge("gpu_mem_used_mb")),
       queue_wait_us(b.histogram("queue_wait_us")),
       latency_us(b.histogram("latency_us")) {}

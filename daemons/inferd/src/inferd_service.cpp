@@ -1,5 +1,6 @@
 #include "inferd/inferd_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -339,11 +340,25 @@ class InferdServiceImpl final : public BatchSink {
     spdlog::info("model swapped");
   }
 
+  /// Busy = device time of preprocess + forward + postprocess (measured with events on the compute
+  /// stream; wall time on the CPU backend) per wall time since the last refresh. Our own measure: NVML
+  /// is absent in some containers and VMs and read 0 % under peakctl on a saturated GPU (issue 20); its
+  /// whole-GPU utilisation, where it answers, is the separate gauge gpu_util_nvml_pct.
   void refresh_gauges() {
     counters_.in_flight.store(backend_->in_flight());
+    const uint64_t device_ns = counters_.time_preprocess_ns.load() + counters_.time_forward_ns.load() +
+                               counters_.time_postprocess_ns.load();
+    const auto now = Clock::now();
+    const double wall_ns = std::chrono::duration<double, std::nano>(now - busy_since_).count();
+    if (busy_since_ != Clock::time_point{} && wall_ns > 0) {
+      const double pct = 100.0 * static_cast<double>(device_ns - busy_device_ns_) / wall_ns;
+      counters_.gpu_busy_pct.store(static_cast<uint64_t>(std::clamp(pct, 0.0, 100.0) + 0.5));
+    }
+    busy_since_ = now;
+    busy_device_ns_ = device_ns;
     if (nvml_) {
       if (auto s = nvml_->sample()) {
-        counters_.gpu_busy_pct.store(s->utilization_pct);
+        counters_.gpu_util_nvml_pct.store(s->utilization_pct);
         counters_.gpu_mem_used_mb.store(s->memory_used_bytes >> 20);
       }
     }
@@ -364,6 +379,8 @@ class InferdServiceImpl final : public BatchSink {
   BackendOptions backend_options_;
   std::unique_ptr<InferenceBackend> backend_;
   std::unique_ptr<NvmlProbe> nvml_;
+  Clock::time_point busy_since_{};  ///< last refresh_gauges(): the busy share is over the time since
+  uint64_t busy_device_ns_ = 0;
   RunHooks hooks_;
   std::atomic<bool> drain_{false};            ///< stop now (pending batches are still finished)
   std::atomic<bool> drain_requested_{false};  ///< leave once Q1 is empty

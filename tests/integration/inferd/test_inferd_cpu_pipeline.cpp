@@ -9,6 +9,7 @@
 #include "inferd_q2_records.hpp"
 #include "inferd_golden.hpp"
 #include "inferd_test_events.hpp"
+#include "peak_match.hpp"
 #include "model/inference_model.hpp"
 #include "model/safetensors.hpp"
 #include "peaks/peak_finder.hpp"
@@ -32,21 +33,22 @@ TEST(InferdCpuPipeline, Q2MatchesModelPlusPeaksRunDirectly) {
   auto reference = model::load_model(spec);
   reference->to(torch::kCPU, model::Precision::kFp32, false);
   const peaks::PeakParams params{2048, 3};
-  uint64_t total_peaks = 0;
+  // inferd runs the model at batch 4, the reference at batch 1: GEMM blocking differs with the batch and
+  // the CPU, so a pixel whose logits nearly tie may flip (peak_match.hpp). Promised: the same peaks, up to
+  // a bounded number of boundary-pixel differences; metadata exact.
+  constexpr double kRadius = 1.0;
+  constexpr uint32_t kMaxNpixDelta = 2;
+  uint64_t total_peaks = 0, differing = 0;
   for (const auto& f : frames) {
     SCOPED_TRACE("event " + std::to_string(f.header.event_id));
     const Q2Record& got = results.at(f.header.event_id);
     const auto want = reference_peaks(*reference, f, params);
-    EXPECT_EQ(got.header.n_found, want.n_found);
-    ASSERT_EQ(got.peaks.size(), want.peaks.size());
-    for (size_t i = 0; i < want.peaks.size(); ++i) {
-      EXPECT_EQ(got.peaks[i].panel, want.peaks[i].panel);
-      EXPECT_EQ(got.peaks[i].npix, want.peaks[i].npix);
-      EXPECT_NEAR(got.peaks[i].y, want.peaks[i].y, 1e-9);
-      EXPECT_NEAR(got.peaks[i].x, want.peaks[i].x, 1e-9);
-      EXPECT_NEAR(got.peaks[i].intensity_sum, want.peaks[i].intensity_sum, 1e-6 * std::abs(want.peaks[i].intensity_sum));
-    }
-    EXPECT_EQ((got.header.flags & shm::kResultFlagHit) != 0, want.hit);
+    EXPECT_NEAR(double(got.header.n_found), double(want.n_found), 1.0);
+    const PeakListDiff d = diff_peak_lists(want.peaks, got.peaks, kRadius, kMaxNpixDelta);
+    EXPECT_LE(d.differing(), 2u) << d.identical << " identical peaks; differing:" << d.detail;
+    differing += d.differing();
+    const bool near_threshold = std::abs(int64_t(want.n_found) - int64_t(params.min_num_peak)) <= 1;
+    if (!near_threshold) EXPECT_EQ((got.header.flags & shm::kResultFlagHit) != 0, want.hit);
     EXPECT_EQ(got.header.height, f.header.height);
     EXPECT_EQ(got.header.width, f.header.width);
     EXPECT_EQ(got.header.timestamp, f.header.timestamp);
@@ -54,8 +56,10 @@ TEST(InferdCpuPipeline, Q2MatchesModelPlusPeaksRunDirectly) {
     EXPECT_EQ(got.header.pad_top, 0u);
     EXPECT_GT(got.header.t_q2_ns, 0u);
     EXPECT_EQ(got.header.frame_bytes, 0u);
-    total_peaks += got.peaks.size();
+    total_peaks += want.peaks.size();
   }
+  EXPECT_LE(differing, std::max<uint64_t>(3, total_peaks / 50))
+      << differing << " of " << total_peaks << " peaks differ by boundary pixels: more than near-tie flips explain";
   EXPECT_GT(total_peaks, 0u) << "the golden model finds no peaks: the comparison would be empty";
   // 5 frames of 160x224 then 2 of 150x200 at batch_size 4: batches 4 + 1 (shape change) + 2.
   EXPECT_EQ(stats["counters"]["batches"], 3);

@@ -13,6 +13,7 @@
 
 #include "inferd/backend.hpp"
 #include "inferd_golden.hpp"
+#include "peak_match.hpp"
 
 using namespace peaknet;
 using namespace peaknet::inferd;
@@ -29,13 +30,6 @@ json gpu_patch(const std::string& precision, bool graphs) {
           {"warmup_shape", {1, 160, 224}}, {"pipeline_slots", 3}};
 }
 
-/// Sum of npix over the kept peaks: the mask's foreground (every foreground pixel is in one peak).
-uint64_t foreground(const std::vector<shm::PeakRecord>& peaks) {
-  uint64_t n = 0;
-  for (const auto& p : peaks) n += p.npix;
-  return n;
-}
-
 /// Logits (2, H, W) float on the CPU of `m` for one frame, padded to multiples of 32 like inferd.
 torch::Tensor frame_logits(model::InferenceModel& m, const Frame& f, torch::Device device) {
   c10::InferenceMode guard;
@@ -50,31 +44,6 @@ torch::Tensor frame_logits(model::InferenceModel& m, const Frame& f, torch::Devi
 double mask_agreement(const torch::Tensor& a, const torch::Tensor& b) {
   const torch::Tensor mask_a = torch::gt(a[1], a[0]), mask_b = torch::gt(b[1], b[0]);
   return torch::eq(mask_a, mask_b).to(torch::kDouble).mean().item<double>();
-}
-
-/// Confident reference peaks (npix >= min_npix) and how many have a peak of `got` within `radius` px.
-struct PeakMatch {
-  size_t confident = 0;
-  size_t matched = 0;
-  std::string missing;  ///< "(y, x, npix)" of the unmatched ones, for the failure message
-};
-PeakMatch match_confident_peaks(const std::vector<shm::PeakRecord>& want, const std::vector<shm::PeakRecord>& got,
-                                uint32_t min_npix, double radius) {
-  PeakMatch m;
-  std::ostringstream missing;
-  for (const auto& p : want) {
-    if (p.npix < min_npix) continue;
-    ++m.confident;
-    bool found = false;
-    for (const auto& q : got) found = found || (q.panel == p.panel && std::hypot(q.y - p.y, q.x - p.x) <= radius);
-    if (found) {
-      ++m.matched;
-    } else {
-      missing << " (" << p.y << ", " << p.x << ", " << p.npix << ")";
-    }
-  }
-  m.missing = missing.str();
-  return m;
 }
 
 }  // namespace
