@@ -96,7 +96,7 @@ class InferdServiceImpl final : public BatchSink {
         block_(shm::CounterBlock::open_or_create(block_name_)),
         counters_(block_),
         batcher_(q1_),
-        writer_(q2_, producer_id_, config.inferd.write_frames, counters_) {
+        writer_(q2_, producer_id_, config.inferd.write_frames, config.inferd.frames_of_nonhits, counters_) {
     const auto& c = config.inferd;
     batcher_.set_batch_size(static_cast<uint32_t>(c.batch_size));
     batcher_.set_max_wait(std::chrono::milliseconds(c.max_wait_ms));

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "common/config/frame_path.hpp"
 #include "common/config/overrides.hpp"
 #include "common/config/slot_sizes.hpp"
 
@@ -28,7 +29,10 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.writerd = parse_writerd_config(node.child("writerd"));
   c.control = parse_control_config(node.child("control"));
   node.finish();
+  const bool q2_auto = c.q2.slot_bytes == 0;
+  derive_frame_settings(root, c);  // inferd.write_frames follows writerd's before slot sizes are derived
   resolve_slot_sizes(c);
+  check_q2_frame_room(root, q2_auto, c);
   c.raw = root;
   c.source = std::move(source);
   return c;
