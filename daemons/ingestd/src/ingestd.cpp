@@ -83,7 +83,8 @@ Ingestd::Ingestd(config::SuiteConfig config)
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
-  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints);
+  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints,
+                                               config_.run.group_access);
   q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
     ids_.start_all_at(earlier);

@@ -27,6 +27,7 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.writerd = parse_writerd_config(node.child("writerd"));
   c.control = parse_control_config(node.child("control"));
   node.finish();
+  if (c.run.group_access) c.q1.group_shareable = c.q2.group_shareable = true;  // one switch for every segment
   c.raw = root;
   c.source = std::move(source);
   return c;
