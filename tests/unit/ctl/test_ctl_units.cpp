@@ -66,8 +66,8 @@ TEST(CtlUnits, StopOrderIsPipelineOrder) {
   // systemd stops in reverse start order: writerd starts first, inferd@ after it, ingestd last.
   const std::string ingestd = read(kUnitDir + "/peaknet-ingestd.service");
   const std::string inferd = read(kUnitDir + "/peaknet-inferd@.service");
-  EXPECT_NE(ingestd.find("After=network-online.target peaknet-writerd.service"), std::string::npos);
-  EXPECT_NE(inferd.find("After=peaknet-writerd.service"), std::string::npos);
+  EXPECT_NE(ingestd.find("After=peaknet.target network-online.target peaknet-writerd.service"), std::string::npos);
+  EXPECT_NE(inferd.find("After=peaknet.target peaknet-writerd.service"), std::string::npos);
   EXPECT_NE(inferd.find("Before=peaknet-ingestd.service"), std::string::npos);
   EXPECT_EQ(inferd.find("inferd.gpu=%i"), std::string::npos) << "the instance (N or cpuN) names the device";
 }
