@@ -66,7 +66,7 @@ int start_via_systemd(const config::SuiteConfig& cfg, const std::string& run_dir
   // A unit that hit its start limit in an earlier attempt would refuse to start at all.
   std::vector<std::string> reset = {"reset-failed"};
   reset.insert(reset.end(), units.begin(), units.end());
-  systemctl(reset);
+  systemctl(reset, /*quiet=*/true);  // units not loaded yet have nothing to reset
   std::vector<std::string> args = {"start"};
   args.insert(args.end(), units.begin(), units.end());
   args.push_back("peaknet.target");

@@ -37,7 +37,7 @@ double seconds_of(const std::string& name, double v) {
 }
 
 // Prometheus names use base units, spelled out (promtool check metrics rejects "_ms", "_ns", "_b", ...):
-// a time-unit token becomes a "_seconds" suffix and the value is scaled; other abbreviations are spelled out.
+// a time-unit token becomes a "_seconds" suffix, a size token ("mb", "kib") "bytes", the value scaled.
 struct PromName {
   std::string name;    ///< without "peaknet_" and without "_total"
   double scale = 1.0;  ///< value multiplier into the base unit
@@ -46,10 +46,13 @@ struct PromName {
 PromName prom_name(const std::string& raw) {
   static const std::map<std::string, double> time_units = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1.0},
                                                            {"sec", 1.0}};
+  // The daemons' kb/mb/gb counters are binary (gpu_mem_used_mb = bytes >> 20).
+  static const std::map<std::string, double> byte_units = {{"b", 1.0},          {"kb", 1024.0},
+                                                           {"mb", 1048576.0},   {"gb", 1073741824.0},
+                                                           {"kib", 1024.0},     {"mib", 1048576.0},
+                                                           {"gib", 1073741824.0}};
   static const std::map<std::string, std::string> spelled = {
-      {"b", "bytes"}, {"kb", "kilobytes"}, {"mb", "megabytes"}, {"gb", "gigabytes"}, {"kib", "kibibytes"},
-      {"mib", "mebibytes"}, {"gib", "gibibytes"}, {"min", "minutes"}, {"hr", "hours"}, {"hrs", "hours"},
-      {"d", "days"}, {"bps", "bytes_per_second"}};
+      {"min", "minutes"}, {"hr", "hours"}, {"hrs", "hours"}, {"d", "days"}, {"bps", "bytes_per_second"}};
   PromName out;
   const std::string clean = sanitize(raw);
   size_t start = 0;
@@ -64,7 +67,12 @@ PromName prom_name(const std::string& raw) {
       out.scale = t->second;
       continue;
     }
-    if (const auto s = spelled.find(lower); s != spelled.end()) token = s->second;
+    if (const auto b = byte_units.find(lower); b != byte_units.end()) {
+      out.scale = b->second;
+      token = "bytes";
+    } else if (const auto s = spelled.find(lower); s != spelled.end()) {
+      token = s->second;
+    }
     if (token.empty()) continue;
     out.name += (out.name.empty() ? "" : "_") + token;
   }

@@ -64,10 +64,11 @@ std::string unit_of(const std::string& id) {
   return "peaknet-" + id.substr(0, dash) + "@" + id.substr(dash + 1) + ".service";
 }
 
-bool systemctl(const std::vector<std::string>& args) {
+bool systemctl(const std::vector<std::string>& args, bool quiet) {
   std::string cmd = "systemctl";
   for (const auto& a : args) cmd += " " + quote(a);
-  std::cerr << "+ " << cmd << "\n";
+  if (quiet) cmd += " >/dev/null 2>&1";
+  else std::cerr << "+ " << cmd << "\n";
   std::fflush(nullptr);
   return std::system(cmd.c_str()) == 0;
 }

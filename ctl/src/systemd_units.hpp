@@ -18,8 +18,9 @@ bool use_systemd(const config::SuiteConfig& cfg, bool no_systemd = false);
 bool runs_in_unit(int pid);
 /// "ingestd" -> "peaknet-ingestd.service", "inferd-cpu0" -> "peaknet-inferd@cpu0.service".
 std::string unit_of(const std::string& id);
-/// Runs `systemctl ARGS...` (echoed to stderr with a '+'); true on exit status 0.
-bool systemctl(const std::vector<std::string>& args);
+/// Runs `systemctl ARGS...` (echoed to stderr with a '+' unless `quiet`, which also drops its output);
+/// true on exit status 0.
+bool systemctl(const std::vector<std::string>& args, bool quiet = false);
 /// `systemctl show -p Property --value UNIT` ("" when systemctl fails).
 std::string unit_property(const std::string& unit, const std::string& property);
 /// The last `lines` journal lines of `unit` (journalctl -u, this boot).

@@ -75,6 +75,8 @@ TEST(CtlStatsView, PrometheusNamesUseBaseUnitsAndPassPromtool) {
   s.daemons[0].counters["hdf5_lock_held_ns"] = 2e9;  // a time counter in ns -> seconds
   s.daemons[0].is_gauge["max_wait_ms"] = true;
   s.daemons[0].counters["max_wait_ms"] = 20;
+  s.daemons[0].is_gauge["gpu_mem_used_mb"] = true;
+  s.daemons[0].counters["gpu_mem_used_mb"] = 3;
   const std::string text = prometheus_text(s);
   EXPECT_NE(text.find("peaknet_hdf5_lock_held_seconds_total{daemon=\"ingestd\",instance=\"\"} 2\n"), std::string::npos)
       << text;
@@ -86,6 +88,8 @@ TEST(CtlStatsView, PrometheusNamesUseBaseUnitsAndPassPromtool) {
   }
   EXPECT_EQ(samples.find("_ns"), std::string::npos) << samples;
   EXPECT_EQ(samples.find("_ms"), std::string::npos) << samples;
+  EXPECT_NE(text.find("peaknet_gpu_mem_used_bytes{daemon=\"ingestd\",instance=\"\"} 3145728\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("# HELP peaknet_daemon_ready "), std::string::npos);
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool not installed (Debian: prometheus)";
   peaknet::test::TempDir dir{"ctl-promtool"};
