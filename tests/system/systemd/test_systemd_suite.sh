@@ -34,9 +34,12 @@ push_and_wait() {
   local n=$1 total=$2 rank_base=$3
   X "$PUSHER" -e tcp://127.0.0.1:12321 --shape 10 1 128 128 -c $((n / 10)) --linger -1 --rank-base "$rank_base" \
     >/dev/null || return 1
-  for _ in $(seq 1 240); do
+  local idle=0 last=-1
+  for _ in $(seq 1 240); do   # until all are out, or 8 polls without progress once all were received
     read -r rec wr fi dr fl <<<"$(ledger)"
     [ "${rec:-0}" = "$total" ] && [ $((wr + fi + dr)) = "$total" ] && return 0
+    if [ "${rec:-0}" = "$total" ] && [ $((wr + fi + dr)) = "$last" ]; then idle=$((idle + 1)); else idle=0; fi
+    last=$((wr + fi + dr)); [ $idle -ge 8 ] && break
     sleep 0.5
   done
   echo "  ledger after waiting: received=$rec written=$wr filtered=$fi dropped=$dr in_flight=$fl (want $total)"
