@@ -12,8 +12,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   CtlOptions o;
   auto common = [&o](CLI::App* sub) {
-    sub->add_option("-c,--config", o.config_path, "suite config (default /etc/peaknet/default.json if present)");
+    sub->add_option("-c,--config", o.config_path, "suite config (default: /etc/peaknet/peaknet.json, the units' config, when installed)");
+    // One value per --set: the words after it stay positional (reconfigure's key=value pairs).
     sub->add_option("--set", o.overrides, "override a config key: --set a.b=value (repeatable)")
+        ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_option("--run-dir", o.run_dir, "run directory (overrides run.run_dir)");
     sub->add_flag("--json", o.json, "machine-readable output");

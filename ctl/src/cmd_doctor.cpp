@@ -159,10 +159,14 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
   if (!std::filesystem::exists(run_dir)) {
     r.info("run dir " + run_dir + " does not exist yet (made on start)");
   } else {
-    const auto perms = std::filesystem::status(run_dir).permissions();
-    if ((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
-        std::filesystem::perms::none) {
-      r.warn("run dir " + run_dir + " is accessible by group/others", "chmod 0700 " + run_dir);
+    namespace fsp = std::filesystem;
+    const auto perms = fsp::status(run_dir).permissions();
+    // run.group_access (the systemd node config) opens it to the group on purpose, never to others.
+    const auto too_open = cfg.run.group_access ? fsp::perms::others_all | fsp::perms::group_write
+                                               : fsp::perms::group_all | fsp::perms::others_all;
+    if ((perms & too_open) != fsp::perms::none) {
+      r.warn("run dir " + run_dir + " is accessible by " + (cfg.run.group_access ? "others" : "group/others"),
+             std::string("chmod ") + (cfg.run.group_access ? "0750 " : "0700 ") + run_dir);
     } else {
       r.ok("run dir " + run_dir + (any_live ? " (a suite is running)" : ""));
     }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ctl_context.hpp"
+#include "systemd_units.hpp"
 
 namespace peaknet::ctl {
 
@@ -52,8 +53,5 @@ int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ost
 /// no live process uses: a new start must not attach a finished ring (its consumer would exit at
 /// once). Rings with queued events are kept so a restart picks them up (at-least-once).
 int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log);
-
-/// True when systemd units for the suite are installed (peaknet.target found).
-bool systemd_units_installed();
 
 }  // namespace peaknet::ctl

@@ -13,8 +13,8 @@ const char* to_string(EventDropReason reason) noexcept {
   return "unknown";
 }
 
-IngestCounters::IngestCounters(const std::string& block_name, size_t endpoints)
-    : block_(shm::CounterBlock::open_or_create(block_name)),
+IngestCounters::IngestCounters(const std::string& block_name, size_t endpoints, bool group_shareable)
+    : block_(shm::CounterBlock::open_or_create(block_name, shm::CounterBlock::kDefaultCapacity, group_shareable)),
       messages_received(block_.counter("messages_received")),
       bytes_received(block_.counter("bytes_received")),
       messages_decoded(block_.counter("messages_decoded")),

@@ -86,7 +86,8 @@ Ingestd::Ingestd(config::SuiteConfig config)
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
-  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints);
+  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints,
+                                               config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
   q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
   progress_.watch_ring("q1", [this] { return q1_->link_problem(); });

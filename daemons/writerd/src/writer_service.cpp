@@ -53,7 +53,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
       stage_(progress_.add_stage("write thread")),
       q2_name_(q2_segment_name(config)),
       ring_(open_q2(config)),
-      counters_(writerd_stats_name(config)),
+      counters_(writerd_stats_name(config), config.run.group_access),
       seen_(size_t(config.writerd.dedup_window)),
       min_num_peak_(config.peaks.min_num_peak),
       pending_(std::make_unique<PendingLive>()) {

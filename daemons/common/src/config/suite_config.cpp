@@ -29,6 +29,7 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.writerd = parse_writerd_config(node.child("writerd"));
   c.control = parse_control_config(node.child("control"));
   node.finish();
+  if (c.run.group_access) c.q1.group_shareable = c.q2.group_shareable = true;  // one switch for every segment
   const bool q2_auto = c.q2.slot_bytes == 0;
   derive_frame_settings(root, c);  // inferd.write_frames follows writerd's before slot sizes are derived
   resolve_slot_sizes(c);

@@ -34,7 +34,7 @@ class IngestCounters {
   static constexpr size_t kDropReasons = static_cast<size_t>(EventDropReason::kCount);
 
   /// Opens (or creates) the block and registers every name. Throws shm::ShmError.
-  IngestCounters(const std::string& block_name, size_t endpoints);
+  IngestCounters(const std::string& block_name, size_t endpoints, bool group_shareable = false);
 
   std::atomic<uint64_t>& messages_received;   ///< all sources
   std::atomic<uint64_t>& bytes_received;
