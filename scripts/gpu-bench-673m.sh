@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run THERE (the lent GPU machine), from the repo root, after scripts/gpu-build.sh [build-dir] (issue 17):
+# Run THERE (the lent GPU machine), from the repo root, with .gpu-deps, .gpu-golden and .upstream carried (issue 17):
 #   scripts/gpu-bench-673m.sh [build-dir]
+# PEAKNET_BENCH_BUILD=1 first runs scripts/gpu-build.sh for just the targets below (incremental on a warm machine);
+# its time counts in the budget (PEAKNET_BENCH_BUDGET_S, default 540 s: one run call of at most 600 s).
 # 1. the GPU tests of the 673M work (fused kernels at 673M shapes, 673M fused vs unfused, fp8);
 # 2. model-only numbers, one run: PeakNet-673M bf16 4x1x1920^2 fused + CUDA graphs (+ its op budget), unfused,
 #    fp8 vs bf16 (speed and agreement on synthetic Bragg frames); 33M 16x1x1920^2 fused + graphs and fp8;
@@ -12,7 +14,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build-gpu}"
 out="${OUT:-$root/out-gpu-bench-673m}"
-budget_s="${PEAKNET_BENCH_BUDGET_S:-480}"
+budget_s="${PEAKNET_BENCH_BUDGET_S:-540}"
 upstream="${PEAKNET_UPSTREAM_DIR:-$root/.upstream}"
 mkdir -p "$out"
 start=$(date +%s)
@@ -43,6 +45,14 @@ step() {
   tail -n 25 "$out/$name.log"
   return 0
 }
+
+targets="bench_model_forward test_fused_ops test_fused_grn test_fused_model test_fp8_gemm"
+if [[ "${PEAKNET_BENCH_BUILD:-0}" == 1 ]]; then
+  PEAKNET_GPU_TARGETS="$targets" "$root/scripts/gpu-build.sh" "$build" > "$out/build.log" 2>&1
+  echo "build: rc=$? in $(($(date +%s) - start)) s (log build.log)" | tee -a "$summary"
+  grep -E "error|FAILED" "$out/build.log" | head -n 20
+fi
+[[ -x $bench ]] || { echo "gpu-bench-673m: $bench missing (build: PEAKNET_BENCH_BUILD=1)" | tee -a "$summary"; exit 2; }
 
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"

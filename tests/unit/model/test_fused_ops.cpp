@@ -424,7 +424,7 @@ TEST_F(FusedOpsCuda, HeadLearnedUpsampleMatchesTheUnfusedHeadEnd) {
     const auto want = learned_head_reference(finest, coarse, seg_w, seg_b, up_w, up_b);
     // Summation orders differ (channel dot products, the <= 4 transposed-conv taps): bf16 roundings of the
     // three bf16 terms flip now and then; values are O(1), so a few bf16 ulps of absolute tolerance.
-    expect_close(got, want.contiguous(kCl), 5e-2, 0.9, "learned head " + shape_of(finest));
+    expect_close(got, want.contiguous(kCl), 5e-2, 0.5, "learned head " + shape_of(finest));
     const double mask = test::agreement(test::mask_of(got), test::mask_of(want));
     std::printf("learned head %s: mask agreement %.6f\n", shape_of(finest).c_str(), mask);
     EXPECT_GE(mask, 0.995) << shape_of(finest);
