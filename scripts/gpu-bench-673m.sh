@@ -46,7 +46,7 @@ step() {
   return 0
 }
 
-targets="bench_model_forward test_fused_ops test_fused_grn test_fused_model test_fp8_gemm"
+targets="bench_model_forward test_fused_ops test_fused_grn test_fused_model test_fp8_gemm test_model_gpu"
 if [[ "${PEAKNET_BENCH_BUILD:-0}" == 1 ]]; then
   PEAKNET_GPU_TARGETS="$targets" "$root/scripts/gpu-build.sh" "$build" > "$out/build.log" 2>&1
   echo "build: rc=$? in $(($(date +%s) - start)) s (log build.log)" | tee -a "$summary"
@@ -58,8 +58,9 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv > "$out/gpu.
 cat "$out/gpu.txt"
 git -C "$root" log --oneline -1 > "$out/commit.txt" 2>/dev/null
 
-# 1. GPU tests (new and extended ones first; the whole gpu label follows only if time is left at the end).
-step gpu-tests 150 ctest --test-dir "$build" -R "test_fused_ops|test_fused_grn|test_fp8_gemm|test_fused_model" \
+# 1. GPU tests: the fused kernels and the fp8 path (incl. 673M shapes), the model-level fused vs unfused checks,
+# and the fp32 / bf16 golden parity of the unfused path (test_model_gpu).
+step gpu-tests 150 ctest --test-dir "$build" -R "test_fused_ops|test_fused_grn|test_fp8_gemm|test_fused_model|test_model_gpu" \
   --output-on-failure --timeout 140
 
 G="--height 1920 --width 1920 --channels-last --warmup 2"
