@@ -21,11 +21,13 @@ namespace peaknet::model {
 namespace {
 constexpr const char* kOp = "fp8_linear";
 
+#ifdef PEAKNET_MODEL_HAVE_FP8
 std::string shape_of(const torch::Tensor& t) {
   return t.defined() ? std::string(c10::str(t.sizes())) + " " + std::string(c10::toString(t.scalar_type())) + " on " +
                            t.device().str()
                      : "undefined";
 }
+#endif
 }  // namespace
 
 bool fp8_gemm_built() {
