@@ -40,10 +40,10 @@ void derive_frame_settings(const nlohmann::json& root, SuiteConfig& c) {
   c.inferd.frames_of_nonhits = frames && c.writerd.keep_all_events;
 }
 
-void check_q2_frame_room(const nlohmann::json& root, bool q2_auto, SuiteConfig& c) {
+void check_q2_frame_room(bool q2_auto, SuiteConfig& c) {
   if (!c.writerd.write_frames) return;
   const int64_t needed = q2_slot_bytes_for_frames(c.q1.slot_bytes, c.peaks.max_num_peak);
-  if (q2_auto || !given(root, "q2", "slot_bytes")) {
+  if (q2_auto) {
     c.q2.slot_bytes = std::max(c.q2.slot_bytes, needed);
   } else if (c.q2.slot_bytes < needed) {
     throw ConfigError("config.q2.slot_bytes",
