@@ -14,8 +14,7 @@ Precision parse_precision(const std::string& text) {
   if (text == "fp32" || text == "float32") return Precision::kFp32;
   if (text == "bf16" || text == "bfloat16") return Precision::kBf16;
   if (text == "fp16" || text == "float16") return Precision::kFp16;
-  if (text == "fp8" || text == "fp8_e4m3") return Precision::kFp8;
-  throw std::invalid_argument("precision: expected fp32, bf16, fp16 or fp8, got '" + text + "'");
+  throw std::invalid_argument("precision: expected fp32, bf16 or fp16, got '" + text + "'");
 }
 
 std::string to_string(Precision precision) {
@@ -23,7 +22,6 @@ std::string to_string(Precision precision) {
     case Precision::kFp32: return "fp32";
     case Precision::kBf16: return "bf16";
     case Precision::kFp16: return "fp16";
-    case Precision::kFp8: return "fp8";
   }
   return "?";
 }
@@ -33,7 +31,6 @@ torch::ScalarType compute_dtype(Precision precision) {
     case Precision::kFp32: return torch::kFloat;
     case Precision::kBf16: return torch::kBFloat16;
     case Precision::kFp16: return torch::kHalf;
-    case Precision::kFp8: return torch::kBFloat16;
   }
   return torch::kFloat;
 }

@@ -5,7 +5,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "cuda/fp8_gemm.hpp"
 #include "cuda/fused_kernels.hpp"
 #include "grn_fold.hpp"
 #include "model/op_profiler.hpp"
@@ -121,10 +120,6 @@ struct Layer {
   Linear pwconv1, pwconv2;
   Tensor grn_weight, grn_bias;
   bool fused_kernels = false;  // fused CUDA ops where their *_supports() holds (opt-in)
-  // precision fp8 (PeakNet::to): the two GEMMs' weights in float8 e4m3, and pwconv2's bias with GRN's beta
-  // folded in (b + W beta, fp32) for the fused tail, which scales the activations by 1 + gamma * Nx instead.
-  Fp8Weight pwconv1_fp8, pwconv2_fp8;
-  Tensor pwconv2_grn_bias;
 
   Layer(Node& node, int64_t c, torch::Device device) {
     dwconv = Conv(*add_child(node, "dwconv"), c, c, 7, device, true, /*groups=*/c, 1, /*padding=*/3);
@@ -149,8 +144,8 @@ struct Layer {
       normed = layernorm.last_dim(conv);
       op_lap("convnext.layernorm", conv, normed);
     }
-    const Tensor expanded = pwconv1_fp8.defined() ? fp8_linear(normed, pwconv1_fp8, pwconv1.bias) : pwconv1(normed);
-    op_lap(pwconv1_fp8.defined() ? "convnext.pwconv1_fp8" : "convnext.pwconv1", normed, expanded);
+    const Tensor expanded = pwconv1(normed);
+    op_lap("convnext.pwconv1", normed, expanded);
     if (fused_kernels && fused_gelu_grn_factor_supports(expanded)) return grn_folded_tail(residual, expanded);
     Tensor x;
     if (fused_kernels && fused_grn_supports(expanded)) {
@@ -161,9 +156,8 @@ struct Layer {
     } else {
       x = gelu_grn_unfused(expanded);
     }
-    const Tensor projected =
-        (pwconv2_fp8.defined() ? fp8_linear(x, pwconv2_fp8, pwconv2.bias) : pwconv2(x)).permute({0, 3, 1, 2});
-    op_lap(pwconv2_fp8.defined() ? "convnext.pwconv2_fp8" : "convnext.pwconv2", x, projected);
+    const Tensor projected = pwconv2(x).permute({0, 3, 1, 2});
+    op_lap("convnext.pwconv2", x, projected);
     Tensor out = residual + projected;
     op_lap("convnext.residual_add", residual, projected, out);
     return out;
@@ -174,18 +168,6 @@ struct Layer {
   Tensor grn_folded_tail(const Tensor& residual, const Tensor& expanded) const {
     const Tensor factor = fused_gelu_grn_factor(expanded, kGrnEps);
     op_lap("convnext.gelu_grn_statistics_fused", expanded, factor);
-    if (pwconv2_fp8.defined()) {
-      // GRN(v) = v * (1 + gamma*Nx) + beta: the per-image channel scale goes into the activations' fp8
-      // quantisation (one pass), beta into the bias; the fp8 weight stays the one quantised at load.
-      const Tensor scale = grn_weight.reshape({1, -1}) * factor + 1.0;
-      const Tensor projected = fp8_linear(expanded, pwconv2_fp8, Tensor(), scale).permute({0, 3, 1, 2});
-      op_lap("convnext.pwconv2_fp8_grn_scaled", expanded, projected);
-      Tensor out = fused_residual_bias_add_supports(residual, projected, pwconv2_grn_bias)
-                       ? fused_residual_bias_add(residual, projected, pwconv2_grn_bias)
-                       : residual + (projected + pwconv2_grn_bias.view({1, -1, 1, 1}));
-      op_lap("convnext.residual_bias_add", residual, projected, out);
-      return out;
-    }
     const GrnFoldedLinear folded = fold_grn_into_linear(factor, grn_weight, grn_bias, pwconv2.weight, pwconv2.bias);
     const Tensor projected = per_image_linear(expanded, folded.weight).permute({0, 3, 1, 2});
     op_lap("convnext.pwconv2_grn_folded", expanded, projected);
@@ -495,21 +477,6 @@ struct PeakNet::Impl {
     return coarse_logits;
   }
 
-  // Fused head end of a learned-upsample head (PeakNet-673M): the deferred upsamples, the sum, the segmask
-  // conv, its bilinear 4x and the transposed conv in two kernels -> the full-resolution logits. Undefined where
-  // it does not apply.
-  Tensor fused_learned_head_logits(const std::vector<Tensor>& branches) const {
-    const std::vector<Tensor> coarse(branches.begin(), branches.end() - 1);
-    const Tensor& finest = branches.back();
-    if (!fused_head_learned_upsample_supports(finest, coarse, head_segmask.weight, head_segmask.bias,
-                                              head_upsample.weight, head_upsample.bias))
-      return {};
-    Tensor logits = fused_head_learned_upsample(finest, coarse, head_segmask.weight, head_segmask.bias,
-                                                head_upsample.weight, head_upsample.bias);
-    op_lap("head.upsample_sum_segmask_learned_upsample_fused", finest, logits);
-    return logits;
-  }
-
   PeakNetOutputs run(const Tensor& input, bool keep_intermediates) const {
     PeakNetOutputs out;
     Tensor x = input;
@@ -531,22 +498,11 @@ struct PeakNet::Impl {
     if (fused_kernels) {
       std::vector<Tensor> branches;
       for (size_t level : {3, 2, 1, 0}) branches.push_back(run_lateral(level, pyramid[level], level > 0));
-      if (head_upsample.weight.defined()) {
-        out.logits = fused_learned_head_logits(branches);
-      } else {
-        coarse_logits = fused_head_coarse_logits(branches);
-      }
-      if (!coarse_logits.defined() && !out.logits.defined())
+      coarse_logits = fused_head_coarse_logits(branches);
+      if (!coarse_logits.defined())
         for (size_t b = 0; b < branches.size(); ++b) add_branch(acc, branches[b], b + 1 < branches.size());
     } else {
       for (size_t level : {3, 2, 1, 0}) add_branch(acc, run_lateral(level, pyramid[level], false), false);
-    }
-    if (out.logits.defined()) {
-      if (keep_intermediates) {
-        out.backbone = std::move(feats);
-        out.bifpn = std::move(pyramid);
-      }
-      return out;
     }
     if (!coarse_logits.defined()) {
       coarse_logits = head_segmask(acc);
@@ -617,10 +573,6 @@ void PeakNet::random_init(uint64_t seed) {
 
 void PeakNet::to(torch::Device device, Precision precision, bool channels_last) {
   torch::NoGradGuard no_grad;
-  if (precision == Precision::kFp8) {  // checked first: a refused precision leaves the model as it was
-    const std::string why = fp8_unavailable_reason(device);
-    if (!why.empty()) throw std::invalid_argument("precision fp8: " + why);
-  }
   const torch::ScalarType low = compute_dtype(precision);
   const auto conv_weight = [&](Tensor& w, Tensor& b) {
     if (!w.defined()) return;
@@ -642,16 +594,6 @@ void PeakNet::to(torch::Device device, Precision precision, bool channels_last) 
       conv_weight(l.dwconv.weight, l.dwconv.bias);
       conv_weight(l.pwconv1.weight, l.pwconv1.bias);
       conv_weight(l.pwconv2.weight, l.pwconv2.bias);
-      l.pwconv1_fp8 = {};
-      l.pwconv2_fp8 = {};
-      l.pwconv2_grn_bias = Tensor();
-      // fp8 GEMMs where the widths are multiples of 16 (_scaled_mm's K and N); other layers stay bf16.
-      if (precision == Precision::kFp8 && l.pwconv1.weight.size(1) % 16 == 0) {
-        l.pwconv1_fp8 = quantize_fp8_weight(l.pwconv1.weight);
-        l.pwconv2_fp8 = quantize_fp8_weight(l.pwconv2.weight);
-        l.pwconv2_grn_bias = l.pwconv2.bias.to(torch::kFloat) +
-                             at::matmul(l.pwconv2.weight.to(torch::kFloat), l.grn_bias.reshape({-1}));
-      }
     }
   }
   for (auto& a : m.backbone_to_bifpn) conv_weight(a.weight, a.bias);

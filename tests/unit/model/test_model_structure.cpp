@@ -47,17 +47,6 @@ TEST(ModelStructure, PresetsEqualManifestConfigs) {
             read_manifest("tiny.manifest.json")["num_parameters"].get<int64_t>());
 }
 
-TEST(ModelConfig, GpuNode673mConfigRunsThePeakNet673mFastPath) {
-  std::ifstream in(std::string(PEAKNET_SOURCE_DIR) + "/configs/gpu-node-673m.json");
-  ASSERT_TRUE(in.good());
-  const auto suite = nlohmann::json::parse(in);
-  const auto& model = suite.at("inferd").at("model");
-  EXPECT_EQ(PeakNetConfig::from_json(model.at("config")).to_json(), PeakNetConfig::peaknet_673m().to_json());
-  EXPECT_TRUE(model.at("fused_kernels").get<bool>());
-  EXPECT_TRUE(suite.at("inferd").at("cuda_graphs").get<bool>());
-  EXPECT_TRUE(suite.at("inferd").at("channels_last").get<bool>());
-}
-
 TEST(ModelConfig, RoundTripsThroughJson) {
   PeakNetConfig c = PeakNetConfig::peaknet_673m();
   c.num_classes = 3;

@@ -41,7 +41,7 @@ InferdConfig parse_inferd_config(ConfigNode node) {
   c.batch_size = node.get_int("batch_size", c.batch_size, 1, 4096);
   c.max_wait_ms = node.get_int("max_wait_ms", c.max_wait_ms, 0, 60'000);
   c.pipeline_slots = node.get_int("pipeline_slots", c.pipeline_slots, 1, 16);
-  c.precision = node.get_enum("precision", c.precision, {"auto", "fp32", "bf16", "fp16", "fp8"});
+  c.precision = node.get_enum("precision", c.precision, {"auto", "fp32", "bf16", "fp16"});
   c.channels_last = node.get_bool("channels_last", c.channels_last);
   c.cuda_graphs = node.get_bool("cuda_graphs", c.cuda_graphs);
   c.cudnn_benchmark = node.get_bool("cudnn_benchmark", c.cudnn_benchmark);

@@ -15,15 +15,11 @@ namespace peaknet::model {
 
 /// Compute precision. kBf16/kFp16 follow CUDA autocast's policy with explicit casts: convolutions and
 /// linears in the low precision, norms/GRN/fusion weights/upsampling in fp32 (as upstream under autocast).
-/// kFp8 (opt-in, CUDA LibTorch >= 2.5, compute capability >= 8.9): kBf16, except the ConvNeXt pwconv1/pwconv2
-/// GEMMs in float8 e4m3 with row-wise scales and bf16 output (docs/fused_kernels.md, "fp8"); elsewhere
-/// PeakNet::to throws std::invalid_argument saying why.
-enum class Precision { kFp32, kBf16, kFp16, kFp8 };
-/// "fp32" | "bf16" | "fp16" | "fp8" (also "float32", "bfloat16", "float16", "fp8_e4m3"); else
-/// std::invalid_argument.
+enum class Precision { kFp32, kBf16, kFp16 };
+/// "fp32" | "bf16" | "fp16" (also "float32", "bfloat16", "float16"); else std::invalid_argument.
 Precision parse_precision(const std::string& text);
 std::string to_string(Precision precision);
-/// The dtype convolutions run in (kFloat, kBFloat16, kHalf; kBFloat16 for kFp8).
+/// The dtype convolutions run in (kFloat, kBFloat16, kHalf).
 torch::ScalarType compute_dtype(Precision precision);
 
 struct ModelSpec {

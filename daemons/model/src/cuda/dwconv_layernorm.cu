@@ -269,20 +269,7 @@ cudaError_t launch_to(const void* x, const void* weight, const void* bias, const
   return launch_typed<In, __nv_bfloat16>(x, weight, bias, ln_weight, ln_bias, eps, s, y, stream);
 }
 
-// The tile launch_typed picks per channel count (same thresholds).
-size_t shared_bytes_for(int64_t channels) {
-  if (channels <= 96) return StagedTile<2, 2, 32, 96>::shared_bytes(channels);
-  if (channels <= 192) return StagedTile<2, 2, 32, 192>::shared_bytes(channels);
-  if (channels <= 384) return StagedTile<2, 1, 64, 384>::shared_bytes(channels);
-  return StagedTile<1, 1, 128, kDwconvLayerNormMaxChannels>::shared_bytes(channels);
-}
-
 }  // namespace
-
-size_t dwconv7_layernorm_shared_bytes(int64_t channels) {
-  if (channels < 1 || channels > kDwconvLayerNormMaxChannels) return 0;
-  return shared_bytes_for(channels);
-}
 
 cudaError_t launch_dwconv7_layernorm(const void* x, ElementType x_type, const void* weight, const void* bias,
                                      const float* ln_weight, const float* ln_bias, float eps,

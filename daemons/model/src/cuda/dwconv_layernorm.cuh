@@ -1,7 +1,6 @@
 #pragma once
 // Raw CUDA launcher behind fused_dwconv_layernorm.hpp (torch-free): a ConvNeXt layer's depthwise 7x7
 // convolution followed by its LayerNorm over channels, on channels_last data.
-#include <cstddef>
 #include <cstdint>
 
 #include <cuda_runtime.h>
@@ -15,12 +14,8 @@ struct DwconvLayerNormShape {
 };
 
 /// Largest channel count the kernel takes (one block keeps a tile's conv outputs for every channel in
-/// shared memory: at 3072 channels, 4x8 pixels, that and the halo fill the 227 KiB an sm_90 block may opt into).
-constexpr int64_t kDwconvLayerNormMaxChannels = 3072;
-
-/// Dynamic shared memory one block needs at `channels` (the caller checks it against the device's opt-in
-/// maximum per block; 0 for a channel count outside 1..kDwconvLayerNormMaxChannels).
-size_t dwconv7_layernorm_shared_bytes(int64_t channels);
+/// shared memory).
+constexpr int64_t kDwconvLayerNormMaxChannels = 2048;
 
 /// x: (N,H,W,C) of x_type (cast to bf16 first: the conv's input cast); weight: 49*C fp32 holding the bf16 weights,
 /// tap-major (the (C,1,7,7) depthwise kernel transposed to (7,7,C)); bias: C bf16 or null; ln_weight/ln_bias: C fp32. Computes

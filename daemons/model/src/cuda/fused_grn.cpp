@@ -84,7 +84,7 @@ torch::Tensor fused_gelu_grn_factor(const torch::Tensor& x, double eps) {
   if (!fused_gelu_grn_factor_supports(x))
     throw std::invalid_argument(
         "fused_gelu_grn_factor: x must be a contiguous, 16-byte aligned 4-D (N,H,W,C) float32/bfloat16 CUDA tensor "
-        "with C a multiple of 8 (bf16) or 4 (fp32) and at most 2048 such groups (C <= 12288)");
+        "with C a multiple of 8 (bf16) or 4 (fp32) and at most 1024 such groups");
   const auto type = cuda::element_type(x.scalar_type(), kFactorOp, "x");
   const c10::cuda::CUDAGuard device_guard(x.device());
   return grn_factor(x, type, /*apply_gelu=*/true, x.data_ptr(), eps, kFactorOp);

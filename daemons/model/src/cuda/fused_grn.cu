@@ -59,43 +59,32 @@ __global__ void grn_statistics_kernel(const T* __restrict__ x, int64_t pixels, i
 // warp reads whole contiguous pixel rows.
 // gelu_out (may alias x, hence no __restrict__ on x): also store GELU(x) there, so the apply pass reads
 // it instead of evaluating erf a second time.
-// kPacks > 1 (C / V > 1024, PeakNet-673M's stage-3 4C = 11264): a thread takes kPacks packs, blockDim.x * V
-// channels apart, so one row of threads still spans the channels; each channel's sum runs in the same order.
-template <class T, bool kGelu, int kPacks>
+template <class T, bool kGelu>
 __global__ void grn_statistics_vector_kernel(const T* x, int64_t pixels, int channels, int64_t chunks,
                                              float* __restrict__ partials, T* gelu_out) {
   constexpr int V = Pack16<T>::kSize;
   extern __shared__ float row_sums[];  // [rows][C]
+  const int c0 = threadIdx.x * V;
   const int64_t chunk = blockIdx.x, n = blockIdx.y;
   const int64_t per_chunk = (pixels + chunks - 1) / chunks;
   const int64_t first = chunk * per_chunk;
   const int64_t last = min(first + per_chunk, pixels);
-  float acc[kPacks][V];
+  float acc[V];
 #pragma unroll
-  for (int j = 0; j < kPacks; ++j)
-#pragma unroll
-    for (int k = 0; k < V; ++k) acc[j][k] = 0.0f;
+  for (int k = 0; k < V; ++k) acc[k] = 0.0f;
   const T* image = x + n * pixels * channels;
   for (int64_t r = first + threadIdx.y; r < last; r += blockDim.y) {
+    float v[V];
+    Pack16<T>::load(image + r * channels + c0, v);
 #pragma unroll
-    for (int j = 0; j < kPacks; ++j) {
-      const int c0 = (threadIdx.x + j * blockDim.x) * V;
-      float v[V];
-      Pack16<T>::load(image + r * channels + c0, v);
-#pragma unroll
-      for (int k = 0; k < V; ++k) {
-        if constexpr (kGelu) v[k] = round_as<T>(gelu_exact(v[k]));
-        acc[j][k] = fmaf(v[k], v[k], acc[j][k]);
-      }
-      if (kGelu && gelu_out != nullptr) store_pack<T, V>(gelu_out + n * pixels * channels + r * channels + c0, v);
+    for (int k = 0; k < V; ++k) {
+      if constexpr (kGelu) v[k] = round_as<T>(gelu_exact(v[k]));
+      acc[k] = fmaf(v[k], v[k], acc[k]);
     }
+    if (kGelu && gelu_out != nullptr) store_pack<T, V>(gelu_out + n * pixels * channels + r * channels + c0, v);
   }
 #pragma unroll
-  for (int j = 0; j < kPacks; ++j) {
-    const int c0 = (threadIdx.x + j * blockDim.x) * V;
-#pragma unroll
-    for (int k = 0; k < V; ++k) row_sums[threadIdx.y * channels + c0 + k] = acc[j][k];
-  }
+  for (int k = 0; k < V; ++k) row_sums[threadIdx.y * channels + c0 + k] = acc[k];
   __syncthreads();
   for (int c = threadIdx.y * blockDim.x + threadIdx.x; c < channels; c += blockDim.x * blockDim.y) {
     float total = 0.0f;
@@ -104,22 +93,9 @@ __global__ void grn_statistics_vector_kernel(const T* x, int64_t pixels, int cha
   }
 }
 
-constexpr int64_t kMaxThreadsX = 1024;  // threads per block
-constexpr int kMaxPacks = 2;
-
-// Packs per thread: 1 up to 1024 packs of V channels, else 2 (the pack count must then be even).
-template <class T>
-int64_t packs_per_thread(const GrnShape& s) {
-  return s.channels / Pack16<T>::kSize <= kMaxThreadsX ? 1 : 2;
-}
-
 template <class T>
 bool vector_statistics(const GrnShape& s) {
-  if (s.channels < 1 || s.channels % Pack16<T>::kSize != 0 || s.batch > 65535) return false;
-  const int64_t packs = s.channels / Pack16<T>::kSize, per_thread = packs_per_thread<T>(s);
-  // One row of threads, at least: its [rows][C] fp32 sums must fit the default 48 KiB of shared memory.
-  return packs % per_thread == 0 && packs / per_thread <= kMaxThreadsX && per_thread <= kMaxPacks &&
-         s.channels * static_cast<int64_t>(sizeof(float)) <= 48 * 1024;
+  return s.channels % Pack16<T>::kSize == 0 && s.channels / Pack16<T>::kSize <= 1024 && s.batch <= 65535;
 }
 
 // One block per image: Gx = sqrt(sum of partials), scale = Gx / (mean_c Gx + eps).
@@ -224,10 +200,10 @@ int64_t grn_stat_chunks(const GrnShape& shape, ElementType type) {
   return std::clamp<int64_t>(wanted, 1, std::min<int64_t>(most, 65535));
 }
 
-template <class T, int kPacks>
-void launch_vector_statistics_packed(const void* x, bool apply_gelu, const GrnShape& s, int64_t chunks,
-                                     float* partials, void* gelu_out, cudaStream_t stream) {
-  const auto threads_x = static_cast<unsigned>(s.channels / Pack16<T>::kSize / kPacks);
+template <class T>
+void launch_vector_statistics(const void* x, bool apply_gelu, const GrnShape& s, int64_t chunks, float* partials,
+                              void* gelu_out, cudaStream_t stream) {
+  const auto threads_x = static_cast<unsigned>(s.channels / Pack16<T>::kSize);
   const dim3 block(threads_x, std::max(1u, 256u / threads_x));
   const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(s.batch));
   const size_t shared = static_cast<size_t>(block.y) * s.channels * sizeof(float);
@@ -235,20 +211,9 @@ void launch_vector_statistics_packed(const void* x, bool apply_gelu, const GrnSh
   const int c = static_cast<int>(s.channels);
   auto* out = static_cast<T*>(gelu_out);
   if (apply_gelu)
-    grn_statistics_vector_kernel<T, true, kPacks>
-        <<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials, out);
+    grn_statistics_vector_kernel<T, true><<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials, out);
   else
-    grn_statistics_vector_kernel<T, false, kPacks>
-        <<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials, out);
-}
-
-template <class T>
-void launch_vector_statistics(const void* x, bool apply_gelu, const GrnShape& s, int64_t chunks, float* partials,
-                              void* gelu_out, cudaStream_t stream) {
-  if (packs_per_thread<T>(s) == 1)
-    launch_vector_statistics_packed<T, 1>(x, apply_gelu, s, chunks, partials, gelu_out, stream);
-  else
-    launch_vector_statistics_packed<T, 2>(x, apply_gelu, s, chunks, partials, gelu_out, stream);
+    grn_statistics_vector_kernel<T, false><<<grid, block, shared, stream>>>(data, s.pixels, c, chunks, partials, out);
 }
 
 bool grn_statistics_stores_gelu(const void* x, ElementType type, const GrnShape& shape) {

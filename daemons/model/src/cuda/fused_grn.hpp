@@ -24,7 +24,7 @@ torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma,
                              bool apply_gelu, double eps, torch::ScalarType out_dtype, bool overwrite_x = false);
 
 /// Whether fused_gelu_grn_factor takes x: fused_grn_supports(x) and the statistics pass can store GELU(x)
-/// in place (16-byte aligned, C a multiple of 8 (bf16) / 4 (fp32), C / 8 resp. C / 4 <= 2048, C <= 12288).
+/// in place (16-byte aligned, C a multiple of 8 (bf16) / 4 (fp32), C / 8 resp. C / 4 <= 1024).
 bool fused_gelu_grn_factor_supports(const torch::Tensor& x);
 
 /// GRN without its elementwise pass: overwrites x with v = GELU(x) (exact erf, rounded to x's dtype) and

@@ -25,7 +25,7 @@ torch::Tensor fused_dwconv7_layernorm(const torch::Tensor& x, const torch::Tenso
 
 // --- stem: 4x4 stride-4 patch conv -> embeddings LayerNorm ------------------------------------------
 /// x: contiguous (N,1,H,W) float32/bfloat16 CUDA tensor, H and W multiples of 4; conv_weight (C,1,4,4)
-/// bfloat16 on x's device, C <= 1024 (weights in registers up to 128, in shared memory beyond).
+/// bfloat16 on x's device, C <= 128.
 bool fused_stem_layernorm_supports(const torch::Tensor& x, const torch::Tensor& conv_weight);
 /// layer_norm_C(bf16(conv4x4_s4(bf16(x)) + bias)) in fp32 as an (N,C,H/4,W/4) channels_last tensor: what the
 /// unfused patch conv -> channels_first LayerNorm gives the stage-0 residual stream. conv_bias may be undefined.
@@ -34,7 +34,7 @@ torch::Tensor fused_stem_conv4x4_layernorm(const torch::Tensor& x, const torch::
                                            const torch::Tensor& ln_bias, double eps);
 
 // --- LayerNorm over the last dim (+ GELU, + residual) -------------------------------------------------
-/// x: contiguous float32/bfloat16 CUDA tensor whose last dim is at most 16384 (up to 1024 held in registers).
+/// x: contiguous float32/bfloat16 CUDA tensor whose last dim is at most 1024.
 bool fused_layernorm_supports(const torch::Tensor& x);
 /// [GELU](layer_norm(x.float())) [+ residual] as out_dtype; residual (optional) has x's shape, is
 /// contiguous, float32 or bfloat16. Matches the unfused ops up to the fp32 reduction order.
@@ -88,19 +88,5 @@ bool fused_head_sum_segmask_supports(const torch::Tensor& finest, const std::vec
 /// bfloat16 — the head's sum and segmask conv without the fp32 full-resolution sum in memory.
 torch::Tensor fused_head_sum_segmask(const torch::Tensor& finest, const std::vector<torch::Tensor>& coarse,
                                      const torch::Tensor& weight, const torch::Tensor& bias);
-
-// --- head with learned upsample (PeakNet-673M): upsample + sum + segmask conv + bilinear 4x + ConvTranspose2d ----
-/// finest, coarse as for fused_head_sum_segmask (C % 4 == 0, C <= 1024, even H and W, up to 3 coarse maps);
-/// seg_weight (2,C,1,1), up_weight (C,2,6,6) bfloat16; seg_bias, up_bias 2 bfloat16 values or undefined.
-bool fused_head_learned_upsample_supports(const torch::Tensor& finest, const std::vector<torch::Tensor>& coarse,
-                                          const torch::Tensor& seg_weight, const torch::Tensor& seg_bias,
-                                          const torch::Tensor& up_weight, const torch::Tensor& up_bias);
-/// With acc = (up(coarse[0]) + up(coarse[1]) + up(coarse[2])) + finest (fp32) and s = bf16(acc):
-/// bf16(upsample_bilinear4x(conv1x1(s, seg_weight) + seg_bias)) + conv_transpose2d(s, up_weight, up_bias, stride 4,
-/// padding 1), as an (N,2,4H,4W) channels_last bfloat16 tensor — the learned-upsample head's logits, without the fp32
-/// sum, its two bf16 casts or the stride-4 logits in memory.
-torch::Tensor fused_head_learned_upsample(const torch::Tensor& finest, const std::vector<torch::Tensor>& coarse,
-                                          const torch::Tensor& seg_weight, const torch::Tensor& seg_bias,
-                                          const torch::Tensor& up_weight, const torch::Tensor& up_bias);
 
 }  // namespace peaknet::model

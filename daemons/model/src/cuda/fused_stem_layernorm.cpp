@@ -1,6 +1,5 @@
 // Torch wrapper of the fused stem: 4x4 stride-4 patch conv -> embeddings LayerNorm (stem_layernorm.cu).
 #include <stdexcept>
-#include <string>
 
 #include "fused_kernels.hpp"
 #include "tensor_checks.hpp"
@@ -41,8 +40,7 @@ torch::Tensor fused_stem_conv4x4_layernorm(const torch::Tensor& x, const torch::
   if (!fused_stem_layernorm_supports(x, conv_weight))
     throw std::invalid_argument(std::string(kOp) +
                                 ": x must be a contiguous (N,1,H,W) float32/bfloat16 CUDA tensor with H, W multiples of "
-                                "4 and conv_weight a (C,1,4,4) bfloat16 tensor on its device, C <= " +
-                                std::to_string(cuda::kStemMaxChannels));
+                                "4 and conv_weight a (C,1,4,4) bfloat16 tensor on its device, C <= 128");
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3), c = conv_weight.size(0);
   const torch::Tensor weight = conv_weight.reshape({c * 16}).to(torch::kFloat).contiguous();  // exact
   const torch::Tensor bias =

@@ -10,7 +10,7 @@ namespace peaknet::model::cuda {
 namespace {
 
 constexpr int kWarpsPerBlock = 8;
-constexpr int kMaxPerLane = static_cast<int>(kLayerNormRowsRegisterChannels / 32);
+constexpr int kMaxPerLane = static_cast<int>(kLayerNormRowsMaxChannels / 32);
 
 template <class In, class Out, int kPerLane>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
@@ -50,36 +50,6 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 }
 
-// Rows wider than the registers hold: the same arithmetic (two-pass statistics in lane order, then the
-// xor-tree warp sum), each pass re-reading the row, which stays in L1 between passes.
-template <class In, class Out>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    layernorm_wide_rows_kernel(const In* __restrict__ x, long long rows, int channels,
-                               const float* __restrict__ weight, const float* __restrict__ bias, float eps, bool gelu,
-                               const void* __restrict__ residual, ElementType residual_type, Out* __restrict__ y) {
-  const int lane = threadIdx.x % 32;
-  const long long row = static_cast<long long>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
-  if (row >= rows) return;
-  const long long base = row * channels;
-  const In* v = x + base;
-  float sum = 0.0f;
-  for (int c = lane; c < channels; c += 32) sum += to_float(v[c]);
-  const float inv_c = 1.0f / static_cast<float>(channels);
-  const float mean = warp_sum(sum) * inv_c;
-  float sq = 0.0f;
-  for (int c = lane; c < channels; c += 32) {
-    const float d = to_float(v[c]) - mean;
-    sq = fmaf(d, d, sq);
-  }
-  const float rstd = rsqrtf(warp_sum(sq) * inv_c + eps);
-  for (int c = lane; c < channels; c += 32) {
-    float out = (to_float(v[c]) - mean) * rstd * weight[c] + bias[c];
-    if (gelu) out = gelu_exact(out);
-    if (residual != nullptr) out = __fadd_rn(out, load_as_float(residual, residual_type, base + c));
-    y[base + c] = from_float<Out>(out);
-  }
-}
-
 template <class In, class Out, int kPerLane>
 cudaError_t launch_typed(const LayerNormRowsArgs& a, cudaStream_t stream) {
   const long long blocks = (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
@@ -93,13 +63,6 @@ cudaError_t launch_typed(const LayerNormRowsArgs& a, cudaStream_t stream) {
 template <class In, class Out>
 cudaError_t launch_sized(const LayerNormRowsArgs& a, cudaStream_t stream) {
   const int64_t per_lane = (a.channels + 31) / 32;
-  if (per_lane > kMaxPerLane) {
-    const long long blocks = (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
-    layernorm_wide_rows_kernel<In, Out><<<static_cast<unsigned>(blocks), kWarpsPerBlock * 32, 0, stream>>>(
-        static_cast<const In*>(a.x), a.rows, static_cast<int>(a.channels), a.weight, a.bias, a.eps, a.gelu,
-        a.residual, a.residual_type, static_cast<Out*>(a.y));
-    return cudaGetLastError();
-  }
   if (per_lane <= 4) return launch_typed<In, Out, 4>(a, stream);
   if (per_lane <= 8) return launch_typed<In, Out, 8>(a, stream);
   if (per_lane <= 16) return launch_typed<In, Out, 16>(a, stream);

@@ -11,10 +11,7 @@
 namespace peaknet::model::cuda {
 
 /// Largest C one warp normalises from registers.
-constexpr int64_t kLayerNormRowsRegisterChannels = 1024;
-/// Largest C taken at all: wider rows (PeakNet-673M's 1408 / 2816-channel backbone norms) are normalised by
-/// one warp in three passes over the row (sum, centred squares, output), re-read from L1/L2.
-constexpr int64_t kLayerNormRowsMaxChannels = 16384;
+constexpr int64_t kLayerNormRowsMaxChannels = 1024;
 
 struct LayerNormRowsArgs {
   const void* x = nullptr;

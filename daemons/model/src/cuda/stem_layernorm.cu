@@ -13,7 +13,7 @@ namespace {
 
 constexpr int kPatch = 4;
 constexpr int kTaps = kPatch * kPatch;
-constexpr int kPerLane = static_cast<int>(kStemRegisterChannels / 32);
+constexpr int kPerLane = static_cast<int>(kStemMaxChannels / 32);
 constexpr int kThreads = 256;
 
 /// The 16 values of a 4x4 patch, rounded to bf16 (the conv's input cast); row r at x + r * width.
@@ -91,89 +91,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// C > kStemRegisterChannels: the same arithmetic (same tap order, same bf16 roundings, same statistics), with
-// the parameters in shared memory: weights tap-major [16][C] (consecutive lanes read consecutive banks), then
-// conv bias, LayerNorm weight and bias [C] each. kPerLane = ceil(C / 32) rounded up to an instantiated size.
-template <class In, int kWidePerLane>
-__global__ void __launch_bounds__(kThreads)
-    stem_conv4x4_layernorm_wide_kernel(const In* __restrict__ x, const float* __restrict__ weight,
-                                       const float* __restrict__ bias, const float* __restrict__ ln_weight,
-                                       const float* __restrict__ ln_bias, float eps, int height, int width,
-                                       int channels, long long pixels, float* __restrict__ y) {
-  extern __shared__ float params[];  // [16][C] weights, [C] bias, [C] ln_weight, [C] ln_bias
-  float* w_s = params;
-  float* b_s = params + kTaps * channels;
-  float* g_s = b_s + channels;
-  float* beta_s = g_s + channels;
-  for (int i = threadIdx.x; i < kTaps * channels; i += kThreads) {
-    const int t = i / channels, c = i % channels;
-    w_s[i] = weight[c * kTaps + t];
-  }
-  for (int c = threadIdx.x; c < channels; c += kThreads) {
-    b_s[c] = bias != nullptr ? bias[c] : 0.0f;
-    g_s[c] = ln_weight[c];
-    beta_s[c] = ln_bias[c];
-  }
-  __syncthreads();
-  const int lane = threadIdx.x % 32;
-  const int out_h = height / kPatch, out_w = width / kPatch;
-  const long long warps = static_cast<long long>(gridDim.x) * (kThreads / 32);
-  for (long long p0 = static_cast<long long>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32; p0 < pixels;
-       p0 += 2 * warps) {
-    const long long p[2] = {p0, p0 + warps};
-    float v[2][kWidePerLane];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const long long pi = p[i] < pixels ? p[i] : p0;  // a missing partner recomputes p0, stores nothing
-      const long long n = pi / (static_cast<long long>(out_h) * out_w);
-      const int rest = static_cast<int>(pi - n * out_h * out_w), oy = rest / out_w, ox = rest % out_w;
-      float patch[kTaps];
-      load_patch(x + (n * height + static_cast<long long>(oy) * kPatch) * width + ox * kPatch, width, patch);
-#pragma unroll
-      for (int k = 0; k < kWidePerLane; ++k) {
-        const int c = lane + 32 * k;
-        float acc = 0.0f;
-        if (c < channels) {
-#pragma unroll
-          for (int t = 0; t < kTaps; ++t) acc = fmaf(w_s[t * channels + c], patch[t], acc);
-        }
-        v[i][k] = c < channels ? round_bf16(round_bf16(acc) + b_s[c]) : 0.0f;
-      }
-    }
-    float mean[2], rstd[2];
-    pair_layernorm_moments(v, lane, channels, eps, mean, rstd);
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      if (p[i] >= pixels) continue;
-      float* out = y + p[i] * channels;
-#pragma unroll
-      for (int k = 0; k < kWidePerLane; ++k) {
-        const int c = lane + 32 * k;
-        if (c < channels) out[c] = (v[i][k] - mean[i]) * rstd[i] * g_s[c] + beta_s[c];
-      }
-    }
-  }
-}
-
-size_t wide_shared_bytes(int64_t channels) { return static_cast<size_t>(kTaps + 3) * channels * sizeof(float); }
-
-template <class In, int kWidePerLane>
-cudaError_t launch_wide(const void* x, const float* weight, const float* bias, const float* ln_weight,
-                        const float* ln_bias, float eps, const StemShape& s, unsigned blocks, long long pixels,
-                        float* y, cudaStream_t stream) {
-  const auto kernel = stem_conv4x4_layernorm_wide_kernel<In, kWidePerLane>;
-  const size_t shared = wide_shared_bytes(s.channels);
-  if (shared > 48 * 1024) {
-    const cudaError_t status =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
-    if (status != cudaSuccess) return status;
-  }
-  kernel<<<blocks, kThreads, shared, stream>>>(static_cast<const In*>(x), weight, bias, ln_weight, ln_bias, eps,
-                                               static_cast<int>(s.height), static_cast<int>(s.width),
-                                               static_cast<int>(s.channels), pixels, y);
-  return cudaGetLastError();
-}
-
 template <class In>
 cudaError_t launch_typed(const void* x, const float* weight, const float* bias, const float* ln_weight,
                          const float* ln_bias, float eps, const StemShape& s, float* y, cudaStream_t stream) {
@@ -184,12 +101,6 @@ cudaError_t launch_typed(const void* x, const float* weight, const float* bias, 
   if (status != cudaSuccess) return status;
   const long long blocks_needed = (pixels + kThreads / 32 - 1) / (kThreads / 32);
   const unsigned blocks = static_cast<unsigned>(blocks_needed < 8LL * sms ? blocks_needed : 8LL * sms);
-  if (s.channels > kStemRegisterChannels) {
-    const int64_t per_lane = (s.channels + 31) / 32;
-    if (per_lane <= 12) return launch_wide<In, 12>(x, weight, bias, ln_weight, ln_bias, eps, s, blocks, pixels, y, stream);
-    if (per_lane <= 16) return launch_wide<In, 16>(x, weight, bias, ln_weight, ln_bias, eps, s, blocks, pixels, y, stream);
-    return launch_wide<In, 32>(x, weight, bias, ln_weight, ln_bias, eps, s, blocks, pixels, y, stream);
-  }
   stem_conv4x4_layernorm_kernel<In><<<blocks, kThreads, 0, stream>>>(
       static_cast<const In*>(x), weight, bias, ln_weight, ln_bias, eps, static_cast<int>(s.height),
       static_cast<int>(s.width), static_cast<int>(s.channels), pixels, y);

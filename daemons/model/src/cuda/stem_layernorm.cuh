@@ -13,11 +13,8 @@ struct StemShape {
   int64_t batch = 0, height = 0, width = 0, channels = 0;  // input height/width (multiples of 4), output C
 };
 
-/// Widest C whose weights a lane keeps in registers (4 channels per lane).
-constexpr int64_t kStemRegisterChannels = 128;
-/// Widest C taken at all: beyond kStemRegisterChannels (PeakNet-673M's 352) the weights, bias and LayerNorm
-/// affine sit in shared memory, tap-major, and a lane keeps only its channels' conv outputs in registers.
-constexpr int64_t kStemMaxChannels = 1024;
+/// Widest C the kernel takes (a lane keeps 4 channels' weights in registers).
+constexpr int64_t kStemMaxChannels = 128;
 
 /// x: (N,1,H,W) contiguous of x_type; weight: C*16 fp32 holding the bf16 (C,1,4,4) weights; bias: C fp32 holding
 /// bf16 values, or null; ln_weight/ln_bias: C fp32. For each output pixel (N, H/4, W/4):

@@ -31,7 +31,7 @@ struct InferdConfig {
   int64_t batch_size = 8;             ///< events per model call (live: inferd.batch_size)
   int64_t max_wait_ms = 5;            ///< longest wait to fill a batch (live: inferd.max_wait_ms)
   int64_t pipeline_slots = 3;         ///< batches in flight on the GPU (H2D / compute / D2H overlap)
-  std::string precision = "auto";     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16 | fp16 | fp8 (CUDA, torch >= 2.5)
+  std::string precision = "auto";     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16 | fp16
   bool channels_last = false;         ///< NHWC memory format for the model
   bool cuda_graphs = false;           ///< capture the forward pass per (batch, shape) on cuda
   bool cudnn_benchmark = false;       ///< cuDNN times its algorithms per shape (faster; run-to-run bits may differ)
