@@ -23,6 +23,7 @@ void Q1EventSink::set_source(uint32_t source_id, uint64_t message_id, uint64_t t
 std::byte* Q1EventSink::begin_event(const ingest::EventMeta& meta, size_t payload_bytes) {
   if (slot_) abort_event();  // a decoder that forgot to commit: never publish half an event
   counters_.events_received.fetch_add(1, std::memory_order_relaxed);
+  if (meta.has_producer_seq) counters_.producers.record(meta.producer_id, meta.producer_seq);
   if (shm::kPayloadOffset + payload_bytes > q1_.slot_bytes()) {
     counters_.dropped(EventDropReason::kSlotTooSmall).fetch_add(1, std::memory_order_relaxed);
     return nullptr;
