@@ -41,6 +41,11 @@ void PeerTable::connected(int fd, uint64_t now_ns) {
       p->connected_ns = now_ns;
       return;
     }
+    // The descriptor was reused before its disconnect event was handled: the old peer is gone.
+    p->disconnected_ns = now_ns;
+    gone_.push_back(*p);
+    live_.erase(std::find_if(live_.begin(), live_.end(), [fd](const PeerRecord& r) { return r.fd == fd; }));
+    retire_overflow();
   }
   PeerRecord r;
   r.fd = fd;

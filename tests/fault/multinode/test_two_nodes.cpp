@@ -82,7 +82,7 @@ struct Node {
                                            {"backbone_depths", {1, 1, 2, 1}}, {"bifpn_num_blocks", 2},
                                            {"bifpn_num_features", 64}, {"seg_out_channels", 64}}},
                                {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}},
-        {"writerd", {{"output_dir", out_dir}, {"events_per_file", 1000}}},
+        {"writerd", {{"output_dir", out_dir}, {"events_per_file", 10}, {"max_file_age_ms", 500}}},
         {"control", {{"metrics_address", "127.0.0.1"}, {"metrics_port", metrics_port}, {"ready_timeout_s", 90},
                      {"stop_timeout_s", 60}}}};
     std::ofstream(config) << cfg.dump(2);
@@ -127,6 +127,15 @@ bool wait_until(Pred pred, std::chrono::seconds limit) {
   return false;
 }
 
+/// Removes the test's temp dir last (after the SuiteGuards stopped what its run dirs name).
+struct RemoveDir {
+  std::string dir;
+  ~RemoveDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
 /// Cleans up both nodes even when the test fails (SuiteGuard per node) and the pusher.
 class TwoNodes : public ::testing::Test {
  protected:
@@ -134,6 +143,7 @@ class TwoNodes : public ::testing::Test {
     std::string t = (std::filesystem::temp_directory_path() / "pk-multinode-XXXXXX").string();
     return std::string(::mkdtemp(t.data()));
   }();
+  RemoveDir remove_base{base};
   Node a{base, "A"}, b{base, "B"};
   SuiteGuard guard_a{a.name, a.dir, std::string(PEAKCTL_PATH) + " stop --now --config " + a.config};
   SuiteGuard guard_b{b.name, b.dir, std::string(PEAKCTL_PATH) + " stop --now --config " + b.config};
