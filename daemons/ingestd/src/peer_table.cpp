@@ -71,6 +71,12 @@ void PeerTable::message(int fd, const char* peer_address, uint64_t bytes) {
   std::lock_guard lock(mutex_);
   PeerRecord* p = find_live(fd);
   if (p == nullptr) {
+    // Its last messages are often read after the monitor reported the disconnect: still that peer's.
+    for (auto it = gone_.rbegin(); it != gone_.rend() && p == nullptr; ++it) {
+      if (it->fd == fd) p = &*it;
+    }
+  }
+  if (p == nullptr) {
     // Read before the monitor's connect event was handled (or the descriptor is unknown).
     PeerRecord r;
     r.fd = fd;
