@@ -226,6 +226,11 @@ TEST_F(TwoNodes, KillNineOfOneSuiteIsCountedAndItsQueuedEventsResumeOnStart) {
   ASSERT_TRUE(std::regex_search(clean.out, m, std::regex(R"(hold (\d+) unprocessed events)"))) << clean.out;
   EXPECT_EQ(std::stod(m[1]), queued) << clean.out;
   EXPECT_TRUE(std::filesystem::exists("/dev/shm/" + b.name + "-q1"));
+  const auto forced = shell(b.ctl("clean --force --dry-run"));  // what --force would throw away
+  EXPECT_EQ(forced.rc, 0) << forced.out;
+  EXPECT_NE(forced.out.find("would delete " + std::to_string(int(queued)) + " queued events"), std::string::npos)
+      << forced.out;
+  EXPECT_TRUE(std::filesystem::exists("/dev/shm/" + b.name + "-q1"));
 
   // The documented recovery: start again, from shm.
   const auto restart = shell(b.ctl("start --no-systemd --cpu"));
@@ -265,6 +270,7 @@ TEST_F(TwoNodes, KillNineOfOneSuiteIsCountedAndItsQueuedEventsResumeOnStart) {
   // The fleet: every event the pusher sent is received somewhere or counted lost in transit.
   const auto fleet = shell(fleet_cmd);
   ASSERT_EQ(fleet.rc, 0) << fleet.out;
+  EXPECT_EQ(shell(fleet_cmd + " 127.0.0.1:1").rc, 1) << "a node that cannot be read makes --fleet exit 1";
   f = json_in(fleet.out)["fleet"];
   const double received = f["ledger"]["received"].get<double>(), lost = f["lost_in_transit"].get<double>();
   EXPECT_EQ(received, sa["ledger"]["received"].get<double>() + received_b);
