@@ -247,7 +247,24 @@ int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log) {
   return removed;
 }
 
-int cmd_clean(const CtlOptions& o, bool dry_run) {
+std::vector<std::pair<std::string, uint64_t>> queued_in_stale_rings(const config::SuiteConfig& cfg) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+#ifdef PEAKCTL_HAVE_SHM
+  for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
+    if (!seg.stale || seg.kind != "ring") continue;
+    try {
+      const uint64_t queued = shm::Ring::attach(seg.name).counters().occupancy;
+      if (queued > 0) out.emplace_back(seg.name, queued);
+    } catch (const std::exception&) {
+    }
+  }
+#else
+  (void)cfg;
+#endif
+  return out;
+}
+
+int cmd_clean(const CtlOptions& o, bool dry_run, bool force) {
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);
   std::vector<std::string> files = stale_run_files(run_dir);
@@ -255,6 +272,22 @@ int cmd_clean(const CtlOptions& o, bool dry_run) {
   for (const auto& f : files) {
     std::cout << (dry_run ? "would remove " : "removing ") << f << "\n";
     if (!dry_run) removed += std::filesystem::remove(f);
+  }
+  // The rings of a crashed run hold events nobody processed yet, and the counter blocks the ledger
+  // that says what the crash lost: both stay unless the operator says to throw the events away.
+  const auto queued = queued_in_stale_rings(cfg);
+  uint64_t total = 0;
+  for (const auto& [name, n] : queued) total += n;
+  if (total > 0 && !force) {
+    for (const auto& [name, n] : queued) std::cout << "keeping /dev/shm/" << name << ": " << n << " queued events\n";
+    std::cerr << fmt::format("peakctl clean: the rings of {} hold {} unprocessed events; `peakctl start` resumes "
+                             "them (the shm segments were kept). `peakctl clean --force` deletes them.\n",
+                             cfg.run.name, total);
+    return kFailed;
+  }
+  if (total > 0) {
+    std::cout << fmt::format("{} {} queued events of {} (--force)\n", dry_run ? "would delete" : "deleting", total,
+                             cfg.run.name);
   }
   removed += remove_stale_segments(cfg, dry_run, std::cout);
   if (files.empty() && removed == 0) std::cout << "nothing stale in " << run_dir << "\n";

@@ -152,14 +152,21 @@ int cmd_stop(const CtlOptions& o, bool now) {
       std::cerr << "peakctl stop: removed the run's " << n << " shm segments\n";
     }
   }
+  // After a drain nothing may be in flight; --now leaves queued events in the rings on purpose.
+  const bool balanced = now || final.ledger.in_flight == 0;
   if (o.json) {
-    std::cout << nlohmann::json{{"stopped", clean}, {"ledger", stats_to_json(final, nullptr)["ledger"]}}.dump(2)
+    std::cout << nlohmann::json{{"stopped", clean}, {"balanced", balanced},
+                                {"ledger", stats_to_json(final, nullptr)["ledger"]}}
+                     .dump(2)
               << "\n";
   } else {
     std::cout << (clean ? "stopped" : "stopped (some daemons had to be forced)") << "; "
               << ledger_line(final.ledger) << "\n";
+    if (!balanced) {
+      std::cout << fmt::format("the ledger does not balance: {:.0f} events unaccounted for\n", final.ledger.in_flight);
+    }
   }
-  return clean ? kOk : kFailed;
+  return clean && balanced ? kOk : kFailed;
 }
 
 int cmd_restart(const CtlOptions& o, const std::string& id) {
@@ -198,11 +205,14 @@ int cmd_status(const CtlOptions& o) {
   nlohmann::json all = nlohmann::json::array();
   bool healthy = !daemons.empty();
   for (const auto& d : daemons) {
-    auto reply = common::control_request(d.endpoint, {{"cmd", "status"}}, std::chrono::milliseconds(1500));
+    const int pid = read_pid_file(run_dir, d.id);
+    // A dead process cannot answer: do not wait for the timeout (seconds per daemon of a dead node).
+    auto reply = process_alive(pid) ? common::control_request(d.endpoint, {{"cmd", "status"}},
+                                                             std::chrono::milliseconds(1500))
+                                    : nlohmann::json{{"ok", false}};
     if (!reply.value("ok", false)) {
       healthy = false;
-      const int pid = read_pid_file(run_dir, d.id);
-      reply = {{"id", d.id}, {"state", process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl clean)"},
+      reply = {{"id", d.id}, {"state", process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl start resumes the queued events)"},
                {"pid", pid}};
     } else if (reply.value("state", std::string()) == "failed") {
       healthy = false;

@@ -49,6 +49,11 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
   }
   // A run starts from zero: counters and rings a dead run of the same name left behind would be
   // counted again (counter blocks are reattached on purpose so that a restarted daemon keeps counting).
+  // Not silently: queued events of a crashed run die here (peakctl start would resume them).
+  for (const auto& [ring, queued] : queued_in_stale_rings(cfg)) {
+    std::cerr << "peakctl run: deleting " << queued << " unprocessed events queued in /dev/shm/" << ring
+              << " by an earlier run of " << cfg.run.name << " (peakctl start resumes them instead)\n";
+  }
   remove_stale_segments(cfg, /*dry_run=*/false, std::cerr);
   if (cfg.ingestd.source == "synthetic" && cfg.ingestd.synthetic.events == 0) {
     std::cerr << "peakctl run: the synthetic stream is endless (ingestd.synthetic.events=0); Ctrl+C ends it\n";

@@ -29,6 +29,17 @@ std::string labels(const DaemonSample& d, const std::string& extra = "") {
   return fmt::format("{{daemon=\"{}\",instance=\"{}\"{}}}", d.daemon, d.instance, extra);
 }
 
+// ingestd's per-producer counters "producer.<id>.<what>" become one family per <what> with a producer
+// label, so a recording rule can take max/sum by producer over the fleet (docs/OPERATIONS.md).
+bool producer_counter(const std::string& raw, std::string& id, std::string& what) {
+  if (raw.rfind("producer.", 0) != 0) return false;
+  const size_t dot = raw.find('.', 9);
+  if (dot == std::string::npos || dot == 9) return false;
+  id = raw.substr(9, dot - 9);
+  what = raw.substr(dot + 1);
+  return !what.empty() && id.find_first_not_of("0123456789") == std::string::npos;
+}
+
 double seconds_of(const std::string& name, double v) {
   auto ends = [&](const char* s) { return name.size() > 3 && name.compare(name.size() - 3, 3, s) == 0; };
   if (ends("_ms")) return v / 1e3;
@@ -116,6 +127,13 @@ std::string prometheus_text(const Snapshot& s) {
           fmt::format("peaknet_daemon_uptime_seconds{} {}", labels(d), d.uptime_s), "seconds since the daemon started");
     for (const auto& [raw, value] : d.counters) {
       const bool gauge = d.is_gauge.count(raw) && d.is_gauge.at(raw);
+      if (std::string id, what; producer_counter(raw, id, what)) {
+        const std::string name = "peaknet_producer_" + sanitize(what) + (gauge ? "" : "_total");
+        f.add(name, gauge ? "gauge" : "counter",
+              fmt::format("{}{} {}", name, labels(d, ",producer=\"" + id + "\""), value),
+              "peaknet per-producer " + std::string(gauge ? "gauge " : "counter ") + what);
+        continue;
+      }
       const PromName p = prom_name(raw);
       std::string base = p.name;
       if (base.size() > 6 && base.compare(base.size() - 6, 6, "_total") == 0) base.resize(base.size() - 6);
