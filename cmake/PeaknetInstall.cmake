@@ -1,19 +1,18 @@
 # `cmake --install` puts binaries, systemd units, configs and the operations guide in place:
 #   <prefix>/bin/{peakctl,ingestd,inferd,writerd}, /etc/peaknet/*.json (+ peaknet.json, the file the
-#   units read, created from default.json only when absent), <unit dir>/peaknet*.{service,target}
+#   units read, created from node.json — the systemd node config — only when absent), <unit dir>/peaknet*.{service,target}
 #   with ExecStart pointing at <prefix>/bin, <prefix>/share/doc/peaknet/OPERATIONS.md.
 include(GNUInstallDirs)
 # (The daemons and peakctl install their own executables from their CMakeLists.txt.)
 
-set(PEAKNET_CONFIG_DIR "/etc/peaknet" CACHE PATH "Where the suite's JSON configs are installed")
 set(PEAKNET_UNIT_DIR "lib/systemd/system" CACHE PATH "systemd unit directory (relative = under the prefix)")
 install(DIRECTORY ${PEAKNET_SOURCE_DIR}/configs/ DESTINATION ${PEAKNET_CONFIG_DIR}
         FILES_MATCHING PATTERN "*.json")
 install(CODE "
   set(cfg \"\$ENV{DESTDIR}${PEAKNET_CONFIG_DIR}/peaknet.json\")
   if(NOT EXISTS \"\${cfg}\")
-    file(COPY_FILE \"${PEAKNET_SOURCE_DIR}/configs/default.json\" \"\${cfg}\")
-    message(STATUS \"Installing: \${cfg} (from default.json; edit it for this beamline)\")
+    file(COPY_FILE \"${PEAKNET_SOURCE_DIR}/configs/node.json\" \"\${cfg}\")
+    message(STATUS \"Installing: \${cfg} (from node.json; edit it for this beamline)\")
   endif()")
 
 # Units: the sources name /usr/local/bin; point them at this prefix.

@@ -14,4 +14,6 @@ option(PEAKNET_BUILD_FUZZERS "Build libFuzzer targets (needs clang)" OFF)
 set(PEAKNET_CUDA "AUTO" CACHE STRING "Build CUDA targets: AUTO, ON or OFF")
 set_property(CACHE PEAKNET_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(PEAKNET_TORCH "ON" CACHE STRING "Build LibTorch targets (model, inferd): ON or OFF")
+# Where the suite's JSON configs are installed; peakctl and the units read <dir>/peaknet.json.
+set(PEAKNET_CONFIG_DIR "/etc/peaknet" CACHE PATH "Where the suite's JSON configs are installed")
 set(PEAKNET_SANITIZE "" CACHE STRING "Sanitizers: '', 'address' (ASan+UBSan) or 'thread' (TSan)")

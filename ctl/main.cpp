@@ -12,8 +12,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   CtlOptions o;
   auto common = [&o](CLI::App* sub) {
-    sub->add_option("-c,--config", o.config_path, "suite config (default /etc/peaknet/default.json if present)");
+    sub->add_option("-c,--config", o.config_path, "suite config (default: /etc/peaknet/peaknet.json, the units' config, when installed)");
+    // One value per --set: the words after it stay positional (reconfigure's key=value pairs).
     sub->add_option("--set", o.overrides, "override a config key: --set a.b=value (repeatable)")
+        ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_option("--run-dir", o.run_dir, "run directory (overrides run.run_dir)");
     sub->add_flag("--json", o.json, "machine-readable output");
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   st->add_flag("--once", stats.once, "print one table (rates over one interval) and exit");
   st->add_option("--interval", stats.interval_s, "refresh interval in seconds");
   st->add_option("--iterations", stats.iterations, "stop after this many refreshes");
+  st->add_option("--fleet", stats.fleet, "HOST:PORT metrics endpoints of several nodes: sum their ledgers once")
+      ->expected(1, -1);
   std::string listen;
   auto* metrics = common(app.add_subcommand("metrics", "serve Prometheus metrics (GET /metrics) in the foreground"));
   metrics->add_option("--listen", listen, "ADDRESS:PORT (default control.metrics_address:metrics_port)");
@@ -60,6 +64,8 @@ int main(int argc, char** argv) {
   bool dry = false;
   auto* clean = common(app.add_subcommand("clean", "remove sockets, pid files and shm segments of dead runs"));
   clean->add_flag("--dry-run", dry, "only list what would be removed");
+  bool force_clean = false;
+  clean->add_flag("--force", force_clean, "also delete rings that still hold unprocessed events");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -73,7 +79,7 @@ int main(int argc, char** argv) {
     if (r->parsed()) return cmd_run(o, run);
     if (config_get->parsed()) return cmd_config_get(o, config_key);
     if (doctor->parsed()) return cmd_doctor(o, sample_message);
-    if (clean->parsed()) return cmd_clean(o, dry);
+    if (clean->parsed()) return cmd_clean(o, dry, force_clean);
   } catch (const std::exception& e) {
     std::cerr << "peakctl: " << e.what() << "\n";
     return kUsage;

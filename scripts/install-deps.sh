@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tmux procps util-linux
+  systemd-container  # systemd-nspawn: the system tests boot a real systemd (tests/system/systemd)
+  prometheus         # promtool: the metrics tests check /metrics with `promtool check metrics`
 )
 
 missing=()

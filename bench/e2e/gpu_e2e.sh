@@ -5,7 +5,7 @@
 # in the same run. Prints the steady end-to-end events/s (slope of events written between 25 % and 75 %
 # of the stream), model-only frames/s, their ratio, hits written and the ledger.
 # Run it first thing on a freshly booted node (right after the build) and again warm.
-#   bench/e2e/gpu_e2e.sh BUILD_DIR LABEL [MESSAGES_PER_RANK=40] [MIN_NUM_PEAK=4]
+#   [E2E_SET="key=value ..."] bench/e2e/gpu_e2e.sh BUILD_DIR LABEL [MESSAGES_PER_RANK=40] [MIN_NUM_PEAK=4]
 # Exit 0 only when every pushed event is accounted for (received = written + filtered, none in flight).
 set -uo pipefail
 build="$(realpath "$1")"; label="$2"; count="${3:-40}"; min_peak="${4:-4}"
@@ -19,6 +19,7 @@ ulimit -l unlimited 2>/dev/null || echo "gpu_e2e: cannot raise the memlock limit
 C=(--config "$root/configs/gpu-node.json" --set inferd.model.weights= --set inferd.model.random_init=true
    --set "writerd.output_dir=$cxi" --set writerd.fsync=none --set "run.run_dir=$run_dir"
    --set "peaks.min_num_peak=$min_peak")
+for kv in ${E2E_SET:-}; do C+=(--set "$kv"); done  # extra overrides, e.g. E2E_SET="writerd.write_frames=false"
 stats_json() { "$peakctl" stats --once --json "${C[@]}" 2>/dev/null; }
 now() { date +%s.%N; }
 

@@ -63,6 +63,7 @@ nlohmann::json streaming_config(const Options& o, const Shape& s, const std::str
   return {{"run", {{"name", run}, {"log_level", "warn"}}},
           {"q1", {{"slots", q1_slots}, {"slot_bytes", q1_slot_bytes(s)}}},
           {"q2", {{"slots", 1024}, {"slot_bytes", 131072}}},
+          {"writerd", {{"write_frames", false}}},  // inference alone: no frame copies into Q2
           {"inferd", {{"device", o.device}, {"gpu", gpu}, {"batch_size", s.b}, {"max_wait_ms", 1000},
                       {"pipeline_slots", o.slots}, {"precision", o.precision},
                       {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last},

@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <fstream>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -23,6 +26,7 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
   const std::string log_path = run_dir_ + "/" + launch.id + ".log";
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) throw std::runtime_error("cannot open log " + log_path + ": " + std::strerror(errno));
+  const off_t log_offset = ::lseek(log_fd, 0, SEEK_END);
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
     ::close(log_fd);
@@ -44,10 +48,14 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
   std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed for " + launch.id);
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
+    // Child: only async-signal-safe calls until exec. Dies (drains) with peakctl; if peakctl is already
+    // gone (killed between fork and prctl), do not start at all.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(128 + SIGTERM);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
@@ -72,6 +80,7 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
   }
   pids_[launch.id] = pid;
   launches_[launch.id] = launch;
+  log_offsets_[launch.id] = log_offset < 0 ? 0 : log_offset;
 }
 
 std::vector<ChildExit> ChildSet::reap() {
@@ -104,6 +113,18 @@ int ChildSet::pid(const std::string& id) const {
 const DaemonLaunch* ChildSet::launch_of(const std::string& id) const {
   const auto it = launches_.find(id);
   return it == launches_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ChildSet::log_since_spawn(const std::string& id, size_t lines) const {
+  std::ifstream in(run_dir_ + "/" + id + ".log");
+  const auto it = log_offsets_.find(id);
+  if (it != log_offsets_.end()) in.seekg(it->second);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  return {tail.begin(), tail.end()};
 }
 
 void ChildSet::signal(const std::string& id, int signo) const {

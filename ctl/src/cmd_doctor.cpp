@@ -159,10 +159,14 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
   if (!std::filesystem::exists(run_dir)) {
     r.info("run dir " + run_dir + " does not exist yet (made on start)");
   } else {
-    const auto perms = std::filesystem::status(run_dir).permissions();
-    if ((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
-        std::filesystem::perms::none) {
-      r.warn("run dir " + run_dir + " is accessible by group/others", "chmod 0700 " + run_dir);
+    namespace fsp = std::filesystem;
+    const auto perms = fsp::status(run_dir).permissions();
+    // run.group_access (the systemd node config) opens it to the group on purpose, never to others.
+    const auto too_open = cfg.run.group_access ? fsp::perms::others_all | fsp::perms::group_write
+                                               : fsp::perms::group_all | fsp::perms::others_all;
+    if ((perms & too_open) != fsp::perms::none) {
+      r.warn("run dir " + run_dir + " is accessible by " + (cfg.run.group_access ? "others" : "group/others"),
+             std::string("chmod ") + (cfg.run.group_access ? "0750 " : "0700 ") + run_dir);
     } else {
       r.ok("run dir " + run_dir + (any_live ? " (a suite is running)" : ""));
     }
@@ -243,7 +247,24 @@ int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log) {
   return removed;
 }
 
-int cmd_clean(const CtlOptions& o, bool dry_run) {
+std::vector<std::pair<std::string, uint64_t>> queued_in_stale_rings(const config::SuiteConfig& cfg) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+#ifdef PEAKCTL_HAVE_SHM
+  for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
+    if (!seg.stale || seg.kind != "ring") continue;
+    try {
+      const uint64_t queued = shm::Ring::attach(seg.name).counters().occupancy;
+      if (queued > 0) out.emplace_back(seg.name, queued);
+    } catch (const std::exception&) {
+    }
+  }
+#else
+  (void)cfg;
+#endif
+  return out;
+}
+
+int cmd_clean(const CtlOptions& o, bool dry_run, bool force) {
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);
   std::vector<std::string> files = stale_run_files(run_dir);
@@ -251,6 +272,22 @@ int cmd_clean(const CtlOptions& o, bool dry_run) {
   for (const auto& f : files) {
     std::cout << (dry_run ? "would remove " : "removing ") << f << "\n";
     if (!dry_run) removed += std::filesystem::remove(f);
+  }
+  // The rings of a crashed run hold events nobody processed yet, and the counter blocks the ledger
+  // that says what the crash lost: both stay unless the operator says to throw the events away.
+  const auto queued = queued_in_stale_rings(cfg);
+  uint64_t total = 0;
+  for (const auto& [name, n] : queued) total += n;
+  if (total > 0 && !force) {
+    for (const auto& [name, n] : queued) std::cout << "keeping /dev/shm/" << name << ": " << n << " queued events\n";
+    std::cerr << fmt::format("peakctl clean: the rings of {} hold {} unprocessed events; `peakctl start` resumes "
+                             "them (the shm segments were kept). `peakctl clean --force` deletes them.\n",
+                             cfg.run.name, total);
+    return kFailed;
+  }
+  if (total > 0) {
+    std::cout << fmt::format("{} {} queued events of {} (--force)\n", dry_run ? "would delete" : "deleting", total,
+                             cfg.run.name);
   }
   removed += remove_stale_segments(cfg, dry_run, std::cout);
   if (files.empty() && removed == 0) std::cout << "nothing stale in " << run_dir << "\n";

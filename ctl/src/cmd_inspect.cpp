@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "common/control_client.hpp"
+#include "delivery_view.hpp"
+#include "fleet_view.hpp"
 #include "metrics.hpp"
 #include "stats_view.hpp"
 
@@ -30,9 +33,28 @@ void sleep_interruptible(std::chrono::milliseconds d) {
   const auto end = std::chrono::steady_clock::now() + d;
   while (!g_quit && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
+// ingestd's own stats (per-connection table): not in shm, asked on its control socket.
+nlohmann::json ingestd_stats(const std::string& run_dir) {
+  for (const auto& d : discover_daemons(run_dir)) {
+    if (d.daemon != "ingestd" || !process_alive(read_pid_file(run_dir, d.id))) continue;
+    const auto reply = common::control_request(d.endpoint, {{"cmd", "stats"}}, std::chrono::milliseconds(1000));
+    if (reply.value("ok", false)) return reply.value("stats", nlohmann::json::object());
+  }
+  return nlohmann::json::object();
+}
+
+nlohmann::json peer_tables(const nlohmann::json& stats) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ep : stats.value("endpoints", nlohmann::json::array())) {
+    out.push_back({{"endpoint", ep.value("bound", std::string())},
+                   {"peers", ep.value("peer_table", nlohmann::json::object())}});
+  }
+  return out;
+}
 }  // namespace
 
 int cmd_stats(const CtlOptions& o, const StatsArgs& a) {
+  if (!a.fleet.empty()) return cmd_stats_fleet(a.fleet, o.json);
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);
   const auto interval = std::chrono::milliseconds(
@@ -49,11 +71,14 @@ int cmd_stats(const CtlOptions& o, const StatsArgs& a) {
   for (int i = 0; !g_quit; ++i) {
     sleep_interruptible(a.once ? std::min(interval, std::chrono::milliseconds(1000)) : interval);
     Snapshot now = collect_snapshot(cfg, run_dir);
+    const nlohmann::json ingestd = ingestd_stats(run_dir);
     if (o.json) {
-      std::cout << stats_to_json(now, &prev).dump(a.once ? 2 : -1) << std::endl;
+      auto j = stats_to_json(now, &prev);
+      j["delivery"]["endpoints"] = peer_tables(ingestd);
+      std::cout << j.dump(a.once ? 2 : -1) << std::endl;
     } else {
       if (tty && !a.once) std::cout << "\033[H\033[2J";  // redraw in place, like top
-      std::cout << render_stats_table(now, &prev, title) << std::flush;
+      std::cout << render_stats_table(now, &prev, title) << peer_table_lines(ingestd) << std::flush;
     }
     prev = std::move(now);
     if (a.once || (a.iterations > 0 && i + 1 >= a.iterations)) break;

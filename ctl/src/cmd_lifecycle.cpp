@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -19,37 +20,13 @@
 #include "stats_view.hpp"
 #include "suite_plan.hpp"
 #include "supervisor.hpp"
+#include "systemd_cmds.hpp"
 
 namespace peaknet::ctl {
 
 namespace fs = std::filesystem;
 
-bool systemd_units_installed() {
-  for (const char* dir : {"/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system",
-                          "/usr/lib/systemd/system"}) {
-    if (fs::exists(fs::path(dir) / "peaknet.target")) return true;
-  }
-  return false;
-}
-
 namespace {
-std::string unit_of(const std::string& id) {
-  const size_t dash = id.find('-');
-  if (dash == std::string::npos) return "peaknet-" + id + ".service";
-  return "peaknet-" + id.substr(0, dash) + "@" + id.substr(dash + 1) + ".service";
-}
-
-int systemctl(const std::vector<std::string>& args) {
-  std::string cmd = "systemctl";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  std::cerr << "+ " << cmd << "\n";
-  return std::system(cmd.c_str()) == 0 ? kOk : kFailed;
-}
-
-bool use_systemd(const config::SuiteConfig& cfg, bool no_systemd) {
-  return !no_systemd && cfg.control.use_systemd && systemd_units_installed();
-}
-
 // Daemons with a live process (a socket left by a crash does not count).
 std::vector<RunningDaemon> live_daemons(const std::string& run_dir) {
   std::vector<RunningDaemon> out;
@@ -62,12 +39,27 @@ std::vector<RunningDaemon> live_daemons(const std::string& run_dir) {
 
 int cmd_start(const CtlOptions& o, const StartArgs& a) {
   const auto cfg = load_ctl_config(o);
-  const std::string run_dir = ctl_run_dir(cfg);
-  common::ensure_run_dir(run_dir);
+  const bool systemd = use_systemd(cfg, a.no_systemd);
+  if (systemd) {
+    if (const std::string why = systemd_config_refusal(o); !why.empty()) {
+      std::cerr << "peakctl start: " << why << "\n";
+      return kUsage;
+    }
+  }
+  // systemd makes its units' run dir (RuntimeDirectory=, owned by the daemons' user); else it is ours.
+  const std::string run_dir = systemd && cfg.run.run_dir.empty()
+                                  ? std::string(common::kSystemdRunBase) + "/" + cfg.run.name
+                                  : common::resolve_run_dir(cfg.run);
+  if (!systemd) common::ensure_run_dir(run_dir, cfg.run.group_access);
   if (const auto running = live_daemons(run_dir); !running.empty()) {
     std::cerr << "peakctl start: " << running.front().id << " is already running in " << run_dir
               << " (peakctl status; peakctl stop first)\n";
     return kFailed;
+  }
+  if (cfg.inferd.model.random_init) {
+    std::cerr << "WARNING: inferd.model.random_init is set: the DEMO model with random weights; its peaks are "
+                 "meaningless. Set inferd.model.weights (and random_init false) in "
+              << (cfg.source.empty() ? "the config" : cfg.source) << " for real data.\n";
   }
   remove_finished_rings(cfg, std::cerr);
   PlanOptions plan_options{o.config_path.empty() ? "" : fs::absolute(o.config_path).string(), o.overrides,
@@ -76,16 +68,8 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
   std::vector<std::string> ids;
   for (const auto& l : plan) ids.push_back(l.id);
 
-  if (use_systemd(cfg, a.no_systemd)) {
-    if (!o.config_path.empty() || !o.overrides.empty()) {
-      std::cerr << "peakctl start: the systemd units read /etc/peaknet/peaknet.json; edit it instead of "
-                   "--config/--set, or use --no-systemd\n";
-      return kUsage;
-    }
-    std::vector<std::string> args = {"start"};
-    for (const auto& id : ids) args.push_back(unit_of(id));
-    args.push_back("peaknet.target");
-    if (systemctl(args) != kOk) return kFailed;
+  if (systemd) {
+    return start_via_systemd(cfg, run_dir, ids);
   } else if (a.foreground) {
     logging::init("peakctl", cfg.control.log_level.empty() ? cfg.run.log_level : cfg.control.log_level);
     return run_supervisor(cfg, run_dir, plan);
@@ -139,13 +123,6 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
     }
     return kOk;
   }
-  std::string error;
-  if (!wait_ready(run_dir, ids, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error)) {
-    std::cerr << "peakctl start: " << error << "\n";
-    return kFailed;
-  }
-  std::cout << "started " << ids.size() << " daemons via systemd\n";
-  return kOk;
 }
 
 int cmd_stop(const CtlOptions& o, bool now) {
@@ -156,6 +133,9 @@ int cmd_stop(const CtlOptions& o, bool now) {
     std::cerr << "peakctl stop: nothing running in " << run_dir << "\n";
     return kNotRunning;
   }
+  if (runs_in_unit(read_pid_file(run_dir, daemons.front().id))) {
+    return stop_via_systemd(o, cfg, run_dir, daemons, now);
+  }
   common::write_file_0600(stopping_marker(run_dir), "");
   StopOptions options;
   options.now = now;
@@ -164,17 +144,29 @@ int cmd_stop(const CtlOptions& o, bool now) {
   // The supervisor (if any) exits once its children are gone.
   const int sup = read_pid_file(run_dir, "supervisor");
   for (int i = 0; i < 100 && process_alive(sup); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (use_systemd(cfg, false) && ::geteuid() == 0) systemctl({"stop", "peaknet.target"});
   std::remove(stopping_marker(run_dir).c_str());
   const auto final = final_snapshot(run_dir);
+  if (clean && final.ledger.in_flight == 0) {
+    std::ostringstream removed;  // a clean end leaves nothing behind in /dev/shm
+    if (const int n = remove_stale_segments(cfg, /*dry_run=*/false, removed); n > 0) {
+      std::cerr << "peakctl stop: removed the run's " << n << " shm segments\n";
+    }
+  }
+  // After a drain nothing may be in flight; --now leaves queued events in the rings on purpose.
+  const bool balanced = now || final.ledger.in_flight == 0;
   if (o.json) {
-    std::cout << nlohmann::json{{"stopped", clean}, {"ledger", stats_to_json(final, nullptr)["ledger"]}}.dump(2)
+    std::cout << nlohmann::json{{"stopped", clean}, {"balanced", balanced},
+                                {"ledger", stats_to_json(final, nullptr)["ledger"]}}
+                     .dump(2)
               << "\n";
   } else {
     std::cout << (clean ? "stopped" : "stopped (some daemons had to be forced)") << "; "
               << ledger_line(final.ledger) << "\n";
+    if (!balanced) {
+      std::cout << fmt::format("the ledger does not balance: {:.0f} events unaccounted for\n", final.ledger.in_flight);
+    }
   }
-  return clean ? kOk : kFailed;
+  return clean && balanced ? kOk : kFailed;
 }
 
 int cmd_restart(const CtlOptions& o, const std::string& id) {
@@ -185,7 +177,7 @@ int cmd_restart(const CtlOptions& o, const std::string& id) {
     std::cerr << "peakctl restart: " << id << " is not running in " << run_dir << "\n";
     return kNotRunning;
   }
-  if (use_systemd(cfg, false)) return systemctl({"restart", unit_of(id)});
+  if (runs_in_unit(old_pid)) return restart_via_systemd(cfg, run_dir, id);
   if (!process_alive(read_pid_file(run_dir, "supervisor"))) {
     std::cerr << "peakctl restart: " << id << " was not started by peakctl start (no supervisor)\n";
     return kFailed;
@@ -213,11 +205,14 @@ int cmd_status(const CtlOptions& o) {
   nlohmann::json all = nlohmann::json::array();
   bool healthy = !daemons.empty();
   for (const auto& d : daemons) {
-    auto reply = common::control_request(d.endpoint, {{"cmd", "status"}}, std::chrono::milliseconds(1500));
+    const int pid = read_pid_file(run_dir, d.id);
+    // A dead process cannot answer: do not wait for the timeout (seconds per daemon of a dead node).
+    auto reply = process_alive(pid) ? common::control_request(d.endpoint, {{"cmd", "status"}},
+                                                             std::chrono::milliseconds(1500))
+                                    : nlohmann::json{{"ok", false}};
     if (!reply.value("ok", false)) {
       healthy = false;
-      const int pid = read_pid_file(run_dir, d.id);
-      reply = {{"id", d.id}, {"state", process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl clean)"},
+      reply = {{"id", d.id}, {"state", process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl start resumes the queued events)"},
                {"pid", pid}};
     } else if (reply.value("state", std::string()) == "failed") {
       healthy = false;

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "common/control_client.hpp"
 #include "common/daemon_runtime.hpp"
+#include "systemd_units.hpp"
 
 namespace peaknet::ctl {
 
@@ -60,8 +61,11 @@ int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a) {
     }
     if (!sent) {
       rc = kFailed;
-      const std::string msg = "config." + key + " cannot change while the suite runs; restart needed "
-                              "(peakctl stop && peakctl start --set " + assignment + ")";
+      // Units read their config file and refuse --set: name the file to edit instead.
+      const bool units = runs_in_unit(read_pid_file(run_dir, daemons.front().id));
+      const std::string msg = "config." + key + " cannot change while the suite runs; restart needed (" +
+                              (units ? "set it in " + units_config_path() + ", then peakctl stop && peakctl start"
+                                     : "peakctl stop && peakctl start --set " + assignment) + ")";
       results.push_back({{"change", assignment}, {"reply", common::control_error("restart_required", msg)}});
       if (!o.json) std::cout << msg << "\n";
     }

@@ -4,9 +4,8 @@
 #include <signal.h>
 
 #include <atomic>
-#include <deque>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -25,15 +24,6 @@ namespace {
 std::atomic<int> g_interrupts{0};
 extern "C" void on_interrupt(int) { g_interrupts++; }
 
-void print_log_tail(const std::string& path, size_t lines) {
-  std::ifstream in(path);
-  std::deque<std::string> tail;
-  for (std::string line; std::getline(in, line);) {
-    tail.push_back(line);
-    if (tail.size() > lines) tail.pop_front();
-  }
-  for (const auto& l : tail) std::cerr << "    " << l << "\n";
-}
 }  // namespace
 
 int cmd_run(const CtlOptions& o, const RunArgs& a) {
@@ -59,6 +49,11 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
   }
   // A run starts from zero: counters and rings a dead run of the same name left behind would be
   // counted again (counter blocks are reattached on purpose so that a restarted daemon keeps counting).
+  // Not silently: queued events of a crashed run die here (peakctl start would resume them).
+  for (const auto& [ring, queued] : queued_in_stale_rings(cfg)) {
+    std::cerr << "peakctl run: deleting " << queued << " unprocessed events queued in /dev/shm/" << ring
+              << " by an earlier run of " << cfg.run.name << " (peakctl start resumes them instead)\n";
+  }
   remove_stale_segments(cfg, /*dry_run=*/false, std::cerr);
   if (cfg.ingestd.source == "synthetic" && cfg.ingestd.synthetic.events == 0) {
     std::cerr << "peakctl run: the synthetic stream is endless (ingestd.synthetic.events=0); Ctrl+C ends it\n";
@@ -92,8 +87,10 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
   auto on_exit = [&](const ChildExit& e) {
     if (e.ok) return;
     all_ok = false;
-    std::cerr << "peakctl run: " << e.id << " " << e.description << "; last lines of its log:\n";
-    print_log_tail(run_dir + "/" + e.id + ".log", 15);
+    const auto tail = children.log_since_spawn(e.id, 15);
+    std::cerr << "peakctl run: " << e.id << " " << e.description
+              << (tail.empty() ? "; it wrote nothing to its log" : "; last lines of its log (this run):") << "\n";
+    for (const auto& line : tail) std::cerr << "    " << line << "\n";
   };
   while (children.alive_count() > 0) {
     for (const auto& e : children.reap()) on_exit(e);
@@ -144,6 +141,14 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
         std::cout << fmt::format(" final stats from {} of {} daemons;", final.daemons.size(), plan.size());
       }
       std::cout << "\n";
+    }
+  }
+  // A clean end leaves nothing in /dev/shm; a failed run keeps its segments for post-mortem
+  // `peakctl stats` until `peakctl clean` (or the next run).
+  if (balanced) {
+    std::ostringstream removed;
+    if (const int n = remove_stale_segments(cfg, /*dry_run=*/false, removed); n > 0) {
+      std::cerr << "peakctl run: removed the run's " << n << " shm segments\n";
     }
   }
   return balanced ? kOk : kFailed;

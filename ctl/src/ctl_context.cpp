@@ -9,21 +9,34 @@
 
 #include "common/daemon_runtime.hpp"
 #include "common/run_dir.hpp"
+#include "systemd_units.hpp"
 
 namespace peaknet::ctl {
 
 config::SuiteConfig load_ctl_config(const CtlOptions& options) {
   common::DaemonCli cli;
-  cli.config_path = options.config_path;
-  if (cli.config_path.empty() && std::filesystem::exists("/etc/peaknet/default.json")) {
-    cli.config_path = "/etc/peaknet/default.json";
-  }
+  cli.config_path = options.config_path.empty() ? default_config_path() : options.config_path;
   cli.overrides = options.overrides;
   cli.run_dir = options.run_dir;
   return common::load_daemon_config(cli);
 }
 
-std::string ctl_run_dir(const config::SuiteConfig& cfg) { return common::resolve_run_dir(cfg.run); }
+std::string default_config_path() {
+  // The installed node config (the one the units read) first; default.json for older installs.
+  const std::string installed = units_config_path();
+  if (std::filesystem::exists(installed)) return installed;
+  const std::string fallback = std::filesystem::path(installed).parent_path() / "default.json";
+  return std::filesystem::exists(fallback) ? fallback : "";
+}
+
+std::string ctl_run_dir(const config::SuiteConfig& cfg) {
+  const std::string own = common::resolve_run_dir(cfg.run);
+  if (!cfg.run.run_dir.empty()) return own;
+  // A suite the units started lives in their RuntimeDirectory, whoever asks (root or a group member).
+  const std::string units = std::string(common::kSystemdRunBase) + "/" + cfg.run.name;
+  if (own != units && use_systemd(cfg) && !discover_daemons(units).empty()) return units;
+  return own;
+}
 
 int pipeline_stage(const std::string& daemon) {
   if (daemon == "ingestd") return 0;

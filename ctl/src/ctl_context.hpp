@@ -17,13 +17,18 @@ enum ExitCode : int {
 };
 
 struct CtlOptions {
-  std::string config_path;             ///< "" = /etc/peaknet/default.json when present, else built-in defaults
+  std::string config_path;             ///< "" = default_config_path()
   std::vector<std::string> overrides;  ///< --set
   std::string run_dir;                 ///< overrides run.run_dir
   bool json = false;                   ///< machine-readable output
 };
 
+/// The config peakctl reads without --config: the units' /etc/peaknet/peaknet.json when installed, else
+/// /etc/peaknet/default.json when present, else "" (built-in defaults).
+std::string default_config_path();
 config::SuiteConfig load_ctl_config(const CtlOptions& options);
+/// Where the suite of `cfg` keeps its sockets: run.run_dir if set; the units' run dir (/run/peaknet/<name>)
+/// when the units are in use and have daemons there; else this user's own (common::resolve_run_dir).
 std::string ctl_run_dir(const config::SuiteConfig& cfg);
 
 /// A daemon with a control socket in the run dir.

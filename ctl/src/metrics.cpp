@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -28,6 +29,17 @@ std::string labels(const DaemonSample& d, const std::string& extra = "") {
   return fmt::format("{{daemon=\"{}\",instance=\"{}\"{}}}", d.daemon, d.instance, extra);
 }
 
+// ingestd's per-producer counters "producer.<id>.<what>" become one family per <what> with a producer
+// label, so a recording rule can take max/sum by producer over the fleet (docs/OPERATIONS.md).
+bool producer_counter(const std::string& raw, std::string& id, std::string& what) {
+  if (raw.rfind("producer.", 0) != 0) return false;
+  const size_t dot = raw.find('.', 9);
+  if (dot == std::string::npos || dot == 9) return false;
+  id = raw.substr(9, dot - 9);
+  what = raw.substr(dot + 1);
+  return !what.empty() && id.find_first_not_of("0123456789") == std::string::npos;
+}
+
 double seconds_of(const std::string& name, double v) {
   auto ends = [&](const char* s) { return name.size() > 3 && name.compare(name.size() - 3, 3, s) == 0; };
   if (ends("_ms")) return v / 1e3;
@@ -35,19 +47,69 @@ double seconds_of(const std::string& name, double v) {
   return v / 1e9;
 }
 
+// Prometheus names use base units, spelled out (promtool check metrics rejects "_ms", "_ns", "_b", ...):
+// a time-unit token becomes a "_seconds" suffix, a size token ("mb", "kib") "bytes", the value scaled.
+struct PromName {
+  std::string name;    ///< without "peaknet_" and without "_total"
+  double scale = 1.0;  ///< value multiplier into the base unit
+  bool seconds = false;
+};
+PromName prom_name(const std::string& raw) {
+  static const std::map<std::string, double> time_units = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1.0},
+                                                           {"sec", 1.0}};
+  // The daemons' kb/mb/gb counters are binary (gpu_mem_used_mb = bytes >> 20).
+  static const std::map<std::string, double> byte_units = {{"b", 1.0},          {"kb", 1024.0},
+                                                           {"mb", 1048576.0},   {"gb", 1073741824.0},
+                                                           {"kib", 1024.0},     {"mib", 1048576.0},
+                                                           {"gib", 1073741824.0}};
+  static const std::map<std::string, std::string> spelled = {
+      {"min", "minutes"}, {"hr", "hours"}, {"hrs", "hours"}, {"d", "days"}, {"bps", "bytes_per_second"}};
+  PromName out;
+  const std::string clean = sanitize(raw);
+  size_t start = 0;
+  while (start <= clean.size()) {
+    const size_t end = std::min(clean.find('_', start), clean.size());
+    std::string token = clean.substr(start, end - start);
+    start = end + 1;
+    std::string lower;
+    for (char c : token) lower += char(std::tolower(static_cast<unsigned char>(c)));
+    if (const auto t = time_units.find(lower); t != time_units.end() && !out.seconds) {
+      out.seconds = true;
+      out.scale = t->second;
+      continue;
+    }
+    if (const auto b = byte_units.find(lower); b != byte_units.end()) {
+      out.scale = b->second;
+      token = "bytes";
+    } else if (const auto s = spelled.find(lower); s != spelled.end()) {
+      token = s->second;
+    }
+    if (token.empty()) continue;
+    out.name += (out.name.empty() ? "" : "_") + token;
+  }
+  if (out.seconds) out.name += "_seconds";
+  return out;
+}
+
 // Groups samples by metric name so each family gets one HELP/TYPE header.
 struct Families {
-  std::map<std::string, std::pair<std::string, std::vector<std::string>>> by_name;  // name -> (type, lines)
-  void add(const std::string& name, const std::string& type, const std::string& line) {
+  struct Family {
+    std::string type, help;
+    std::vector<std::string> lines;
+  };
+  std::map<std::string, Family> by_name;
+  void add(const std::string& name, const std::string& type, const std::string& line, const std::string& help = "") {
     auto& f = by_name[name];
-    f.first = type;
-    f.second.push_back(line);
+    f.type = type;
+    if (f.help.empty()) f.help = help.empty() ? "peaknet " + name.substr(name.find('_') + 1) : help;
+    f.lines.push_back(line);
   }
   std::string text() const {
     std::string out;
     for (const auto& [name, f] : by_name) {
-      out += "# TYPE " + name + " " + f.first + "\n";
-      for (const auto& l : f.second) out += l + "\n";
+      out += "# HELP " + name + " " + f.help + "\n";
+      out += "# TYPE " + name + " " + f.type + "\n";
+      for (const auto& l : f.lines) out += l + "\n";
     }
     return out;
   }
@@ -57,17 +119,32 @@ struct Families {
 std::string prometheus_text(const Snapshot& s) {
   Families f;
   for (const auto& d : s.daemons) {
-    f.add("peaknet_daemon_up", "gauge", "peaknet_daemon_up" + labels(d) + (d.state == "unreachable" ? " 0" : " 1"));
-    f.add("peaknet_daemon_ready", "gauge", "peaknet_daemon_ready" + labels(d) + (d.state == "ready" ? " 1" : " 0"));
+    f.add("peaknet_daemon_up", "gauge", "peaknet_daemon_up" + labels(d) + (d.state == "unreachable" ? " 0" : " 1"),
+          "1 when the daemon answers on its control socket");
+    f.add("peaknet_daemon_ready", "gauge", "peaknet_daemon_ready" + labels(d) + (d.state == "ready" ? " 1" : " 0"),
+          "1 when the daemon reports state ready");
     f.add("peaknet_daemon_uptime_seconds", "gauge",
-          fmt::format("peaknet_daemon_uptime_seconds{} {}", labels(d), d.uptime_s));
+          fmt::format("peaknet_daemon_uptime_seconds{} {}", labels(d), d.uptime_s), "seconds since the daemon started");
     for (const auto& [raw, value] : d.counters) {
       const bool gauge = d.is_gauge.count(raw) && d.is_gauge.at(raw);
-      const std::string name = "peaknet_" + sanitize(raw) + (gauge ? "" : "_total");
-      f.add(name, gauge ? "gauge" : "counter", fmt::format("{}{} {}", name, labels(d), value));
+      if (std::string id, what; producer_counter(raw, id, what)) {
+        const std::string name = "peaknet_producer_" + sanitize(what) + (gauge ? "" : "_total");
+        f.add(name, gauge ? "gauge" : "counter",
+              fmt::format("{}{} {}", name, labels(d, ",producer=\"" + id + "\""), value),
+              "peaknet per-producer " + std::string(gauge ? "gauge " : "counter ") + what);
+        continue;
+      }
+      const PromName p = prom_name(raw);
+      std::string base = p.name;
+      if (base.size() > 6 && base.compare(base.size() - 6, 6, "_total") == 0) base.resize(base.size() - 6);
+      const std::string name = "peaknet_" + base + (gauge ? "" : "_total");
+      f.add(name, gauge ? "gauge" : "counter", fmt::format("{}{} {}", name, labels(d), value * p.scale),
+            "peaknet " + std::string(gauge ? "gauge " : "counter ") + raw);
     }
     for (const auto& [raw, l] : d.latencies) {
-      const std::string name = "peaknet_" + sanitize(raw) + "_seconds";
+      PromName p = prom_name(raw);
+      if (!p.seconds) p.name += "_seconds";
+      const std::string name = "peaknet_" + p.name;
       f.add(name, "summary", fmt::format("{}{} {}", name, labels(d, ",quantile=\"0.5\""), seconds_of(raw, l.p50)));
       f.add(name, "summary", fmt::format("{}{} {}", name, labels(d, ",quantile=\"0.99\""), seconds_of(raw, l.p99)));
       f.add(name, "summary", fmt::format("{}_sum{} {}", name, labels(d), seconds_of(raw, l.mean * l.count)));

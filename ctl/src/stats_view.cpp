@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "delivery_view.hpp"
+
 namespace peaknet::ctl {
 
 namespace {
@@ -120,6 +122,9 @@ std::string render_stats_table(const Snapshot& now, const Snapshot* prev, const 
     out += "\n";
   }
   out += "ledger: " + ledger_line(l) + "\n";
+  for (const auto& d : now.daemons) {
+    if (d.daemon == "ingestd") return out + delivery_lines(delivery_of(now));
+  }
   return out;
 }
 
@@ -157,6 +162,7 @@ nlohmann::json stats_to_json(const Snapshot& now, const Snapshot* prev) {
   j["ledger"] = {{"received", l.received}, {"written", l.written},   {"filtered", l.filtered},
                  {"dropped", l.dropped},   {"in_flight", l.in_flight}, {"dropped_by_reason", l.dropped_by_reason},
                  {"balanced_at_rest", l.balanced_at_rest()}};
+  j["delivery"] = delivery_json(delivery_of(now));
   return j;
 }
 

@@ -3,8 +3,15 @@
 // See docs/writerd.md. Exit 0 when the run ended cleanly (Q2 finished, drained or stopped with every
 // event written), 1 when the output was failing at the end (unwritten events stay in Q2) or on a
 // startup error (one line naming the input).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <stdexcept>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -17,10 +24,27 @@ namespace {
 
 using namespace peaknet;
 
+// READY promises that events can be written: an output dir that cannot take a file (read-only file
+// system, ProtectSystem=strict outside ReadWritePaths, permissions) fails the start instead.
+void require_writable_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string probe = dir + "/.writerd-probe-" + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error("writerd.output_dir " + std::filesystem::absolute(dir).string() +
+                             ": cannot write a file there (" + std::strerror(errno) + ")" +
+                             (ec ? "; creating it failed: " + ec.message() : ""));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 int run_daemon(const config::SuiteConfig& cfg, const common::DaemonCli& cli) {
   logging::init("writerd", !cli.log_level.empty()          ? cli.log_level
                            : !cfg.writerd.log_level.empty() ? cfg.writerd.log_level
                                                             : cfg.run.log_level);
+  require_writable_dir(cfg.writerd.output_dir);
   writerd::WriterService service(cfg);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return service.stats(); };

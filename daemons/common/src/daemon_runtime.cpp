@@ -111,7 +111,7 @@ DaemonRuntime::DaemonRuntime(std::string daemon, std::string instance, const con
     : daemon_(std::move(daemon)), instance_(std::move(instance)), id_(daemon_id(daemon_, instance_)),
       run_dir_(resolve_run_dir(cfg.run)), cfg_(cfg), hooks_(std::move(hooks)), started_ns_(now_ns()),
       shared_(std::make_unique<Shared>()) {
-  ensure_run_dir(run_dir_);
+  ensure_run_dir(run_dir_, cfg.run.group_access);
   // Another live process with our id owns the socket: refuse rather than steal it.
   const nlohmann::json probe = control_request(endpoint(), {{"cmd", "status"}}, std::chrono::milliseconds(300));
   if (probe.value("ok", false)) {
@@ -120,7 +120,12 @@ DaemonRuntime::DaemonRuntime(std::string daemon, std::string instance, const con
   }
   server_ = std::make_unique<ControlServer>(
       endpoint(), [this](const nlohmann::json& r) { return handle(r); }, [this](int s) { on_signal(s); });
-  write_file_0600(run_dir_ + "/" + id_ + ".pid", std::to_string(::getpid()) + "\n");
+  if (cfg.run.group_access) {
+    // libzmq creates the socket file with the umask's mode; connecting needs write access to it.
+    const std::string sock = run_dir_ + "/" + id_ + ".sock";
+    if (::chmod(sock.c_str(), 0660) != 0) spdlog::warn("control: cannot make {} group-writable", sock);
+  }
+  write_file_0600(run_dir_ + "/" + id_ + ".pid", std::to_string(::getpid()) + "\n", cfg.run.group_access);
   std::remove((run_dir_ + "/" + id_ + ".final.json").c_str());
 
   g_signal_fd = server_->signal_fd();
@@ -241,7 +246,7 @@ void DaemonRuntime::write_final_stats() {
                         {"state", to_string(state_.load())}};
   doc["stats"] = hooks_.stats ? hooks_.stats() : nlohmann::json::object();
   write_file_0600(run_dir_ + "/" + id_ + ".final.json",
-                  doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+                  doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", cfg_.run.group_access);
   final_written_ = true;
 }
 

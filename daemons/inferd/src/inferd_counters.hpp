@@ -23,6 +23,7 @@ struct InferdCounters {
   std::atomic<uint64_t>& q2_block_waits;   ///< acquire timeouts on a full Q2 (block policy; retried)
   std::atomic<uint64_t>& dropped_q2_full;  ///< results refused by a full Q2 under a drop policy
   std::atomic<uint64_t>& frames_skipped;   ///< write_frames but the frame did not fit the Q2 slot
+  std::atomic<uint64_t>& frame_bytes_copied;  ///< host bytes of frames copied Q1 -> Q2 (hits only)
   std::atomic<uint64_t>& model_swaps;
   std::atomic<uint64_t>& time_queue_wait_ns;
   std::atomic<uint64_t>& time_h2d_ns;
@@ -64,6 +65,7 @@ inline InferdCounters::InferdCounters(shm::CounterBlock& b)
       q2_block_waits(b.counter("q2_block_waits")),
       dropped_q2_full(b.counter("dropped_q2_full")),
       frames_skipped(b.counter("frames_skipped")),
+      frame_bytes_copied(b.counter("frame_bytes_copied")),
       model_swaps(b.counter("model_swaps")),
       time_queue_wait_ns(b.counter("time_queue_wait_ns")),
       time_h2d_ns(b.counter("time_h2d_ns")),

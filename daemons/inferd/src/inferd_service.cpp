@@ -86,17 +86,19 @@ class InferdServiceImpl final : public BatchSink {
         producer_id_(device_ == "cuda" ? static_cast<uint32_t>(gpu_)
                                        : static_cast<uint32_t>(config.inferd.cpu_index)),
         block_name_(config.run.name + "-stats-inferd-" +
-                    (device_ == "cuda" ? std::to_string(gpu_)
-                                       : "cpu" + std::to_string(config.inferd.cpu_index))),
+                    (!options.instance.empty() ? options.instance
+                     : device_ == "cuda"       ? std::to_string(gpu_)
+                                               : "cpu" + std::to_string(config.inferd.cpu_index))),
         spec_(model_spec(config.inferd.model)),
         progress_(std::chrono::seconds(config.control.stall_timeout_s)),
         stage_(progress_.add_stage("compute thread")),
         q1_(shm::Ring::open_or_create(ring_options(config, config.q1))),
         q2_(shm::Ring::open_or_create(ring_options(config, config.q2))),
-        block_(shm::CounterBlock::open_or_create(block_name_)),
+        block_(shm::CounterBlock::open_or_create(block_name_, shm::CounterBlock::kDefaultCapacity,
+                                                 config.run.group_access)),
         counters_(block_),
         batcher_(q1_),
-        writer_(q2_, producer_id_, config.inferd.write_frames, counters_) {
+        writer_(q2_, producer_id_, config.inferd.write_frames, config.inferd.frames_of_nonhits, counters_) {
     const auto& c = config.inferd;
     batcher_.set_batch_size(static_cast<uint32_t>(c.batch_size));
     batcher_.set_max_wait(std::chrono::milliseconds(c.max_wait_ms));
@@ -134,6 +136,10 @@ class InferdServiceImpl final : public BatchSink {
     spdlog::info("loading model ({} backend, {}) for {} {}", spec_.backend,
                  spec_.random_init ? "random init" : spec_.weights, device_,
                  device_ == "cuda" ? std::to_string(gpu_) : "");
+    if (spec_.random_init) {
+      spdlog::warn("DEMO MODEL: inferd.model.random_init is set — random weights, the peaks found are "
+                   "meaningless. Configure inferd.model.weights for real data.");
+    }
     backend_ = make_backend(o, model::load_model(spec_), *this);
     if (device_ == "cuda" && c.nvml) {
       // NVML numbers all GPUs; the PCI bus id names ours whatever CUDA_VISIBLE_DEVICES says.

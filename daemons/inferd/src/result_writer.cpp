@@ -28,9 +28,13 @@ void copy_event_fields(const shm::EventHeader& e, shm::ResultHeader& r) {
   r.pad_left = e.pad_left;
 }
 
-ResultWriter::ResultWriter(shm::Ring& q2, uint32_t producer_id, bool write_frames,
+ResultWriter::ResultWriter(shm::Ring& q2, uint32_t producer_id, bool write_frames, bool frames_of_nonhits,
                            InferdCounters& counters)
-    : q2_(q2), producer_id_(producer_id), write_frames_(write_frames), counters_(counters) {}
+    : q2_(q2),
+      producer_id_(producer_id),
+      write_frames_(write_frames),
+      frames_of_nonhits_(frames_of_nonhits),
+      counters_(counters) {}
 
 std::optional<shm::WriteSlot> ResultWriter::acquire(const std::atomic<bool>& give_up) {
   for (;;) {
@@ -63,7 +67,8 @@ size_t ResultWriter::write(const CompletedBatch& done, const std::atomic<bool>& 
     auto& r = *reinterpret_cast<shm::ResultHeader*>(base);
     copy_event_fields(batch.headers[i], r);
     const peaks::EventPeaks& ev = done.peaks[i];
-    const bool with_frame = write_frames_ && i < batch.slots.size() && batch.slots[i].valid();
+    const bool with_frame = write_frames_ && (ev.hit || frames_of_nonhits_) && i < batch.slots.size() &&
+                            batch.slots[i].valid();
     // Room for peaks: everything after kPeaksOffset, less the frame when one is written.
     uint64_t room = slot->size() - shm::kPeaksOffset;
     bool frame_fits = false;
@@ -84,6 +89,7 @@ size_t ResultWriter::write(const CompletedBatch& done, const std::atomic<bool>& 
       r.frame_bytes = frame_bytes;
       r.frame_dtype = batch.shape.dtype;
       std::memcpy(base + r.frame_offset, batch.slots[i].data() + shm::kPayloadOffset, frame_bytes);
+      counters_.frame_bytes_copied.fetch_add(frame_bytes, std::memory_order_relaxed);
     } else if (with_frame) {
       counters_.frames_skipped.fetch_add(1, std::memory_order_relaxed);
     }

@@ -1,7 +1,9 @@
 #pragma once
 // ResultWriter: turns a CompletedBatch into Q2 records, one slot per event:
 // ResultHeader at 0, PeakRecord[n_peaks] at kPeaksOffset, then (write_frames) the raw stored frame at
-// frame_offset (64-byte aligned). Peaks beyond what the slot holds are counted, never overflow it.
+// frame_offset (64-byte aligned) of hits only (or of every event with `frames_of_nonhits`, for
+// writerd.keep_all_events): a non-hit's frame is never copied. Peaks beyond what the slot holds are
+// counted, never overflow it.
 #include <atomic>
 #include <cstdint>
 
@@ -15,7 +17,8 @@ namespace peaknet::inferd {
 
 class ResultWriter {
  public:
-  ResultWriter(shm::Ring& q2, uint32_t producer_id, bool write_frames, InferdCounters& counters);
+  ResultWriter(shm::Ring& q2, uint32_t producer_id, bool write_frames, bool frames_of_nonhits,
+               InferdCounters& counters);
 
   /// Publishes every event of `done` (waits on a full Q2 under the block policy, retrying while
   /// `keep_waiting` says so). Returns the number of records published.
@@ -31,6 +34,7 @@ class ResultWriter {
   shm::Ring& q2_;
   uint32_t producer_id_;
   bool write_frames_;
+  bool frames_of_nonhits_;
   InferdCounters& counters_;
   common::Stage* stage_ = nullptr;
 };

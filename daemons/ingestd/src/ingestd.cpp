@@ -86,7 +86,8 @@ Ingestd::Ingestd(config::SuiteConfig config)
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
-  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints);
+  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints,
+                                               config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
   q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
   progress_.watch_ring("q1", [this] { return q1_->link_problem(); });
@@ -131,9 +132,25 @@ void Ingestd::end_pending() {
   pending_.fetch_sub(1);
 }
 
+void Ingestd::hold(uint64_t bytes) {
+  auto raise_max = [](std::atomic<uint64_t>& max, uint64_t v) {
+    uint64_t m = max.load(std::memory_order_relaxed);
+    while (v > m && !max.compare_exchange_weak(m, v, std::memory_order_relaxed)) {
+    }
+  };
+  raise_max(counters_->held_messages_max, counters_->held_messages.fetch_add(1) + 1);
+  raise_max(counters_->held_bytes_max, counters_->held_bytes.fetch_add(bytes) + bytes);
+}
+
+void Ingestd::unhold(uint64_t bytes) {
+  counters_->held_messages.fetch_sub(1);
+  counters_->held_bytes.fetch_sub(bytes);
+}
+
 bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
   // Pending from here until a decoder is done with it: waiting for queue or Q1 room is not idle.
   begin_pending();
+  hold(message.bytes.size());
   counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
   counters_->bytes_received.fetch_add(message.bytes.size(), std::memory_order_relaxed);
   if (config_.ingestd.source == "zmq" && message.source_id < receivers_.size()) {
@@ -151,6 +168,7 @@ bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
     stage.blocked("decode queue push");  // decoders busy or Q1 full: backpressure
   }
   counters_->messages_discarded.fetch_add(1, std::memory_order_relaxed);
+  unhold(message.bytes.size());
   end_pending();
   return false;
 }
@@ -223,6 +241,7 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
       }
       if (quarantine_) quarantine_->save(reason, message->source_id, message->message_id, message->view());
     }
+    unhold(message->bytes.size());
     end_pending();
     stage.progress();
   }
@@ -256,6 +275,7 @@ void Ingestd::synthetic_loop() {
     synthetic_last_ns_.store(steady_now_ns(), std::memory_order_relaxed);
     counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
     counters_->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
+    counters_->messages_decoded.fetch_add(1, std::memory_order_relaxed);  // a synthetic message is its event
     meta.timestamp = frames.timestamp(i);
     begin_pending();  // a frame waiting for Q1 room is not idle time
     stage.busy("generate a frame");
@@ -333,6 +353,19 @@ void Ingestd::request_stop() {
   end_run(EndReason::kStop);
 }
 
+void Ingestd::mirror_peer_counters() {
+  uint64_t connects = 0, disconnects = 0;
+  for (const auto& r : receivers_) {
+    connects += r->counters().peers_total.load();
+    disconnects += r->counters().disconnects.load();
+  }
+  // The block counts over every instance of the run: add this instance's increments.
+  counters_->peer_connects.fetch_add(connects - mirrored_connects_, std::memory_order_relaxed);
+  counters_->peer_disconnects.fetch_add(disconnects - mirrored_disconnects_, std::memory_order_relaxed);
+  mirrored_connects_ = connects;
+  mirrored_disconnects_ = disconnects;
+}
+
 void Ingestd::supervise(const std::function<void()>& tick) {
   const auto& c = config_.ingestd;
   uint64_t last_waiting_log = steady_now_ns();
@@ -341,6 +374,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
     if (tick) tick();
     counters_->decode_queue_depth.store(queue_.size(), std::memory_order_relaxed);
     publish_hdf5_lock_stats(*counters_);
+    mirror_peer_counters();
     int64_t peers = 0;
     for (size_t i = 0; i < receivers_.size(); ++i) {
       const int64_t p = std::max<int64_t>(0, receivers_[i]->counters().peers.load());
@@ -364,6 +398,18 @@ void Ingestd::supervise(const std::function<void()>& tick) {
 
 EndReason Ingestd::run(const std::function<void()>& tick) {
   start_steady_ns_ = steady_now_ns();
+  // run() starts after the control runtime refused a live twin: what the counters show open now was
+  // held by a dead instance (socket, decode queue, a half-written slot) and is gone.
+  // The held gauges describe this instance (a dead one's were just booked as lost).
+  for (auto* g : {&counters_->held_messages, &counters_->held_bytes, &counters_->held_messages_max,
+                  &counters_->held_bytes_max}) {
+    g->store(0);
+  }
+  if (const auto [events, messages] = counters_->settle_dead_instance(); events || messages) {
+    spdlog::warn("an earlier ingestd of this run died holding {} decoded events and {} undecoded messages: "
+                 "counted as dropped_lost_in_crash / messages_lost_in_crash",
+                 events, messages);
+  }
   counters_->running.store(1);
   const auto& c = config_.ingestd;
   for (int64_t i = 0; i < c.decode_threads; ++i) {
@@ -382,6 +428,7 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
   input_closed_.store(true);
   counters_->running.store(0);
   for (auto& r : receivers_) r->stop();
+  mirror_peer_counters();
   if (source_thread_.joinable()) source_thread_.join();
   queue_.close();
   for (auto& t : decoders_) t.join();
@@ -422,6 +469,8 @@ nlohmann::json Ingestd::stats() const {
                          {"bytes", e.bytes.load()},
                          {"peers", e.peers.load()},
                          {"peers_total", e.peers_total.load()},
+                         {"disconnects", e.disconnects.load()},
+                         {"peer_table", r->peers().to_json()},
                          {"blocked_s", e.blocked_ns.load() / 1e9}});
   }
   const auto q = q1_->counters();

@@ -43,6 +43,7 @@ std::byte* Q1EventSink::begin_event(const ingest::EventMeta& meta, size_t payloa
   if (slot_) abort_event();  // a decoder that forgot to commit: never publish half an event
   counters_.events_received.fetch_add(1, std::memory_order_relaxed);
   ++events_in_message_;
+  if (meta.has_producer_seq) counters_.producers.record(meta.producer_id, meta.producer_seq);
   if (shm::kPayloadOffset + payload_bytes > q1_.slot_bytes()) {
     counters_.dropped(EventDropReason::kSlotTooSmall).fetch_add(1, std::memory_order_relaxed);
     const uint64_t needed = (shm::kPayloadOffset + payload_bytes + 4095) / 4096 * 4096;

@@ -75,14 +75,20 @@ void ZmqReceiver::drain_monitor() {
     if (header.more()) (void)monitor_.recv(address, zmq::recv_flags::dontwait);
     if (header.size() < 2) continue;
     uint16_t event = 0;
+    int32_t fd = -1;  // accepted / connected / disconnected: the connection's descriptor
     std::memcpy(&event, header.data(), sizeof event);
+    if (header.size() >= 6) std::memcpy(&fd, static_cast<const char*>(header.data()) + 2, sizeof fd);
     if (event == ZMQ_EVENT_ACCEPTED || event == ZMQ_EVENT_CONNECTED) {
       counters_.peers.fetch_add(1);
       counters_.peers_total.fetch_add(1);
-      spdlog::info("endpoint {}: peer connected ({} now)", url_, counters_.peers.load());
+      peers_.connected(fd, realtime_ns());
+      spdlog::info("endpoint {}: peer {} connected ({} now)", url_, socket_peer_name(fd), counters_.peers.load());
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
       counters_.peers.fetch_sub(1);
-      spdlog::info("endpoint {}: peer disconnected ({} left)", url_, counters_.peers.load());
+      counters_.disconnects.fetch_add(1);
+      const PeerRecord p = peers_.disconnected(fd, realtime_ns());
+      spdlog::info("endpoint {}: peer {} disconnected after {} messages, {} bytes ({} left)", url_, p.address,
+                   p.messages, p.bytes, counters_.peers.load());
     }
   }
 }
@@ -104,6 +110,9 @@ void ZmqReceiver::run() {
       counters_.bytes.fetch_add(message.bytes.size(), std::memory_order_relaxed);
       if (stage_) stage_->busy("receive");
       if (common::test_wedge_requested("receive")) common::test_wedge_forever("receive");
+      // ZMQ_SRCFD (deprecated, still in libzmq 4.3): the descriptor of the connection it came from.
+      peers_.message(zmq_msg_get(message.bytes.handle(), ZMQ_SRCFD),
+                     zmq_msg_gets(message.bytes.handle(), "Peer-Address"), message.bytes.size());
       const uint64_t t0 = steady_ns();
       counters_.last_message_ns.store(t0, std::memory_order_relaxed);
       // Multipart is not part of the protocol: keep the first frame, drop the rest (the decoder

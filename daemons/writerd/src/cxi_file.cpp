@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "writerd/chunk_deflate.hpp"
+
 namespace peaknet::writerd {
 namespace {
 
@@ -106,31 +108,56 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
   extend_and_write(timestamp_, 1, nullptr, H5T_NATIVE_DOUBLE, stamps.data(), n);
   extend_and_write(timestamp_raw_, 1, nullptr, H5T_NATIVE_UINT64, raw_stamps.data(), n);
   extend_and_write(n_found_, 1, nullptr, H5T_NATIVE_INT32, n_found.data(), n);
-  if (data_.valid()) {
-    // One frame at a time from each row's own buffer: no second copy of a batch of large frames.
-    const std::string ctx = path_ + ": append frames";
-    const hsize_t h = hsize_t(layout_.slab_height), w = hsize_t(layout_.slab_width);
-    const hsize_t new_dims[3] = {rows_ + n, h, w};
-    h5_check(H5Dset_extent(data_.get(), new_dims), ctx);
-    H5Handle file_space = h5_space(H5Dget_space(data_.get()), ctx);
-    const hsize_t count[3] = {1, h, w};
-    H5Handle mem_space = h5_space(H5Screate_simple(3, count, nullptr), ctx);
-    std::vector<float> zeros;
-    for (size_t r = 0; r < n; ++r) {
-      const float* frame = rows[r]->frame.data();
-      if (rows[r]->frame.size() != h * w) {
-        zeros.assign(h * w, 0.0f);
-        frame = zeros.data();
-      }
-      const hsize_t start[3] = {rows_ + r, 0, 0};
-      h5_check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), ctx);
-      h5_check(H5Dwrite(data_.get(), H5T_NATIVE_FLOAT, mem_space.get(), file_space.get(), H5P_DEFAULT, frame),
-               ctx);
-    }
-  }
+  if (data_.valid()) append_frames(rows);
   // nPeaks last: a row counts once its count is there (matters only to a reader of a partial file).
   extend_and_write(n_peaks_, 1, nullptr, H5T_NATIVE_INT32, n_peaks.data(), n);
   rows_ += n;
+}
+
+void CxiFile::append_frames(const std::vector<const CxiRow*>& rows) {
+  // Every frame is one chunk (1, H, W). Workers deflate the chunks exactly as HDF5's deflate filter
+  // would; this thread then writes them in row order with H5Dwrite_chunk (libhdf5 is serial).
+  const std::string ctx = path_ + ": append frames";
+  const size_t n = rows.size();
+  const hsize_t h = hsize_t(layout_.slab_height), w = hsize_t(layout_.slab_width);
+  const size_t frame_bytes = size_t(h * w) * sizeof(float);
+  const int level = layout_.compression_level;
+  const auto frame_of = [&](size_t r) -> const float* {
+    return rows[r]->frame.size() == h * w ? rows[r]->frame.data() : nullptr;
+  };
+  if (chunks_.size() < n) chunks_.resize(n);
+  std::vector<float> zeros;
+  if (level > 0) {
+    const auto deflate_row = [&](size_t r) {
+      const float* frame = frame_of(r);
+      if (frame == nullptr) {
+        const std::vector<float> blank(h * w, 0.0f);
+        deflate_chunk(blank.data(), frame_bytes, level, chunks_[r]);
+      } else {
+        deflate_chunk(frame, frame_bytes, level, chunks_[r]);
+      }
+    };
+    if (layout_.pool) {
+      layout_.pool->run(n, deflate_row);
+    } else {
+      for (size_t r = 0; r < n; ++r) deflate_row(r);
+    }
+  }
+  const hsize_t new_dims[3] = {rows_ + n, h, w};
+  h5_check(H5Dset_extent(data_.get(), new_dims), ctx);
+  for (size_t r = 0; r < n; ++r) {
+    const hsize_t offset[3] = {rows_ + r, 0, 0};
+    const void* chunk = nullptr;
+    size_t size = frame_bytes;
+    if (level > 0) {
+      chunk = chunks_[r].data();
+      size = chunks_[r].size();
+    } else if ((chunk = frame_of(r)) == nullptr) {
+      zeros.assign(h * w, 0.0f);
+      chunk = zeros.data();
+    }
+    h5_check(H5Dwrite_chunk(data_.get(), H5P_DEFAULT, 0, offset, size, chunk), ctx);
+  }
 }
 
 void CxiFile::close() {

@@ -88,6 +88,7 @@ CxiLayout CxiSink::layout() const {
   l.max_num_peak = settings_.max_num_peak;
   l.frames = settings_.frames;
   l.compression_level = int(settings_.compression_level);
+  l.pool = settings_.pool;
   if (geometry_) {
     l.slab_height = geometry_->slab_height();
     l.slab_width = geometry_->slab_width();
@@ -110,6 +111,11 @@ void CxiSink::flush() {
 }
 
 void CxiSink::open_file() {
+  // The geometry goes first: every completed file in the directory has its .geom beside it.
+  if (!geom_written_ && geometry_ && !settings_.geom_file_name.empty()) {
+    output_->write_atomically(settings_.geom_file_name, geometry_->geom_text());
+    geom_written_ = true;
+  }
   file_.emplace(output_->inprogress_path(seq_), layout());
   opened_at_ = std::chrono::steady_clock::now();
 }
@@ -117,8 +123,10 @@ void CxiSink::open_file() {
 void CxiSink::append_pending() {
   const size_t frame_floats = geometry_ ? size_t(geometry_->slab_height() * geometry_->slab_width()) : 0;
   // Rows (with their frames) are made per chunk so a batch of large frames is never all in memory.
-  const size_t chunk = settings_.frames ? std::max<size_t>(1, (64u << 20) / std::max<size_t>(1, frame_floats * 4))
-                                        : 256;
+  // Rows with frames are made per chunk of about 64 MiB, but at least one row per pool thread.
+  const size_t threads = settings_.pool ? settings_.pool->concurrency() : 1;
+  const size_t chunk =
+      settings_.frames ? std::max<size_t>(threads, (64u << 20) / std::max<size_t>(1, frame_floats * 4)) : 256;
   std::vector<CxiRow> rows;
   std::vector<const CxiRow*> ptrs;
   while (!failed_ && in_file_ < held_.size()) {
@@ -128,7 +136,7 @@ void CxiSink::append_pending() {
       const size_t n = std::min({held_.size() - in_file_, room, chunk});
       rows.resize(n);
       ptrs.clear();
-      for (size_t i = 0; i < n; ++i) {
+      const auto make_row = [&](size_t i) {
         HeldEvent& h = held_[in_file_ + i];
         Q2Event q;
         // Both were checked when the event was taken; the held slot cannot have changed since.
@@ -137,8 +145,13 @@ void CxiSink::append_pending() {
                      settings_.frames, rows[i]);
         h.peaks_outside = rows[i].peaks_outside;
         h.frame_missing = rows[i].frame_missing;
-        ptrs.push_back(&rows[i]);
+      };
+      if (settings_.pool && settings_.frames) {
+        settings_.pool->run(n, make_row);  // rows are independent (frame placement, dtype conversion)
+      } else {
+        for (size_t i = 0; i < n; ++i) make_row(i);
       }
+      for (size_t i = 0; i < n; ++i) ptrs.push_back(&rows[i]);
       file_->append(ptrs);
       in_file_ += n;
     } catch (const std::exception& e) {
@@ -186,6 +199,10 @@ bool CxiSink::complete() {
   counters_.files_closed.fetch_add(1);
   counters_.held_slots.store(held_.size());
   record_file({done_path, in_file_});
+  if (missing > 0) {
+    spdlog::warn("{}: {} of {} frames written as NaN: their Q2 records carried no frame (a producer without "
+                 "inferd.write_frames?), counted frames_missing", done_path, missing, in_file_);
+  }
   spdlog::info("completed {} ({} events, {} bytes)", done_path, in_file_, bytes);
   in_file_ = 0;
   ++seq_;
@@ -280,6 +297,7 @@ void CxiSink::switch_output(std::unique_ptr<OutputFiles> files) {
   }
   in_file_ = 0;
   output_ = std::move(files);
+  geom_written_ = false;
   seq_ = 0;
   recovered_ = false;
   failed_ = false;

@@ -91,6 +91,7 @@ Geometry Geometry::from_geom_text(const std::string& text, const std::string& or
   }
   Geometry g;
   g.origin_ = origin;
+  g.source_text_ = text;
   for (const auto& name : order) {
     PartialRect& r = rects[name];
     for (const char* key : {"min_fs", "max_fs", "min_ss", "max_ss"}) {
@@ -152,5 +153,7 @@ std::string Geometry::check_event_shape(uint32_t channels, uint32_t height, uint
   }
   return {};
 }
+
+std::string Geometry::geom_text() const { return source_text_.empty() ? crystfel_geom_text(*this) : source_text_; }
 
 }  // namespace peaknet::writerd

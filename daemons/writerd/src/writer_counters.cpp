@@ -12,8 +12,8 @@ const char* to_string(WriterDrop reason) noexcept {
   return "unknown";
 }
 
-WriterCounters::WriterCounters(const std::string& block_name)
-    : block_(shm::CounterBlock::open_or_create(block_name)),
+WriterCounters::WriterCounters(const std::string& block_name, bool group_shareable)
+    : block_(shm::CounterBlock::open_or_create(block_name, shm::CounterBlock::kDefaultCapacity, group_shareable)),
       events_in(block_.counter("events_in")),
       events_written(block_.counter("events_written")),
       nonhits_written(block_.counter("nonhits_written")),

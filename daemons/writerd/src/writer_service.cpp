@@ -53,7 +53,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
       stage_(progress_.add_stage("write thread")),
       q2_name_(q2_segment_name(config)),
       ring_(open_q2(config)),
-      counters_(writerd_stats_name(config)),
+      counters_(writerd_stats_name(config), config.run.group_access),
       seen_(size_t(config.writerd.dedup_window)),
       min_num_peak_(config.peaks.min_num_peak),
       pending_(std::make_unique<PendingLive>()) {
@@ -80,6 +80,11 @@ WriterService::WriterService(const config::SuiteConfig& config)
   s.max_file_age = std::chrono::milliseconds(w.max_file_age_ms);
   s.retry_interval = std::chrono::milliseconds(w.retry_interval_ms);
   s.on_error = parse_on_error(w.on_error);
+  s.geom_file_name = config_.run.name + ".geom";
+  if (w.write_frames) {
+    pool_ = std::make_unique<WorkPool>(compression_workers(w.compression_threads));
+    s.pool = pool_.get();
+  }
   if (s.events_per_file < uint64_t(w.events_per_file)) {
     spdlog::warn("writerd.events_per_file {} > {} Q2 slots writerd may hold: files get at most {} events",
                  w.events_per_file, max_held_, s.events_per_file);
@@ -88,9 +93,10 @@ WriterService::WriterService(const config::SuiteConfig& config)
   if (file_geometry_) sink_->set_geometry(&*file_geometry_);
   sink_->start();  // a failing output is reported and retried, not fatal
   started_at_ = utc_now();
-  spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}", q2_name_,
-               slots, w.output_dir, s.events_per_file, file_geometry_ ? w.geometry : "stacked panels",
-               w.on_error);
+  spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {} "
+               "(deflate {} on {} threads)", q2_name_, slots, w.output_dir, s.events_per_file,
+               file_geometry_ ? w.geometry : "stacked panels", w.on_error, w.write_frames ? "of hits" : "off",
+               w.compression_level, pool_ ? pool_->concurrency() : 0);
 }
 
 WriterService::~WriterService() = default;
@@ -313,6 +319,14 @@ bool WriterService::apply_live(const std::string& key, const nlohmann::json& val
     const int64_t min = key == "peaks.min_num_peak" ? 0 : 1;
     if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
       error = key + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " + value.dump();
+      return false;
+    }
+    if (key == "peaks.min_num_peak" && config_.writerd.write_frames &&
+        value.get<int64_t>() < config_.peaks.min_num_peak) {
+      // inferd copies the frames of its own hits (the start value): lower would mean hits without frames.
+      error = key + ": " + value.dump() + " is below " + std::to_string(config_.peaks.min_num_peak) +
+              ", the value inferd copies hit frames by (writerd.write_frames); restart the suite with the " +
+              "lower value";
       return false;
     }
     (key == "peaks.min_num_peak" ? pending_->min_num_peak : pending_->events_per_file) = value.get<int64_t>();

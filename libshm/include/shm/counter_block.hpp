@@ -32,10 +32,11 @@ struct MetricSnapshot {
 class CounterBlock {
  public:
   static constexpr size_t kMaxNameLength = 47;
+  static constexpr uint32_t kDefaultCapacity = 256;  ///< counters + histograms one block holds
 
   /// Attach when compatible (a restarted daemon keeps counting), create otherwise; an incompatible
   /// segment is replaced when its creator is dead, else ShmError.
-  static CounterBlock open_or_create(const std::string& name, uint32_t capacity = 256,
+  static CounterBlock open_or_create(const std::string& name, uint32_t capacity = kDefaultCapacity,
                                      bool group_shareable = false);
   /// Read side (peakctl); must exist; ShmError on bad magic/version/size.
   static CounterBlock attach(const std::string& name);

@@ -142,7 +142,7 @@ class SuiteRun {
     const nlohmann::json config = {
         {"run", {{"name", name_}, {"log_level", "warn"}, {"run_dir", (dir_.path / "run").string()}}},
         {"q1", {{"slots", options.q1_slots}, {"slot_bytes", slot}, {"policy", options.q1_policy}}},
-        {"q2", {{"slots", options.q2_slots}, {"slot_bytes", 65536}, {"policy", options.q2_policy}}},
+        {"q2", {{"slots", options.q2_slots}, {"policy", options.q2_policy}}},  // slot_bytes: derived
         {"peaks", {{"min_num_peak", 0}, {"max_num_peak", 256}}},  // every event is a hit: ids checkable
         {"ingestd", {{"source", "zmq"}, {"endpoints", {{{"url", endpoint()}, {"mode", "bind"}, {"rcvbuf_bytes", kReceiveBufferBytes}}}},
                      {"decode_threads", 1}, {"idle_timeout_s", options.idle_timeout_s}}},

@@ -97,7 +97,7 @@ class Suite {
     const nlohmann::json config = {
         {"run", {{"name", name_}, {"log_level", "warn"}, {"run_dir", (dir_.path / "run").string()}}},
         {"q1", {{"slots", 32}, {"slot_bytes", 1 << 18}, {"policy", "block"}}},
-        {"q2", {{"slots", 32}, {"slot_bytes", 1 << 16}, {"policy", "block"}}},
+        {"q2", {{"slots", 32}, {"policy", "block"}}},  // slot_bytes derived: room for hit frames
         {"peaks", {{"max_num_peak", kMaxNumPeak}, {"min_num_peak", 3}}},
         {"ingestd", ingestd},
         {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 10}, {"cpu_threads", 1},

@@ -35,8 +35,9 @@ inline json suite_json(const ShmRun& run, int batch_size, bool write_frames,
           {"q2", {{"slots", 64}, {"slot_bytes", 524288}}},
           {"peaks", {{"min_num_peak", 3}}},
           {"inferd", {{"device", "cpu"}, {"batch_size", batch_size}, {"max_wait_ms", 20},
-                      {"warmup_iterations", 1}, {"warmup_shape", {1, 32, 32}}, {"write_frames", write_frames},
-                      {"model", {{"config", tiny_config()}, {"weights", kGolden + "tiny.safetensors"}}}}}};
+                      {"warmup_iterations", 1}, {"warmup_shape", {1, 32, 32}},
+                      {"model", {{"config", tiny_config()}, {"weights", kGolden + "tiny.safetensors"}}}}},
+          {"writerd", {{"write_frames", write_frames}}}};  // inferd's frame copies follow it
   cfg["inferd"].merge_patch(inferd_patch);
   return cfg;
 }

@@ -48,7 +48,9 @@ TEST(InferdCpuPipeline, Q2MatchesModelPlusPeaksRunDirectly) {
     EXPECT_LE(d.differing(), 2u) << d.identical << " identical peaks; differing:" << d.detail;
     differing += d.differing();
     const bool near_threshold = std::abs(int64_t(want.n_found) - int64_t(params.min_num_peak)) <= 1;
-    if (!near_threshold) EXPECT_EQ((got.header.flags & shm::kResultFlagHit) != 0, want.hit);
+    if (!near_threshold) {
+      EXPECT_EQ((got.header.flags & shm::kResultFlagHit) != 0, want.hit);
+    }
     EXPECT_EQ(got.header.height, f.header.height);
     EXPECT_EQ(got.header.width, f.header.width);
     EXPECT_EQ(got.header.timestamp, f.header.timestamp);
@@ -75,14 +77,24 @@ TEST(InferdCpuPipeline, PartialBatchesAndWriteFramesCopyTheRawFrame) {
   const auto results = run_inferd(run, frames, /*batch_size=*/2, /*write_frames=*/true, &stats);
   ASSERT_EQ(results.size(), 5u);
   EXPECT_EQ(stats["counters"]["batches"], 3);
+  // Frames of hits only (min_num_peak 3): a non-hit's frame is never copied.
+  uint64_t hits = 0;
   for (const auto& f : frames) {
     const Q2Record& got = results.at(f.header.event_id);
+    if (got.header.n_found < 3) {
+      EXPECT_EQ(got.header.frame_bytes, 0u) << "non-hit " << f.header.event_id << " got a frame";
+      continue;
+    }
+    ++hits;
     ASSERT_EQ(got.header.frame_bytes, f.header.payload_bytes);
     EXPECT_EQ(got.header.frame_dtype, shm::DType::kF32);
     EXPECT_EQ(got.header.frame_offset % 64, 0u);
     EXPECT_GE(got.header.frame_offset, shm::kPeaksOffset + got.peaks.size() * sizeof(shm::PeakRecord));
     EXPECT_EQ(std::memcmp(got.frame.data(), f.pixels.data_ptr<float>(), f.header.payload_bytes), 0);
   }
+  EXPECT_GT(hits, 0u) << "the golden frames must hold hits for this test to check frame copies";
+  EXPECT_EQ(stats["counters"]["hits"], hits);
+  EXPECT_EQ(stats["counters"]["frame_bytes_copied"], hits * frames[0].header.payload_bytes);
   // Every Q1 slot went back (released after publish) and Q2 was finished by inferd.
   shm::Ring q1 = shm::Ring::attach(run.q1());
   EXPECT_EQ(q1.counters().released, 5u);

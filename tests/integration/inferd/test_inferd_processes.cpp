@@ -86,7 +86,7 @@ struct ProcessTest : ::testing::Test {
     const json cfg = {
         {"run", {{"name", run.name()}, {"log_level", "warn"}, {"run_dir", (dir / "run").string()}}},
         {"q1", {{"slots", 32}, {"slot_bytes", 262144}}},
-        {"q2", {{"slots", 128}, {"slot_bytes", 65536}}},
+        {"q2", {{"slots", 128}}},  // slot_bytes derived: room for hit frames (writerd.write_frames)
         {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 10}, {"cpu_threads", 1},
                     {"warmup_iterations", 0},
                     {"model", {{"config", {{"backbone_hidden_sizes", {24, 48, 96, 192}},

@@ -83,7 +83,7 @@ class RealSuite : public ::testing::Test {
   nlohmann::json suite_config(double rate_hz = 25) const {
     return {{"run", {{"name", run_name}, {"run_dir", run_dir}, {"log_level", "info"}}},
             {"q1", {{"slots", 16}, {"slot_bytes", 262144}}},
-            {"q2", {{"slots", 64}, {"slot_bytes", 131072}}},
+            {"q2", {{"slots", 64}}},  // slot_bytes derived: room for hit frames
             {"ingestd", {{"source", "synthetic"}, {"endpoints", nlohmann::json::array()},
                          {"synthetic", {{"shape", {1, 128, 128}}, {"events", 0}, {"rate_hz", rate_hz}}}}},
             {"inferd", {{"device", "cpu"}, {"cpu_threads", 1}, {"batch_size", 2}, {"max_wait_ms", 20},

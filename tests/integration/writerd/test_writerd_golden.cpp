@@ -28,7 +28,8 @@ constexpr uint32_t kH = 96, kW = 128;
 /// Runs logits_realistic with P panels per event through Q2 and WriterService; returns the file.
 std::string write_golden_case(TestSandbox& box, uint32_t panels, const std::string& geom) {
   auto j = box.config_json();
-  j["q2"] = {{"slots", 16}, {"slot_bytes", 262144}};
+  j["q1"] = {{"slot_bytes", 131072}};  // golden frames are 2 x 96 x 128 float32: q2.slot_bytes is derived
+  j["q2"] = {{"slots", 16}};
   j["writerd"]["geometry"] = kGolden + geom;
   j["writerd"]["write_frames"] = true;
   j["writerd"]["events_per_file"] = 100;

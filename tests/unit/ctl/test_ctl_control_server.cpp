@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 
 #include "common/control_client.hpp"
 #include "common/daemon_runtime.hpp"
+#include "common/run_dir.hpp"
 #include "test_guards.hpp"
 
 using namespace peaknet;
@@ -156,6 +158,36 @@ TEST_F(CtlControlServer, RunDirAndFilesArePrivateAndCleanedUp) {
   const json doc = json::parse(final_stats, nullptr, false);
   ASSERT_FALSE(doc.is_discarded());
   EXPECT_EQ(doc["stats"]["events_in"], 5);
+}
+
+TEST_F(CtlControlServer, GroupAccessMakesRunDirSocketAndFilesGroupReachable) {
+  // run.group_access: members of the daemons' group run peakctl status/stats (systemd node config).
+  const std::string run_dir = dir.path() + "/group/run";
+  json root = {{"run", {{"name", "ctltest"}, {"run_dir", run_dir}, {"group_access", true}}}};
+  const auto cfg = config::parse_suite_config(root);
+  EXPECT_TRUE(cfg.q1.group_shareable);
+  EXPECT_TRUE(cfg.q2.group_shareable);
+  common::DaemonRuntime sut("writerd", "", cfg, hooks());
+  struct stat st {};
+  ASSERT_EQ(::stat(run_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  ASSERT_EQ(::stat((run_dir + "/writerd.sock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  ASSERT_EQ(::stat((run_dir + "/writerd.pid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+}
+
+TEST(CtlRunDir, SystemdRuntimeDirectoryIsTheBase) {
+  // Units set RUNTIME_DIRECTORY (RuntimeDirectory=peaknet); a ':' list names several, ours first.
+  const char* old = std::getenv("RUNTIME_DIRECTORY");
+  const std::string saved = old ? old : "";
+  ::setenv("RUNTIME_DIRECTORY", "/run/peaknet:/run/other", 1);
+  config::RunConfig run;
+  run.name = "beamline7";
+  EXPECT_EQ(common::resolve_run_dir(run), "/run/peaknet/beamline7");
+  run.run_dir = "/elsewhere";
+  EXPECT_EQ(common::resolve_run_dir(run), "/elsewhere");
+  if (old) ::setenv("RUNTIME_DIRECTORY", saved.c_str(), 1); else ::unsetenv("RUNTIME_DIRECTORY");
 }
 
 TEST_F(CtlControlServer, UnreachableEndpointIsAnErrorNotAHang) {

@@ -1,7 +1,10 @@
 // Ledger arithmetic, stats flattening, the table and the Prometheus text from a known snapshot.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include "metrics.hpp"
 #include "stats_snapshot.hpp"
@@ -59,12 +62,43 @@ TEST(CtlStatsView, PrometheusTextHasTypedFamiliesAndLabels) {
   const std::string text = prometheus_text(two_stage(100, 30, 60, 4, 0));
   EXPECT_NE(text.find("# TYPE peaknet_events_received_total counter"), std::string::npos) << text;
   EXPECT_NE(text.find("peaknet_events_received_total{daemon=\"ingestd\",instance=\"\"} 100"), std::string::npos);
-  EXPECT_NE(text.find("peaknet_latency_recv_to_file_ns_seconds{daemon=\"writerd\",instance=\"\",quantile=\"0.99\"} 0.009"),
+  EXPECT_NE(text.find("peaknet_latency_recv_to_file_seconds{daemon=\"writerd\",instance=\"\",quantile=\"0.99\"} 0.009"),
             std::string::npos) << text;
   EXPECT_NE(text.find("peaknet_ledger_events{column=\"in_flight\"} 6"), std::string::npos);
   EXPECT_NE(text.find("peaknet_daemon_ready{daemon=\"writerd\",instance=\"\"} 1"), std::string::npos);
   // Each family has exactly one TYPE line.
   EXPECT_EQ(text.find("# TYPE peaknet_daemon_up gauge"), text.rfind("# TYPE peaknet_daemon_up gauge"));
+}
+
+TEST(CtlStatsView, PrometheusNamesUseBaseUnitsAndPassPromtool) {
+  Snapshot s = two_stage(100, 30, 60, 4, 0);
+  s.daemons[0].counters["hdf5_lock_held_ns"] = 2e9;  // a time counter in ns -> seconds
+  s.daemons[0].is_gauge["max_wait_ms"] = true;
+  s.daemons[0].counters["max_wait_ms"] = 20;
+  s.daemons[0].is_gauge["gpu_mem_used_mb"] = true;
+  s.daemons[0].counters["gpu_mem_used_mb"] = 3;
+  const std::string text = prometheus_text(s);
+  EXPECT_NE(text.find("peaknet_hdf5_lock_held_seconds_total{daemon=\"ingestd\",instance=\"\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("peaknet_max_wait_seconds{daemon=\"ingestd\",instance=\"\"} 0.02\n"), std::string::npos) << text;
+  std::string samples;  // HELP lines name the daemon's own counter; the metric names must not
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# HELP", 0) != 0) samples += line + "\n";
+  }
+  EXPECT_EQ(samples.find("_ns"), std::string::npos) << samples;
+  EXPECT_EQ(samples.find("_ms"), std::string::npos) << samples;
+  EXPECT_NE(text.find("peaknet_gpu_mem_used_bytes{daemon=\"ingestd\",instance=\"\"} 3145728\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# HELP peaknet_daemon_ready "), std::string::npos);
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool not installed (Debian: prometheus)";
+  peaknet::test::TempDir dir{"ctl-promtool"};
+  const std::string file = dir.path() + "/metrics.txt", log = dir.path() + "/promtool.log";
+  std::ofstream(file) << text;
+  const int rc = std::system(("promtool check metrics < " + file + " > " + log + " 2>&1").c_str());
+  std::ifstream in(log);
+  const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << out << text;
 }
 
 // peakctl run's progress once ingestd has exited (its counter block is gone): the ledger keeps its

@@ -1,5 +1,7 @@
 // Geometry: CrystFEL .geom parsing (golden files), the stacked default, the (p, y, x) -> raw mapping.
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -36,6 +38,49 @@ TEST(WriterdGeometry, StackedDefaultEqualsGoldenTwoPanelLayout) {
     EXPECT_EQ(sut.panels()[p].min_ss, golden.panels()[p].min_ss);
     EXPECT_EQ(sut.panels()[p].max_ss, golden.panels()[p].max_ss);
   }
+}
+
+// The "key = value" settings of a .geom (comments and blank lines dropped, spaces normalised).
+std::map<std::string, std::string> geom_settings(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find(';'));
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t") + 1);
+      return s;
+    };
+    out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+TEST(WriterdGeometry, WrittenGeomOfStackedPanelsEqualsTheGoldenGeomFiles) {
+  for (uint32_t panels : {1u, 2u}) {
+    const std::string name = panels == 1 ? "one_panel_96x128.geom" : "two_panel_96x128.geom";
+    std::ifstream in(kGolden + name);
+    std::stringstream golden;
+    golden << in.rdbuf();
+    const Geometry stacked = Geometry::stacked(panels, 96, 128);
+    const std::string written = stacked.geom_text();
+    EXPECT_EQ(geom_settings(written), geom_settings(golden.str())) << name << ":\n" << written;
+    // And it parses back to the same layout.
+    const Geometry back = Geometry::from_geom_text(written, "written");
+    ASSERT_EQ(back.panels().size(), panels);
+    EXPECT_EQ(back.slab_height(), stacked.slab_height());
+    EXPECT_EQ(back.slab_width(), stacked.slab_width());
+  }
+}
+
+TEST(WriterdGeometry, AConfiguredGeomIsWrittenAsItIs) {
+  std::ifstream in(kGolden + "two_panel_96x128.geom");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(Geometry::from_geom_file(kGolden + "two_panel_96x128.geom").geom_text(), text.str());
 }
 
 TEST(WriterdGeometry, MapsEveryGoldenPeakOfCxiP2) {

@@ -1,5 +1,6 @@
 // WriterService in-process on a real Q2 ring: hit filter, files of K rows, ledger, duplicates,
 // restart de-duplication from completed files, live keys, summary.
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -239,6 +240,35 @@ TEST(WriterdService, LiveOutputDirCompletesTheOpenFileThenSwitches) {
   EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(all_written_ids(box.dir() / "second"), (std::vector<uint64_t>{4, 5, 6}));
   EXPECT_EQ(files_with_suffix(box.dir() / "second", ".cxi").size(), 2u);  // K = 2 now
+}
+
+TEST(WriterdService, WritesTheGeometryBesideTheFilesAndKeepsFrameHitsConsistent) {
+  TestSandbox box;
+  auto j = box.config_json();
+  j["q1"] = {{"slot_bytes", 8192}};  // 16x16 float32 frames; q2.slot_bytes is derived
+  j["q2"] = {{"slots", 16}};
+  j["writerd"]["write_frames"] = true;
+  const auto cfg = make_config(j);
+  shm::Ring q2 = testing::producer_ring(cfg);
+  for (uint64_t id = 1; id <= 3; ++id) publish_event(q2, {id, 12});  // hits without a frame
+  q2.finish_producing();
+  WriterService sut(cfg);
+  std::string error;
+  // Lowering the threshold below the one inferd copies frames by would ask for frames never copied.
+  EXPECT_FALSE(sut.apply_live("peaks.min_num_peak", 5, error));
+  EXPECT_NE(error.find("writerd.write_frames"), std::string::npos) << error;
+  EXPECT_TRUE(sut.apply_live("peaks.min_num_peak", 11, error)) << error;
+  EXPECT_EQ(sut.run(), 0);
+  // The .geom that describes the files' layout is there, and parses to the slab the data uses.
+  const auto geom_path = box.dir() / "out" / (box.run_name() + ".geom");
+  ASSERT_TRUE(std::filesystem::exists(geom_path));
+  const Geometry g = Geometry::from_geom_file(geom_path.string());
+  ASSERT_EQ(g.panels().size(), 1u);
+  EXPECT_EQ(g.slab_height(), 16);
+  EXPECT_EQ(g.slab_width(), 16);
+  // Frameless hits are counted (and logged), never silently written as data.
+  EXPECT_EQ(sut.stats()["frames_missing"], 3);
+  EXPECT_EQ(sut.stats()["events_written"], 3);
 }
 
 TEST(WriterdService, DefaultConfigFileHasAValidWriterdSection) {

@@ -51,7 +51,7 @@ class TestSandbox {
             {"q2", {{"slots", 64}, {"slot_bytes", 131072}}},
             {"writerd",
              {{"output_dir", (dir_ / "out").string()}, {"fsync", "none"}, {"claim_timeout_ms", 20},
-              {"retry_interval_ms", 50}, {"events_per_file", 8}}}};
+              {"retry_interval_ms", 50}, {"events_per_file", 8}, {"write_frames", false}}}};
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "common/config/frame_path.hpp"
 #include "common/config/overrides.hpp"
 #include "common/config/slot_sizes.hpp"
 
@@ -28,7 +29,14 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   c.writerd = parse_writerd_config(node.child("writerd"));
   c.control = parse_control_config(node.child("control"));
   node.finish();
+  if (c.run.group_access) c.q1.group_shareable = c.q2.group_shareable = true;  // one switch for every segment
+  derive_frame_settings(root, c);  // inferd.write_frames follows writerd's before slot sizes are derived
+  const bool q2_given = root.is_object() && root.contains("q2") && root["q2"].is_object() &&
+                        root["q2"].contains("slot_bytes");
+  const bool q2_auto = !q2_given || c.q2.slot_bytes == 0;
+  if (q2_auto && c.inferd.write_frames) c.q2.slot_bytes = 0;  // derived for the frames, not the default
   resolve_slot_sizes(c);
+  check_q2_frame_room(q2_auto, c);
   c.raw = root;
   c.source = std::move(source);
   return c;

@@ -21,6 +21,7 @@ WriterdConfig parse_writerd_config(ConfigNode node) {
   c.geometry = node.get_string("geometry", c.geometry);
   c.write_frames = node.get_bool("write_frames", c.write_frames);
   c.compression_level = node.get_int("compression_level", c.compression_level, 0, 9);
+  c.compression_threads = node.get_int("compression_threads", c.compression_threads, 0, 256);
   c.keep_all_events = node.get_bool("keep_all_events", c.keep_all_events);
   c.pub_endpoint = node.get_string("pub_endpoint", c.pub_endpoint);
   c.on_error = node.get_enum("on_error", c.on_error, {"block", "drop"});

@@ -23,6 +23,7 @@ namespace peaknet::inferd {
 /// Command-line choices that override the config.
 struct InferdOptions {
   int gpu = -1;  ///< --gpu N; -1 = config inferd.gpu
+  std::string instance;  ///< --instance: names the counter block (<run>-stats-inferd-<instance>) like the id
 };
 
 enum class ServiceState { kStarting, kWarming, kReady, kDraining, kStopped };

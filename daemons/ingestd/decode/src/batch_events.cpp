@@ -103,6 +103,18 @@ EventMeta event_meta(const BatchPlan& p, uint32_t i, const DecoderOptions& optio
       m.photon_wavelength_a = element_as_double(p.wavelength->bytes.data(), p.wavelength->dtype.dtype, *k);
     }
   }
+  // A sequence needs one number per event; the id may be one for the whole message.
+  if (p.producer_seq && p.producer_seq->count() == p.events) {
+    if (auto seq = aux_int(*p.producer_seq, i)) {
+      std::optional<int64_t> id = int64_t{0};
+      if (p.producer_id) id = pick(*p.producer_id) ? aux_int(*p.producer_id, *pick(*p.producer_id)) : std::nullopt;
+      if (id) {
+        m.producer_id = static_cast<uint64_t>(*id);
+        m.producer_seq = static_cast<uint64_t>(*seq);
+        m.has_producer_seq = true;
+      }
+    }
+  }
   if (p.original_shape && p.original_shape->count() == 4) {
     auto h = aux_int(*p.original_shape, 2), w = aux_int(*p.original_shape, 3);
     // Frames larger than the target are not cropped by the producer: no padding then.

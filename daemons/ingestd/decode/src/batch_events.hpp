@@ -22,11 +22,17 @@ struct AuxArray {
   uint64_t count() const { return dtype.size() ? bytes.size() / dtype.size() : 0; }
 };
 
+/// Names of the optional producer sequence arrays (npz members, HDF5 datasets at the root or under
+/// /data, Simplon image map keys): documented in docs/decoders.md, not configurable.
+inline constexpr const char* kProducerIdKey = "producer_id";
+inline constexpr const char* kProducerSeqKey = "producer_seq";
+
 struct BatchPlan {
   WireDType dtype;
   uint32_t events = 0;  ///< B
   uint32_t channels = 0, height = 0, width = 0;
   std::optional<AuxArray> timestamp, wavelength, original_shape;
+  std::optional<AuxArray> producer_id, producer_seq;  ///< kProducerIdKey / kProducerSeqKey
   uint64_t event_bytes() const {
     return uint64_t{channels} * height * width * dtype.size();
   }

@@ -22,6 +22,8 @@ struct Selection {
   const Hdf5Dataset* timestamp = nullptr;
   const Hdf5Dataset* wavelength = nullptr;
   const Hdf5Dataset* original_shape = nullptr;
+  const Hdf5Dataset* producer_id = nullptr;
+  const Hdf5Dataset* producer_seq = nullptr;
 };
 
 template <typename Find>
@@ -52,6 +54,8 @@ Selection select(const std::vector<Hdf5Dataset>& all, const DecoderOptions& opt)
   s.timestamp = first_existing(opt.hdf5_timestamp_paths, find);
   s.wavelength = first_existing(opt.hdf5_wavelength_paths, find);
   if (s.detector) s.original_shape = find(s.detector->path + "_original_shape");
+  s.producer_id = first_existing({std::string("/") + kProducerIdKey, std::string("/data/") + kProducerIdKey}, find);
+  s.producer_seq = first_existing({std::string("/") + kProducerSeqKey, std::string("/data/") + kProducerSeqKey}, find);
   return s;
 }
 
@@ -127,6 +131,8 @@ void decode_hdf5(Bytes message, DecodeCall& call) {
   check_filters_supported(det);
   plan.timestamp = read_optional(sel.timestamp, opt, call.scratch);
   plan.wavelength = read_optional(sel.wavelength, opt, call.scratch);
+  plan.producer_id = read_optional(sel.producer_id, opt, call.scratch);
+  plan.producer_seq = read_optional(sel.producer_seq, opt, call.scratch);
   const uint64_t rows_per_event = det.shape[0] / plan.events;
   const uint64_t bytes = plan.event_bytes();
   for (uint32_t i = 0; i < plan.events; ++i) {

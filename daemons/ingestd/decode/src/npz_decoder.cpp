@@ -116,11 +116,15 @@ void decode_npz(Bytes message, DecodeCall& call) {
   auto timestamp = read_optional(members, opt.npz_timestamp_key, opt, call.scratch);
   auto wavelength = read_optional(members, opt.npz_wavelength_key, opt, call.scratch);
   auto original = read_optional(members, opt.npz_original_shape_key, opt, call.scratch);
+  auto producer_id = read_optional(members, kProducerIdKey, opt, call.scratch);
+  auto producer_seq = read_optional(members, kProducerSeqKey, opt, call.scratch);
 
   OpenedArray a = open_array(*det, opt, call.scratch);  // last: the inflater now streams it
   BatchPlan plan = plan_batch(a.name, a.header.dtype, a.header.shape, std::move(original), false, opt);
   plan.timestamp = std::move(timestamp);
   plan.wavelength = std::move(wavelength);
+  plan.producer_id = std::move(producer_id);
+  plan.producer_seq = std::move(producer_seq);
   const uint64_t bytes = plan.event_bytes();
   Inflater& inf = *call.scratch.inflater;
   for (uint32_t i = 0; i < plan.events; ++i) {

@@ -163,6 +163,14 @@ void decode_image(const CborValue& map, const SimplonFrameContext& ctx, DecodeCa
   if (const CborValue* w = map.get("photon_wavelength"); w && w->is_number() && w->as_double() > 0) {
     meta.photon_wavelength_a = w->as_double();  // main sends the uint 0 for "none"
   }
+  if (const CborValue* seq = map.get(kProducerSeqKey); seq && seq->is_number() && seq->as_double() >= 0) {
+    const CborValue* id = map.get(kProducerIdKey);
+    if (!id || (id->is_number() && id->as_double() >= 0)) {
+      meta.producer_seq = static_cast<uint64_t>(seq->as_double());
+      meta.producer_id = id ? static_cast<uint64_t>(id->as_double()) : 0;
+      meta.has_producer_seq = true;
+    }
+  }
   const CborValue& data = payload_field(map, "compressed_data");
   emit_event(call.sink, meta, bytes, dtype.big_endian, [&](std::byte* dst) {
     if (dst) decode_payload(data, shape, dtype, dst, call.scratch.block, "simplon compressed_data");

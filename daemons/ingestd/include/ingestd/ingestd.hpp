@@ -79,10 +79,13 @@ class Ingestd {
   void synthetic_loop();
   void replay_loop();
   void supervise(const std::function<void()>& tick);
+  void mirror_peer_counters();  ///< receivers' connect/disconnect counts into the CounterBlock
   bool give_up_waiting_for_q1() const;
   void end_run(EndReason reason);
   /// Latest steady ns with input or pending work (`now` while any message or frame is pending).
   uint64_t last_activity_steady_ns(uint64_t now) const;
+  void hold(uint64_t bytes);    ///< a message taken off a socket: in the held gauges until decoded
+  void unhold(uint64_t bytes);
   void begin_pending();
   void end_pending();
 
@@ -113,6 +116,7 @@ class Ingestd {
   std::atomic<uint64_t> last_pending_end_ns_{0};
   std::atomic<double> synthetic_rate_hz_{0.0};
   uint64_t start_steady_ns_ = 0;
+  uint64_t mirrored_connects_ = 0, mirrored_disconnects_ = 0;  ///< supervisor thread only
   mutable std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};
   mutable std::atomic<double> rate_events_per_s_{0.0};
 };

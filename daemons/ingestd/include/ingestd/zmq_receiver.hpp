@@ -1,7 +1,8 @@
 #pragma once
 // ZmqReceiver: one PULL socket (bind or connect) and the thread that receives from it.
 // The thread hands each message to `deliver` (which may block: that is the backpressure path, the
-// socket is simply not read while it does) and watches a socket monitor to count connected peers.
+// socket is simply not read while it does) and watches a socket monitor to count connected peers and
+// attribute every message to the connection it came from (PeerTable).
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 
 #include "common/config/ingestd_config.hpp"
 #include "common/progress_monitor.hpp"
+#include "ingestd/peer_table.hpp"
 #include "ingestd/raw_message.hpp"
 
 namespace peaknet::ingestd {
@@ -22,6 +24,7 @@ struct EndpointCounters {
   std::atomic<uint64_t> bytes{0};
   std::atomic<int64_t> peers{0};          ///< currently connected (monitor: accepted/connected - disconnected)
   std::atomic<uint64_t> peers_total{0};   ///< connections seen since start
+  std::atomic<uint64_t> disconnects{0};   ///< disconnections seen since start
   std::atomic<uint64_t> blocked_ns{0};    ///< time spent waiting for room downstream (backpressure)
   std::atomic<uint64_t> last_message_ns{0};  ///< steady clock of the last message (0 = none yet)
 };
@@ -46,6 +49,7 @@ class ZmqReceiver {
   void stop();
 
   const EndpointCounters& counters() const { return counters_; }
+  const PeerTable& peers() const { return peers_; }
   const std::string& url() const { return url_; }
   /// The endpoint actually bound (resolves tcp://*:0 to the chosen port).
   const std::string& bound_url() const { return bound_url_; }
@@ -62,6 +66,7 @@ class ZmqReceiver {
   Deliver deliver_;
   common::Stage* stage_;
   EndpointCounters counters_;
+  PeerTable peers_;
   uint64_t next_message_id_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -12,7 +12,8 @@
 //   /LCLS/ingest_epoch                    (N,)   uint64   ingestd's epoch: (epoch, id) = the event (dedup on restart)
 //   /LCLS/timestamp                       (N,)   float64  stream timestamp (NaN when absent)
 //   /LCLS/timestamp_raw                   (N,)   uint64   exact integer timestamp, psana (sec<<32)|nsec, 0 = absent
-//   /entry_1/data_1/data                  (N, H, W) float32, optional, chunked per frame + deflate
+//   /entry_1/data_1/data                  (N, H, W) float32, optional, chunked per frame + deflate;
+//                                         each chunk deflated on the WorkPool, written by H5Dwrite_chunk
 // M = max_num_peak. Every dataset is chunked with an unlimited first dimension, so a file may hold
 // fewer rows than planned. Not thread-safe (libhdf5 serial): one writer thread per process.
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "writerd/cxi_row.hpp"
 #include "writerd/event_id_window.hpp"
 #include "writerd/h5_handle.hpp"
+#include "writerd/work_pool.hpp"
 
 namespace peaknet::writerd {
 
@@ -30,6 +32,7 @@ struct CxiLayout {
   bool frames = false;
   int64_t slab_height = 0, slab_width = 0;  ///< frame size when `frames`
   int compression_level = 4;                ///< deflate for frames and peak arrays (0 = none)
+  WorkPool* pool = nullptr;                 ///< deflates frames in parallel (nullptr: on the caller)
 };
 
 class CxiFile {
@@ -54,6 +57,7 @@ class CxiFile {
  private:
   void extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims, hid_t mem_type,
                         const void* data, size_t n);
+  void append_frames(const std::vector<const CxiRow*>& rows);
 
   std::string path_;
   CxiLayout layout_;
@@ -61,6 +65,7 @@ class CxiFile {
   H5Handle file_;
   H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, epoch_, timestamp_, timestamp_raw_,
       data_;
+  std::vector<std::vector<uint8_t>> chunks_;  // deflated frames of one append, reused
 };
 
 }  // namespace peaknet::writerd

@@ -20,6 +20,7 @@
 #include "writerd/event_id_window.hpp"
 #include "writerd/geometry.hpp"
 #include "writerd/output_files.hpp"
+#include "writerd/work_pool.hpp"
 #include "writerd/writer_counters.hpp"
 
 namespace peaknet::writerd {
@@ -44,6 +45,8 @@ struct SinkSettings {
   std::chrono::milliseconds max_file_age{10'000};
   std::chrono::milliseconds retry_interval{1000};
   OnError on_error = OnError::kBlock;
+  std::string geom_file_name;        ///< "<run>.geom": the geometry written beside the files ("" = none)
+  WorkPool* pool = nullptr;          ///< makes rows and deflates frames in parallel (nullptr: serial)
 };
 
 struct FileRecord {
@@ -106,6 +109,7 @@ class CxiSink {
   EventIdWindow& seen_;
   std::unique_ptr<OutputFiles> output_;
   bool recovered_ = false;  // output dir scanned: ids known, file numbers safe to use
+  bool geom_written_ = false;  // <run>.geom written into this output dir
   SinkSettings settings_;
   const Geometry* geometry_ = nullptr;
   std::deque<HeldEvent> held_;   // [0, in_file_) appended to the open file, the rest pending

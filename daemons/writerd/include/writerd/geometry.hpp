@@ -39,6 +39,9 @@ class Geometry {
   int64_t slab_height() const noexcept { return slab_height_; }
   int64_t slab_width() const noexcept { return slab_width_; }
   const std::string& origin() const noexcept { return origin_; }
+  /// The CrystFEL .geom describing this layout: the file's own text when parsed from one, else
+  /// crystfel_geom_text() (stacked panels). writerd writes it beside the CXI files as <run>.geom.
+  std::string geom_text() const;
 
   /// Empty when an event of `channels` panels of height x width (unpadded) fits this geometry;
   /// else why not ("event has 3 panels, geometry has 2").
@@ -54,6 +57,15 @@ class Geometry {
   std::vector<PanelRect> panels_;
   int64_t slab_height_ = 0, slab_width_ = 0;
   std::string origin_;
+  std::string source_text_;  // the .geom text it was parsed from ("" for stacked)
 };
+
+/// A CrystFEL geometry file for `g`'s panels as writerd writes them: data = /entry_1/data_1/data
+/// (dim0 = %, events), peak_list = /entry_1/result_1 (cxi), photon_energy from /LCLS/photon_energy_eV,
+/// each panel's min/max fs/ss, fs = +x, ss = +y, and corners that stack the panels along y with a
+/// 4-pixel gap, centred on the beam (golden two_panel_96x128.geom is this for 2 panels of 96x128).
+/// clen (0.1 m) and res (10000 px/m) are placeholders: configure writerd.geometry with the real
+/// detector geometry for indexing.
+std::string crystfel_geom_text(const Geometry& g);
 
 }  // namespace peaknet::writerd

@@ -22,7 +22,7 @@ class WriterCounters {
 
  public:
   /// Opens or creates the block. Throws shm::ShmError naming it.
-  explicit WriterCounters(const std::string& block_name);
+  explicit WriterCounters(const std::string& block_name, bool group_shareable = false);
 
   std::atomic<uint64_t>& events_in;           ///< Q2 slots claimed (a requeued event again)
   std::atomic<uint64_t>& events_written;      ///< rows in completed files

@@ -27,6 +27,7 @@
 #include "writerd/event_id_window.hpp"
 #include "writerd/geometry.hpp"
 #include "writerd/result_feed.hpp"
+#include "writerd/work_pool.hpp"
 #include "writerd/writer_counters.hpp"
 
 namespace peaknet::writerd {
@@ -88,6 +89,7 @@ class WriterService {
   std::optional<Geometry> stacked_geometry_;  // made from the first event without a .geom
   std::unique_ptr<ResultFeed> feed_;
   EventIdWindow seen_;
+  std::unique_ptr<WorkPool> pool_;  // before sink_: outlives it
   std::unique_ptr<CxiSink> sink_;
   std::vector<shm::ReadSlot> batch_;
   int64_t min_num_peak_;

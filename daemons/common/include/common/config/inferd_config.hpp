@@ -43,7 +43,10 @@ struct InferdConfig {
   /// once) or after_copy (as soon as the pixels are on the device: fewer Q1 slots held, but events in
   /// flight are lost if inferd dies). write_frames implies after_publish.
   std::string release_q1 = "after_publish";
-  bool write_frames = false;          ///< copy the raw frame into Q2 after the peaks (writerd data_1/data)
+  /// Derived from writerd.write_frames (common/config/frame_path.hpp); an explicit conflicting value
+  /// is refused. Copies the raw frame of each hit into Q2 after the peaks (writerd data_1/data).
+  bool write_frames = false;
+  bool frames_of_nonhits = false;     ///< derived: writerd.keep_all_events also writes non-hits' frames
   bool device_masks = false;          ///< keep each mask on the GPU, pass a CUDA IPC handle in Q2
   int64_t cpu_threads = 0;            ///< intra-op threads of the CPU backend (0 = torch default)
   int64_t cpu_index = 0;              ///< stats block suffix on the CPU backend (several CPU inferds)

@@ -16,8 +16,9 @@ struct WriterdConfig {
   int64_t max_file_age_ms = 10'000;          ///< a file with rows is closed after this long
   std::string fsync = "file";                ///< none | file (fsync file + directory before/after rename)
   std::string geometry;                      ///< CrystFEL .geom; "" = panels stacked along slow scan
-  bool write_frames = false;                 ///< /entry_1/data_1/data from Q2 frame copies
+  bool write_frames = true;                  ///< /entry_1/data_1/data of every hit (inferd and q2 follow)
   int64_t compression_level = 4;             ///< deflate level of data_1/data (0 = none)
+  int64_t compression_threads = 0;           ///< threads deflating frames (writer included); 0 = cores
   bool keep_all_events = false;              ///< write non-hits too (counted as written, not filtered)
   std::string pub_endpoint;                  ///< "" = no live feed; else ZMQ PUB bind endpoint
   std::string on_error = "block";            ///< block (keep events in Q2) | drop (count and release) (live)

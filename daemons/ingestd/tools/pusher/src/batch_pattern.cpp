@@ -51,7 +51,7 @@ bool check_pattern(uint64_t key, const std::string& descr, uint64_t count, const
 }
 
 std::vector<NpyArray> pattern_batch(uint32_t rank, uint64_t message, const std::vector<uint64_t>& bchw,
-                                    const std::string& dtype, bool hdf5_layout) {
+                                    const std::string& dtype, bool hdf5_layout, bool sequence) {
   if (bchw.size() != 4) throw std::invalid_argument("pattern batch shape must be B,C,H,W");
   const uint64_t batch = bchw[0], per_event = bchw[1] * bchw[2] * bchw[3];
   NpyArray data{hdf5_layout ? "/data/data" : "detector_data", descr_for_dtype(dtype), bchw, {}};
@@ -72,6 +72,20 @@ std::vector<NpyArray> pattern_batch(uint32_t rank, uint64_t message, const std::
   out.push_back(std::move(timestamps));
   out.push_back(std::move(data));
   out.push_back(std::move(wavelength));
+  if (sequence) {
+    NpyArray id{hdf5_layout ? "/producer_id" : "producer_id", "<i8", {1}, {}};
+    const int64_t rank64 = rank;
+    id.bytes.resize(8);
+    std::memcpy(id.bytes.data(), &rank64, 8);
+    NpyArray seq{hdf5_layout ? "/producer_seq" : "producer_seq", "<i8", {batch}, {}};
+    seq.bytes.resize(batch * 8);
+    for (uint64_t b = 0; b < batch; ++b) {
+      const int64_t v = static_cast<int64_t>(message * batch + b);
+      std::memcpy(seq.bytes.data() + b * 8, &v, 8);
+    }
+    out.push_back(std::move(id));
+    out.push_back(std::move(seq));
+  }
   if (!hdf5_layout) {
     NpyArray original{"detector_data_original_shape", "<i4", {4}, {}};
     original.bytes.resize(16);

@@ -2,7 +2,8 @@
 // PUSH socket (SNDHWM 5, LINGER 0 like the real streamer), connected to every endpoint (ZMQ then
 // round-robins) or, with --distribute, rank r only to endpoint r % n. Messages come from files
 // (sent in turn) or are synthesised (npz stored/deflate, HDF5 none/bitshuffle-lz4) with the
-// batch_pattern.hpp test pattern. Prints one JSON line with what was sent.
+// batch_pattern.hpp test pattern, and producer_id (= rank) / producer_seq (the rank's event number)
+// unless --no-sequence. Prints one JSON line with what was sent.
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -33,6 +34,7 @@ struct Options {
   uint64_t count = 10;  ///< messages per rank
   double rate = 0;      ///< messages/s per rank, 0 = as fast as possible
   bool distribute = false, reuse = false;
+  bool sequence = true;  ///< producer_id / producer_seq arrays in synthesised messages
   double connect_wait_s = 0.2;
 };
 
@@ -44,7 +46,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
 std::vector<uint8_t> synthesise(const Options& o, uint32_t rank, uint64_t message) {
   const bool hdf5 = o.format.rfind("hdf5", 0) == 0;
-  const auto arrays = pattern_batch(rank, message, o.shape, o.dtype, hdf5);
+  const auto arrays = pattern_batch(rank, message, o.shape, o.dtype, hdf5, o.sequence);
   if (o.format == "npz-stored") return make_npz(arrays, 0);
   if (o.format == "npz-deflate") return make_npz(arrays, 6);
   if (o.format == "hdf5-none") return make_hdf5_image(arrays, Hdf5Compression::kNone);
@@ -119,6 +121,8 @@ int main(int argc, char** argv) {
   app.add_option("--sndhwm", o.sndhwm, "ZMQ_SNDHWM (lclstreamer: 5)");
   app.add_option("--linger", o.linger, "ZMQ_LINGER in ms at close (lclstreamer: 0; -1 = deliver everything)");
   app.add_flag("--distribute", o.distribute, "rank r connects only to endpoint r % n");
+  app.add_flag("!--no-sequence", o.sequence,
+               "leave out producer_id / producer_seq (the sequence numbers ingestd counts gaps from)");
   app.add_flag("--reuse", o.reuse, "synthesise one message per rank and send it repeatedly (benchmarks)");
   app.add_option("--end-file", o.end_file, "a message (e.g. a Simplon stop) the last rank sends at the end");
   app.add_option("--connect-wait", o.connect_wait_s, "seconds to wait after connecting");

@@ -19,6 +19,11 @@ struct EventMeta {
   double photon_wavelength_a = 0;  ///< NaN when absent
   uint64_t timestamp_u64 = 0;      ///< exact value when the wire carried an integer timestamp
   bool has_timestamp_u64 = false;  ///< (psana (sec<<32)|nsec); doubles lose its low bits
+  /// Optional producer sequence (docs/decoders.md "Producer sequence numbers"): the producer's own
+  /// id (e.g. its MPI rank; 0 when only the sequence is sent) and the event's number in its stream
+  /// (0, 1, 2, ... over every event it sends, whichever node receives it). Gaps are lost events.
+  uint64_t producer_id = 0, producer_seq = 0;
+  bool has_producer_seq = false;
   uint32_t index_in_message = 0;   ///< 0..B-1 (batch position)
   uint32_t events_in_message = 0;  ///< B
 };

@@ -28,7 +28,9 @@ bool check_pattern(uint64_t key, const std::string& descr, uint64_t count, const
 
 /// The arrays of one batch (B, C, H, W): detector data with the pattern, float64 timestamps = keys,
 /// wavelength 1.0, and int32 original shape. Names are npz keys or HDF5 paths per `hdf5_layout`.
+/// With `sequence`, also the producer sequence arrays (docs/decoders.md): int64 producer_id = rank
+/// ([1]) and int64 producer_seq[B] = message * B + event (the rank's event count so far).
 std::vector<NpyArray> pattern_batch(uint32_t rank, uint64_t message, const std::vector<uint64_t>& bchw,
-                                    const std::string& dtype, bool hdf5_layout);
+                                    const std::string& dtype, bool hdf5_layout, bool sequence = false);
 
 }  // namespace peaknet::pusher

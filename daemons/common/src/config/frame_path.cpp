@@ -1,0 +1,59 @@
+#include "common/config/frame_path.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "common/config/config_error.hpp"
+#include "common/config/slot_sizes.hpp"
+#include "common/config/suite_config.hpp"
+#include "shm/event_layout.hpp"
+
+namespace peaknet::config {
+namespace {
+
+bool given(const nlohmann::json& root, const char* section, const char* key) {
+  return root.is_object() && root.contains(section) && root[section].is_object() &&
+         root[section].contains(key);
+}
+
+/// The largest frame a Q1 slot of this size carries (the ring rounds slots up to pages).
+int64_t frame_bytes_of_q1_slot(int64_t q1_slot_bytes) {
+  constexpr int64_t kPage = 4096;
+  return (q1_slot_bytes + kPage - 1) / kPage * kPage - int64_t(shm::kPayloadOffset);
+}
+
+}  // namespace
+
+int64_t q2_slot_bytes_for_frames(int64_t q1_slot_bytes, int64_t max_num_peak) {
+  return int64_t(q2_slot_bytes_for(uint64_t(max_num_peak), uint64_t(frame_bytes_of_q1_slot(q1_slot_bytes))));
+}
+
+void derive_frame_settings(const nlohmann::json& root, SuiteConfig& c) {
+  const bool frames = c.writerd.write_frames;
+  if (given(root, "inferd", "write_frames") && c.inferd.write_frames != frames) {
+    throw ConfigError("config.inferd.write_frames",
+                      std::string("is ") + (c.inferd.write_frames ? "true" : "false") +
+                          " but config.writerd.write_frames is " + (frames ? "true" : "false") +
+                          ": inferd's frame copies follow writerd.write_frames; remove inferd.write_frames");
+  }
+  c.inferd.write_frames = frames;
+  c.inferd.frames_of_nonhits = frames && c.writerd.keep_all_events;
+}
+
+void check_q2_frame_room(bool q2_auto, SuiteConfig& c) {
+  if (!c.writerd.write_frames) return;
+  const int64_t needed = q2_slot_bytes_for_frames(c.q1.slot_bytes, c.peaks.max_num_peak);
+  if (q2_auto) {
+    c.q2.slot_bytes = std::max(c.q2.slot_bytes, needed);
+  } else if (c.q2.slot_bytes < needed) {
+    throw ConfigError("config.q2.slot_bytes",
+                      std::to_string(c.q2.slot_bytes) + " cannot hold a hit's frame: writerd.write_frames is on " +
+                          "and a Q1 slot of " + std::to_string(c.q1.slot_bytes) + " bytes carries frames up to " +
+                          std::to_string(frame_bytes_of_q1_slot(c.q1.slot_bytes)) + " bytes, so with " +
+                          std::to_string(c.peaks.max_num_peak) + " peaks a Q2 slot needs " + std::to_string(needed) +
+                          "; raise q2.slot_bytes (or set 0 / leave it out: it is derived), lower q1.slot_bytes, " +
+                          "or set writerd.write_frames false");
+  }
+}
+
+}  // namespace peaknet::config
