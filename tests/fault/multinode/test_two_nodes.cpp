@@ -72,7 +72,7 @@ struct Node {
     const json cfg = {
         {"run", {{"name", name}, {"run_dir", run_dir}, {"log_level", "info"}}},
         {"q1", {{"slots", 16}, {"slot_bytes", 65536}}},
-        {"q2", {{"slots", 32}, {"slot_bytes", 131072}}},
+        {"q2", {{"slots", 32}}},  // slot size derived: frames of hits travel in Q2
         // What a dying ingestd can hold is bounded by these: 2 queued + 1 decoding + 1 receive thread.
         {"ingestd", {{"source", "zmq"}, {"endpoints", {{{"url", "tcp://127.0.0.1:" + std::to_string(port)}}}},
                      {"receive_hwm", 2}, {"decode_queue_messages", 2}, {"decode_threads", 1}}},

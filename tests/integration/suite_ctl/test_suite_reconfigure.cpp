@@ -11,6 +11,14 @@ using peaknet::test::shell;
 namespace {
 class Reconfigure : public peaknet::test::RealSuite {
  protected:
+  /// Without frames of hits: peaks.min_num_peak may then go below its start value live (with frames,
+  /// inferd copies by the start value, so writerd refuses a lower one: tests/unit/writerd).
+  peaknet::test::ShellResult start() {
+    json cfg = suite_config();
+    cfg["writerd"]["write_frames"] = false;
+    write_config(cfg);
+    return shell(ctl("start --no-systemd --cpu"));
+  }
   json config_get(const std::string& id, const std::string& key) {
     return peaknet::common::control_request("ipc://" + run_dir + "/" + id + ".sock",
                                             {{"cmd", "config_get"}, {"key", key}});
