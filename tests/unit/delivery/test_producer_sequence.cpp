@@ -42,6 +42,22 @@ TEST(ProducerSequence, NpzCarriesIdAndPerEventSequence) {
   expect_sequence(decode(pusher::make_npz(pusher::pattern_batch(7, 4, {3, 1, 8, 8}, "float32", false, true), 0)), 7, 4);
 }
 
+// docs/decoders.md: producer_id may be shaped (), (1,) or (B,) in npz.
+TEST(ProducerSequence, NpzProducerIdAsScalarOrPerEventArray) {
+  for (const std::vector<uint64_t>& shape : {std::vector<uint64_t>{}, std::vector<uint64_t>{3}}) {
+    auto arrays = pusher::pattern_batch(5, 2, {3, 1, 8, 8}, "float32", false, true);
+    for (auto& a : arrays) {
+      if (a.name != "producer_id") continue;
+      const std::vector<uint8_t> one(a.bytes.begin(), a.bytes.begin() + 8);
+      a.shape = shape;
+      a.bytes.clear();
+      for (uint64_t i = 0; i < (shape.empty() ? 1 : shape[0]); ++i) a.bytes.insert(a.bytes.end(), one.begin(), one.end());
+    }
+    SCOPED_TRACE(shape.empty() ? "shape ()" : "shape (B,)");
+    expect_sequence(decode(pusher::make_npz(arrays, 0)), 5, 2);
+  }
+}
+
 TEST(ProducerSequence, Hdf5CarriesIdAndPerEventSequence) {
   expect_sequence(
       decode(pusher::make_hdf5_image(pusher::pattern_batch(2, 11, {3, 1, 8, 8}, "uint16", true, true),
