@@ -11,7 +11,7 @@ elseif(NOT PEAKNET_SANITIZE STREQUAL "")
   message(FATAL_ERROR "PEAKNET_SANITIZE must be '', 'address' or 'thread', got '${PEAKNET_SANITIZE}'")
 endif()
 
-# Helper: peaknet_add_library(name ALIAS alias ...) keeps target settings uniform.
+# peaknet_target_defaults(target): the settings every library target of ours shares (C++20).
 function(peaknet_target_defaults target)
   target_compile_features(${target} PUBLIC cxx_std_20)
 endfunction()
