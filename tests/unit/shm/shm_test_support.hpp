@@ -41,6 +41,15 @@ inline std::string unique_name(const std::string& what = "") {
          std::to_string(counter++);
 }
 
+/// A small ring (`slots` x one page, policy block) for tests that exercise lifecycle, not throughput.
+inline RingOptions small_ring(const std::string& name, uint32_t slots = 4) {
+  RingOptions o;
+  o.name = name;
+  o.slot_count = slots;
+  o.slot_bytes = 4096;
+  return o;
+}
+
 /// Unlinks the segment when the test ends, passed or failed (and before it starts).
 class ShmGuard {
  public:

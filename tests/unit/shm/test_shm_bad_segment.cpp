@@ -14,20 +14,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ShmGuard;
+using testing::small_ring;
 using testing::unique_name;
-
-RingOptions options(const std::string& name, uint32_t slots = 4) {
-  RingOptions o;
-  o.name = name;
-  o.slot_count = slots;
-  o.slot_bytes = 4096;
-  return o;
-}
 
 // Creates a valid ring, lets `edit` change its bytes (with no handle attached), then returns.
 template <typename Edit>
 void make_and_edit(const std::string& name, Edit edit) {
-  { Ring r = Ring::create(options(name)); }
+  { Ring r = Ring::create(small_ring(name)); }
   int fd = ::shm_open(("/" + name).c_str(), O_RDWR, 0);
   ASSERT_GE(fd, 0);
   const off_t size = ::lseek(fd, 0, SEEK_END);
@@ -120,29 +113,29 @@ TEST(ShmBadSegment, MissingSegmentIsAClearError) {
 TEST(ShmBadSegment, InvalidNamesAreRejected) {
   EXPECT_THROW(Ring::attach(""), ShmError);
   EXPECT_THROW(Ring::attach("a/b"), ShmError);
-  EXPECT_THROW(Ring::create(options(std::string(300, 'x'))), ShmError);
-  EXPECT_THROW(Ring::create(options("pktest-zero-slots", 0)), ShmError);
+  EXPECT_THROW(Ring::create(small_ring(std::string(300, 'x'))), ShmError);
+  EXPECT_THROW(Ring::create(small_ring("pktest-zero-slots", 0)), ShmError);
 }
 
 TEST(ShmBadSegment, CreateReplacesAStaleBrokenSegment) {
   ShmGuard name(unique_name());
   make_and_edit(name, [](layout::RingHeader& h, int) { h.magic.store(0x1234); });
-  Ring sut = Ring::create(options(name, 7));
+  Ring sut = Ring::create(small_ring(name, 7));
   EXPECT_EQ(sut.slot_count(), 7u);
 }
 
 TEST(ShmBadSegment, OpenOrCreateReplacesAnIncompatibleSegmentWithoutLiveUsers) {
   ShmGuard name(unique_name());
-  { Ring old = Ring::create(options(name, 4)); }
-  Ring sut = Ring::open_or_create(options(name, 9));
+  { Ring old = Ring::create(small_ring(name, 4)); }
+  Ring sut = Ring::open_or_create(small_ring(name, 9));
   EXPECT_EQ(sut.slot_count(), 9u);
 }
 
 TEST(ShmBadSegment, OpenOrCreateRefusesAnIncompatibleSegmentWithLiveUsers) {
   ShmGuard name(unique_name());
-  Ring live = Ring::create(options(name, 4));
+  Ring live = Ring::create(small_ring(name, 4));
   try {
-    Ring::open_or_create(options(name, 9));
+    Ring::open_or_create(small_ring(name, 9));
     FAIL() << "expected ShmError";
   } catch (const ShmError& e) {
     expect_contains(e.what(), "slot count 4, expected 9; in use by pid " + std::to_string(::getpid()));
@@ -154,7 +147,7 @@ TEST(ShmBadSegment, OpenOrCreateRefusesAnotherVersionWhoseCreatorIsAlive) {
   ShmGuard name(unique_name());
   make_and_edit(name, [](layout::RingHeader& h, int) { h.layout_version = 99; });  // creator = this process
   try {
-    Ring::open_or_create(options(name));
+    Ring::open_or_create(small_ring(name));
     FAIL() << "expected ShmError";
   } catch (const ShmError& e) {
     expect_contains(e.what(), "layout version 99, expected 1; in use by pid");

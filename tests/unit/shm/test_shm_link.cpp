@@ -8,15 +8,8 @@ namespace peaknet::shm {
 namespace {
 
 using testing::ShmGuard;
+using testing::small_ring;
 using testing::unique_name;
-
-RingOptions small_ring(const std::string& name) {
-  RingOptions o;
-  o.name = name;
-  o.slot_count = 4;
-  o.slot_bytes = 4096;
-  return o;
-}
 
 TEST(ShmRingLink, AFreshRingAndItsAttachedHandlesAreLinked) {
   ShmGuard name(unique_name());

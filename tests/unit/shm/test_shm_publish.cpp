@@ -17,15 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ShmGuard;
+using testing::small_ring;
 using testing::unique_name;
-
-RingOptions options(const std::string& name) {
-  RingOptions o;
-  o.name = name;
-  o.slot_count = 4;
-  o.slot_bytes = 4096;
-  return o;
-}
 
 /// /dev/shm entries whose name starts with `prefix`.
 std::vector<std::string> shm_entries(const std::string& prefix) {
@@ -76,7 +69,7 @@ TEST(ShmPublish, SegmentIsInvisibleUnderItsNameUntilComplete) {
   ShmGuard name(unique_name());
   HeldCreation held(name);
   std::optional<Ring> creator;
-  std::thread t([&] { creator.emplace(Ring::open_or_create(options(name))); });
+  std::thread t([&] { creator.emplace(Ring::open_or_create(small_ring(name))); });
   ASSERT_TRUE(held.wait_reached(10s));
   EXPECT_FALSE(Ring::exists(name)) << "a half-made segment is visible under its name";
   const auto private_objects = shm_entries(name.name() + ".init-");
@@ -97,10 +90,10 @@ TEST(ShmPublish, OpenerDuringACreationEndsOnTheSameSegmentAsTheCreator) {
   ShmGuard name(unique_name());
   HeldCreation held(name);
   std::optional<Ring> slow_creator;
-  std::thread t([&] { slow_creator.emplace(Ring::open_or_create(options(name))); });
+  std::thread t([&] { slow_creator.emplace(Ring::open_or_create(small_ring(name))); });
   ASSERT_TRUE(held.wait_reached(10s));
   // The other daemon arrives while the first is still populating: it creates (and links) its own.
-  Ring opener = Ring::open_or_create(options(name));
+  Ring opener = Ring::open_or_create(small_ring(name));
   held.release();
   t.join();
   ASSERT_TRUE(slow_creator.has_value());
@@ -138,7 +131,7 @@ TEST(ShmPublish, PrivateObjectOfACreatorThatDiedIsRemovedByTheNextCreation) {
   if (child == 0) {
     detail::set_before_publish_hook_for_testing([](const std::string&) { ::_exit(0); });  // dies mid-creation
     try {
-      Ring::open_or_create(options(name));
+      Ring::open_or_create(small_ring(name));
     } catch (...) {
     }
     ::_exit(3);
@@ -151,7 +144,7 @@ TEST(ShmPublish, PrivateObjectOfACreatorThatDiedIsRemovedByTheNextCreation) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].kind, "initializing");
   EXPECT_TRUE(listed[0].stale);
-  Ring ring = Ring::open_or_create(options(name));
+  Ring ring = Ring::open_or_create(small_ring(name));
   EXPECT_EQ(shm_entries(name.name()).size(), 1u) << "the dead creator's private object is still there";
 }
 

@@ -11,15 +11,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ShmGuard;
+using testing::small_ring;
 using testing::unique_name;
-
-RingOptions options(const std::string& name, uint32_t slots = 4) {
-  RingOptions o;
-  o.name = name;
-  o.slot_count = slots;
-  o.slot_bytes = 4096;
-  return o;
-}
 
 // Runs body in a forked child that must die by SIGKILL (bodies raise it while their Ring is alive:
 // no destructor, no detach). Returns once the child is dead.
@@ -49,7 +42,7 @@ void publish_value(Ring& ring, uint64_t v) {
 
 TEST(ShmRecovery, HalfWrittenSlotOfADeadProducerIsDiscardedAndCounted) {
   ShmGuard name(unique_name());
-  Ring sut = Ring::create(options(name));
+  Ring sut = Ring::create(small_ring(name));
   in_child_then_killed([&] {
     Ring ring = Ring::attach(name);
     publish_value(ring, 1);
@@ -72,7 +65,7 @@ TEST(ShmRecovery, HalfWrittenSlotOfADeadProducerIsDiscardedAndCounted) {
 
 TEST(ShmRecovery, ClaimedSlotsOfADeadConsumerAreRequeuedExactlyOnce) {
   ShmGuard name(unique_name());
-  Ring sut = Ring::create(options(name));
+  Ring sut = Ring::create(small_ring(name));
   for (uint64_t v = 0; v < 3; ++v) publish_value(sut, v);
   in_child_then_killed([&] {
     Ring ring = Ring::attach(name);
@@ -98,7 +91,7 @@ TEST(ShmRecovery, ClaimedSlotsOfADeadConsumerAreRequeuedExactlyOnce) {
 
 TEST(ShmRecovery, WaitingConsumerRecoversADeadConsumersClaimsByItself) {
   ShmGuard name(unique_name());
-  Ring sut = Ring::create(options(name));
+  Ring sut = Ring::create(small_ring(name));
   publish_value(sut, 5);
   in_child_then_killed([&] {
     Ring ring = Ring::attach(name);
@@ -113,7 +106,7 @@ TEST(ShmRecovery, WaitingConsumerRecoversADeadConsumersClaimsByItself) {
 
 TEST(ShmRecovery, BlockedProducerRecoversADeadConsumersSlotsByItself) {
   ShmGuard name(unique_name());
-  Ring sut = Ring::create(options(name, 2));
+  Ring sut = Ring::create(small_ring(name, 2));
   publish_value(sut, 1);
   publish_value(sut, 2);
   in_child_then_killed([&] {
@@ -130,7 +123,7 @@ TEST(ShmRecovery, BlockedProducerRecoversADeadConsumersSlotsByItself) {
 
 TEST(ShmRecovery, AKilledButNotYetReapedUserCountsAsDead) {
   ShmGuard name(unique_name());
-  Ring sut = Ring::create(options(name));
+  Ring sut = Ring::create(small_ring(name));
   publish_value(sut, 1);
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
@@ -162,7 +155,7 @@ TEST(ShmRecovery, AKilledButNotYetReapedUserCountsAsDead) {
 
 TEST(ShmRecovery, DeadUnfinishedProducerKeepsTheStreamOpenUntilANewProducerFinishes) {
   ShmGuard name(unique_name());
-  Ring consumer = Ring::create(options(name));
+  Ring consumer = Ring::create(small_ring(name));
   in_child_then_killed([&] {
     Ring ring = Ring::attach(name);
     publish_value(ring, 1);
@@ -184,7 +177,7 @@ TEST(ShmRecovery, DeadUnfinishedProducerKeepsTheStreamOpenUntilANewProducerFinis
 
 TEST(ShmRecovery, DeadUsersLeaveTheProcessTableAndTheSegmentBecomesStale) {
   ShmGuard name(unique_name());
-  { Ring creator = Ring::create(options(name)); }
+  { Ring creator = Ring::create(small_ring(name)); }
   in_child_then_killed([&] {
     Ring ring = Ring::attach(name);
     ::raise(SIGKILL);
@@ -194,20 +187,20 @@ TEST(ShmRecovery, DeadUsersLeaveTheProcessTableAndTheSegmentBecomesStale) {
   ASSERT_EQ(infos[0].users.size(), 1u);
   EXPECT_FALSE(infos[0].users[0].alive);
   EXPECT_TRUE(infos[0].stale);
-  Ring replacement = Ring::create(options(name, 6));  // stale: replaced, not an error
+  Ring replacement = Ring::create(small_ring(name, 6));  // stale: replaced, not an error
   EXPECT_EQ(replacement.slot_count(), 6u);
   EXPECT_EQ(replacement.users().size(), 1u);
 }
 
 TEST(ShmRecovery, OpenOrCreateAdoptsAStaleCompatibleSegmentWithItsEvents) {
   ShmGuard name(unique_name());
-  { Ring creator = Ring::create(options(name)); }
+  { Ring creator = Ring::create(small_ring(name)); }
   in_child_then_killed([&] {
     Ring ring = Ring::attach(name);
     publish_value(ring, 77);
     ::raise(SIGKILL);
   });
-  Ring sut = Ring::open_or_create(options(name));  // attach reclaims the dead producer's entry
+  Ring sut = Ring::open_or_create(small_ring(name));  // attach reclaims the dead producer's entry
   std::vector<ReadSlot> got;
   ASSERT_EQ(sut.claim(got, 8, 10ms), 1u);
   uint64_t v;
