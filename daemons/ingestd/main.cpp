@@ -59,11 +59,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*inspect) {
-      ingest::DecoderOptions options;
-      if (!cli.config_path.empty()) {
-        const auto cfg = common::load_daemon_config(cli);
-        options = ingest::DecoderOptions::from_config(config::ConfigNode(cfg.ingestd.decode, "config.ingestd.decode"));
-      }
+      // The config (or the built-in defaults) with --set applied, like the daemon: a --set without
+      // --config must not be ignored.
+      const auto cfg = common::load_daemon_config(cli);
+      const auto options =
+          ingest::DecoderOptions::from_config(config::ConfigNode(cfg.ingestd.decode, "config.ingestd.decode"));
       return ingest::run_inspect(files, options, std::cout);
     }
     auto cfg = common::load_daemon_config(cli);

@@ -162,3 +162,29 @@ TEST(IngestdGoldenWire, EveryVectorDecodesToTheManifestOrIsRejected) {
 
 }  // namespace
 }  // namespace peaknet::ingestd::testing
+
+namespace peaknet::ingestd::testing {
+namespace {
+
+/// `ingestd inspect` applies --set also without --config (issue 19: it used to ignore them silently):
+/// an unknown decode key is refused naming it, a known one is accepted.
+TEST(IngestdInspect, SetIsAppliedWithoutConfig) {
+  TempDir dir("pktest-inspect-" + std::to_string(::getpid()));
+  const std::string message = PEAKNET_GOLDEN_DIR "/wire/npz-deflate-b1.npzmsg";
+  const std::string out = (dir.path / "out.txt").string();
+  auto run = [&](const std::string& set) {
+    const std::string cmd = ingestd_binary() + " --set " + set + " inspect " + message + " > " + out + " 2>&1";
+    const int status = std::system(cmd.c_str());
+    std::ifstream in(out);
+    return std::make_pair(WEXITSTATUS(status), std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+  const auto [bad_rc, bad_out] = run("ingestd.decode.no_such_key=1");
+  EXPECT_NE(bad_rc, 0) << bad_out;
+  EXPECT_NE(bad_out.find("no_such_key"), std::string::npos) << bad_out;
+  const auto [ok_rc, ok_out] = run("run.log_level=warn");
+  EXPECT_EQ(ok_rc, 0) << ok_out;
+  EXPECT_NE(ok_out.find("\"arrays\""), std::string::npos) << ok_out;
+}
+
+}  // namespace
+}  // namespace peaknet::ingestd::testing
