@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "inferd_kill.hpp"
 #include "suite_harness.hpp"
 
 namespace peaknet::fault {
@@ -24,14 +25,7 @@ void push_and_drain(SuiteRun& run, uint64_t messages, bool kill_inferd_midway) {
   auto& ingestd = run.start("ingestd");
   auto& pusher = run.push(batch(messages, 40));
   if (kill_inferd_midway) {
-    ASSERT_TRUE(eventually([&] {
-      const auto q1 = run.ring("q1"), q2 = run.ring("q2");
-      return q1 && q2 && q2->published >= 8 && q1->claimed > 0;
-    }, 60s)) << run.log_text("");
-    inferd.signal(SIGKILL);
-    inferd.wait(5s);
-    run.forget(inferd);
-    run.start("inferd");
+    ASSERT_NO_FATAL_FAILURE(sigkill_inferd_holding_claims(run, inferd));
   }
   ASSERT_EQ(pusher.wait(90s), 0) << run.log_text("pusher");
   ASSERT_TRUE(eventually([&] {

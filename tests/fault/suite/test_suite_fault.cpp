@@ -5,6 +5,7 @@
 // + evicted, nothing in flight) and the CXI event ids (each written once).
 #include <gtest/gtest.h>
 
+#include "inferd_kill.hpp"
 #include "suite_harness.hpp"
 
 namespace peaknet::fault {
@@ -66,15 +67,7 @@ TEST(SuiteFault, SigkillInferdUnderLoadItsClaimedEventsAreRequeuedAndWritten) {
   auto& inferd = run.start("inferd");
   auto& ingestd = run.start("ingestd");
   auto& pusher = run.push(batch(40, 40));
-  // Kill while a batch is claimed and some results already went out.
-  ASSERT_TRUE(eventually([&] {
-    const auto q1 = run.ring("q1"), q2 = run.ring("q2");
-    return q1 && q2 && q2->published >= 8 && q1->claimed > 0;
-  }, 60s)) << run.log_text("");
-  inferd.signal(SIGKILL);
-  inferd.wait(5s);
-  run.forget(inferd);
-  run.start("inferd");
+  ASSERT_NO_FATAL_FAILURE(sigkill_inferd_holding_claims(run, inferd));
   finish(run, pusher, ingestd, 40);
 
   expect_everything_written(run, 40 * kEventsPerMessage);
