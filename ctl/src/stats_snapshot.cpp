@@ -11,16 +11,14 @@
 
 #ifdef PEAKCTL_HAVE_SHM
 #include "shm/counter_block.hpp"
+#include "shm/event_clock.hpp"
 #include "shm/ring.hpp"
 #endif
 
 namespace peaknet::ctl {
 
 namespace {
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using shm::steady_ns;
 
 void flatten(const nlohmann::json& j, const std::string& prefix, DaemonSample& out) {
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -171,7 +169,7 @@ Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run
   (void)cfg;
 #endif
   s.ledger = compute_ledger(s.daemons);
-  s.t_ns = now_ns();
+  s.t_ns = steady_ns();
   return s;
 }
 
@@ -230,7 +228,7 @@ Snapshot final_snapshot(const std::string& run_dir) {
     return sa != sb ? sa < sb : a.id < b.id;
   });
   s.ledger = compute_ledger(s.daemons);
-  s.t_ns = now_ns();
+  s.t_ns = steady_ns();
   return s;
 }
 

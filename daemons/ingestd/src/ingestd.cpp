@@ -11,6 +11,7 @@
 #include "ingest/decode/decoder.hpp"
 #include "ingest/decode/hdf5_lock_stats.hpp"
 #include "ingestd/synthetic_frames.hpp"
+#include "shm/event_clock.hpp"
 
 namespace peaknet::ingestd {
 namespace {
@@ -25,11 +26,7 @@ int zmq_io_threads(const config::IngestdConfig& c) {
 
 using namespace std::chrono_literals;
 
-uint64_t steady_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using shm::steady_ns;
 
 uint64_t seconds_to_ns(double s) { return static_cast<uint64_t>(s * 1e9); }
 
@@ -42,7 +39,7 @@ std::span<const std::byte> as_bytes(const RawMessage& m) {
 bool sleep_until_ns(uint64_t deadline_ns, const std::atomic<bool>& stop, common::Stage& stage) {
   while (!stop.load()) {
     stage.idle("pacing the source");
-    const uint64_t now = steady_now_ns();
+    const uint64_t now = steady_ns();
     if (now >= deadline_ns) return true;
     std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(deadline_ns - now, 50'000'000)));
   }
@@ -128,7 +125,7 @@ Ingestd::~Ingestd() {
 void Ingestd::begin_pending() { pending_.fetch_add(1); }
 
 void Ingestd::end_pending() {
-  last_pending_end_ns_.store(steady_now_ns());  // before the decrement: no gap the supervisor sees as idle
+  last_pending_end_ns_.store(steady_ns());  // before the decrement: no gap the supervisor sees as idle
   pending_.fetch_sub(1);
 }
 
@@ -175,7 +172,7 @@ bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
 
 bool Ingestd::give_up_waiting_for_q1() const {
   const uint64_t deadline = stop_deadline_ns_.load(std::memory_order_relaxed);
-  return deadline != 0 && steady_now_ns() >= deadline;
+  return deadline != 0 && steady_ns() >= deadline;
 }
 
 void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
@@ -194,7 +191,7 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
     stage.busy("decode");
     if (common::test_wedge_requested("decode")) common::test_wedge_forever("decode");
     sink.set_source(message->source_id, message->message_id, message->t_recv_ns);
-    const uint64_t t0 = steady_now_ns();
+    const uint64_t t0 = steady_ns();
     ingest::DecodeResult result;
     try {
       result = decoder.decode(as_bytes(*message), sink);
@@ -203,7 +200,7 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
       result.reject = ingest::RejectReason::kMalformed;
       result.detail = std::string("internal error: ") + e.what();
     }
-    counters.decode_ns.fetch_add(steady_now_ns() - t0, std::memory_order_relaxed);
+    counters.decode_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
     counters.messages_decoded.fetch_add(1, std::memory_order_relaxed);
     if (sink.events_too_big() > 0) {
       // Never silent: a slot size that does not fit the data drops every such event (issue 16).
@@ -263,16 +260,16 @@ void Ingestd::synthetic_loop() {
   meta.photon_wavelength_a = frames.photon_wavelength_a();
   meta.events_in_message = 1;
   const uint64_t bytes = frames.frame_bytes();
-  uint64_t next_ns = steady_now_ns();
+  uint64_t next_ns = steady_ns();
   for (uint64_t i = 0; sc.events == 0 || i < static_cast<uint64_t>(sc.events); ++i) {
     const double rate_hz = synthetic_rate_hz_.load(std::memory_order_relaxed);  // live key
     if (rate_hz > 0) {
       if (!sleep_until_ns(next_ns, input_closed_, stage)) break;
-      next_ns = std::max(next_ns + static_cast<uint64_t>(1e9 / rate_hz), steady_now_ns() - 1'000'000'000);
+      next_ns = std::max(next_ns + static_cast<uint64_t>(1e9 / rate_hz), steady_ns() - 1'000'000'000);
     }
     if (input_closed_.load()) break;
     sink.set_source(0, i, realtime_ns());
-    synthetic_last_ns_.store(steady_now_ns(), std::memory_order_relaxed);
+    synthetic_last_ns_.store(steady_ns(), std::memory_order_relaxed);
     counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
     counters_->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     counters_->messages_decoded.fetch_add(1, std::memory_order_relaxed);  // a synthetic message is its event
@@ -303,7 +300,7 @@ void Ingestd::replay_loop() {
   common::Stage& stage = progress_.add_stage("replay source");
   for (int64_t loop = 0; !entries.empty() && (rc.loops == 0 || loop < rc.loops); ++loop) {
     const uint64_t t0_recorded = entries.front().t_recv_ns;
-    const uint64_t start = steady_now_ns();
+    const uint64_t start = steady_ns();
     for (const auto& entry : entries) {
       if (rc.speed > 0) {
         const double offset_ns = static_cast<double>(entry.t_recv_ns - std::min(entry.t_recv_ns, t0_recorded)) / rc.speed;
@@ -320,7 +317,7 @@ void Ingestd::replay_loop() {
       message.source_id = entry.source_id;
       message.message_id = next_id[entry.source_id]++;
       message.t_recv_ns = realtime_ns();
-      synthetic_last_ns_.store(steady_now_ns(), std::memory_order_relaxed);
+      synthetic_last_ns_.store(steady_ns(), std::memory_order_relaxed);
       stage.busy("replay a message");
       if (!deliver(std::move(message), stage)) break;
       stage.progress();
@@ -349,7 +346,7 @@ void Ingestd::end_run(EndReason reason) {
 void Ingestd::request_drain() { end_run(EndReason::kDrain); }
 
 void Ingestd::request_stop() {
-  stop_deadline_ns_.store(steady_now_ns() + seconds_to_ns(config_.ingestd.stop_flush_timeout_s));
+  stop_deadline_ns_.store(steady_ns() + seconds_to_ns(config_.ingestd.stop_flush_timeout_s));
   end_run(EndReason::kStop);
 }
 
@@ -368,7 +365,7 @@ void Ingestd::mirror_peer_counters() {
 
 void Ingestd::supervise(const std::function<void()>& tick) {
   const auto& c = config_.ingestd;
-  uint64_t last_waiting_log = steady_now_ns();
+  uint64_t last_waiting_log = steady_ns();
   while (end_reason_.load() == EndReason::kNone) {
     std::this_thread::sleep_for(50ms);
     if (tick) tick();
@@ -383,7 +380,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
     }
     counters_->peers_connected.store(static_cast<uint64_t>(peers), std::memory_order_relaxed);
     if (source_finished_.load()) end_run(EndReason::kSourceFinished);
-    const uint64_t now = steady_now_ns();
+    const uint64_t now = steady_ns();
     const uint64_t idle_ns = now - std::min(now, last_activity_steady_ns(now));
     if (simplon_end_.load() && idle_ns >= seconds_to_ns(c.end_grace_s)) end_run(EndReason::kSimplonEnd);
     if (c.idle_timeout_s > 0 && idle_ns >= seconds_to_ns(c.idle_timeout_s)) end_run(EndReason::kIdleTimeout);
@@ -397,7 +394,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
 }
 
 EndReason Ingestd::run(const std::function<void()>& tick) {
-  start_steady_ns_ = steady_now_ns();
+  start_steady_ns_ = steady_ns();
   // run() starts after the control runtime refused a live twin: what the counters show open now was
   // held by a dead instance (socket, decode queue, a half-written slot) and is gone.
   // The held gauges describe this instance (a dead one's were just booked as lost).
@@ -444,7 +441,7 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
 
 std::string Ingestd::status_line() const {
   // Rate over the interval since the previous call (callers poll about once a second).
-  const uint64_t now = steady_now_ns(), events = counters_->events_enqueued.load();
+  const uint64_t now = steady_ns(), events = counters_->events_enqueued.load();
   const uint64_t last_ns = rate_last_ns_.exchange(now), last_events = rate_last_events_.exchange(events);
   if (last_ns != 0 && now > last_ns) rate_events_per_s_.store((events - last_events) * 1e9 / (now - last_ns));
   const auto q = q1_->counters();
