@@ -1,4 +1,4 @@
-#include "ingestd/zmq_receiver.hpp"
+#include "zmq_receiver.hpp"
 
 #include <chrono>
 #include <cstring>
