@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +28,19 @@ uint64_t seconds_to_ns(double s) { return static_cast<uint64_t>(s * 1e9); }
 
 std::span<const std::byte> as_bytes(const RawMessage& m) {
   return {static_cast<const std::byte*>(m.bytes.data()), m.bytes.size()};
+}
+
+/// The decoder found the detector by lclstreamer's naming ("<detector>.image"): say which, once per
+/// name in this process (every message of the stream finds the same one).
+void log_detector_found(const std::string& name) {
+  static std::mutex mutex;
+  static std::set<std::string> logged;
+  std::lock_guard lock(mutex);
+  if (logged.insert(name).second) {
+    spdlog::info("npz: no '{}' member; using '{}' and '{}_original_shape' (the one <detector>.image pair; "
+                 "ingestd.decode.npz.detector_key chooses another)",
+                 ingest::DecoderOptions{}.npz_detector_key, name, name);
+  }
 }
 
 // libhdf5's lock time of this process into the counter block's gauges.
@@ -178,6 +193,7 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
     }
     counters.decode_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
     counters.messages_decoded.fetch_add(1, std::memory_order_relaxed);
+    if (!result.detector_found.empty()) log_detector_found(result.detector_found);
     if (sink.events_too_big() > 0) {
       // Never silent: a slot size that does not fit the data drops every such event (issue 16).
       uint64_t suppressed = 0;
