@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "common/unique_fd.hpp"
 #include "doctor_message.hpp"
 #include "suite_plan.hpp"
 
@@ -53,17 +54,16 @@ std::string meminfo(const std::string& key) {
 
 // True when a TCP port can be bound on all interfaces right now.
 bool tcp_port_free(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return true;
+  const common::UniqueFd socket(::socket(AF_INET, SOCK_STREAM, 0));
+  if (!socket.valid()) return true;
+  const int fd = socket.get();
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
+  return ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 // Sockets and pid files of daemons whose process is gone.
