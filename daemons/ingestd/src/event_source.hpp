@@ -47,6 +47,8 @@ struct SourceEnv {
 class EventSource {
  public:
   virtual ~EventSource() = default;
+  /// "zmq" | "synthetic" | "replay" (stats()' "source").
+  virtual const char* name() const = 0;
   virtual void start() = 0;
   virtual void stop() = 0;
   /// True once a finite source produced all it will (synthetic count, replay loops): the run ends.

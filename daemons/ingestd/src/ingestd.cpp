@@ -340,7 +340,7 @@ nlohmann::json Ingestd::stats() const {
   return {{"daemon", "ingestd"},
           {"state", end_reason_.load() == EndReason::kNone ? "running" : "ending"},
           {"end_reason", to_string(end_reason_.load())},
-          {"source", config_.ingestd.source},
+          {"source", source_->name()},
           {"event_epoch", fmt::format("{:016x}", ids_->epoch())},
           {"counters", k.to_json()},
           {"endpoints", source_->endpoints_json()},

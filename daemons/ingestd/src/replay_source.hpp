@@ -14,6 +14,7 @@ class ReplaySource final : public EventSource {
   explicit ReplaySource(const SourceEnv& env) : env_(env) {}
   ~ReplaySource() override;
 
+  const char* name() const override { return "replay"; }
   void start() override;
   void stop() override;
   bool finished() const override { return finished_.load(); }

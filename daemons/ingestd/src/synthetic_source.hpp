@@ -15,6 +15,7 @@ class SyntheticSource final : public EventSource {
   explicit SyntheticSource(const SourceEnv& env);
   ~SyntheticSource() override;
 
+  const char* name() const override { return "synthetic"; }
   void start() override;
   void stop() override;
   bool finished() const override { return finished_.load(); }

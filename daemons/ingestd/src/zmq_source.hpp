@@ -18,6 +18,7 @@ class ZmqSource final : public EventSource {
   explicit ZmqSource(const SourceEnv& env);
   ~ZmqSource() override;
 
+  const char* name() const override { return "zmq"; }
   void start() override;
   void stop() override;
   bool finished() const override { return false; }
