@@ -1,6 +1,7 @@
 // Segment plumbing (create/open/map/unlink through Boost.Interprocess, docs/decisions/0005): a system
-// failure is a ShmError naming the segment and the cause, no descriptor outlives the mapping, and working
-// handles are mapped populated (MAP_POPULATE passed as mapped_region's map options).
+// failure is a ShmError naming the segment and the cause, no descriptor outlives the mapping, the mode
+// (0600 / 0660) ignores the umask, and working handles are mapped populated (MAP_POPULATE passed as
+// mapped_region's map options).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -100,6 +101,20 @@ TEST(ShmSegment, NoDescriptorOutlivesTheMapping) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(open_fds_on(ring_name.name()), std::vector<std::string>{});
   EXPECT_EQ(open_fds_on(block_name.name()), std::vector<std::string>{});
+}
+
+TEST(ShmSegment, CounterBlocksAre0600Or0660WhenGroupShareableWhateverTheUmask) {
+  ShmGuard own(unique_name("own"));
+  ShmGuard group(unique_name("group"));
+  const mode_t old = ::umask(0077);
+  CounterBlock a = CounterBlock::open_or_create(own, CounterBlock::kDefaultCapacity, false);
+  CounterBlock b = CounterBlock::open_or_create(group, CounterBlock::kDefaultCapacity, true);
+  ::umask(old);
+  struct stat st{};
+  ASSERT_EQ(::stat(("/dev/shm/" + own.name()).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(("/dev/shm/" + group.name()).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u) << "run.group_access: peakctl of the group reads the counters";
 }
 
 TEST(ShmSegment, WorkingHandlesArePopulated) {
