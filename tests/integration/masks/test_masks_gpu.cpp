@@ -9,7 +9,9 @@
 //    without mask, counts masks_missing, and goes on with the next inferd's events, masks included.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <set>
 
 #include "inferd/backend.hpp"
 #include "mask_suite.hpp"
@@ -20,9 +22,12 @@ namespace {
 using namespace std::chrono_literals;
 using ingestd::testing::eventually;
 
-// The GPU (cuDNN, fp32 with TF32 off or on) and the CPU differ in the last bits of the logits; a pixel
-// whose logits nearly tie may flip (Fp32OnTheGpuMatchesTheCpuClosely in test_inferd_gpu.cpp).
-constexpr size_t kMaxFlipsPerFrame = 24;
+// The GPU (cuDNN's TF32 convolutions by default) and the CPU differ in the last bits of the logits; a
+// pixel whose logits nearly tie may flip. Allowed, as in Fp32OnTheGpuMatchesTheCpuClosely
+// (test_inferd_gpu.cpp): a few pixels plus 2 % of the reference's peak pixels.
+size_t max_flips(const std::vector<uint8_t>& reference) {
+  return 4 + size_t(0.02 * double(std::count(reference.begin(), reference.end(), 1)));
+}
 
 const json kGpu = {{"inferd", {{"device", "cuda"}, {"precision", "fp32"}, {"gpu", 0}}}};
 
@@ -55,7 +60,8 @@ TEST(MasksGpu, MasksOverCudaIpcEqualTheMasksComputedInInferd) {
     ASSERT_EQ(row.status, 1) << "a hit without its device mask";
     ++hits;
     const Reference want = reference_of(*model, *by_id.at(row.event_id));
-    EXPECT_LE(differing_pixels(row.mask, want.mask), kMaxFlipsPerFrame);
+    EXPECT_LE(differing_pixels(row.mask, want.mask), max_flips(want.mask));
+    EXPECT_GT(std::count(row.mask.begin(), row.mask.end(), 1), 0) << "a hit's mask has no peak pixel";
   }
   EXPECT_GT(hits, 0u);
   EXPECT_EQ(run.inferd("masks", "0"), hits);
