@@ -1,10 +1,13 @@
 // bench_writer: what writerd does per hit once it holds the Q2 slot: make the CXI row (peaks to slab
 // coordinates, frame placed in the slab as float32), deflate the frame (WorkPool) and append it to a
 // CXI file with H5Dwrite_chunk, rows in order, files of --events-per-file rows closed and renamed as
-// writerd does. Reports events/s, input MB/s (raw frame bytes) and file MB/s per deflate level and
+// writerd does. Reports events/s, input MB/s (raw frame + mask bytes) and file MB/s per deflate level and
 // thread count, and the ratio to 1 thread at the same level (one run, same frames).
 //
-//   bench_writer --size 1920 --panels 1 --events 64 --levels 0,1,4 --threads 1,2 [--content counts|noise]
+// With --masks each hit also carries its PeakNet mask (uint8, a 3x3 blob per peak, writerd.write_masks):
+// placed in the slab, deflated and written to /entry_1/result_1/peakMask as writerd does.
+//
+//   bench_writer --size 1920 --panels 1 --events 64 --levels 0,1,4 --threads 1,2 [--content counts|noise] [--masks]
 #include <unistd.h>
 
 #include <chrono>
@@ -32,11 +35,13 @@ using namespace peaknet;
 namespace {
 
 // One Q2 slot image: ResultHeader, peaks, frame (float32, C x H x W), as inferd publishes a hit.
-std::vector<std::byte> make_slot(uint32_t panels, uint32_t size, uint32_t seed, const std::string& content) {
+std::vector<std::byte> make_slot(uint32_t panels, uint32_t size, uint32_t seed, const std::string& content,
+                                 bool masks) {
   const uint32_t n_peaks = 40;
   const uint64_t frame_floats = uint64_t(panels) * size * size;
   const uint64_t frame_offset = (shm::kPeaksOffset + n_peaks * sizeof(shm::PeakRecord) + 63) / 64 * 64;
-  std::vector<std::byte> slot(frame_offset + frame_floats * 4);
+  const uint64_t mask_offset = (frame_offset + frame_floats * 4 + 63) / 64 * 64;
+  std::vector<std::byte> slot(masks ? mask_offset + frame_floats : frame_offset + frame_floats * 4);
   shm::ResultHeader h{};
   h.event_id = seed;
   h.channels = panels;
@@ -47,6 +52,13 @@ std::vector<std::byte> make_slot(uint32_t panels, uint32_t size, uint32_t seed, 
   h.frame_bytes = frame_floats * 4;
   h.frame_offset = frame_offset;
   h.frame_dtype = shm::DType::kF32;
+  if (masks) {
+    h.mask_place = shm::MaskPlace::kHost;
+    h.mask_channels = panels;
+    h.mask_height = h.mask_width = size;
+    h.mask_bytes = frame_floats;
+    h.mask_offset = mask_offset;
+  }
   std::memcpy(slot.data(), &h, sizeof h);
   std::mt19937 rng(seed);
   for (uint32_t i = 0; i < n_peaks; ++i) {
@@ -56,6 +68,14 @@ std::vector<std::byte> make_slot(uint32_t panels, uint32_t size, uint32_t seed, 
     p.x = double(rng() % size);
     p.intensity_sum = 500 + rng() % 1000;
     std::memcpy(slot.data() + shm::kPeaksOffset + i * sizeof p, &p, sizeof p);
+    if (masks) {  // a 3x3 blob of peak pixels around the centroid
+      auto* mask = reinterpret_cast<uint8_t*>(slot.data() + mask_offset) + uint64_t(p.panel) * size * size;
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int64_t y = int64_t(p.y) + dy, x = int64_t(p.x) + dx;
+          if (y >= 0 && x >= 0 && y < int64_t(size) && x < int64_t(size)) mask[y * size + x] = 1;
+        }
+    }
   }
   auto* frame = reinterpret_cast<float*>(slot.data() + frame_offset);
   if (content == "noise") {  // calibrated detector: pedestal-subtracted noise, every float distinct
@@ -85,10 +105,11 @@ struct Result {
 };
 
 Result run_trial(const std::vector<std::vector<std::byte>>& slots, const writerd::Geometry& g, int level,
-                 int threads, int events, int per_file, const fs::path& dir) {
+                 int threads, int events, int per_file, const fs::path& dir, bool masks) {
   writerd::WorkPool pool(unsigned(std::max(0, threads - 1)));
   writerd::CxiLayout layout;
   layout.frames = true;
+  layout.masks = masks;
   layout.slab_height = g.slab_height();
   layout.slab_width = g.slab_width();
   layout.compression_level = level;
@@ -111,6 +132,12 @@ Result run_trial(const std::vector<std::vector<std::byte>>& slots, const writerd
         writerd::make_cxi_row(h, reinterpret_cast<const shm::PeakRecord*>(s.data() + shm::kPeaksOffset),
                               reinterpret_cast<const uint8_t*>(s.data()) + h.frame_offset, h.frame_bytes, g, 2048,
                               true, rows[i]);
+        if (masks) {
+          const bool placed = writerd::place_mask(h, reinterpret_cast<const uint8_t*>(s.data()) + h.mask_offset, g,
+                                                  rows[i].mask)
+                                  .empty();
+          rows[i].mask_status = placed ? writerd::MaskStatus::kWritten : writerd::MaskStatus::kMissing;
+        }
       });
       ptrs.clear();
       for (size_t i = 0; i < n; ++i) ptrs.push_back(&rows[i]);
@@ -133,6 +160,7 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_writer: writerd rows + frames into CXI, by deflate level and threads"};
   int size = 1920, panels = 1, events = 64, per_file = 32, distinct = 4;
   std::string levels_text = "0,1,4", threads_text = "1,2", content = "counts", dir_text, json_path;
+  bool masks = false;
   app.add_option("--size", size, "panel height = width (pixels)");
   app.add_option("--panels", panels, "panels per event");
   app.add_option("--events", events, "events per trial");
@@ -144,6 +172,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"counts", "noise"}));
   app.add_option("--dir", dir_text, "output directory (default: a temp dir, removed)");
   app.add_option("--json", json_path, "also write the results as JSON here");
+  app.add_flag("--masks", masks, "each hit also carries its PeakNet mask (writerd.write_masks)");
   CLI11_PARSE(app, argc, argv);
 
   writerd::h5_silence_errors();
@@ -152,18 +181,19 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   const writerd::Geometry g = writerd::Geometry::stacked(uint32_t(panels), uint32_t(size), uint32_t(size));
   std::vector<std::vector<std::byte>> slots;
-  for (int i = 0; i < distinct; ++i) slots.push_back(make_slot(uint32_t(panels), uint32_t(size), uint32_t(i + 1), content));
-  const double frame_mb = double(panels) * size * size * 4 / 1e6;
-  std::printf("bench_writer: %d events of %dx%dx%d float32 (%.1f MB), %s, %d per file, dir %s, %u cores\n", events,
-              panels, size, size, frame_mb, content.c_str(), per_file, dir.c_str(), std::thread::hardware_concurrency());
+  for (int i = 0; i < distinct; ++i) slots.push_back(make_slot(uint32_t(panels), uint32_t(size), uint32_t(i + 1), content, masks));
+  const double frame_mb = double(panels) * size * size * (masks ? 5 : 4) / 1e6;  // input: frame (+ mask) bytes
+  std::printf("bench_writer: %d events of %dx%dx%d float32 (%.1f MB)%s, %s, %d per file, dir %s, %u cores\n", events,
+              panels, size, size, frame_mb, masks ? " + uint8 masks" : "", content.c_str(), per_file, dir.c_str(),
+              std::thread::hardware_concurrency());
   std::printf("| level | threads | events/s | input MB/s | file MB/s | ratio (raw/file) | speed-up vs 1 thread |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
   nlohmann::json out = nlohmann::json::array();
   for (int level : parse_list(levels_text)) {
     double one_thread = 0;
     for (int threads : parse_list(threads_text)) {
-      run_trial(slots, g, level, threads, std::min(events, 2 * threads), per_file, dir);  // warm-up
-      const Result r = run_trial(slots, g, level, threads, events, per_file, dir);
+      run_trial(slots, g, level, threads, std::min(events, 2 * threads), per_file, dir, masks);  // warm-up
+      const Result r = run_trial(slots, g, level, threads, events, per_file, dir, masks);
       const double eps = events / r.seconds;
       if (threads == 1 || one_thread == 0) one_thread = eps;
       const double ratio = double(events) * frame_mb * 1e6 / double(r.file_bytes);

@@ -113,6 +113,12 @@ std::string render_stats_table(const Snapshot& now, const Snapshot* prev, const 
                          "(config.q1.slot_bytes; peakctl doctor --message FILE)\n",
                          d.id, dropped->second, needed->second);
     }
+    // writerd.write_masks: hits written without their PeakNet mask (inferd died holding it, no CUDA, ...).
+    if (const auto masks = d.counters.find("masks_missing"); masks != d.counters.end() && masks->second > 0) {
+      out += fmt::format("MASKS MISSING {}: {:.0f} hits written without their PeakNet mask (peakMaskStatus 2; "
+                         "reasons in its log)\n",
+                         d.id, masks->second);
+    }
   }
   if (!gpu.empty()) out += "GPU busy:" + gpu + "\n";
   out += fmt::format("hit rate: {}\n", judged > 0 ? fmt::format("{:.1f}%", 100.0 * l.written / judged) : "-");

@@ -57,6 +57,12 @@ CompletedBatch CpuBackend::run(const torch::Tensor& bytes, Batch&& batch) {
                                                        image, shape.channels, shape.height,
                                                        shape.width, options_.peak_params));
   }
+  if (options_.write_masks) {
+    // The peaks' own rule (peaks/peak_finder: logit1 > logit0) on the same float logits.
+    const torch::Tensor masks = torch::gt(cropped.select(2, 1), cropped.select(2, 0)).to(torch::kByte).contiguous();
+    const auto* bytes_begin = masks.data_ptr<uint8_t>();
+    done.host_masks.assign(bytes_begin, bytes_begin + masks.numel());
+  }
   done.times.postprocess_ns = ns_since(t);
   done.batch = std::move(batch);
   return done;

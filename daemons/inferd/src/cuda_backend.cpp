@@ -93,7 +93,8 @@ CudaBackend::CudaBackend(const BackendOptions& options, std::unique_ptr<model::I
     s.d_raw = torch::empty({int64_t(options_.max_batch_size * options_.max_payload_bytes)},
                            torch::TensorOptions().dtype(torch::kByte).device(device_));
   }
-  if (options_.device_masks) {
+  if (options_.device_masks || options_.write_masks) {
+    // One entry per Q2 slot, sized for the largest event (one byte per pixel <= its payload bytes).
     mask_pool_ = std::make_unique<DeviceMaskPool>(options_.q2_slots, options_.max_payload_bytes);
   }
   releaser_ = std::make_unique<InputReleaser>(device_.index(), sink_);

@@ -11,6 +11,10 @@ DeviceMaskPool::DeviceMaskPool(uint32_t entries, uint64_t entry_bytes)
   cuda_check(cudaMalloc(&pool_, entries_ * entry_bytes_), "cudaMalloc(device mask pool)");
   cuda_check(cudaIpcGetMemHandle(&mem_handle_, pool_), "cudaIpcGetMemHandle");
   cuda_check(cudaIpcGetEventHandle(&event_handle_, event_.get()), "cudaIpcGetEventHandle");
+  int device = 0;
+  cuda_check(cudaGetDevice(&device), "cudaGetDevice");
+  cuda_check(cudaDeviceGetPCIBusId(pci_bus_id_, sizeof(pci_bus_id_), device), "cudaDeviceGetPCIBusId");
+  static_assert(sizeof(pci_bus_id_) == sizeof(shm::ResultHeader::mask_device_pci));
   static_assert(sizeof(cudaIpcMemHandle_t) <= sizeof(shm::ResultHeader::ipc_mem_handle));
   static_assert(sizeof(cudaIpcEventHandle_t) <= sizeof(shm::ResultHeader::ipc_event_handle));
 }
@@ -35,6 +39,8 @@ void DeviceMaskPool::store(uint32_t q2_slot, const void* d_mask, uint64_t bytes,
   result.ipc_offset = offset;
   result.ipc_bytes = bytes;
   result.flags |= shm::kResultFlagDeviceMask;
+  result.mask_place = shm::MaskPlace::kDevice;
+  std::memcpy(result.mask_device_pci, pci_bus_id_, sizeof(pci_bus_id_));
 }
 
 }  // namespace peaknet::inferd

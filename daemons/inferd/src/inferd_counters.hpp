@@ -24,6 +24,9 @@ struct InferdCounters {
   std::atomic<uint64_t>& dropped_q2_full;  ///< results refused by a full Q2 under a drop policy
   std::atomic<uint64_t>& frames_skipped;   ///< write_frames but the frame did not fit the Q2 slot
   std::atomic<uint64_t>& frame_bytes_copied;  ///< host bytes of frames copied Q1 -> Q2 (hits only)
+  std::atomic<uint64_t>& masks;            ///< masks put into Q2 records (host copy or device pool entry)
+  std::atomic<uint64_t>& masks_skipped;    ///< write_masks but the mask did not fit the Q2 slot (host copy)
+  std::atomic<uint64_t>& mask_bytes_copied;  ///< host bytes of masks copied into Q2 (CPU backend)
   std::atomic<uint64_t>& model_swaps;
   std::atomic<uint64_t>& time_queue_wait_ns;
   std::atomic<uint64_t>& time_h2d_ns;
@@ -66,6 +69,9 @@ inline InferdCounters::InferdCounters(shm::CounterBlock& b)
       dropped_q2_full(b.counter("dropped_q2_full")),
       frames_skipped(b.counter("frames_skipped")),
       frame_bytes_copied(b.counter("frame_bytes_copied")),
+      masks(b.counter("masks")),
+      masks_skipped(b.counter("masks_skipped")),
+      mask_bytes_copied(b.counter("mask_bytes_copied")),
       model_swaps(b.counter("model_swaps")),
       time_queue_wait_ns(b.counter("time_queue_wait_ns")),
       time_h2d_ns(b.counter("time_h2d_ns")),

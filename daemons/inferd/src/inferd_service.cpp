@@ -98,7 +98,10 @@ class InferdServiceImpl final : public BatchSink {
                                                  config.run.group_access)),
         counters_(block_),
         batcher_(q1_),
-        writer_(q2_, producer_id_, config.inferd.write_frames, config.inferd.frames_of_nonhits, counters_) {
+        writer_(q2_, producer_id_,
+                {config.inferd.write_frames, config.inferd.frames_of_nonhits, config.inferd.write_masks,
+                 config.inferd.device_masks},
+                counters_) {
     const auto& c = config.inferd;
     batcher_.set_batch_size(static_cast<uint32_t>(c.batch_size));
     batcher_.set_max_wait(std::chrono::milliseconds(c.max_wait_ms));
@@ -127,6 +130,7 @@ class InferdServiceImpl final : public BatchSink {
     o.q1_data_area_bytes = q1_.data_area_bytes();
     o.q1_slot_bytes = q1_.slot_bytes();
     o.keep_inputs = c.write_frames || c.release_q1 == "after_publish";
+    o.write_masks = c.write_masks;
     o.device_masks = c.device_masks;
     o.q2_slots = q2_.slot_count();
     o.cpu_threads = static_cast<int>(c.cpu_threads);

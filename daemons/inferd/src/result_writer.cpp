@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "shm/process_liveness.hpp"
+
 namespace peaknet::inferd {
 
 void copy_event_fields(const shm::EventHeader& e, shm::ResultHeader& r) {
@@ -28,13 +30,36 @@ void copy_event_fields(const shm::EventHeader& e, shm::ResultHeader& r) {
   r.pad_left = e.pad_left;
 }
 
-ResultWriter::ResultWriter(shm::Ring& q2, uint32_t producer_id, bool write_frames, bool frames_of_nonhits,
-                           InferdCounters& counters)
+ResultWriter::ResultWriter(shm::Ring& q2, uint32_t producer_id, Contents contents, InferdCounters& counters)
     : q2_(q2),
       producer_id_(producer_id),
-      write_frames_(write_frames),
-      frames_of_nonhits_(frames_of_nonhits),
+      producer_identity_(shm::self_process_identity()),
+      contents_(contents),
       counters_(counters) {}
+
+bool ResultWriter::place_mask(const CompletedBatch& done, size_t i, shm::WriteSlot& slot, uint64_t end,
+                              shm::ResultHeader& r) {
+  const FrameShape& shape = done.batch.shape;
+  const uint64_t mask_bytes = uint64_t(shape.channels) * shape.height * shape.width;
+  if (done.store_device_mask) {
+    done.store_device_mask(i, slot.index(), r);  // fills ipc_*, mask_place kDevice, the GPU's PCI id
+  } else if (done.host_masks.size() >= (i + 1) * mask_bytes) {
+    const uint64_t offset = (end + 63) / 64 * 64;
+    if (offset + mask_bytes > slot.size()) return false;
+    std::memcpy(slot.data() + offset, done.host_masks.data() + i * mask_bytes, mask_bytes);
+    r.mask_place = shm::MaskPlace::kHost;
+    r.mask_offset = offset;
+    counters_.mask_bytes_copied.fetch_add(mask_bytes, std::memory_order_relaxed);
+  } else {
+    return false;
+  }
+  r.mask_channels = shape.channels;
+  r.mask_height = shape.height;
+  r.mask_width = shape.width;
+  r.mask_bytes = mask_bytes;
+  counters_.masks.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
 
 std::optional<shm::WriteSlot> ResultWriter::acquire(const std::atomic<bool>& give_up) {
   for (;;) {
@@ -67,8 +92,8 @@ size_t ResultWriter::write(const CompletedBatch& done, const std::atomic<bool>& 
     auto& r = *reinterpret_cast<shm::ResultHeader*>(base);
     copy_event_fields(batch.headers[i], r);
     const peaks::EventPeaks& ev = done.peaks[i];
-    const bool with_frame = write_frames_ && (ev.hit || frames_of_nonhits_) && i < batch.slots.size() &&
-                            batch.slots[i].valid();
+    const bool with_frame = contents_.frames && (ev.hit || contents_.frames_of_nonhits) &&
+                            i < batch.slots.size() && batch.slots[i].valid();
     // Room for peaks: everything after kPeaksOffset, less the frame when one is written.
     uint64_t room = slot->size() - shm::kPeaksOffset;
     bool frame_fits = false;
@@ -84,19 +109,25 @@ size_t ResultWriter::write(const CompletedBatch& done, const std::atomic<bool>& 
     r.n_found = ev.n_found;
     r.producer_id = producer_id_;
     r.flags = ev.hit ? shm::kResultFlagHit : 0;
+    r.producer_identity = producer_identity_;
+    uint64_t end = shm::kPeaksOffset + n * sizeof(shm::PeakRecord);
     if (with_frame && frame_fits) {
-      r.frame_offset = (shm::kPeaksOffset + n * sizeof(shm::PeakRecord) + 63) / 64 * 64;
+      r.frame_offset = (end + 63) / 64 * 64;
       r.frame_bytes = frame_bytes;
       r.frame_dtype = batch.shape.dtype;
       std::memcpy(base + r.frame_offset, batch.slots[i].data() + shm::kPayloadOffset, frame_bytes);
       counters_.frame_bytes_copied.fetch_add(frame_bytes, std::memory_order_relaxed);
+      end = r.frame_offset + frame_bytes;
     } else if (with_frame) {
       counters_.frames_skipped.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Masks of hits only (never a non-hit's, whatever keep_all_events says); device_masks: every event.
+    if ((contents_.masks && ev.hit) || (contents_.device_masks && done.store_device_mask)) {
+      if (!place_mask(done, i, *slot, end, r)) counters_.masks_skipped.fetch_add(1, std::memory_order_relaxed);
     }
     counters_.peaks_truncated.fetch_add(ev.n_found - n, std::memory_order_relaxed);
     counters_.peaks.fetch_add(n, std::memory_order_relaxed);
     if (ev.hit) counters_.hits.fetch_add(1, std::memory_order_relaxed);
-    if (done.store_device_mask) done.store_device_mask(i, slot->index(), r);
     r.t_q2_ns = realtime_ns();
     if (r.t_recv_ns != 0 && r.t_q2_ns > r.t_recv_ns) {
       counters_.latency_us.record((r.t_q2_ns - r.t_recv_ns) / 1000);

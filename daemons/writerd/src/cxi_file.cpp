@@ -67,6 +67,11 @@ CxiFile::CxiFile(const std::string& path, const CxiLayout& layout) : path_(path)
     data_ = make_dataset(data.get(), "data", H5T_IEEE_F32LE,
                          {hsize_t(layout.slab_height), hsize_t(layout.slab_width)}, 1, z, nullptr, path);
   }
+  if (layout.masks) {
+    mask_ = make_dataset(result.get(), "peakMask", H5T_STD_U8LE,
+                         {hsize_t(layout.slab_height), hsize_t(layout.slab_width)}, 1, z, nullptr, path);
+    mask_status_ = make_dataset(result.get(), "peakMaskStatus", H5T_STD_U8LE, {}, 256, 0, nullptr, path);
+  }
 }
 
 void CxiFile::extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims,
@@ -109,32 +114,47 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
   extend_and_write(timestamp_raw_, 1, nullptr, H5T_NATIVE_UINT64, raw_stamps.data(), n);
   extend_and_write(n_found_, 1, nullptr, H5T_NATIVE_INT32, n_found.data(), n);
   if (data_.valid()) append_frames(rows);
+  if (mask_.valid()) append_masks(rows);
   // nPeaks last: a row counts once its count is there (matters only to a reader of a partial file).
   extend_and_write(n_peaks_, 1, nullptr, H5T_NATIVE_INT32, n_peaks.data(), n);
   rows_ += n;
 }
 
 void CxiFile::append_frames(const std::vector<const CxiRow*>& rows) {
-  // Every frame is one chunk (1, H, W). Workers deflate the chunks exactly as HDF5's deflate filter
-  // would; this thread then writes them in row order with H5Dwrite_chunk (libhdf5 is serial).
-  const std::string ctx = path_ + ": append frames";
+  const size_t pixels = size_t(layout_.slab_height * layout_.slab_width);
+  append_row_chunks(data_, rows.size(), pixels * sizeof(float), [&](size_t r) -> const void* {
+    return rows[r]->frame.size() == pixels ? rows[r]->frame.data() : nullptr;
+  }, "frames");
+}
+
+void CxiFile::append_masks(const std::vector<const CxiRow*>& rows) {
   const size_t n = rows.size();
+  const size_t pixels = size_t(layout_.slab_height * layout_.slab_width);
+  std::vector<uint8_t> status(n);
+  for (size_t r = 0; r < n; ++r) status[r] = uint8_t(rows[r]->mask_status);
+  extend_and_write(mask_status_, 1, nullptr, H5T_NATIVE_UINT8, status.data(), n);
+  append_row_chunks(mask_, n, pixels, [&](size_t r) -> const void* {
+    return rows[r]->mask.size() == pixels ? rows[r]->mask.data() : nullptr;
+  }, "masks");
+}
+
+void CxiFile::append_row_chunks(const H5Handle& dataset, size_t n, size_t row_bytes,
+                                const std::function<const void*(size_t)>& row_of, const char* what) {
+  // Every row is one chunk (1, H, W). Workers deflate the chunks exactly as HDF5's deflate filter
+  // would; this thread then writes them in row order with H5Dwrite_chunk (libhdf5 is serial).
+  const std::string ctx = path_ + ": append " + what;
   const hsize_t h = hsize_t(layout_.slab_height), w = hsize_t(layout_.slab_width);
-  const size_t frame_bytes = size_t(h * w) * sizeof(float);
   const int level = layout_.compression_level;
-  const auto frame_of = [&](size_t r) -> const float* {
-    return rows[r]->frame.size() == h * w ? rows[r]->frame.data() : nullptr;
-  };
   if (chunks_.size() < n) chunks_.resize(n);
-  std::vector<float> zeros;
+  std::vector<uint8_t> zeros;
   if (level > 0) {
     const auto deflate_row = [&](size_t r) {
-      const float* frame = frame_of(r);
-      if (frame == nullptr) {
-        const std::vector<float> blank(h * w, 0.0f);
-        deflate_chunk(blank.data(), frame_bytes, level, chunks_[r]);
+      const void* row = row_of(r);
+      if (row == nullptr) {
+        const std::vector<uint8_t> blank(row_bytes, 0);
+        deflate_chunk(blank.data(), row_bytes, level, chunks_[r]);
       } else {
-        deflate_chunk(frame, frame_bytes, level, chunks_[r]);
+        deflate_chunk(row, row_bytes, level, chunks_[r]);
       }
     };
     if (layout_.pool) {
@@ -144,19 +164,19 @@ void CxiFile::append_frames(const std::vector<const CxiRow*>& rows) {
     }
   }
   const hsize_t new_dims[3] = {rows_ + n, h, w};
-  h5_check(H5Dset_extent(data_.get(), new_dims), ctx);
+  h5_check(H5Dset_extent(dataset.get(), new_dims), ctx);
   for (size_t r = 0; r < n; ++r) {
     const hsize_t offset[3] = {rows_ + r, 0, 0};
     const void* chunk = nullptr;
-    size_t size = frame_bytes;
+    size_t size = row_bytes;
     if (level > 0) {
       chunk = chunks_[r].data();
       size = chunks_[r].size();
-    } else if ((chunk = frame_of(r)) == nullptr) {
-      zeros.assign(h * w, 0.0f);
+    } else if ((chunk = row_of(r)) == nullptr) {
+      zeros.assign(row_bytes, 0);
       chunk = zeros.data();
     }
-    h5_check(H5Dwrite_chunk(data_.get(), H5P_DEFAULT, 0, offset, size, chunk), ctx);
+    h5_check(H5Dwrite_chunk(dataset.get(), H5P_DEFAULT, 0, offset, size, chunk), ctx);
   }
 }
 
@@ -165,7 +185,7 @@ void CxiFile::close() {
   const std::string ctx = "close " + path_;
   bool ok = true;
   for (H5Handle* d : {&n_peaks_, &n_found_, &x_, &y_, &seg_, &intensity_, &energy_, &event_id_,
-                      &epoch_, &timestamp_, &timestamp_raw_, &data_}) {
+                      &epoch_, &timestamp_, &timestamp_raw_, &data_, &mask_, &mask_status_}) {
     ok = d->reset() && ok;
   }
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_LOCAL);

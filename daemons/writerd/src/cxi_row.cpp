@@ -75,6 +75,24 @@ std::string place_frame(const shm::ResultHeader& h, const uint8_t* frame, uint64
 
 }  // namespace
 
+std::string place_mask(const shm::ResultHeader& h, const uint8_t* mask, const Geometry& g,
+                       std::vector<uint8_t>& slab) {
+  if (h.mask_channels != h.channels || h.mask_height != h.height || h.mask_width != h.width) {
+    return "mask shape differs from the stored frame's";
+  }
+  if (std::string why = check_cxi_inputs(h, 0, g); !why.empty()) return why;
+  const int64_t slab_w = g.slab_width();
+  slab.assign(size_t(g.slab_height() * slab_w), 0);
+  for (uint32_t p = 0; p < h.channels; ++p) {
+    const PanelRect& r = g.panels()[p];
+    for (uint32_t y = 0; y < h.orig_height; ++y) {
+      const uint8_t* src = mask + (uint64_t(p) * h.height + h.pad_top + y) * h.width + h.pad_left;
+      std::memcpy(slab.data() + (r.min_ss + y) * slab_w + r.min_fs, src, h.orig_width);
+    }
+  }
+  return {};
+}
+
 float photon_energy_ev(double wavelength_a) {
   if (!(wavelength_a > 0)) return std::numeric_limits<float>::quiet_NaN();
   return static_cast<float>(kHcEvAngstrom / wavelength_a);

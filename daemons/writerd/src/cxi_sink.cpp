@@ -88,6 +88,7 @@ CxiLayout CxiSink::layout() const {
   CxiLayout l;
   l.max_num_peak = settings_.max_num_peak;
   l.frames = settings_.frames;
+  l.masks = settings_.masks;
   l.compression_level = int(settings_.compression_level);
   l.pool = settings_.pool;
   if (geometry_) {
@@ -126,8 +127,9 @@ void CxiSink::append_pending() {
   // Rows (with their frames) are made per chunk so a batch of large frames is never all in memory.
   // Rows with frames are made per chunk of about 64 MiB, but at least one row per pool thread.
   const size_t threads = settings_.pool ? settings_.pool->concurrency() : 1;
-  const size_t chunk =
-      settings_.frames ? std::max<size_t>(threads, (64u << 20) / std::max<size_t>(1, frame_floats * 4)) : 256;
+  const size_t chunk = settings_.frames || settings_.masks
+                            ? std::max<size_t>(threads, (64u << 20) / std::max<size_t>(1, frame_floats * 4))
+                            : 256;
   std::vector<CxiRow> rows;
   std::vector<const CxiRow*> ptrs;
   while (!failed_ && in_file_ < held_.size()) {
@@ -146,8 +148,9 @@ void CxiSink::append_pending() {
                      settings_.frames, rows[i]);
         h.peaks_outside = rows[i].peaks_outside;
         h.frame_missing = rows[i].frame_missing;
+        if (settings_.masks) make_mask(q, h, rows[i]);
       };
-      if (settings_.pool && settings_.frames) {
+      if (settings_.pool && (settings_.frames || settings_.masks)) {
         settings_.pool->run(n, make_row);  // rows are independent (frame placement, dtype conversion)
       } else {
         for (size_t i = 0; i < n; ++i) make_row(i);
@@ -161,6 +164,33 @@ void CxiSink::append_pending() {
     }
     if (in_file_ >= settings_.events_per_file && !complete()) return;
   }
+}
+
+void CxiSink::make_mask(const Q2Event& q, HeldEvent& held, CxiRow& row) {
+  row.mask.clear();
+  row.mask_status = MaskStatus::kNone;
+  held.mask_status = MaskStatus::kNone;
+  if (!held.hit) return;  // never a non-hit's mask (keep_all_events rows): status 0, zero row
+  const shm::ResultHeader& h = q.header;
+  std::string why;
+  std::vector<uint8_t> device_copy;
+  const uint8_t* mask = q.host_mask;
+  if (h.mask_place == shm::MaskPlace::kNone) {
+    why = "the Q2 record carries no mask (inferd without write_masks, or it did not fit the Q2 slot)";
+  } else if (h.mask_place == shm::MaskPlace::kDevice) {
+    device_copy.resize(h.mask_bytes);
+    why = settings_.device_masks ? settings_.device_masks->read(h, device_copy.data()) : "no device mask reader";
+    mask = device_copy.data();
+  }
+  if (why.empty()) why = place_mask(h, mask, *geometry_, row.mask);
+  if (why.empty()) {
+    row.mask_status = MaskStatus::kWritten;
+  } else {
+    row.mask.clear();
+    row.mask_status = MaskStatus::kMissing;
+    held.mask_error = std::move(why);
+  }
+  held.mask_status = row.mask_status;
 }
 
 bool CxiSink::complete() {
@@ -182,12 +212,18 @@ bool CxiSink::complete() {
   }
   // The file is durable under its final name: only now may its events leave Q2.
   const uint64_t now_ns = realtime_ns();
-  uint64_t nonhits = 0, outside = 0, missing = 0;
+  uint64_t nonhits = 0, outside = 0, missing = 0, masks = 0, masks_missing = 0;
+  std::string mask_error;
   for (uint64_t i = 0; i < in_file_; ++i) {
     HeldEvent& h = held_.front();
     nonhits += h.hit ? 0 : 1;
     outside += h.peaks_outside;
     missing += h.frame_missing ? 1 : 0;
+    masks += h.mask_status == MaskStatus::kWritten ? 1 : 0;
+    if (h.mask_status == MaskStatus::kMissing) {
+      ++masks_missing;
+      mask_error = h.mask_error;
+    }
     if (h.t_recv_ns > 0 && h.t_recv_ns <= now_ns) counters_.latency_us.record((now_ns - h.t_recv_ns) / 1000);
     ring_.release(std::move(h.slot));
     held_.pop_front();
@@ -196,6 +232,8 @@ bool CxiSink::complete() {
   counters_.nonhits_written.fetch_add(nonhits);
   counters_.peaks_outside_panel.fetch_add(outside);
   counters_.frames_missing.fetch_add(missing);
+  counters_.masks_written.fetch_add(masks);
+  counters_.masks_missing.fetch_add(masks_missing);
   counters_.bytes_written.fetch_add(bytes);
   counters_.files_closed.fetch_add(1);
   counters_.held_slots.store(held_.size());
@@ -203,6 +241,10 @@ bool CxiSink::complete() {
   if (missing > 0) {
     spdlog::warn("{}: {} of {} frames written as NaN: their Q2 records carried no frame (a producer without "
                  "inferd.write_frames?), counted frames_missing", done_path, missing, in_file_);
+  }
+  if (masks_missing > 0) {
+    spdlog::warn("{}: {} of {} hits written without their PeakNet mask (peakMaskStatus 2, counted masks_missing); "
+                 "last reason: {}", done_path, masks_missing, masks + masks_missing, mask_error);
   }
   spdlog::info("completed {} ({} events, {} bytes)", done_path, in_file_, bytes);
   in_file_ = 0;
@@ -245,7 +287,7 @@ void CxiSink::retry() {
     if (!recovered_) recover();
     output_->ensure_dir();  // it may have been removed meanwhile
     if (held_.empty()) {
-      if (geometry_ || !settings_.frames) {
+      if (geometry_ || !(settings_.frames || settings_.masks)) {
         open_file();
       } else {
         probe_directory(output_->dir());

@@ -24,6 +24,8 @@ WriterCounters::WriterCounters(const std::string& block_name, bool group_shareab
       write_errors(block_.counter("write_errors")),
       peaks_outside_panel(block_.counter("peaks_outside_panel")),
       frames_missing(block_.counter("frames_missing")),
+      masks_written(block_.counter("masks_written")),
+      masks_missing(block_.counter("masks_missing")),
       held_slots(block_.gauge("held_slots")),
       output_failed(block_.gauge("output_failed")),
       stalls(block_.counter("stalls")),
@@ -51,6 +53,8 @@ nlohmann::json WriterCounters::to_json() const {
                       {"write_errors", write_errors.load()},
                       {"peaks_outside_panel", peaks_outside_panel.load()},
                       {"frames_missing", frames_missing.load()},
+                      {"masks_written", masks_written.load()},
+                      {"masks_missing", masks_missing.load()},
                       {"held_slots", held_slots.load()},
                       {"output_failed", output_failed.load()}};
   for (int r = 0; r < int(WriterDrop::kCount); ++r) {

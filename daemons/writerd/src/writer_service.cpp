@@ -81,9 +81,14 @@ WriterService::WriterService(const config::SuiteConfig& config)
   s.retry_interval = std::chrono::milliseconds(w.retry_interval_ms);
   s.on_error = parse_on_error(w.on_error);
   s.geom_file_name = config_.run.name + ".geom";
-  if (w.write_frames) {
+  if (w.write_frames || w.write_masks) {
     pool_ = std::make_unique<WorkPool>(compression_workers(w.compression_threads));
     s.pool = pool_.get();
+  }
+  if (w.write_masks) {
+    s.masks = true;
+    device_masks_ = make_device_mask_reader();
+    s.device_masks = device_masks_.get();
   }
   if (s.events_per_file < uint64_t(w.events_per_file)) {
     spdlog::warn("writerd.events_per_file {} > {} Q2 slots writerd may hold: files get at most {} events",
@@ -93,9 +98,10 @@ WriterService::WriterService(const config::SuiteConfig& config)
   if (file_geometry_) sink_->set_geometry(&*file_geometry_);
   sink_->start();  // a failing output is reported and retried, not fatal
   started_at_ = utc_now();
-  spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {} "
-               "(deflate {} on {} threads)", q2_name_, slots, w.output_dir, s.events_per_file,
+  spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {}, "
+               "masks {} (deflate {} on {} threads)", q2_name_, slots, w.output_dir, s.events_per_file,
                file_geometry_ ? w.geometry : "stacked panels", w.on_error, w.write_frames ? "of hits" : "off",
+               !w.write_masks ? "off" : device_masks_->available() ? "of hits (host or CUDA IPC)" : "of hits (host only: no CUDA)",
                w.compression_level, pool_ ? pool_->concurrency() : 0);
 }
 
@@ -321,11 +327,12 @@ bool WriterService::apply_live(const std::string& key, const nlohmann::json& val
       error = key + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " + value.dump();
       return false;
     }
-    if (key == "peaks.min_num_peak" && config_.writerd.write_frames &&
+    if (key == "peaks.min_num_peak" && (config_.writerd.write_frames || config_.writerd.write_masks) &&
         value.get<int64_t>() < config_.peaks.min_num_peak) {
-      // inferd copies the frames of its own hits (the start value): lower would mean hits without frames.
+      // inferd copies the frames / masks of its own hits (the start value): lower would mean hits without them.
+      const char* setting = config_.writerd.write_frames ? "writerd.write_frames" : "writerd.write_masks";
       error = key + ": " + value.dump() + " is below " + std::to_string(config_.peaks.min_num_peak) +
-              ", the value inferd copies hit frames by (writerd.write_frames); restart the suite with the " +
+              ", the value inferd copies hit frames and masks by (" + setting + "); restart the suite with the " +
               "lower value";
       return false;
     }

@@ -10,7 +10,8 @@
 
 namespace peaknet::shm {
 
-inline constexpr uint32_t kEventLayoutVersion = 3;  ///< 2: timestamp_raw; 3: ingest_epoch (both were reserved)
+inline constexpr uint32_t kEventLayoutVersion = 4;  ///< 2: timestamp_raw; 3: ingest_epoch; 4: ResultHeader
+                                                    ///< mask fields (all taken from reserved bytes)
 
 enum class DType : uint8_t { kU8 = 1, kU16, kU32, kU64, kI8, kI16, kI32, kI64, kF32, kF64 };
 constexpr size_t dtype_size(DType t) {
@@ -52,6 +53,13 @@ struct EventHeader {
 };
 inline constexpr uint32_t kEventFlagEndOfStream = 1u << 0;  ///< marker event, no payload
 
+/// Where a result's PeakNet mask is (ResultHeader::mask_place).
+enum class MaskPlace : uint8_t {
+  kNone = 0,    ///< no mask (write_masks off, a non-hit, or it did not fit)
+  kHost = 1,    ///< in this Q2 slot at mask_offset (CPU inferd)
+  kDevice = 2,  ///< in inferd's device pool entry of this Q2 slot: ipc_* fields + kResultFlagDeviceMask
+};
+
 /// Q2: the result for one event.
 struct ResultHeader {
   uint64_t event_id;
@@ -79,10 +87,21 @@ struct ResultHeader {
   uint64_t ipc_bytes;
   uint64_t timestamp_raw;       ///< as in EventHeader (0 when absent)
   uint64_t ingest_epoch;        ///< as in EventHeader: (ingest_epoch, event_id) is the event's identity
-  uint8_t reserved[224];
+  // PeakNet mask of a hit (writerd.write_masks; docs/writerd.md "Masks"): uint8 per pixel, 1 = the
+  // model's peak class (logit1 > logit0), 0 = background, C-order mask_channels x mask_height x mask_width
+  // (the stored frame's shape, like the peaks' coordinates).
+  MaskPlace mask_place;         ///< where the mask is: none, host copy in this slot, device pool entry
+  uint8_t reserved2[3];
+  uint32_t mask_channels, mask_height, mask_width;
+  uint64_t mask_bytes;          ///< = mask_channels * mask_height * mask_width
+  uint64_t mask_offset;         ///< kHost: from slot start (64-byte aligned, after peaks and frame)
+  uint64_t producer_identity;   ///< kDevice: inferd's process identity (shm/process_liveness.hpp): the pool
+                                ///< entry is readable only while that process lives
+  char mask_device_pci[16];     ///< kDevice: PCI bus id of the pool's GPU ("0000:3b:00.0", NUL-terminated)
+  uint8_t reserved[168];
 };
 inline constexpr uint32_t kResultFlagHit = 1u << 0;
-inline constexpr uint32_t kResultFlagDeviceMask = 1u << 1;
+inline constexpr uint32_t kResultFlagDeviceMask = 1u << 1;  ///< = mask_place kDevice (device_masks consumers)
 inline constexpr uint32_t kResultFlagEndOfStream = 1u << 2;
 
 /// One Bragg peak, stored frame coordinates (pad offsets not yet removed).

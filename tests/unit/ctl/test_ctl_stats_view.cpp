@@ -140,6 +140,10 @@ TEST(CtlStatsView, StallsAndSlotsTooSmallAreSpelledOut) {
   EXPECT_NE(table.find("SLOTS TOO SMALL ingestd: 16 events dropped, they need Q1 slots of 29495296 bytes"),
             std::string::npos)
       << table;
+  s.daemons[1].counters["masks_missing"] = 7;
+  const std::string with_masks = render_stats_table(s, nullptr, "title");
+  EXPECT_NE(with_masks.find("MASKS MISSING writerd: 7 hits written without their PeakNet mask"), std::string::npos)
+      << with_masks;
   EXPECT_EQ(stats_to_json(s, nullptr)["daemons"][0]["stall"], "decode thread 3 stuck for 31 s in q1 acquire");
   EXPECT_EQ(render_stats_table(two_stage(100, 30, 60, 0, 0), nullptr, "t").find("STALLED"), std::string::npos);
 }

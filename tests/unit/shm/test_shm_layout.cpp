@@ -97,7 +97,7 @@ TEST(ShmLayout, CounterBlockLayoutIsPinned) {
 
 // event_layout.hpp: the Q1/Q2 slot contents shared by ingestd, inferd and writerd.
 TEST(ShmLayout, EventHeaderOffsetsArePinned) {
-  EXPECT_EQ(kEventLayoutVersion, 3u);
+  EXPECT_EQ(kEventLayoutVersion, 4u);
   EXPECT_EQ(sizeof(EventHeader), 256u);
   EXPECT_EQ(offsetof(EventHeader, event_id), 0u);
   EXPECT_EQ(offsetof(EventHeader, source_message_id), 8u);
@@ -151,7 +151,16 @@ TEST(ShmLayout, ResultHeaderAndPeakRecordOffsetsArePinned) {
   EXPECT_EQ(offsetof(ResultHeader, ipc_bytes), 264u);
   EXPECT_EQ(offsetof(ResultHeader, timestamp_raw), 272u);
   EXPECT_EQ(offsetof(ResultHeader, ingest_epoch), 280u);
-  EXPECT_EQ(offsetof(ResultHeader, reserved), 288u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_place), 288u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_channels), 292u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_height), 296u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_width), 300u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_bytes), 304u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_offset), 312u);
+  EXPECT_EQ(offsetof(ResultHeader, producer_identity), 320u);
+  EXPECT_EQ(offsetof(ResultHeader, mask_device_pci), 328u);
+  EXPECT_EQ(offsetof(ResultHeader, reserved), 344u);
+  EXPECT_EQ(sizeof(MaskPlace), 1u);
   EXPECT_EQ(kPeaksOffset, 512u);
   EXPECT_EQ(sizeof(PeakRecord), 40u);
   EXPECT_EQ(offsetof(PeakRecord, y), 0u);

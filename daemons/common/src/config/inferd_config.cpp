@@ -55,6 +55,7 @@ InferdConfig parse_inferd_config(ConfigNode node) {
   }
   c.release_q1 = node.get_enum("release_q1", c.release_q1, {"after_publish", "after_copy"});
   c.write_frames = node.get_bool("write_frames", c.write_frames);
+  c.write_masks = node.get_bool("write_masks", c.write_masks);
   c.device_masks = node.get_bool("device_masks", c.device_masks);
   c.cpu_threads = node.get_int("cpu_threads", c.cpu_threads, 0, 1024);
   c.cpu_index = node.get_int("cpu_index", c.cpu_index, 0, 1023);

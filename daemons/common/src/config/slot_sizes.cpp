@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/config/config_error.hpp"
+#include "common/config/mask_path.hpp"
 #include "common/config/suite_config.hpp"
 #include "shm/event_layout.hpp"
 
@@ -38,10 +39,13 @@ uint64_t q1_slot_bytes_for(const std::vector<int64_t>& shape, const std::string&
   return round_up(shm::kPayloadOffset + pixel_bytes(shape, dtype), kPage);
 }
 
-uint64_t q2_slot_bytes_for(uint64_t max_num_peak, uint64_t frame_bytes) {
-  // inferd's ResultWriter: peaks at kPeaksOffset, the frame after them at a 64-byte boundary.
-  const uint64_t peaks_end = shm::kPeaksOffset + max_num_peak * sizeof(shm::PeakRecord);
-  return round_up(frame_bytes > 0 ? round_up(peaks_end, 64) + frame_bytes : peaks_end, kPage);
+uint64_t q2_slot_bytes_for(uint64_t max_num_peak, uint64_t frame_bytes, uint64_t mask_bytes) {
+  // inferd's ResultWriter: peaks at kPeaksOffset, the frame after them, the mask after that, each at a
+  // 64-byte boundary.
+  uint64_t end = shm::kPeaksOffset + max_num_peak * sizeof(shm::PeakRecord);
+  if (frame_bytes > 0) end = round_up(end, 64) + frame_bytes;
+  if (mask_bytes > 0) end = round_up(end, 64) + mask_bytes;
+  return round_up(end, kPage);
 }
 
 void resolve_slot_sizes(SuiteConfig& c) {
@@ -69,18 +73,24 @@ void resolve_slot_sizes(SuiteConfig& c) {
                                     c.q1.slot_bytes, describe(s.shape, s.dtype), needed));
     }
   }
-  // Q2: the frame copy needs the event's size; without write_frames only the peaks (truncation is counted).
+  // Q2: the frame and host mask copies need the event's size; without them only the peaks (truncation is
+  // counted).
   const uint64_t frame_bytes = c.inferd.write_frames && declared ? pixel_bytes(c.q1.event_shape, c.q1.event_dtype) : 0;
-  const uint64_t q2_needed = q2_slot_bytes_for(uint64_t(c.peaks.max_num_peak), frame_bytes);
+  const uint64_t mask_bytes =
+      masks_by_host_copy(c) && declared ? pixel_bytes(c.q1.event_shape, c.q1.event_dtype) / dtype_bytes(c.q1.event_dtype) : 0;
+  const uint64_t q2_needed = q2_slot_bytes_for(uint64_t(c.peaks.max_num_peak), frame_bytes, mask_bytes);
   if (c.q2.slot_bytes == 0) {
     c.q2.slot_bytes = int64_t(q2_needed);
-  } else if (frame_bytes > 0 && uint64_t(c.q2.slot_bytes) < q2_needed) {
+  } else if ((frame_bytes > 0 || mask_bytes > 0) && uint64_t(c.q2.slot_bytes) < q2_needed) {
+    const std::string what = frame_bytes > 0 && mask_bytes > 0 ? "config.inferd.write_frames and config.writerd.write_masks"
+                             : frame_bytes > 0                 ? "config.inferd.write_frames"
+                                                               : "config.writerd.write_masks";
     throw ConfigError("config.q2.slot_bytes",
-                      fmt::format("{} bytes cannot hold a result with config.inferd.write_frames of "
-                                  "config.q1.event_shape/event_dtype {} and config.peaks.max_num_peak {}: needs >= {}; "
+                      fmt::format("{} bytes cannot hold a result with {} of config.q1.event_shape/event_dtype {} "
+                                  "(frame {} bytes, host mask {} bytes) and config.peaks.max_num_peak {}: needs >= {}; "
                                   "raise it or set 0 (auto)",
-                                  c.q2.slot_bytes, describe(c.q1.event_shape, c.q1.event_dtype), c.peaks.max_num_peak,
-                                  q2_needed));
+                                  c.q2.slot_bytes, what, describe(c.q1.event_shape, c.q1.event_dtype), frame_bytes,
+                                  mask_bytes, c.peaks.max_num_peak, q2_needed));
   }
 }
 

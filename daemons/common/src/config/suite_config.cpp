@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/config/frame_path.hpp"
+#include "common/config/mask_path.hpp"
 #include "common/config/overrides.hpp"
 #include "common/config/slot_sizes.hpp"
 
@@ -31,10 +32,12 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   node.finish();
   if (c.run.group_access) c.q1.group_shareable = c.q2.group_shareable = true;  // one switch for every segment
   derive_frame_settings(root, c);  // inferd.write_frames follows writerd's before slot sizes are derived
+  derive_mask_settings(root, c);   // so does inferd.write_masks
   const bool q2_given = root.is_object() && root.contains("q2") && root["q2"].is_object() &&
                         root["q2"].contains("slot_bytes");
   const bool q2_auto = !q2_given || c.q2.slot_bytes == 0;
-  if (q2_auto && c.inferd.write_frames) c.q2.slot_bytes = 0;  // derived for the frames, not the default
+  // Derived for the frames / host masks, not the default.
+  if (q2_auto && (c.inferd.write_frames || masks_by_host_copy(c))) c.q2.slot_bytes = 0;
   resolve_slot_sizes(c);
   check_q2_frame_room(q2_auto, c);
   c.raw = root;

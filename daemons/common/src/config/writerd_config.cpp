@@ -20,6 +20,7 @@ WriterdConfig parse_writerd_config(ConfigNode node) {
   c.fsync = node.get_enum("fsync", c.fsync, {"none", "file"});
   c.geometry = node.get_string("geometry", c.geometry);
   c.write_frames = node.get_bool("write_frames", c.write_frames);
+  c.write_masks = node.get_bool("write_masks", c.write_masks);
   c.compression_level = node.get_int("compression_level", c.compression_level, 0, 9);
   c.compression_threads = node.get_int("compression_threads", c.compression_threads, 0, 256);
   c.keep_all_events = node.get_bool("keep_all_events", c.keep_all_events);

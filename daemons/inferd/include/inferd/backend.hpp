@@ -43,9 +43,12 @@ struct CompletedBatch {
   std::vector<peaks::EventPeaks> peaks;   ///< one per event
   uint32_t pad_bottom = 0, pad_right = 0; ///< zero rows/columns inferd added (model input only)
   StageTimes times;
-  /// device_masks only: copies event i's mask into the exported pool entry of Q2 slot `q2_slot` and
-  /// fills the record's IPC fields (set by the CUDA backend; empty otherwise).
+  /// CUDA with write_masks or device_masks: copies event i's mask into the exported pool entry of Q2 slot
+  /// `q2_slot` and fills the record's IPC fields (set by the CUDA backend; empty otherwise).
   std::function<void(size_t event, uint32_t q2_slot, shm::ResultHeader& result)> store_device_mask;
+  /// CPU with write_masks: uint8 masks (1 = logit1 > logit0) of every event, C x H x W each, in order
+  /// (ResultWriter copies those of hits into Q2). Empty otherwise.
+  std::vector<uint8_t> host_masks;
 };
 
 /// Where the backend sends what it has finished with. Called on the thread noted per method.
@@ -74,6 +77,7 @@ struct BackendOptions {
   uint64_t q1_data_area_bytes = 0;
   uint64_t q1_slot_bytes = 0;
   bool keep_inputs = false;           ///< Q1 slots come back with the results (release after publish)
+  bool write_masks = false;           ///< masks of hits to writerd (CPU: host_masks; CUDA: the device pool)
   bool device_masks = false;          ///< keep masks on the GPU for a CUDA IPC consumer
   uint32_t q2_slots = 0;              ///< device_masks: one pool entry per Q2 slot
   int cpu_threads = 0;

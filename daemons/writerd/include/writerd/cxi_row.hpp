@@ -14,6 +14,14 @@ namespace peaknet::writerd {
 /// E[eV] = hc / lambda; hc in eV*Angstrom (the value the golden files use).
 inline constexpr double kHcEvAngstrom = 12398.4198;
 
+/// /entry_1/result_1/peakMaskStatus of a row (writerd.write_masks).
+enum class MaskStatus : uint8_t {
+  kNone = 0,     ///< no mask wanted: not a hit (keep_all_events rows); the mask row is 0
+  kWritten = 1,  ///< the row holds the hit's PeakNet mask
+  kMissing = 2,  ///< a hit whose mask could not be had (inferd died holding it, no CUDA here, did not
+                 ///< fit Q2): the mask row is 0, counted masks_missing
+};
+
 struct CxiRow {
   uint64_t event_id = 0;
   uint64_t ingest_epoch = 0;     ///< with event_id the event's identity (0 = producer without epochs)
@@ -26,6 +34,8 @@ struct CxiRow {
   std::vector<float> frame;      ///< slab_height x slab_width, empty when frames are not written
   uint32_t peaks_outside = 0;    ///< peaks skipped: centroid in the padding or panel index too large
   bool frame_missing = false;    ///< a frame was wanted but the slot had none (frame written as NaN)
+  std::vector<uint8_t> mask;     ///< slab_height x slab_width (1 = peak pixel) with write_masks, else empty
+  MaskStatus mask_status = MaskStatus::kNone;
   int32_t n_peaks() const { return static_cast<int32_t>(fs.size()); }
 };
 
@@ -43,5 +53,11 @@ std::string check_cxi_inputs(const shm::ResultHeader& header, uint64_t frame_byt
 std::string make_cxi_row(const shm::ResultHeader& header, const shm::PeakRecord* peaks,
                          const uint8_t* frame, uint64_t frame_bytes, const Geometry& geometry,
                          uint32_t max_num_peak, bool want_frame, CxiRow& row);
+
+/// Places a mask of the stored frame (header.mask_channels x mask_height x mask_width, uint8; the pad
+/// offsets cropped away) into `slab` (slab_height x slab_width, zero outside the panels), as the frame
+/// is placed. "" or why not.
+std::string place_mask(const shm::ResultHeader& header, const uint8_t* mask, const Geometry& geometry,
+                       std::vector<uint8_t>& slab);
 
 }  // namespace peaknet::writerd

@@ -17,6 +17,8 @@
 
 #include "shm/ring.hpp"
 #include "writerd/cxi_file.hpp"
+#include "writerd/device_mask_reader.hpp"
+#include "writerd/q2_slot.hpp"
 #include "writerd/event_id_window.hpp"
 #include "writerd/geometry.hpp"
 #include "writerd/output_files.hpp"
@@ -35,6 +37,8 @@ struct HeldEvent {
   bool hit = true;
   uint32_t peaks_outside = 0;  ///< filled when its row is made
   bool frame_missing = false;
+  MaskStatus mask_status = MaskStatus::kNone;  ///< filled when its row is made (write_masks)
+  std::string mask_error{};                    ///< why a hit's mask is missing
 };
 
 struct SinkSettings {
@@ -47,6 +51,8 @@ struct SinkSettings {
   OnError on_error = OnError::kBlock;
   std::string geom_file_name;        ///< "<run>.geom": the geometry written beside the files ("" = none)
   WorkPool* pool = nullptr;          ///< makes rows and deflates frames in parallel (nullptr: serial)
+  bool masks = false;                ///< peakMask of every hit (writerd.write_masks)
+  DeviceMaskReader* device_masks = nullptr;  ///< reads masks left on a GPU (with `masks`)
 };
 
 struct FileRecord {
@@ -103,6 +109,8 @@ class CxiSink {
   void drop_held(size_t count);
   void retry();
   CxiLayout layout() const;
+  /// The hit's mask into row.mask (host copy in the slot, or from the device); status + why not.
+  void make_mask(const Q2Event& q, HeldEvent& held, CxiRow& row);
 
   shm::Ring& ring_;
   WriterCounters& counters_;

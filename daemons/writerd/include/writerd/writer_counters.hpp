@@ -34,6 +34,8 @@ class WriterCounters {
   std::atomic<uint64_t>& write_errors;        ///< failed create / append / close / rename
   std::atomic<uint64_t>& peaks_outside_panel; ///< peaks skipped: centroid in the padding
   std::atomic<uint64_t>& frames_missing;      ///< write_frames but the slot had no frame
+  std::atomic<uint64_t>& masks_written;       ///< write_masks: hits written with their mask
+  std::atomic<uint64_t>& masks_missing;       ///< write_masks: hits written without mask (peakMaskStatus 2)
   std::atomic<uint64_t>& held_slots;          ///< gauge: claimed slots of the open file
   std::atomic<uint64_t>& output_failed;       ///< gauge: 1 while the output is failing
   std::atomic<uint64_t>& stalls;              ///< stall episodes (common::ProgressMonitor)

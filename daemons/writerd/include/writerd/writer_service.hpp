@@ -24,6 +24,7 @@
 #include "common/logging.hpp"
 #include "shm/ring.hpp"
 #include "writerd/cxi_sink.hpp"
+#include "writerd/device_mask_reader.hpp"
 #include "writerd/event_id_window.hpp"
 #include "writerd/geometry.hpp"
 #include "writerd/result_feed.hpp"
@@ -90,6 +91,7 @@ class WriterService {
   std::unique_ptr<ResultFeed> feed_;
   EventIdWindow seen_;
   std::unique_ptr<WorkPool> pool_;  // before sink_: outlives it
+  std::unique_ptr<DeviceMaskReader> device_masks_;  // before sink_: outlives it (write_masks)
   std::unique_ptr<CxiSink> sink_;
   std::vector<shm::ReadSlot> batch_;
   int64_t min_num_peak_;

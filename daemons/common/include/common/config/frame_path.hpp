@@ -21,7 +21,8 @@ int64_t q2_slot_bytes_for_frames(int64_t q1_slot_bytes, int64_t max_num_peak);
 /// inferd.write_frames and which frames inferd copies, from writerd's settings (before slot sizes are
 /// derived); `root` tells which keys were given explicitly.
 void derive_frame_settings(const nlohmann::json& root, SuiteConfig& config);
-/// After slot sizes are resolved: Q2 room for the largest frame a Q1 slot carries. `q2_auto`: the
+/// After slot sizes are resolved: Q2 room for the largest frame a Q1 slot carries (and for its host mask,
+/// mask_path.hpp). `q2_auto`: the
 /// config left q2.slot_bytes out or set 0, so it is raised to fit; an explicit smaller value is a
 /// ConfigError naming both rings.
 void check_q2_frame_room(bool q2_auto, SuiteConfig& config);

@@ -47,7 +47,11 @@ struct InferdConfig {
   /// is refused. Copies the raw frame of each hit into Q2 after the peaks (writerd data_1/data).
   bool write_frames = false;
   bool frames_of_nonhits = false;     ///< derived: writerd.keep_all_events also writes non-hits' frames
-  bool device_masks = false;          ///< keep each mask on the GPU, pass a CUDA IPC handle in Q2
+  /// Derived from writerd.write_masks (common/config/mask_path.hpp); an explicit conflicting value is
+  /// refused. Puts the PeakNet mask of each hit into its Q2 record: a host copy in the slot (cpu) or an
+  /// entry of the device pool passed as CUDA IPC handle (cuda).
+  bool write_masks = false;
+  bool device_masks = false;          ///< every event's mask to a CUDA IPC consumer (inferd-ipc-consumer)
   int64_t cpu_threads = 0;            ///< intra-op threads of the CPU backend (0 = torch default)
   int64_t cpu_index = 0;              ///< stats block suffix on the CPU backend (several CPU inferds)
   int64_t stats_interval_ms = 1000;   ///< how often counters are refreshed and logged at debug

@@ -1,6 +1,7 @@
 #pragma once
 // Slot sizes that fit the data. A Q1 slot holds one event (EventHeader page + C x H x W pixels); a Q2
-// slot holds a ResultHeader, max_num_peak PeakRecords and, with inferd.write_frames, the frame. With
+// slot holds a ResultHeader, max_num_peak PeakRecords, with inferd.write_frames the frame and with host
+// masks (mask_path.hpp) the mask. With
 // q1.event_shape / q1.event_dtype declared (the largest event the node must take), `slot_bytes: 0`
 // means "exactly what is needed" and a smaller explicit slot_bytes is refused at config load, so every
 // daemon (and `peakctl start`) fails before anything runs instead of dropping 100 % of the events as
@@ -18,8 +19,9 @@ struct SuiteConfig;
 uint64_t dtype_bytes(const std::string& dtype);
 /// Page-rounded bytes of a Q1 slot for one event of `shape` (C, H, W) and `dtype`.
 uint64_t q1_slot_bytes_for(const std::vector<int64_t>& shape, const std::string& dtype);
-/// Page-rounded bytes of a Q2 slot for `max_num_peak` peaks and (frame_bytes > 0) a frame copy.
-uint64_t q2_slot_bytes_for(uint64_t max_num_peak, uint64_t frame_bytes);
+/// Page-rounded bytes of a Q2 slot for `max_num_peak` peaks, (frame_bytes > 0) a frame copy and
+/// (mask_bytes > 0) a host mask copy, each after the previous one at a 64-byte boundary.
+uint64_t q2_slot_bytes_for(uint64_t max_num_peak, uint64_t frame_bytes, uint64_t mask_bytes = 0);
 /// Fills slot_bytes 0 (auto) of q1/q2 and refuses sizes that cannot hold the declared events.
 /// Throws ConfigError naming the keys and the size needed.
 void resolve_slot_sizes(SuiteConfig& config);

@@ -17,6 +17,7 @@ struct WriterdConfig {
   std::string fsync = "file";                ///< none | file (fsync file + directory before/after rename)
   std::string geometry;                      ///< CrystFEL .geom; "" = panels stacked along slow scan
   bool write_frames = true;                  ///< /entry_1/data_1/data of every hit (inferd and q2 follow)
+  bool write_masks = false;                  ///< PeakNet mask of every hit (/entry_1/result_1/peakMask; inferd and q2 follow)
   int64_t compression_level = 4;             ///< deflate level of data_1/data (0 = none)
   int64_t compression_threads = 0;           ///< threads deflating frames (writer included); 0 = cores
   bool keep_all_events = false;              ///< write non-hits too (counted as written, not filtered)
