@@ -38,7 +38,7 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
     }
   }
   spec.weights = m.weights;
-  spec.backend = m.backend;
+  spec.backend = std::string(config::to_string(m.backend));  // the model library's own ModelSpec word
   spec.random_init = m.random_init;
   spec.seed = static_cast<uint64_t>(m.seed);
   spec.fused_kernels = m.fused_kernels;
@@ -47,6 +47,17 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
                               "a weights file is required unless random_init is true (benchmarks, demos)");
   }
   return spec;
+}
+
+/// inferd.precision for the model; auto is bf16 on cuda, fp32 on cpu.
+model::Precision model_precision(config::Precision wanted, config::Device device) {
+  switch (wanted) {
+    case config::Precision::kFp32: return model::Precision::kFp32;
+    case config::Precision::kBf16: return model::Precision::kBf16;
+    case config::Precision::kFp16: return model::Precision::kFp16;
+    case config::Precision::kAuto: break;
+  }
+  return device == config::Device::kCuda ? model::Precision::kBf16 : model::Precision::kFp32;
 }
 
 }  // namespace
@@ -60,7 +71,7 @@ shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingCo
   o.name = ring_segment_name(c, r);
   o.slot_count = static_cast<uint32_t>(r.slots);
   o.slot_bytes = static_cast<uint64_t>(r.slot_bytes);
-  o.policy = shm::parse_overflow_policy(r.policy);
+  o.policy = r.policy;
   o.block_timeout = std::chrono::milliseconds(r.block_timeout_ms);
   o.group_shareable = r.group_shareable;
   return o;
@@ -83,11 +94,11 @@ class InferdServiceImpl final : public BatchSink {
       : config_(config),
         device_(resolve_device(config.inferd.device)),
         gpu_(options.gpu >= 0 ? options.gpu : static_cast<int>(config.inferd.gpu)),
-        producer_id_(device_ == "cuda" ? static_cast<uint32_t>(gpu_)
+        producer_id_(device_ == config::Device::kCuda ? static_cast<uint32_t>(gpu_)
                                        : static_cast<uint32_t>(config.inferd.cpu_index)),
         block_name_(config.run.name + "-stats-inferd-" +
                     (!options.instance.empty() ? options.instance
-                     : device_ == "cuda"       ? std::to_string(gpu_)
+                     : device_ == config::Device::kCuda ? std::to_string(gpu_)
                                                : "cpu" + std::to_string(config.inferd.cpu_index))),
         spec_(model_spec(config.inferd.model)),
         progress_(std::chrono::seconds(config.control.stall_timeout_s)),
@@ -114,7 +125,7 @@ class InferdServiceImpl final : public BatchSink {
     BackendOptions o;
     o.device = device_;
     o.gpu = gpu_;
-    o.precision = c.precision == "auto" ? (device_ == "cuda" ? "bf16" : "fp32") : c.precision;
+    o.precision = model_precision(c.precision, device_);
     o.channels_last = c.channels_last;
     o.cuda_graphs = c.cuda_graphs;
     o.cudnn_benchmark = c.cudnn_benchmark;
@@ -126,7 +137,7 @@ class InferdServiceImpl final : public BatchSink {
     o.q1_data_area = q1_.data_area();
     o.q1_data_area_bytes = q1_.data_area_bytes();
     o.q1_slot_bytes = q1_.slot_bytes();
-    o.keep_inputs = c.write_frames || c.release_q1 == "after_publish";
+    o.keep_inputs = c.write_frames || c.release_q1 == config::ReleaseQ1::kAfterPublish;
     o.device_masks = c.device_masks;
     o.q2_slots = q2_.slot_count();
     o.cpu_threads = static_cast<int>(c.cpu_threads);
@@ -134,14 +145,14 @@ class InferdServiceImpl final : public BatchSink {
     o.peak_params.min_num_peak = static_cast<uint32_t>(config.peaks.min_num_peak);
     backend_options_ = o;
     spdlog::info("loading model ({} backend, {}) for {} {}", spec_.backend,
-                 spec_.random_init ? "random init" : spec_.weights, device_,
-                 device_ == "cuda" ? std::to_string(gpu_) : "");
+                 spec_.random_init ? "random init" : spec_.weights, config::to_string(device_),
+                 device_ == config::Device::kCuda ? std::to_string(gpu_) : "");
     if (spec_.random_init) {
       spdlog::warn("DEMO MODEL: inferd.model.random_init is set — random weights, the peaks found are "
                    "meaningless. Configure inferd.model.weights for real data.");
     }
     backend_ = make_backend(o, model::load_model(spec_), *this);
-    if (device_ == "cuda" && c.nvml) {
+    if (device_ == config::Device::kCuda && c.nvml) {
       // NVML numbers all GPUs; the PCI bus id names ours whatever CUDA_VISIBLE_DEVICES says.
       const std::string pci = backend_->describe().value("pci_bus_id", std::string());
       nvml_ = std::make_unique<NvmlProbe>(gpu_, pci.empty() ? nullptr : pci.c_str());
@@ -233,8 +244,8 @@ class InferdServiceImpl final : public BatchSink {
     for (const auto& [name, value] : block_.snapshot()) counters[name] = value;
     return {{"daemon", "inferd"},
             {"state", to_string(state_.load())},
-            {"device", device_},
-            {"gpu", device_ == "cuda" ? nlohmann::json(gpu_) : nlohmann::json(nullptr)},
+            {"device", config::to_string(device_)},
+            {"gpu", device_ == config::Device::kCuda ? nlohmann::json(gpu_) : nlohmann::json(nullptr)},
             {"producer_id", producer_id_},
             {"counter_block", block_name_},
             {"batch_size", batcher_.batch_size()},
@@ -300,9 +311,9 @@ class InferdServiceImpl final : public BatchSink {
   common::ProgressMonitor& progress() { return progress_; }
 
  private:
-  static std::string resolve_device(const std::string& wanted) {
-    if (wanted == "auto") return cuda_available() ? "cuda" : "cpu";
-    if (wanted == "cuda" && !cuda_available()) {
+  static config::Device resolve_device(config::Device wanted) {
+    if (wanted == config::Device::kAuto) return cuda_available() ? config::Device::kCuda : config::Device::kCpu;
+    if (wanted == config::Device::kCuda && !cuda_available()) {
       throw config::ConfigError("config.inferd.device",
                                 "cuda requested but this build has no CUDA backend or no GPU is visible");
     }
@@ -390,7 +401,7 @@ class InferdServiceImpl final : public BatchSink {
   }
 
   config::SuiteConfig config_;
-  std::string device_;
+  config::Device device_;  ///< resolved: cpu or cuda
   int gpu_;
   uint32_t producer_id_;
   std::string block_name_;

@@ -85,7 +85,7 @@ Ingestd::Ingestd(config::SuiteConfig config)
       context_(zmq_io_threads(config_.ingestd)),
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
-  const size_t endpoints = c.source == "zmq" ? c.endpoints.size() : 0;
+  const size_t endpoints = c.source == config::IngestSource::kZmq ? c.endpoints.size() : 0;
   counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints,
                                                config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
@@ -109,7 +109,7 @@ Ingestd::Ingestd(config::SuiteConfig config)
     receivers_.push_back(std::make_unique<ZmqReceiver>(
         context_, endpoint, static_cast<uint32_t>(i), c.max_message_bytes,
         [this, s = &stage](RawMessage&& m) { return deliver(std::move(m), *s); }, &stage));
-    spdlog::info("endpoint {}: {} {} (rcvhwm {})", i, endpoint.mode, receivers_.back()->bound_url(), endpoint.rcvhwm);
+    spdlog::info("endpoint {}: {} {} (rcvhwm {})", i, config::to_string(endpoint.mode), receivers_.back()->bound_url(), endpoint.rcvhwm);
   }
   spdlog::info("q1 {}: {} slots x {} bytes, policy {}", q1_->name(), q1_->slot_count(), q1_->slot_bytes(),
                shm::to_string(q1_->policy()));
@@ -153,7 +153,7 @@ bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
   hold(message.bytes.size());
   counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
   counters_->bytes_received.fetch_add(message.bytes.size(), std::memory_order_relaxed);
-  if (config_.ingestd.source == "zmq" && message.source_id < receivers_.size()) {
+  if (config_.ingestd.source == config::IngestSource::kZmq && message.source_id < receivers_.size()) {
     auto& ep = counters_->endpoint(message.source_id);
     ep.messages->fetch_add(1, std::memory_order_relaxed);
     ep.bytes->fetch_add(message.bytes.size(), std::memory_order_relaxed);
@@ -416,9 +416,9 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
     common::Stage& stage = progress_.add_stage("decode thread " + std::to_string(i));
     decoders_.emplace_back([this, i, s = &stage] { decode_loop(size_t(i), *s); });
   }
-  if (c.source == "synthetic") {
+  if (c.source == config::IngestSource::kSynthetic) {
     source_thread_ = std::thread([this] { synthetic_loop(); });
-  } else if (c.source == "replay") {
+  } else if (c.source == config::IngestSource::kReplay) {
     source_thread_ = std::thread([this] { replay_loop(); });
   } else {
     for (auto& r : receivers_) r->start();
@@ -479,7 +479,7 @@ nlohmann::json Ingestd::stats() const {
   return {{"daemon", "ingestd"},
           {"state", end_reason_.load() == EndReason::kNone ? "running" : "ending"},
           {"end_reason", to_string(end_reason_.load())},
-          {"source", config_.ingestd.source},
+          {"source", config::to_string(config_.ingestd.source)},
           {"event_epoch", fmt::format("{:016x}", ids_.epoch())},
           {"counters", k.to_json()},
           {"endpoints", endpoints},
@@ -518,7 +518,7 @@ bool Ingestd::apply_live(std::string_view key, const nlohmann::json& value, std:
       return true;
     }
     if (key == "q1.policy" || key == "q1_policy") {
-      q1_->set_policy(shm::parse_overflow_policy(text));
+      q1_->set_policy(config::parse_enum("config.q1.policy", text, config::kOverflowPolicyValues));
       return true;
     }
   } catch (const std::exception& e) {

@@ -10,7 +10,7 @@ Q1Writer::Q1Writer(const std::string& segment_name, const config::RingConfig& co
   options.name = segment_name;
   options.slot_count = static_cast<uint32_t>(config.slots);
   options.slot_bytes = static_cast<uint64_t>(config.slot_bytes);
-  options.policy = shm::parse_overflow_policy(config.policy);
+  options.policy = config.policy;
   options.block_timeout = block_timeout_;
   options.group_shareable = config.group_shareable;
   handles_.push_back(std::make_unique<shm::Ring>(shm::Ring::open_or_create(options)));

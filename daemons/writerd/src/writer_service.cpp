@@ -29,19 +29,18 @@ shm::Ring open_q2(const config::SuiteConfig& c) {
   o.name = q2_segment_name(c);
   o.slot_count = uint32_t(c.q2.slots);
   o.slot_bytes = uint64_t(c.q2.slot_bytes);
-  o.policy = shm::parse_overflow_policy(c.q2.policy);
+  o.policy = c.q2.policy;
   o.block_timeout = std::chrono::milliseconds(c.q2.block_timeout_ms);
   o.group_shareable = c.q2.group_shareable;
   return shm::Ring::open_or_create(o);
 }
 
-OnError parse_on_error(const std::string& text) { return text == "drop" ? OnError::kDrop : OnError::kBlock; }
-
 }  // namespace
 
 struct WriterService::PendingLive {
   std::optional<int64_t> min_num_peak, events_per_file;
-  std::optional<std::string> output_dir, on_error;
+  std::optional<std::string> output_dir;
+  std::optional<OnError> on_error;
 };
 
 std::string q2_segment_name(const config::SuiteConfig& c) { return c.run.name + "-" + c.q2.name; }
@@ -79,7 +78,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
   s.events_per_file = std::min<uint64_t>(uint64_t(w.events_per_file), max_held_);
   s.max_file_age = std::chrono::milliseconds(w.max_file_age_ms);
   s.retry_interval = std::chrono::milliseconds(w.retry_interval_ms);
-  s.on_error = parse_on_error(w.on_error);
+  s.on_error = w.on_error;
   s.geom_file_name = config_.run.name + ".geom";
   if (w.write_frames) {
     pool_ = std::make_unique<WorkPool>(compression_workers(w.compression_threads));
@@ -95,7 +94,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
   started_at_ = utc_now();
   spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {} "
                "(deflate {} on {} threads)", q2_name_, slots, w.output_dir, s.events_per_file,
-               file_geometry_ ? w.geometry : "stacked panels", w.on_error, w.write_frames ? "of hits" : "off",
+               file_geometry_ ? w.geometry : "stacked panels", config::to_string(w.on_error), w.write_frames ? "of hits" : "off",
                w.compression_level, pool_ ? pool_->concurrency() : 0);
 }
 
@@ -103,8 +102,7 @@ WriterService::~WriterService() = default;
 
 std::unique_ptr<OutputFiles> WriterService::make_output(const std::string& dir) const {
   return std::make_unique<OutputFiles>(dir, config_.writerd.file_pattern, config_.run.name,
-                                       config_.writerd.fsync == "none" ? FsyncPolicy::kNone
-                                                                       : FsyncPolicy::kFile);
+                                       config_.writerd.fsync);
 }
 
 int WriterService::run() {
@@ -124,7 +122,7 @@ bool WriterService::step() {
   const auto& w = config_.writerd;
   sink_->tick(Clock::now());
   const bool draining = drain_.load();
-  const bool blocked = sink_->failed() && parse_on_error(w.on_error) == OnError::kBlock;
+  const bool blocked = sink_->failed() && w.on_error == OnError::kBlock;
   const uint64_t files_before = counters_.files_closed.load();
   size_t claimed = 0;
   if (blocked) {
@@ -249,7 +247,7 @@ void WriterService::finish(const char* reason) {
   sink_->complete();
   // Under block a failing output means events were left in Q2 (not lost, not written): exit 1.
   // Under drop they were counted as dropped; the run itself ended as configured.
-  const bool blocked = sink_->failed() && parse_on_error(config_.writerd.on_error) == OnError::kBlock;
+  const bool blocked = sink_->failed() && config_.writerd.on_error == OnError::kBlock;
   if (blocked || sink_->held() > 0) {
     exit_code_ = 1;
     spdlog::error("ending ({}) with a failing output: {}", reason, sink_->last_error());
@@ -300,7 +298,7 @@ void WriterService::log_progress() {
                          {"rows_in_open_file", sink_->rows_in_open_file()},
                          {"min_num_peak", min_num_peak_},
                          {"events_per_file", config_.writerd.events_per_file},
-                         {"on_error", config_.writerd.on_error},
+                         {"on_error", config::to_string(config_.writerd.on_error)},
                          {"q2_ready", rc.ready},
                          {"q2_claimed", rc.claimed}};
   {
@@ -341,11 +339,13 @@ bool WriterService::apply_live(const std::string& key, const nlohmann::json& val
     return true;
   }
   if (key == "writerd.on_error") {
-    if (!value.is_string() || (value != "block" && value != "drop")) {
-      error = key + ": must be \"block\" or \"drop\", got " + value.dump();
+    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    const auto on_error = config::enum_from_string(text, config::kOnErrorValues);
+    if (!on_error) {
+      error = key + ": " + config::not_one_of(text, config::enum_names(config::kOnErrorValues));
       return false;
     }
-    pending_->on_error = value.get<std::string>();
+    pending_->on_error = *on_error;
     return true;
   }
   if (key == "log_level" || key == "writerd.log_level") {
@@ -373,7 +373,7 @@ void WriterService::apply_pending_live() {
   }
   if (p.on_error) {
     config_.writerd.on_error = *p.on_error;
-    sink_->set_on_error(parse_on_error(*p.on_error));
+    sink_->set_on_error(*p.on_error);
   }
   if (p.events_per_file) {
     config_.writerd.events_per_file = *p.events_per_file;

@@ -21,7 +21,7 @@ TEST(IngestdConfig, DefaultsGiveOneBindEndpointOnTheStreamerPort) {
   ASSERT_EQ(sut.endpoints.size(), 1u);
   EXPECT_EQ(sut.endpoints[0].url, "tcp://*:12321");
   EXPECT_EQ(sut.endpoints[0].mode, "bind");
-  EXPECT_EQ(sut.source, "zmq");
+  EXPECT_EQ(sut.source, config::IngestSource::kZmq);
   EXPECT_GE(sut.decode_threads, 1);
   EXPECT_EQ(sut.idle_timeout_s, 0.0);
 }

@@ -273,7 +273,7 @@ TEST(WriterdService, WritesTheGeometryBesideTheFilesAndKeepsFrameHitsConsistent)
 
 TEST(WriterdService, DefaultConfigFileHasAValidWriterdSection) {
   const auto cfg = config::load_suite_config(std::string(PEAKNET_SOURCE_DIR) + "/configs/default.json");
-  EXPECT_EQ(cfg.writerd.on_error, "block");
+  EXPECT_EQ(cfg.writerd.on_error, config::OnError::kBlock);
   EXPECT_GE(cfg.writerd.events_per_file, 1);
 }
 

@@ -17,6 +17,7 @@
 
 #include "shm/ring.hpp"
 #include "writerd/cxi_file.hpp"
+#include "common/config/writerd_config.hpp"
 #include "writerd/event_id_window.hpp"
 #include "writerd/geometry.hpp"
 #include "writerd/output_files.hpp"
@@ -25,7 +26,7 @@
 
 namespace peaknet::writerd {
 
-enum class OnError { kBlock, kDrop };
+using config::OnError;  // block | drop (writerd.on_error)
 
 /// A claimed Q2 slot whose event belongs in a file.
 struct HeldEvent {
