@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/config/config_error.hpp"
+#include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "common/run_dir.hpp"
 #include "inferd/backend.hpp"
 #include "inferd/batcher.hpp"
 #include "inferd_counters.hpp"
@@ -62,21 +64,6 @@ model::Precision model_precision(config::Precision wanted, config::Device device
 
 }  // namespace
 
-std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring) {
-  return config.run.name + "-" + ring.name;
-}
-
-shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingConfig& r) {
-  shm::RingOptions o;
-  o.name = ring_segment_name(c, r);
-  o.slot_count = static_cast<uint32_t>(r.slots);
-  o.slot_bytes = static_cast<uint64_t>(r.slot_bytes);
-  o.policy = r.policy;
-  o.block_timeout = std::chrono::milliseconds(r.block_timeout_ms);
-  o.group_shareable = r.group_shareable;
-  return o;
-}
-
 const char* to_string(ServiceState state) {
   switch (state) {
     case ServiceState::kStarting: return "starting";
@@ -96,15 +83,16 @@ class InferdServiceImpl final : public BatchSink {
         gpu_(options.gpu >= 0 ? options.gpu : static_cast<int>(config.inferd.gpu)),
         producer_id_(device_ == config::Device::kCuda ? static_cast<uint32_t>(gpu_)
                                        : static_cast<uint32_t>(config.inferd.cpu_index)),
-        block_name_(config.run.name + "-stats-inferd-" +
-                    (!options.instance.empty() ? options.instance
-                     : device_ == config::Device::kCuda ? std::to_string(gpu_)
-                                               : "cpu" + std::to_string(config.inferd.cpu_index))),
+        block_name_(config::stats_block_name(
+            config.run.name, common::daemon_id("inferd", !options.instance.empty() ? options.instance
+                                                         : device_ == config::Device::kCuda
+                                                             ? std::to_string(gpu_)
+                                                             : "cpu" + std::to_string(config.inferd.cpu_index)))),
         spec_(model_spec(config.inferd.model)),
         progress_(std::chrono::seconds(config.control.stall_timeout_s)),
         stage_(progress_.add_stage("compute thread")),
-        q1_(shm::Ring::open_or_create(ring_options(config, config.q1))),
-        q2_(shm::Ring::open_or_create(ring_options(config, config.q2))),
+        q1_(shm::Ring::open_or_create(config::ring_options(config, config.q1))),
+        q2_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
         block_(shm::CounterBlock::open_or_create(block_name_, shm::CounterBlock::kDefaultCapacity,
                                                  config.run.group_access)),
         counters_(block_),

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
 #include "ingest/decode/decoder.hpp"
 #include "ingest/decode/hdf5_lock_stats.hpp"
@@ -70,10 +71,6 @@ const char* to_string(EndReason reason) noexcept {
   return "unknown";
 }
 
-std::string q1_segment_name(const config::SuiteConfig& config) { return config.run.name + "-" + config.q1.name; }
-std::string ingestd_counter_block_name(const config::SuiteConfig& config) {
-  return config.run.name + "-stats-ingestd";
-}
 
 Ingestd::Ingestd(config::SuiteConfig config)
     : config_(std::move(config)),
@@ -86,15 +83,15 @@ Ingestd::Ingestd(config::SuiteConfig config)
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   const size_t endpoints = c.source == config::IngestSource::kZmq ? c.endpoints.size() : 0;
-  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), endpoints,
+  counters_ = std::make_unique<IngestCounters>(config::stats_block_name(config_.run.name, "ingestd"), endpoints,
                                                config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
-  q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
+  q1_ = std::make_unique<Q1Writer>(config::ring_options(config_, config_.q1));
   progress_.watch_ring("q1", [this] { return q1_->link_problem(); });
   spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_.epoch());
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
     ids_.start_all_at(earlier);
-    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_segment_name(config_),
+    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_->name(),
                  earlier, earlier);
   }
   if (!c.record_dir.empty()) recorder_ = std::make_unique<MessageRecorder>(c.record_dir);

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
 #include "writerd/h5_handle.hpp"
 #include "writerd/q2_slot.hpp"
@@ -24,17 +25,6 @@ std::string utc_now() {
   return text;
 }
 
-shm::Ring open_q2(const config::SuiteConfig& c) {
-  shm::RingOptions o;
-  o.name = q2_segment_name(c);
-  o.slot_count = uint32_t(c.q2.slots);
-  o.slot_bytes = uint64_t(c.q2.slot_bytes);
-  o.policy = c.q2.policy;
-  o.block_timeout = std::chrono::milliseconds(c.q2.block_timeout_ms);
-  o.group_shareable = c.q2.group_shareable;
-  return shm::Ring::open_or_create(o);
-}
-
 }  // namespace
 
 struct WriterService::PendingLive {
@@ -43,16 +33,13 @@ struct WriterService::PendingLive {
   std::optional<OnError> on_error;
 };
 
-std::string q2_segment_name(const config::SuiteConfig& c) { return c.run.name + "-" + c.q2.name; }
-std::string writerd_stats_name(const config::SuiteConfig& c) { return c.run.name + "-stats-writerd"; }
-
 WriterService::WriterService(const config::SuiteConfig& config)
     : config_(config),
       progress_(std::chrono::seconds(config.control.stall_timeout_s)),
       stage_(progress_.add_stage("write thread")),
-      q2_name_(q2_segment_name(config)),
-      ring_(open_q2(config)),
-      counters_(writerd_stats_name(config), config.run.group_access),
+      q2_name_(config::segment_name(config, config.q2)),
+      ring_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
+      counters_(config::stats_block_name(config.run.name, "writerd"), config.run.group_access),
       seen_(size_t(config.writerd.dedup_window)),
       min_num_peak_(config.peaks.min_num_peak),
       pending_(std::make_unique<PendingLive>()) {

@@ -71,11 +71,5 @@ class InferdService {
   std::unique_ptr<InferdServiceImpl> impl_;
 };
 
-/// Shared-memory names used by every daemon of the suite: "<run.name>-<ring name>".
-std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring);
-
-/// The options a daemon opens a ring with (segment name, slots, overflow policy, group sharing): whoever
-/// creates the ring first, every other open_or_create attaches to the same geometry.
-shm::RingOptions ring_options(const config::SuiteConfig& config, const config::RingConfig& ring);
 
 }  // namespace peaknet::inferd

@@ -37,10 +37,6 @@ namespace peaknet::ingestd {
 enum class EndReason : uint8_t { kNone, kSourceFinished, kIdleTimeout, kSimplonEnd, kDrain, kStop };
 const char* to_string(EndReason reason) noexcept;
 
-/// Shared-memory names derived from the run name (inferd and peakctl use the same rule).
-std::string q1_segment_name(const config::SuiteConfig& config);
-std::string ingestd_counter_block_name(const config::SuiteConfig& config);
-
 class Ingestd {
  public:
   /// Opens Q1, the counter block and every endpoint (bind/connect errors surface here). Throws
