@@ -75,9 +75,7 @@ int run_daemon(const config::SuiteConfig& cfg, common::DaemonCli cli, int gpu) {
   auto service = inferd::InferdService::create(cfg, options);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return service->stats(); };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& value, std::string& error) {
-    return service->apply_live(key, value, error);
-  };
+  hooks.live_keys = service->live_keys();
   hooks.request_drain = [&] { service->request_drain(); };
   hooks.request_stop = [&] { service->request_stop(); };
   hooks.swap_model = [&](const std::string& path, std::string& error) {

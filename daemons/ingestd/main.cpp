@@ -23,9 +23,7 @@ int run_daemon(config::SuiteConfig cfg, const common::DaemonCli& cli) {
   ingestd::Ingestd daemon(cfg);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return daemon.stats(); };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& value, std::string& error) {
-    return daemon.apply_live(key, value, error);
-  };
+  hooks.live_keys = daemon.live_keys();
   hooks.request_drain = [&] { daemon.request_drain(); };
   hooks.request_stop = [&] { daemon.request_stop(); };
   common::DaemonRuntime runtime("ingestd", cli.instance, cfg, hooks);

@@ -48,9 +48,7 @@ int run_daemon(const config::SuiteConfig& cfg, const common::DaemonCli& cli) {
   writerd::WriterService service(cfg);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return service.stats(); };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& value, std::string& error) {
-    return service.apply_live(key, value, error);
-  };
+  hooks.live_keys = service.live_keys();
   hooks.request_drain = [&] { service.request_drain(); };
   hooks.request_stop = [&] { service.request_stop(); };
   common::DaemonRuntime runtime("writerd", cli.instance, cfg, hooks);

@@ -244,37 +244,34 @@ class InferdServiceImpl final : public BatchSink {
             {"counters", counters}};
   }
 
-  bool apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
-    try {
-      if (key == "inferd.batch_size") {
-        const auto v = value.get<int64_t>();
-        if (v < 1 || v > int64_t(backend_options_.max_batch_size)) {
-          error = "inferd.batch_size: must be in [1, " + std::to_string(backend_options_.max_batch_size) +
-                  "] (device buffers are sized at start), got " + value.dump();
-          return false;
-        }
-        batcher_.set_batch_size(static_cast<uint32_t>(v));
-        counters_.batch_size.store(uint64_t(v));
-      } else if (key == "inferd.max_wait_ms") {
-        const auto v = value.get<int64_t>();
-        if (v < 0 || v > 60'000) {
-          error = "inferd.max_wait_ms: must be in [0, 60000], got " + value.dump();
-          return false;
-        }
-        batcher_.set_max_wait(std::chrono::milliseconds(v));
-        counters_.max_wait_ms.store(uint64_t(v));
-      } else if (key == "log_level" || key == "inferd.log_level") {
-        logging::set_level(value.get<std::string>());
-      } else {
-        error = key + ": not a live key of inferd (inferd.batch_size, inferd.max_wait_ms, log_level)";
-        return false;
-      }
-    } catch (const std::exception& e) {
-      error = key + ": " + e.what() + " (value " + value.dump() + ")";
-      return false;
-    }
-    spdlog::info("live: {} = {}", key, value.dump());
-    return true;
+  common::LiveKeys live_keys() {
+    return {
+        {"inferd.batch_size",
+         [this](const nlohmann::json& value, std::string& error) {
+           const auto v = value.get<int64_t>();
+           if (v < 1 || v > int64_t(backend_options_.max_batch_size)) {
+             error = "inferd.batch_size: must be in [1, " + std::to_string(backend_options_.max_batch_size) +
+                     "] (device buffers are sized at start), got " + value.dump();
+             return false;
+           }
+           batcher_.set_batch_size(static_cast<uint32_t>(v));
+           counters_.batch_size.store(uint64_t(v));
+           spdlog::info("live: inferd.batch_size = {}", v);
+           return true;
+         }},
+        {"inferd.max_wait_ms",
+         [this](const nlohmann::json& value, std::string& error) {
+           const auto v = value.get<int64_t>();
+           if (v < 0 || v > 60'000) {
+             error = "inferd.max_wait_ms: must be in [0, 60000], got " + value.dump();
+             return false;
+           }
+           batcher_.set_max_wait(std::chrono::milliseconds(v));
+           counters_.max_wait_ms.store(uint64_t(v));
+           spdlog::info("live: inferd.max_wait_ms = {}", v);
+           return true;
+         }},
+    };
   }
 
   bool swap_model(const std::string& weights_path, std::string& error) {
@@ -429,9 +426,7 @@ std::unique_ptr<InferdService> InferdService::create(const config::SuiteConfig& 
 int InferdService::run(const RunHooks& hooks) { return impl_->run(hooks); }
 ServiceState InferdService::state() const { return impl_->state(); }
 nlohmann::json InferdService::stats() const { return impl_->stats(); }
-bool InferdService::apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
-  return impl_->apply_live(key, value, error);
-}
+common::LiveKeys InferdService::live_keys() { return impl_->live_keys(); }
 bool InferdService::swap_model(const std::string& weights_path, std::string& error) {
   return impl_->swap_model(weights_path, error);
 }

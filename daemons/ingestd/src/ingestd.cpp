@@ -501,29 +501,25 @@ nlohmann::json Ingestd::stats() const {
             {"dropped", q.total_dropped()}}}};
 }
 
-bool Ingestd::apply_live(std::string_view key, const nlohmann::json& value, std::string& error) {
-  const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-  try {
-    if (key == "log_level" || key == "ingestd.log_level") {
-      logging::set_level(text);
-      return true;
-    }
-    if (key == "ingestd.synthetic.rate_hz") {
-      const double rate = value.is_number() ? value.get<double>() : std::stod(text);
-      if (!(rate >= 0)) throw std::invalid_argument("must be >= 0 events/s");
-      synthetic_rate_hz_.store(rate);
-      return true;
-    }
-    if (key == "q1.policy" || key == "q1_policy") {
-      q1_->set_policy(config::parse_enum("config.q1.policy", text, config::kOverflowPolicyValues));
-      return true;
-    }
-  } catch (const std::exception& e) {
-    error = std::string(key) + ": " + e.what();
-    return false;
-  }
-  error = std::string(key) + ": not a live key of ingestd (live: log_level, q1.policy, ingestd.synthetic.rate_hz)";
-  return false;
+common::LiveKeys Ingestd::live_keys() {
+  return {
+      {"q1.policy",
+       [this](const nlohmann::json& value, std::string&) {
+         const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+         q1_->set_policy(config::parse_enum("config.q1.policy", text, config::kOverflowPolicyValues));
+         return true;
+       }},
+      {"ingestd.synthetic.rate_hz",
+       [this](const nlohmann::json& value, std::string& error) {
+         const double rate = value.is_number() ? value.get<double>() : std::stod(value.get<std::string>());
+         if (!(rate >= 0)) {
+           error = "ingestd.synthetic.rate_hz: must be >= 0 events/s, got " + value.dump();
+           return false;
+         }
+         synthetic_rate_hz_.store(rate);
+         return true;
+       }},
+  };
 }
 
 }  // namespace peaknet::ingestd

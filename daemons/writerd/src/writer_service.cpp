@@ -298,54 +298,58 @@ void WriterService::log_progress() {
                 counters_.dropped_total(), sink_->held(), counters_.files_closed.load());
 }
 
-bool WriterService::apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
-  std::lock_guard lock(mutex_);
-  if (key == "peaks.min_num_peak" || key == "writerd.events_per_file") {
-    const int64_t min = key == "peaks.min_num_peak" ? 0 : 1;
-    if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
-      error = key + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " + value.dump();
-      return false;
-    }
-    if (key == "peaks.min_num_peak" && config_.writerd.write_frames &&
-        value.get<int64_t>() < config_.peaks.min_num_peak) {
-      // inferd copies the frames of its own hits (the start value): lower would mean hits without frames.
-      error = key + ": " + value.dump() + " is below " + std::to_string(config_.peaks.min_num_peak) +
-              ", the value inferd copies hit frames by (writerd.write_frames); restart the suite with the " +
-              "lower value";
-      return false;
-    }
-    (key == "peaks.min_num_peak" ? pending_->min_num_peak : pending_->events_per_file) = value.get<int64_t>();
-    return true;
-  }
-  if (key == "writerd.output_dir") {
-    if (!value.is_string() || value.get<std::string>().empty()) {
-      error = key + ": must be a non-empty path, got " + value.dump();
-      return false;
-    }
-    pending_->output_dir = value.get<std::string>();
-    return true;
-  }
-  if (key == "writerd.on_error") {
-    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-    const auto on_error = config::enum_from_string(text, config::kOnErrorValues);
-    if (!on_error) {
-      error = key + ": " + config::not_one_of(text, config::enum_names(config::kOnErrorValues));
-      return false;
-    }
-    pending_->on_error = *on_error;
-    return true;
-  }
-  if (key == "log_level" || key == "writerd.log_level") {
-    try {
-      logging::set_level(value.get<std::string>());
-    } catch (const std::exception& e) {
-      error = key + ": " + e.what();
-      return false;
-    }
-    return true;
-  }
-  error = key + ": not a live key of writerd";
-  return false;
+common::LiveKeys WriterService::live_keys() {
+  auto counted = [this](const char* key, int64_t min) {
+    return [this, key, min](const nlohmann::json& value, std::string& error) {
+      if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
+        error = std::string(key) + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " +
+                value.dump();
+        return false;
+      }
+      std::lock_guard lock(mutex_);
+      (std::string_view(key) == "peaks.min_num_peak" ? pending_->min_num_peak : pending_->events_per_file) =
+          value.get<int64_t>();
+      return true;
+    };
+  };
+  auto min_num_peak = counted("peaks.min_num_peak", 0);
+  return {
+      {"writerd.output_dir",
+       [this](const nlohmann::json& value, std::string& error) {
+         if (!value.is_string() || value.get<std::string>().empty()) {
+           error = "writerd.output_dir: must be a non-empty path, got " + value.dump();
+           return false;
+         }
+         std::lock_guard lock(mutex_);
+         pending_->output_dir = value.get<std::string>();
+         return true;
+       }},
+      {"writerd.events_per_file", counted("writerd.events_per_file", 1)},
+      {"peaks.min_num_peak",
+       [this, min_num_peak](const nlohmann::json& value, std::string& error) {
+         if (config_.writerd.write_frames && value.is_number_integer() &&
+             value.get<int64_t>() < config_.peaks.min_num_peak) {
+           // inferd copies the frames of its own hits (the start value): lower would mean hits without frames.
+           error = "peaks.min_num_peak: " + value.dump() + " is below " + std::to_string(config_.peaks.min_num_peak) +
+                   ", the value inferd copies hit frames by (writerd.write_frames); restart the suite with the " +
+                   "lower value";
+           return false;
+         }
+         return min_num_peak(value, error);
+       }},
+      {"writerd.on_error",
+       [this](const nlohmann::json& value, std::string& error) {
+         const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+         const auto on_error = config::enum_from_string(text, config::kOnErrorValues);
+         if (!on_error) {
+           error = "writerd.on_error: " + config::not_one_of(text, config::enum_names(config::kOnErrorValues));
+           return false;
+         }
+         std::lock_guard lock(mutex_);
+         pending_->on_error = *on_error;
+         return true;
+       }},
+  };
 }
 
 void WriterService::apply_pending_live() {

@@ -5,7 +5,7 @@
 //
 // Threads: one receive thread per endpoint (or one synthetic / replay thread), `decode_threads`
 // decoders, and the caller of run(), which supervises (idle timeout, end of stream, "waiting for
-// data" lines, gauges). stats(), apply_live(), request_drain() and request_stop() may be called from
+// data" lines, gauges). stats(), the live_keys() entries, request_drain() and request_stop() may be called from
 // any thread (control plane, signal watcher) while run() is in progress.
 #include <atomic>
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include <zmq.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 #include "ingest/decode/decoder_options.hpp"
 #include "ingest/decode/simplon_session.hpp"
@@ -54,9 +55,8 @@ class Ingestd {
   std::string status_line() const;
 
   nlohmann::json stats() const;
-  /// Live keys: "log_level" (trace..off), "q1.policy" (block | drop_oldest | drop_newest) and
-  /// "ingestd.synthetic.rate_hz". False with `error` set for anything else.
-  bool apply_live(std::string_view key, const nlohmann::json& value, std::string& error);
+  /// ingestd's live keys (for DaemonRuntime): q1.policy, ingestd.synthetic.rate_hz.
+  common::LiveKeys live_keys();
   /// Stop taking input; everything received is decoded into Q1 (waiting for room as long as needed).
   void request_drain();
   /// Stop taking input; flush into Q1 for at most stop_flush_timeout_s, then drop (counted).
