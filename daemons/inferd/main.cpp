@@ -66,9 +66,7 @@ common::DaemonState to_daemon_state(inferd::ServiceState s) {
 }
 
 int run_daemon(const config::SuiteConfig& cfg, common::DaemonCli cli, int gpu) {
-  logging::init("inferd", !cli.log_level.empty()          ? cli.log_level
-                          : !cfg.inferd.log_level.empty() ? cfg.inferd.log_level
-                                                          : cfg.run.log_level);
+  logging::init("inferd", logging::effective_level(cli.log_level, cfg.inferd.log_level, cfg.run.log_level));
   inferd::InferdOptions options;
   options.gpu = gpu;
   options.instance = cli.instance;

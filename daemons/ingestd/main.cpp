@@ -17,9 +17,7 @@ namespace {
 using namespace peaknet;
 
 int run_daemon(config::SuiteConfig cfg, const common::DaemonCli& cli) {
-  logging::init("ingestd", !cli.log_level.empty()         ? cli.log_level
-                           : !cfg.ingestd.log_level.empty() ? cfg.ingestd.log_level
-                                                            : cfg.run.log_level);
+  logging::init("ingestd", logging::effective_level(cli.log_level, cfg.ingestd.log_level, cfg.run.log_level));
   ingestd::Ingestd daemon(cfg);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return daemon.stats(); };

@@ -41,9 +41,7 @@ void require_writable_dir(const std::string& dir) {
 }
 
 int run_daemon(const config::SuiteConfig& cfg, const common::DaemonCli& cli) {
-  logging::init("writerd", !cli.log_level.empty()          ? cli.log_level
-                           : !cfg.writerd.log_level.empty() ? cfg.writerd.log_level
-                                                            : cfg.run.log_level);
+  logging::init("writerd", logging::effective_level(cli.log_level, cfg.writerd.log_level, cfg.run.log_level));
   require_writable_dir(cfg.writerd.output_dir);
   writerd::WriterService service(cfg);
   common::DaemonHooks hooks;

@@ -319,7 +319,10 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
       return control_error("invalid_value", e.what());
     }
     if (key == "log_level" || key == daemon_ + ".log_level") {
-      logging::set_level(value.get<std::string>());
+      // Validated above: a level, or "" / null = back to run.log_level.
+      const std::string level = value.is_string() ? value.get<std::string>() : "";
+      logging::set_level(level.empty() ? cfg_.run.log_level
+                                       : config::parse_enum("config." + stored_key, level, config::kLogLevelValues));
     } else {
       std::string error;
       if (!apply_live_key(hooks_.live_keys, key, value, error)) return control_error("refused", error);

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake %s: %s\n", role.c_str(), e.what());
     return 2;
   }
-  logging::init(role, cli.log_level.empty() ? cfg.run.log_level : cli.log_level);
+  logging::init(role, logging::effective_level(cli.log_level, std::nullopt, cfg.run.log_level));
 
   Counters c;
   c.min_num_peak = cfg.peaks.min_num_peak;

@@ -35,6 +35,20 @@ TEST(ConfigEnums, EveryWordParsesBackToItsValue) {
   expect_round_trip(kEndpointModeValues);
   expect_round_trip(kOnErrorValues);
   expect_round_trip(kFsyncPolicyValues);
+  expect_round_trip(kLogLevelValues);
+}
+
+TEST(ConfigEnums, ASectionLogLevelIsOptionalAndRunsIsNot) {
+  auto sut = parse_suite_config(nlohmann::json{{"run", {{"log_level", "warn"}}}, {"inferd", {{"log_level", "debug"}}},
+                                               {"writerd", {{"log_level", ""}}}});
+  EXPECT_EQ(sut.run.log_level, LogLevel::kWarn);
+  EXPECT_EQ(sut.inferd.log_level, LogLevel::kDebug);
+  EXPECT_FALSE(sut.writerd.log_level.has_value());  // "" = follow run.log_level
+  EXPECT_FALSE(sut.ingestd.log_level.has_value());
+  EXPECT_EQ(error_of({{"ingestd", {{"log_level", "loud"}}}}),
+            "config.ingestd.log_level: must be one of {trace, debug, info, warn, error, critical, off}, got \"loud\"");
+  EXPECT_EQ(error_of({{"run", {{"log_level", ""}}}}),
+            "config.run.log_level: must be one of {trace, debug, info, warn, error, critical, off}, got \"\"");
 }
 
 TEST(ConfigEnums, ConfiguredWordsBecomeEnums) {

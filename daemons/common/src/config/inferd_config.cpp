@@ -70,8 +70,7 @@ InferdModelConfig parse_model(ConfigNode node) {
 
 InferdConfig parse_inferd_config(ConfigNode node) {
   InferdConfig c;
-  c.log_level = node.get_enum("log_level", c.log_level,
-                              {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log_level = get_section_log_level(node);
   c.device = node.get_enum("device", c.device, kDeviceValues);
   c.gpu = node.get_int("gpu", c.gpu, 0, 255);
   c.batch_size = node.get_int("batch_size", c.batch_size, 1, 4096);

@@ -71,8 +71,7 @@ IngestdReplayConfig parse_replay(ConfigNode node) {
 
 IngestdConfig parse_ingestd_config(ConfigNode node) {
   IngestdConfig c;
-  c.log_level = node.get_enum("log_level", c.log_level,
-                              {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log_level = get_section_log_level(node);
   c.source = node.get_enum("source", c.source, kIngestSourceValues);
   for (auto& endpoint : node.child_list("endpoints")) c.endpoints.push_back(parse_endpoint(endpoint));
   if (c.endpoints.empty()) c.endpoints.push_back(IngestdEndpointConfig{"tcp://*:12321"});

@@ -20,8 +20,7 @@ std::string_view to_string(FsyncPolicy fsync) {
 
 WriterdConfig parse_writerd_config(ConfigNode node) {
   WriterdConfig c;
-  c.log_level = node.get_enum("log_level", c.log_level,
-                              {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log_level = get_section_log_level(node);
   c.output_dir = node.get_string("output_dir", c.output_dir);
   if (c.output_dir.empty()) throw ConfigError(node.key_path("output_dir"), "must not be empty");
   c.file_pattern = node.get_string("file_pattern", c.file_pattern);

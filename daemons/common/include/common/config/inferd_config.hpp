@@ -3,12 +3,14 @@
 // docs/inferd.md lists every key with its meaning; the defaults run on a CPU-only machine (demo, CI).
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/config/config_node.hpp"
+#include "common/config/log_level.hpp"
 
 namespace peaknet::config {
 
@@ -39,7 +41,7 @@ struct InferdModelConfig {
 };
 
 struct InferdConfig {
-  std::string log_level;              ///< "" = run.log_level
+  std::optional<LogLevel> log_level; ///< unset ("" in the file) = run.log_level
   Device device = Device::kAuto;      ///< auto (cuda when built with it and a GPU is visible) | cpu | cuda
   int64_t gpu = 0;                    ///< CUDA device index (after CUDA_VISIBLE_DEVICES); --gpu overrides
   int64_t batch_size = 8;             ///< events per model call (live: inferd.batch_size)

@@ -3,12 +3,14 @@
 // docs/ingestd.md lists every key with its meaning.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/config/config_node.hpp"
+#include "common/config/log_level.hpp"
 
 namespace peaknet::config {
 
@@ -50,7 +52,7 @@ struct IngestdReplayConfig {
 };
 
 struct IngestdConfig {
-  std::string log_level;                   ///< "" = run.log_level
+  std::optional<LogLevel> log_level;      ///< unset ("" in the file) = run.log_level
   IngestSource source = IngestSource::kZmq;  ///< zmq | synthetic | replay
   std::vector<IngestdEndpointConfig> endpoints;  ///< default: one bind on tcp://*:12321
   int64_t receive_hwm = 8;                 ///< ZMQ_RCVHWM (messages; each may be ~0.5 GB)

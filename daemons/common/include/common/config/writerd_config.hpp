@@ -3,9 +3,11 @@
 // docs/writerd.md lists every key; the defaults run anywhere (output under ./cxi_output).
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/config/config_node.hpp"
+#include "common/config/log_level.hpp"
 
 namespace peaknet::config {
 
@@ -20,7 +22,7 @@ inline constexpr std::array kOnErrorValues{OnError::kBlock, OnError::kDrop};
 inline constexpr std::array kFsyncPolicyValues{FsyncPolicy::kNone, FsyncPolicy::kFile};
 
 struct WriterdConfig {
-  std::string log_level;                     ///< "" = run.log_level
+  std::optional<LogLevel> log_level;        ///< unset ("" in the file) = run.log_level
   std::string output_dir = "cxi_output";     ///< created when missing (live: writerd.output_dir)
   std::string file_pattern = "{run}_{seq}.cxi";  ///< {run} = run.name, {seq} = 6-digit file number
   int64_t events_per_file = 100;             ///< K: rows per file at most (live; <= held-slot budget)
