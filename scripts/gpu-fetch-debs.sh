@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run HERE (Debian 12 developer machine): downloads the Debian packages the GPU machine lacks
-# (ZeroMQ + its libs, libsystemd headers, cpp-httplib, Google Benchmark, zfp, pkg-config) into .gpu-deps/
+# (ZeroMQ + its libs, libsystemd headers, cpp-httplib, Google Benchmark, zfp, pkg-config, Boost headers) into .gpu-deps/
 # (git-ignored), and stages ../shared/golden in .gpu-golden/ (ignored). Carry both folders with the device run; scripts/gpu-build.sh unpacks it there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev libbenchmark1debian
   libzfp-dev libzfp1
   pkgconf pkgconf-bin libpkgconf3
+  libboost1.74-dev  # header-only Boost.Interprocess for libshm (+ BoostConfig); the GPU image lists none
 )
 mkdir -p "$dest"
 cd "$dest"

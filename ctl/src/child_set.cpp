@@ -14,6 +14,8 @@
 #include <string_view>
 #include <thread>
 
+#include "common/unique_fd.hpp"
+
 namespace peaknet::ctl {
 
 ChildSet::~ChildSet() {
@@ -24,14 +26,13 @@ ChildSet::~ChildSet() {
 
 void ChildSet::spawn(const DaemonLaunch& launch) {
   const std::string log_path = run_dir_ + "/" + launch.id + ".log";
-  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log_fd < 0) throw std::runtime_error("cannot open log " + log_path + ": " + std::strerror(errno));
+  common::UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log.valid()) throw std::runtime_error("cannot open log " + log_path + ": " + std::strerror(errno));
+  const int log_fd = log.get();
   const off_t log_offset = ::lseek(log_fd, 0, SEEK_END);
   int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ::close(log_fd);
-    throw std::runtime_error("pipe2 failed");
-  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  common::UniqueFd exec_error_read(err_pipe[0]), exec_error_write(err_pipe[1]);
   std::vector<char*> argv;
   for (const auto& a : launch.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -52,7 +53,7 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed for " + launch.id);
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec. Dies (drains) with peakctl; if peakctl is already
+    // Child: only async-signal-safe calls until exec (or _exit: no destructor runs here). Dies (drains) with peakctl; if peakctl is already
     // gone (killed between fork and prctl), do not start at all.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(128 + SIGTERM);
@@ -69,11 +70,10 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
     [[maybe_unused]] auto n = ::write(err_pipe[1], &e, sizeof e);
     ::_exit(127);
   }
-  ::close(log_fd);
-  ::close(err_pipe[1]);
+  log.reset();
+  exec_error_write.reset();  // only the child's copy (closed by a successful exec) stays open
   int exec_errno = 0;
-  const ssize_t n = ::read(err_pipe[0], &exec_errno, sizeof exec_errno);
-  ::close(err_pipe[0]);
+  const ssize_t n = ::read(exec_error_read.get(), &exec_errno, sizeof exec_errno);
   if (n == sizeof exec_errno) {
     ::waitpid(pid, nullptr, 0);
     throw std::runtime_error("cannot execute " + launch.argv[0] + ": " + std::strerror(exec_errno));

@@ -15,12 +15,11 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "common/unique_fd.hpp"
 #include "doctor_message.hpp"
 #include "suite_plan.hpp"
 
-#ifdef PEAKCTL_HAVE_SHM
 #include "shm/ring.hpp"
-#endif
 
 namespace peaknet::ctl {
 
@@ -55,17 +54,16 @@ std::string meminfo(const std::string& key) {
 
 // True when a TCP port can be bound on all interfaces right now.
 bool tcp_port_free(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return true;
+  const common::UniqueFd socket(::socket(AF_INET, SOCK_STREAM, 0));
+  if (!socket.valid()) return true;
+  const int fd = socket.get();
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
+  return ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 // Sockets and pid files of daemons whose process is gone.
@@ -189,7 +187,6 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
   if (cfg.control.metrics_port > 0 && !any_live && !tcp_port_free(int(cfg.control.metrics_port))) {
     r.warn(fmt::format("metrics port {} is in use", cfg.control.metrics_port), "set control.metrics_port");
   }
-#ifdef PEAKCTL_HAVE_SHM
   try {
     int stale = 0;
     for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) stale += seg.stale;
@@ -198,7 +195,6 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
   } catch (const std::exception& e) {
     r.warn(std::string("cannot list shm segments: ") + e.what(), "check /dev/shm");
   }
-#endif
   r.info(systemd_units_installed() ? "systemd units installed (peakctl start uses them)"
                                    : "systemd units not installed (peakctl start supervises the daemons itself)");
   std::cout << fmt::format("{} problem(s), {} warning(s)\n", r.failures, r.warnings);
@@ -207,7 +203,6 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
 
 int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ostream& log) {
   int removed = 0;
-#ifdef PEAKCTL_HAVE_SHM
   for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
     if (!seg.stale) continue;
     log << (dry_run ? "would unlink" : "unlinking") << " /dev/shm/" << seg.name << " (" << seg.kind << ")\n";
@@ -216,17 +211,11 @@ int remove_stale_segments(const config::SuiteConfig& cfg, bool dry_run, std::ost
       ++removed;
     }
   }
-#else
-  (void)cfg;
-  (void)dry_run;
-  (void)log;
-#endif
   return removed;
 }
 
 int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log) {
   int removed = 0;
-#ifdef PEAKCTL_HAVE_SHM
   for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
     if (!seg.stale || seg.kind != "ring") continue;
     bool finished = false;
@@ -240,16 +229,11 @@ int remove_finished_rings(const config::SuiteConfig& cfg, std::ostream& log) {
     shm::Ring::unlink(seg.name);
     ++removed;
   }
-#else
-  (void)cfg;
-  (void)log;
-#endif
   return removed;
 }
 
 std::vector<std::pair<std::string, uint64_t>> queued_in_stale_rings(const config::SuiteConfig& cfg) {
   std::vector<std::pair<std::string, uint64_t>> out;
-#ifdef PEAKCTL_HAVE_SHM
   for (const auto& seg : shm::Ring::list(cfg.run.name + "-")) {
     if (!seg.stale || seg.kind != "ring") continue;
     try {
@@ -258,9 +242,6 @@ std::vector<std::pair<std::string, uint64_t>> queued_in_stale_rings(const config
     } catch (const std::exception&) {
     }
   }
-#else
-  (void)cfg;
-#endif
   return out;
 }
 

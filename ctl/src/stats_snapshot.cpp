@@ -10,18 +10,14 @@
 #include "common/control_client.hpp"
 #include "ctl_context.hpp"
 
-#ifdef PEAKCTL_HAVE_SHM
 #include "shm/counter_block.hpp"
+#include "shm/event_clock.hpp"
 #include "shm/ring.hpp"
-#endif
 
 namespace peaknet::ctl {
 
 namespace {
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using shm::steady_ns;
 
 void flatten(const nlohmann::json& j, const std::string& prefix, DaemonSample& out) {
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -59,7 +55,6 @@ void flatten(const nlohmann::json& j, const std::string& prefix, DaemonSample& o
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
-#ifdef PEAKCTL_HAVE_SHM
 // Reads the daemon's CounterBlock (named by its id, config/segment_names.hpp); false when it cannot be
 // attached (daemon without one, or gone).
 bool read_counter_block(const std::string& run_name, DaemonSample& sample) {
@@ -94,7 +89,6 @@ void read_rings(const config::SuiteConfig& cfg, std::vector<RingSample>& out) {
     }
   }
 }
-#endif
 }  // namespace
 
 void absorb_stats_json(const nlohmann::json& stats, DaemonSample& sample) {
@@ -151,10 +145,7 @@ Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run
         sample.stall = it->value("message", std::string());
       }
     }
-    bool have = false;
-#ifdef PEAKCTL_HAVE_SHM
-    have = read_counter_block(cfg.run.name, sample);
-#endif
+    const bool have = read_counter_block(cfg.run.name, sample);
     if (!have && sample.state != "unreachable") {
       const auto reply = common::control_request(d.endpoint, {{"cmd", "stats"}}, std::chrono::milliseconds(1000));
       if (reply.value("ok", false)) {
@@ -164,13 +155,9 @@ Snapshot collect_snapshot(const config::SuiteConfig& cfg, const std::string& run
     }
     s.daemons.push_back(std::move(sample));
   }
-#ifdef PEAKCTL_HAVE_SHM
   read_rings(cfg, s.rings);
-#else
-  (void)cfg;
-#endif
   s.ledger = compute_ledger(s.daemons);
-  s.t_ns = now_ns();
+  s.t_ns = steady_ns();
   return s;
 }
 
@@ -229,7 +216,7 @@ Snapshot final_snapshot(const std::string& run_dir) {
     return sa != sb ? sa < sb : a.id < b.id;
   });
   s.ledger = compute_ledger(s.daemons);
-  s.t_ns = now_ns();
+  s.t_ns = steady_ns();
   return s;
 }
 

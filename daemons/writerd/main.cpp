@@ -18,6 +18,7 @@
 
 #include "common/daemon_runtime.hpp"
 #include "common/logging.hpp"
+#include "common/unique_fd.hpp"
 #include "writerd/writer_service.hpp"
 
 namespace {
@@ -30,13 +31,12 @@ void require_writable_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const std::string probe = dir + "/.writerd-probe-" + std::to_string(::getpid());
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  const common::UniqueFd fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
     throw std::runtime_error("writerd.output_dir " + std::filesystem::absolute(dir).string() +
                              ": cannot write a file there (" + std::strerror(errno) + ")" +
                              (ec ? "; creating it failed: " + ec.message() : ""));
   }
-  ::close(fd);
   ::unlink(probe.c_str());
 }
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/interprocess/permissions.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -16,7 +18,15 @@
 
 #include "shm/shm_error.hpp"
 
+// link(2) of the private name into kShmDir needs Boost's objects to be shm_open()'s files in /dev/shm.
+#if !defined(BOOST_INTERPROCESS_POSIX_SHARED_MEMORY_OBJECTS) || \
+    defined(BOOST_INTERPROCESS_FILESYSTEM_BASED_POSIX_SHARED_MEMORY)
+#error "libshm needs Boost.Interprocess on POSIX shm_open (segments are published with link(2) in /dev/shm)"
+#endif
+
 namespace peaknet::shm::detail {
+
+namespace bip = boost::interprocess;
 
 std::string errno_text(int err) { return std::string(std::strerror(err)); }
 
@@ -30,12 +40,25 @@ std::string shm_path(const std::string& name) {
 
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
+/// ShmError "shm segment '<name>': <what>: <cause>" for a Boost.Interprocess failure; the cause is the
+/// errno text (strerror, as before Boost) or, for Boost's own checks, its error code.
+[[noreturn]] void throw_shm_error(const std::string& name, const std::string& what,
+                                  const bip::interprocess_exception& e) {
+  const int err = e.get_native_error();
+  throw ShmError("shm segment '" + name + "': " + what + ": " +
+                 (err != 0 ? errno_text(err)
+                           : std::string(e.what()) + " (error code " + std::to_string(e.get_error_code()) + ")"));
+}
+
+/// Runs `f` (a Boost.Interprocess call) and turns its exception into throw_shm_error's ShmError.
+template <typename F>
+auto boost_call(const std::string& name, const std::string& what, F&& f) {
+  try {
+    return f();
+  } catch (const bip::interprocess_exception& e) {
+    throw_shm_error(name, what, e);
   }
-};
+}
 
 constexpr std::string_view kInitMarker = ".init-";
 
@@ -64,7 +87,7 @@ void remove_abandoned_private_objects(const std::string& name) {
     if (pid && ::kill(*pid, 0) != 0 && errno == ESRCH) dead.push_back(n);
   }
   ::closedir(dir);
-  for (const auto& n : dead) ::unlink(dir_path(n).c_str());
+  for (const auto& n : dead) bip::shared_memory_object::remove(n.c_str());
 }
 
 }  // namespace
@@ -83,26 +106,6 @@ void set_before_publish_hook_for_testing(std::function<void(const std::string& n
   before_publish_hook() = std::move(hook);
 }
 
-ShmSegment::ShmSegment(ShmSegment&& o) noexcept
-    : base_(std::exchange(o.base_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-
-ShmSegment& ShmSegment::operator=(ShmSegment&& o) noexcept {
-  if (this != &o) {
-    reset();
-    base_ = std::exchange(o.base_, nullptr);
-    bytes_ = std::exchange(o.bytes_, 0);
-  }
-  return *this;
-}
-
-ShmSegment::~ShmSegment() { reset(); }
-
-void ShmSegment::reset() noexcept {
-  if (base_ != nullptr) ::munmap(base_, bytes_);
-  base_ = nullptr;
-  bytes_ = 0;
-}
-
 ShmSegment::CreateResult ShmSegment::create_published(const std::string& name, uint64_t bytes,
                                                       bool group_shareable,
                                                       const std::function<void(ShmSegment&)>& init,
@@ -111,68 +114,61 @@ ShmSegment::CreateResult ShmSegment::create_published(const std::string& name, u
   if (exists(name)) return CreateResult::kExists;  // cheap early answer; link() below decides for real
   remove_abandoned_private_objects(name);
   const std::string tmp = private_name(name);
-  const mode_t mode = group_shareable ? 0660 : 0600;
-  Fd fd{::shm_open(("/" + tmp).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
-  if (fd.fd < 0) throw ShmError("shm segment '" + name + "': cannot create: " + errno_text(errno));
-  struct Unlinker {  // the private name never outlives this call
-    std::string file;
-    ~Unlinker() { ::unlink(file.c_str()); }
-  } unlinker{dir_path(tmp)};
-  auto fail = [&](const std::string& what, int err) {
-    throw ShmError("shm segment '" + name + "': " + what + ": " + errno_text(err));
-  };
-  if (::fchmod(fd.fd, mode) != 0) fail("fchmod", errno);
-  if (::ftruncate(fd.fd, static_cast<off_t>(bytes)) != 0) fail("ftruncate to " + std::to_string(bytes), errno);
-  if (const int err = ::posix_fallocate(fd.fd, 0, static_cast<off_t>(bytes)); err != 0) {
-    fail("cannot reserve " + std::to_string(bytes) + " bytes (is /dev/shm large enough?)", err);
+  const bip::permissions mode(group_shareable ? 0660 : 0600);
+  bip::shared_memory_object obj = boost_call(name, "cannot create", [&] {
+    return bip::shared_memory_object(bip::create_only, tmp.c_str(), bip::read_write, mode);
+  });
+  const bip::remove_shared_memory_on_destroy unlinker(tmp.c_str());  // the private name never outlives this call
+  boost_call(name, "ftruncate to " + std::to_string(bytes), [&] { obj.truncate(static_cast<bip::offset_t>(bytes)); });
+  // Not in Boost: reserve the pages now, so a full /dev/shm fails here and not as a SIGBUS on first touch.
+  if (const int err = ::posix_fallocate(obj.get_mapping_handle().handle, 0, static_cast<off_t>(bytes)); err != 0) {
+    throw ShmError("shm segment '" + name + "': cannot reserve " + std::to_string(bytes) +
+                   " bytes (is /dev/shm large enough?): " + errno_text(err));
   }
-  // MAP_POPULATE: no page faults on the hot path (the producer's first copy into each slot).
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.fd, 0);
-  if (p == MAP_FAILED) fail("mmap of " + std::to_string(bytes) + " bytes", errno);
   ShmSegment seg;
-  seg.base_ = static_cast<std::byte*>(p);
-  seg.bytes_ = bytes;
+  // MAP_POPULATE through mapped_region's map_options (mmap flags, OR-ed with MAP_SHARED): no page faults
+  // on the hot path (the producer's first copy into each slot).
+  seg.region_ = boost_call(name, "mmap of " + std::to_string(bytes) + " bytes", [&] {
+    return bip::mapped_region(obj, bip::read_write, 0, bytes, nullptr, MAP_POPULATE);
+  });
   init(seg);
   if (const auto& hook = before_publish_hook()) hook(name);
+  // Not in Boost (no link or rename of shm objects): the atomic publish of docs/decisions/0003.
   if (::link(dir_path(tmp).c_str(), dir_path(name).c_str()) != 0) {
     if (errno == EEXIST) return CreateResult::kExists;  // another creator won: the caller attaches to theirs
-    fail("cannot publish (link from " + tmp + ")", errno);
+    throw ShmError("shm segment '" + name + "': cannot publish (link from " + tmp + "): " + errno_text(errno));
   }
   out = std::move(seg);
   return CreateResult::kCreated;
 }
 
 bool ShmSegment::open_existing(const std::string& name, bool read_only, ShmSegment& out) {
-  const std::string path = shm_path(name);
-  Fd fd{::shm_open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0)};
-  if (fd.fd < 0) {
-    if (errno == ENOENT) return false;
-    throw ShmError("shm segment '" + name + "': cannot open: " + errno_text(errno));
+  shm_path(name);  // validates the name
+  const bip::mode_t access = read_only ? bip::read_only : bip::read_write;
+  bip::shared_memory_object obj;
+  try {
+    obj = bip::shared_memory_object(bip::open_only, name.c_str(), access);
+  } catch (const bip::interprocess_exception& e) {
+    if (e.get_native_error() == ENOENT) return false;
+    throw_shm_error(name, "cannot open", e);
   }
-  struct stat st{};
-  if (::fstat(fd.fd, &st) != 0) {
-    throw ShmError("shm segment '" + name + "': fstat: " + errno_text(errno));
-  }
+  bip::offset_t size = 0;
+  if (!obj.get_size(size)) throw ShmError("shm segment '" + name + "': fstat: " + errno_text(errno));
   out = ShmSegment();
-  if (st.st_size == 0) return true;  // exists, not sized: not made by this library (or broken)
-  const uint64_t bytes = static_cast<uint64_t>(st.st_size);
+  if (size == 0) return true;  // exists, not sized: not made by this library (or broken)
+  const uint64_t bytes = static_cast<uint64_t>(size);
   // Read-only views (list, peakctl) map lazily; working handles populate like the creator.
-  void* p = ::mmap(nullptr, bytes, read_only ? PROT_READ : PROT_READ | PROT_WRITE,
-                   read_only ? MAP_SHARED : MAP_SHARED | MAP_POPULATE, fd.fd, 0);
-  if (p == MAP_FAILED) {
-    throw ShmError("shm segment '" + name + "': mmap of " + std::to_string(bytes) +
-                   " bytes: " + errno_text(errno));
-  }
-  out.base_ = static_cast<std::byte*>(p);
-  out.bytes_ = bytes;
+  out.region_ = boost_call(name, "mmap of " + std::to_string(bytes) + " bytes", [&] {
+    return bip::mapped_region(obj, access, 0, bytes, nullptr, read_only ? 0 : MAP_POPULATE);
+  });
   return true;
 }
 
 void ShmSegment::unlink(const std::string& name) {
-  const std::string path = shm_path(name);
-  if (::shm_unlink(path.c_str()) != 0 && errno != ENOENT) {
-    throw ShmError("shm segment '" + name + "': cannot unlink: " + errno_text(errno));
-  }
+  shm_path(name);  // validates the name
+  if (bip::shared_memory_object::remove(name.c_str())) return;
+  const int err = errno;  // remove() reports only a bool; errno is its shm_unlink's
+  if (err != ENOENT) throw ShmError("shm segment '" + name + "': cannot unlink: " + errno_text(err));
 }
 
 bool ShmSegment::exists(const std::string& name) {

@@ -1,6 +1,9 @@
 #pragma once
-// RAII around one POSIX shared-memory object: the fd is closed right after mmap, the mapping is
-// unmapped by the destructor. Never unlinks (that is an explicit decision of the caller).
+// One POSIX shared-memory object, opened and mapped through Boost.Interprocess (shared_memory_object,
+// mapped_region, permissions): the object is closed right after mapping, the mapping is unmapped by the
+// destructor. Never unlinks (that is an explicit decision of the caller). The atomic publish (link(2) of
+// a private name) is ours: Boost has no link or rename of shm objects (docs/decisions/0005).
+#include <boost/interprocess/mapped_region.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,11 +18,11 @@ namespace peaknet::shm::detail {
 class ShmSegment {
  public:
   ShmSegment() = default;
-  ShmSegment(ShmSegment&& o) noexcept;
-  ShmSegment& operator=(ShmSegment&& o) noexcept;
+  ShmSegment(ShmSegment&& o) noexcept = default;
+  ShmSegment& operator=(ShmSegment&& o) noexcept = default;
   ShmSegment(const ShmSegment&) = delete;
   ShmSegment& operator=(const ShmSegment&) = delete;
-  ~ShmSegment();
+  ~ShmSegment() = default;
 
   enum class CreateResult { kCreated, kExists };
   /// Creates `name` complete or not at all. The object is built under a private name
@@ -28,8 +31,9 @@ class ShmSegment {
   /// and only then linked at `name` with link(2), which fails atomically when the name exists.
   /// An opener therefore never sees a half-made segment: populating GiB of cold memory can take
   /// seconds, and a segment seen without its header looked abandoned to the other daemons, which
-  /// replaced it and left the creator writing into an unlinked ring (docs/decisions/0003). Mode is
-  /// forced with fchmod (umask ignored). kExists leaves `out` empty and removes the private object.
+  /// replaced it and left the creator writing into an unlinked ring (docs/decisions/0003). Mode 0600
+  /// (0660 when group_shareable) whatever the umask (Boost fchmods after creating). kExists leaves
+  /// `out` empty and removes the private object. Every failure is a ShmError naming `name` and the cause.
   static CreateResult create_published(const std::string& name, uint64_t bytes, bool group_shareable,
                                        const std::function<void(ShmSegment&)>& init, ShmSegment& out);
   /// Maps the whole existing object; read_only maps PROT_READ. false when it does not exist (ENOENT).
@@ -37,14 +41,12 @@ class ShmSegment {
   static void unlink(const std::string& name);
   static bool exists(const std::string& name);
 
-  std::byte* base() const { return base_; }
-  uint64_t bytes() const { return bytes_; }
-  bool mapped() const { return base_ != nullptr; }
+  std::byte* base() const { return static_cast<std::byte*>(region_.get_address()); }
+  uint64_t bytes() const { return region_.get_size(); }
+  bool mapped() const { return base() != nullptr; }
 
  private:
-  void reset() noexcept;
-  std::byte* base_ = nullptr;
-  uint64_t bytes_ = 0;
+  boost::interprocess::mapped_region region_;  // empty (no mapping) when default constructed
 };
 
 /// The directory behind shm_open's names (glibc: the tmpfs at /dev/shm).

@@ -20,6 +20,7 @@
 #include "common/run_dir.hpp"
 #include "common/sd_notify.hpp"
 #include "control/control_server.hpp"
+#include "shm/event_clock.hpp"
 
 #ifndef PEAKNET_VERSION
 #define PEAKNET_VERSION "0.0.0"
@@ -28,10 +29,7 @@
 namespace peaknet::common {
 
 namespace {
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using shm::steady_ns;
 
 // Signal plumbing: the handler only writes the signal number into the active runtime's self-pipe.
 std::atomic<int> g_signal_fd{-1};
@@ -88,7 +86,7 @@ struct DaemonRuntime::Shared {
 DaemonRuntime::DaemonRuntime(std::string daemon, std::string instance, const config::SuiteConfig& cfg,
                              DaemonHooks hooks)
     : daemon_(std::move(daemon)), instance_(std::move(instance)), id_(daemon_id(daemon_, instance_)),
-      run_dir_(resolve_run_dir(cfg.run)), cfg_(cfg), hooks_(std::move(hooks)), started_ns_(now_ns()),
+      run_dir_(resolve_run_dir(cfg.run)), cfg_(cfg), hooks_(std::move(hooks)), started_ns_(steady_ns()),
       shared_(std::make_unique<Shared>()) {
   ensure_run_dir(run_dir_, cfg.run.group_access);
   // Another live process with our id owns the socket: refuse rather than steal it.
@@ -218,7 +216,7 @@ void DaemonRuntime::watchdog_loop() {
 void DaemonRuntime::pet_watchdog() {
   const auto period = shared_->watchdog;
   if (period.count() == 0) return;
-  const int64_t now = now_ns();
+  const int64_t now = steady_ns();
   const int64_t last = shared_->last_watchdog_ns.load(std::memory_order_relaxed);
   // Ping at a quarter of the period: well inside systemd's "less than half" advice.
   if (now - last < std::chrono::duration_cast<std::chrono::nanoseconds>(period).count() / 4) return;
@@ -266,7 +264,7 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
     std::lock_guard lock(shared_->mu);
     nlohmann::json reply = {{"ok", true}, {"daemon", daemon_}, {"instance", instance_}, {"id", id_},
                             {"pid", ::getpid()}, {"state", to_string(state)}, {"status", shared_->status_line},
-                            {"uptime_s", (now_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
+                            {"uptime_s", (steady_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
                             {"config_digest", cfg_.digest()}, {"config_source", cfg_.source},
                             {"run_name", cfg_.run.name}, {"live_keys", live_keys()}};
     if (shared_->monitor != nullptr) {

@@ -8,13 +8,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "shm/event_clock.hpp"
+
 namespace peaknet::common {
 namespace {
 
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using shm::steady_ns;
 
 constexpr int64_t kRingCheckIntervalNs = 1'000'000'000;
 

@@ -54,11 +54,15 @@ IngestCounters::IngestCounters(const std::string& block_name, size_t endpoints, 
   for (size_t i = 0; i < kDropReasons; ++i) {
     drops_[i] = &block_.counter(std::string("dropped_") + to_string(static_cast<EventDropReason>(i)));
   }
-  for (size_t i = 0; i < endpoints; ++i) {
-    const std::string prefix = "endpoint." + std::to_string(i) + ".";
-    endpoints_.push_back({&block_.counter(prefix + "messages"), &block_.counter(prefix + "bytes"),
-                          &block_.gauge(prefix + "peers")});
-  }
+  for (size_t i = 0; i < endpoints; ++i) add_endpoint();
+}
+
+size_t IngestCounters::add_endpoint() {
+  const size_t i = endpoints_.size();
+  const std::string prefix = "endpoint." + std::to_string(i) + ".";
+  endpoints_.push_back(
+      {&block_.counter(prefix + "messages"), &block_.counter(prefix + "bytes"), &block_.gauge(prefix + "peers")});
+  return i;
 }
 
 std::pair<uint64_t, uint64_t> IngestCounters::settle_dead_instance() {

@@ -2,35 +2,28 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <map>
+#include <mutex>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "bounded_queue.hpp"
 #include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "event_source.hpp"
 #include "ingest/decode/decoder.hpp"
 #include "ingest/decode/hdf5_lock_stats.hpp"
-#include "ingestd/synthetic_frames.hpp"
+#include "message_recorder.hpp"
+#include "q1_event_sink.hpp"
+#include "raw_message.hpp"
+#include "shm/event_clock.hpp"
 
 namespace peaknet::ingestd {
 namespace {
 
-/// One ZeroMQ I/O thread moves every byte of every socket of a context: with one, a node tops out
-/// near one core's TCP receive rate whatever the number of endpoints.
-int zmq_io_threads(const config::IngestdConfig& c) {
-  if (c.io_threads > 0) return static_cast<int>(c.io_threads);
-  // Several streamer ranks usually connect to one endpoint: ZeroMQ spreads their connections over the threads.
-  return std::max<int>(2, static_cast<int>(c.endpoints.size()));
-}
-
 using namespace std::chrono_literals;
 
-uint64_t steady_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using shm::steady_ns;
 
 uint64_t seconds_to_ns(double s) { return static_cast<uint64_t>(s * 1e9); }
 
@@ -38,16 +31,17 @@ std::span<const std::byte> as_bytes(const RawMessage& m) {
   return {static_cast<const std::byte*>(m.bytes.data()), m.bytes.size()};
 }
 
-/// Sleeps until `deadline_ns` (steady) in short steps; false when `stop` became true meanwhile.
-/// The stage is idle meanwhile (pacing a source is waiting for input, not a stall).
-bool sleep_until_ns(uint64_t deadline_ns, const std::atomic<bool>& stop, common::Stage& stage) {
-  while (!stop.load()) {
-    stage.idle("pacing the source");
-    const uint64_t now = steady_now_ns();
-    if (now >= deadline_ns) return true;
-    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(deadline_ns - now, 50'000'000)));
+/// The decoder found the detector by lclstreamer's naming ("<detector>.image"): say which, once per
+/// name in this process (every message of the stream finds the same one).
+void log_detector_found(const std::string& name) {
+  static std::mutex mutex;
+  static std::set<std::string> logged;
+  std::lock_guard lock(mutex);
+  if (logged.insert(name).second) {
+    spdlog::info("npz: no '{}' member; using '{}' and '{}_original_shape' (the one <detector>.image pair; "
+                 "ingestd.decode.npz.detector_key chooses another)",
+                 ingest::DecoderOptions{}.npz_detector_key, name, name);
   }
-  return false;
 }
 
 // libhdf5's lock time of this process into the counter block's gauges.
@@ -78,19 +72,18 @@ Ingestd::Ingestd(config::SuiteConfig config)
       decoder_options_(ingest::DecoderOptions::from_config(
           config::ConfigNode(config_.ingestd.decode, "config.ingestd.decode"))),
       simplon_session_(std::make_shared<ingest::SimplonSession>(decoder_options_)),
-      queue_(static_cast<size_t>(config_.ingestd.decode_queue_messages)),
-      context_(zmq_io_threads(config_.ingestd)),
+      ids_(std::make_unique<EventIdAllocator>()),
+      queue_(std::make_unique<BoundedQueue<RawMessage>>(static_cast<size_t>(config_.ingestd.decode_queue_messages))),
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
-  const size_t endpoints = c.source == config::IngestSource::kZmq ? c.endpoints.size() : 0;
-  counters_ = std::make_unique<IngestCounters>(config::stats_block_name(config_.run.name, "ingestd"), endpoints,
-                                               config_.run.group_access);
+  // No endpoints yet: the zmq source registers "endpoint.<i>.*" for the endpoints it opens.
+  counters_ = std::make_unique<IngestCounters>(config::stats_block_name(config_.run.name, "ingestd"), 0, config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
   q1_ = std::make_unique<Q1Writer>(config::ring_options(config_, config_.q1));
   progress_.watch_ring("q1", [this] { return q1_->link_problem(); });
-  spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_.epoch());
+  spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_->epoch());
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
-    ids_.start_all_at(earlier);
+    ids_->start_all_at(earlier);
     spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_->name(),
                  earlier, earlier);
   }
@@ -98,25 +91,25 @@ Ingestd::Ingestd(config::SuiteConfig config)
   if (!c.quarantine_dir.empty()) {
     quarantine_ = std::make_unique<Quarantine>(c.quarantine_dir, static_cast<uint64_t>(c.quarantine_max_files));
   }
-  for (size_t i = 0; i < endpoints; ++i) {
-    config::IngestdEndpointConfig endpoint = c.endpoints[i];
-    if (endpoint.rcvhwm < 0) endpoint.rcvhwm = c.receive_hwm;
-    if (endpoint.rcvbuf_bytes < 0) endpoint.rcvbuf_bytes = c.receive_buffer_bytes;
-    common::Stage& stage = progress_.add_stage("receive endpoint " + std::to_string(i));
-    receivers_.push_back(std::make_unique<ZmqReceiver>(
-        context_, endpoint, static_cast<uint32_t>(i), c.max_message_bytes,
-        [this, s = &stage](RawMessage&& m) { return deliver(std::move(m), *s); }, &stage));
-    spdlog::info("endpoint {}: {} {} (rcvhwm {})", i, config::to_string(endpoint.mode), receivers_.back()->bound_url(), endpoint.rcvhwm);
-  }
+  source_ = make_source(SourceEnv{
+      .config = c,
+      .progress = progress_,
+      .counters = *counters_,
+      .deliver = [this](RawMessage&& m, common::Stage& stage) { return deliver(std::move(m), stage); },
+      .q1 = *q1_,
+      .ids = *ids_,
+      .give_up_waiting_for_q1 = [this] { return give_up_waiting_for_q1(); },
+      .begin_pending = [this] { begin_pending(); },
+      .end_pending = [this] { end_pending(); },
+      .synthetic_rate_hz = synthetic_rate_hz_,
+  });
   spdlog::info("q1 {}: {} slots x {} bytes, policy {}", q1_->name(), q1_->slot_count(), q1_->slot_bytes(),
                shm::to_string(q1_->policy()));
 }
 
 Ingestd::~Ingestd() {
-  input_closed_.store(true);
-  for (auto& r : receivers_) r->stop();
-  if (source_thread_.joinable()) source_thread_.join();
-  queue_.close();
+  if (source_) source_->stop();
+  queue_->close();
   for (auto& t : decoders_) {
     if (t.joinable()) t.join();
   }
@@ -125,7 +118,7 @@ Ingestd::~Ingestd() {
 void Ingestd::begin_pending() { pending_.fetch_add(1); }
 
 void Ingestd::end_pending() {
-  last_pending_end_ns_.store(steady_now_ns());  // before the decrement: no gap the supervisor sees as idle
+  last_pending_end_ns_.store(steady_ns());  // before the decrement: no gap the supervisor sees as idle
   pending_.fetch_sub(1);
 }
 
@@ -150,18 +143,13 @@ bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
   hold(message.bytes.size());
   counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
   counters_->bytes_received.fetch_add(message.bytes.size(), std::memory_order_relaxed);
-  if (config_.ingestd.source == config::IngestSource::kZmq && message.source_id < receivers_.size()) {
-    auto& ep = counters_->endpoint(message.source_id);
-    ep.messages->fetch_add(1, std::memory_order_relaxed);
-    ep.bytes->fetch_add(message.bytes.size(), std::memory_order_relaxed);
-  }
   if (recorder_) recorder_->record(message.source_id, message.t_recv_ns, message.view());
   // Blocking here is the backpressure path: the socket is not read, its HWM fills, PUSH blocks.
   // A message already taken off the socket is queued even while a drain closes the input (the
   // decoders keep emptying the queue); only a stop's expired flush deadline discards it, counted.
   while (true) {
-    if (queue_.push(message, 100ms)) return true;
-    if (queue_.closed() || give_up_waiting_for_q1()) break;
+    if (queue_->push(message, 100ms)) return true;
+    if (queue_->closed() || give_up_waiting_for_q1()) break;
     stage.blocked("decode queue push");  // decoders busy or Q1 full: backpressure
   }
   counters_->messages_discarded.fetch_add(1, std::memory_order_relaxed);
@@ -172,26 +160,26 @@ bool Ingestd::deliver(RawMessage&& message, common::Stage& stage) {
 
 bool Ingestd::give_up_waiting_for_q1() const {
   const uint64_t deadline = stop_deadline_ns_.load(std::memory_order_relaxed);
-  return deadline != 0 && steady_now_ns() >= deadline;
+  return deadline != 0 && steady_ns() >= deadline;
 }
 
 void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
   ingest::Decoder decoder(decoder_options_, simplon_session_);
-  Q1EventSink sink(*q1_, ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
+  Q1EventSink sink(*q1_, *ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
   logging::RateLimiter reject_log(std::chrono::milliseconds(config_.ingestd.reject_log_interval_ms));
   logging::RateLimiter too_big_log(std::chrono::seconds(10));
   auto& counters = *counters_;
   while (true) {
     stage.idle("waiting for messages");
-    auto message = queue_.pop(100ms);
+    auto message = queue_->pop(100ms);
     if (!message) {
-      if (queue_.closed_and_empty()) break;
+      if (queue_->closed_and_empty()) break;
       continue;
     }
     stage.busy("decode");
     if (common::test_wedge_requested("decode")) common::test_wedge_forever("decode");
     sink.set_source(message->source_id, message->message_id, message->t_recv_ns);
-    const uint64_t t0 = steady_now_ns();
+    const uint64_t t0 = steady_ns();
     ingest::DecodeResult result;
     try {
       result = decoder.decode(as_bytes(*message), sink);
@@ -200,8 +188,9 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
       result.reject = ingest::RejectReason::kMalformed;
       result.detail = std::string("internal error: ") + e.what();
     }
-    counters.decode_ns.fetch_add(steady_now_ns() - t0, std::memory_order_relaxed);
+    counters.decode_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
     counters.messages_decoded.fetch_add(1, std::memory_order_relaxed);
+    if (!result.detector_found.empty()) log_detector_found(result.detector_found);
     if (sink.events_too_big() > 0) {
       // Never silent: a slot size that does not fit the data drops every such event (issue 16).
       uint64_t suppressed = 0;
@@ -246,94 +235,11 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
   (void)thread_index;
 }
 
-void Ingestd::synthetic_loop() {
-  const auto& sc = config_.ingestd.synthetic;
-  SyntheticFrames frames(sc);
-  common::Stage& stage = progress_.add_stage("synthetic source");
-  Q1EventSink sink(*q1_, ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
-  sink.set_activity("generate a frame");
-  ingest::EventMeta meta;
-  meta.dtype = frames.dtype();
-  meta.channels = frames.channels();
-  meta.height = meta.orig_height = frames.height();
-  meta.width = meta.orig_width = frames.width();
-  meta.photon_wavelength_a = frames.photon_wavelength_a();
-  meta.events_in_message = 1;
-  const uint64_t bytes = frames.frame_bytes();
-  uint64_t next_ns = steady_now_ns();
-  for (uint64_t i = 0; sc.events == 0 || i < static_cast<uint64_t>(sc.events); ++i) {
-    const double rate_hz = synthetic_rate_hz_.load(std::memory_order_relaxed);  // live key
-    if (rate_hz > 0) {
-      if (!sleep_until_ns(next_ns, input_closed_, stage)) break;
-      next_ns = std::max(next_ns + static_cast<uint64_t>(1e9 / rate_hz), steady_now_ns() - 1'000'000'000);
-    }
-    if (input_closed_.load()) break;
-    sink.set_source(0, i, realtime_ns());
-    synthetic_last_ns_.store(steady_now_ns(), std::memory_order_relaxed);
-    counters_->messages_received.fetch_add(1, std::memory_order_relaxed);
-    counters_->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
-    counters_->messages_decoded.fetch_add(1, std::memory_order_relaxed);  // a synthetic message is its event
-    meta.timestamp = frames.timestamp(i);
-    begin_pending();  // a frame waiting for Q1 room is not idle time
-    stage.busy("generate a frame");
-    if (std::byte* payload = sink.begin_event(meta, bytes)) {
-      frames.fill(i, {payload, bytes});
-      sink.commit_event();
-    }
-    end_pending();
-    stage.progress();
-  }
-  stage.done();
-  source_finished_.store(true);
-}
-
-void Ingestd::replay_loop() {
-  const auto& rc = config_.ingestd.replay;
-  std::vector<RecordedMessage> entries;
-  try {
-    entries = read_recording_index(rc.dir);
-  } catch (const std::exception& e) {
-    spdlog::error("replay: {}", e.what());
-  }
-  if (entries.empty()) spdlog::warn("replay: no messages in {}", rc.dir);
-  std::map<uint32_t, uint64_t> next_id;
-  common::Stage& stage = progress_.add_stage("replay source");
-  for (int64_t loop = 0; !entries.empty() && (rc.loops == 0 || loop < rc.loops); ++loop) {
-    const uint64_t t0_recorded = entries.front().t_recv_ns;
-    const uint64_t start = steady_now_ns();
-    for (const auto& entry : entries) {
-      if (rc.speed > 0) {
-        const double offset_ns = static_cast<double>(entry.t_recv_ns - std::min(entry.t_recv_ns, t0_recorded)) / rc.speed;
-        if (!sleep_until_ns(start + static_cast<uint64_t>(offset_ns), input_closed_, stage)) break;
-      }
-      if (input_closed_.load()) break;
-      std::ifstream in(entry.file, std::ios::binary);
-      RawMessage message;
-      message.bytes = zmq::message_t(entry.bytes);
-      if (!in.read(static_cast<char*>(message.bytes.data()), static_cast<std::streamsize>(entry.bytes))) {
-        spdlog::warn("replay: cannot read {} ({} bytes)", entry.file.string(), entry.bytes);
-        continue;
-      }
-      message.source_id = entry.source_id;
-      message.message_id = next_id[entry.source_id]++;
-      message.t_recv_ns = realtime_ns();
-      synthetic_last_ns_.store(steady_now_ns(), std::memory_order_relaxed);
-      stage.busy("replay a message");
-      if (!deliver(std::move(message), stage)) break;
-      stage.progress();
-    }
-  }
-  stage.done();
-  source_finished_.store(true);
-}
-
 uint64_t Ingestd::last_activity_steady_ns(uint64_t now) const {
   // Idle = nothing received AND nothing pending: a message blocked on the decode queue or on a full
   // Q1 (policy block) is data in flight, whatever its age.
   if (pending_.load() > 0) return now;
-  uint64_t last = std::max({start_steady_ns_, synthetic_last_ns_.load(), last_pending_end_ns_.load()});
-  for (const auto& r : receivers_) last = std::max(last, r->counters().last_message_ns.load());
-  return last;
+  return std::max({start_steady_ns_, source_->last_input_steady_ns(), last_pending_end_ns_.load()});
 }
 
 void Ingestd::end_run(EndReason reason) {
@@ -346,41 +252,22 @@ void Ingestd::end_run(EndReason reason) {
 void Ingestd::request_drain() { end_run(EndReason::kDrain); }
 
 void Ingestd::request_stop() {
-  stop_deadline_ns_.store(steady_now_ns() + seconds_to_ns(config_.ingestd.stop_flush_timeout_s));
+  stop_deadline_ns_.store(steady_ns() + seconds_to_ns(config_.ingestd.stop_flush_timeout_s));
   end_run(EndReason::kStop);
-}
-
-void Ingestd::mirror_peer_counters() {
-  uint64_t connects = 0, disconnects = 0;
-  for (const auto& r : receivers_) {
-    connects += r->counters().peers_total.load();
-    disconnects += r->counters().disconnects.load();
-  }
-  // The block counts over every instance of the run: add this instance's increments.
-  counters_->peer_connects.fetch_add(connects - mirrored_connects_, std::memory_order_relaxed);
-  counters_->peer_disconnects.fetch_add(disconnects - mirrored_disconnects_, std::memory_order_relaxed);
-  mirrored_connects_ = connects;
-  mirrored_disconnects_ = disconnects;
 }
 
 void Ingestd::supervise(const std::function<void()>& tick) {
   const auto& c = config_.ingestd;
-  uint64_t last_waiting_log = steady_now_ns();
+  uint64_t last_waiting_log = steady_ns();
   while (end_reason_.load() == EndReason::kNone) {
     std::this_thread::sleep_for(50ms);
     if (tick) tick();
-    counters_->decode_queue_depth.store(queue_.size(), std::memory_order_relaxed);
+    counters_->decode_queue_depth.store(queue_->size(), std::memory_order_relaxed);
     publish_hdf5_lock_stats(*counters_);
-    mirror_peer_counters();
-    int64_t peers = 0;
-    for (size_t i = 0; i < receivers_.size(); ++i) {
-      const int64_t p = std::max<int64_t>(0, receivers_[i]->counters().peers.load());
-      counters_->endpoint(i).peers->store(static_cast<uint64_t>(p), std::memory_order_relaxed);
-      peers += p;
-    }
-    counters_->peers_connected.store(static_cast<uint64_t>(peers), std::memory_order_relaxed);
-    if (source_finished_.load()) end_run(EndReason::kSourceFinished);
-    const uint64_t now = steady_now_ns();
+    const uint64_t peers = source_->update_counters();
+    counters_->peers_connected.store(peers, std::memory_order_relaxed);
+    if (source_->finished()) end_run(EndReason::kSourceFinished);
+    const uint64_t now = steady_ns();
     const uint64_t idle_ns = now - std::min(now, last_activity_steady_ns(now));
     if (simplon_end_.load() && idle_ns >= seconds_to_ns(c.end_grace_s)) end_run(EndReason::kSimplonEnd);
     if (c.idle_timeout_s > 0 && idle_ns >= seconds_to_ns(c.idle_timeout_s)) end_run(EndReason::kIdleTimeout);
@@ -394,7 +281,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
 }
 
 EndReason Ingestd::run(const std::function<void()>& tick) {
-  start_steady_ns_ = steady_now_ns();
+  start_steady_ns_ = steady_ns();
   // run() starts after the control runtime refused a live twin: what the counters show open now was
   // held by a dead instance (socket, decode queue, a half-written slot) and is gone.
   // The held gauges describe this instance (a dead one's were just booked as lost).
@@ -413,21 +300,12 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
     common::Stage& stage = progress_.add_stage("decode thread " + std::to_string(i));
     decoders_.emplace_back([this, i, s = &stage] { decode_loop(size_t(i), *s); });
   }
-  if (c.source == config::IngestSource::kSynthetic) {
-    source_thread_ = std::thread([this] { synthetic_loop(); });
-  } else if (c.source == config::IngestSource::kReplay) {
-    source_thread_ = std::thread([this] { replay_loop(); });
-  } else {
-    for (auto& r : receivers_) r->start();
-  }
+  source_->start();
   supervise(tick);
-  // Shutdown: stop the sources, decode what was received, then tell Q1's consumers we are done.
-  input_closed_.store(true);
+  // Shutdown: stop the source, decode what was received, then tell Q1's consumers we are done.
   counters_->running.store(0);
-  for (auto& r : receivers_) r->stop();
-  mirror_peer_counters();
-  if (source_thread_.joinable()) source_thread_.join();
-  queue_.close();
+  source_->stop();
+  queue_->close();
   for (auto& t : decoders_) t.join();
   decoders_.clear();
   publish_hdf5_lock_stats(*counters_);  // final values of the supervisor's gauges
@@ -441,7 +319,7 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
 
 std::string Ingestd::status_line() const {
   // Rate over the interval since the previous call (callers poll about once a second).
-  const uint64_t now = steady_now_ns(), events = counters_->events_enqueued.load();
+  const uint64_t now = steady_ns(), events = counters_->events_enqueued.load();
   const uint64_t last_ns = rate_last_ns_.exchange(now), last_events = rate_last_events_.exchange(events);
   if (last_ns != 0 && now > last_ns) rate_events_per_s_.store((events - last_events) * 1e9 / (now - last_ns));
   const auto q = q1_->counters();
@@ -449,38 +327,21 @@ std::string Ingestd::status_line() const {
                      q1_->slot_count(), counters_->events_dropped_total(), counters_->messages_rejected.load());
 }
 
-std::vector<std::string> Ingestd::bound_endpoints() const {
-  std::vector<std::string> out;
-  for (const auto& r : receivers_) out.push_back(r->bound_url());
-  return out;
-}
+std::vector<std::string> Ingestd::bound_endpoints() const { return source_->bound_endpoints(); }
 
 nlohmann::json Ingestd::stats() const {
   const auto& k = *counters_;
-  nlohmann::json endpoints = nlohmann::json::array();
-  for (const auto& r : receivers_) {
-    const auto& e = r->counters();
-    endpoints.push_back({{"url", r->url()},
-                         {"bound", r->bound_url()},
-                         {"messages", e.messages.load()},
-                         {"bytes", e.bytes.load()},
-                         {"peers", e.peers.load()},
-                         {"peers_total", e.peers_total.load()},
-                         {"disconnects", e.disconnects.load()},
-                         {"peer_table", r->peers().to_json()},
-                         {"blocked_s", e.blocked_ns.load() / 1e9}});
-  }
   const auto q = q1_->counters();
   const uint64_t received = k.events_received.load(), published = k.events_enqueued.load();
   const uint64_t dropped = k.events_dropped_total();
   return {{"daemon", "ingestd"},
           {"state", end_reason_.load() == EndReason::kNone ? "running" : "ending"},
           {"end_reason", to_string(end_reason_.load())},
-          {"source", config::to_string(config_.ingestd.source)},
-          {"event_epoch", fmt::format("{:016x}", ids_.epoch())},
+          {"source", source_->name()},
+          {"event_epoch", fmt::format("{:016x}", ids_->epoch())},
           {"counters", k.to_json()},
-          {"endpoints", endpoints},
-          {"decode_queue_depth", queue_.size()},
+          {"endpoints", source_->endpoints_json()},
+          {"decode_queue_depth", queue_->size()},
           {"slot_too_small",
            {{"dropped", counters_->dropped(EventDropReason::kSlotTooSmall).load()},
             {"slot_bytes_needed", k.q1_slot_bytes_needed.load()},

@@ -1,4 +1,4 @@
-#include "ingestd/message_recorder.hpp"
+#include "message_recorder.hpp"
 
 #include <cstdio>
 #include <sstream>

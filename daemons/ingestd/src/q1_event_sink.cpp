@@ -1,11 +1,11 @@
-#include "ingestd/q1_event_sink.hpp"
+#include "q1_event_sink.hpp"
 
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <cstring>
 
-#include "ingestd/raw_message.hpp"
+#include "shm/event_clock.hpp"
 
 namespace peaknet::ingestd {
 namespace {
@@ -14,7 +14,7 @@ uint64_t draw_epoch() {
   uint64_t epoch = 0;
   if (::getrandom(&epoch, sizeof epoch, 0) != sizeof epoch) {
     // No entropy source (very early boot): a clock and pid mix is still unique per process start.
-    epoch = realtime_ns() ^ (uint64_t(::getpid()) << 44) ^ 0x9e3779b97f4a7c15ULL;
+    epoch = shm::realtime_ns() ^ (uint64_t(::getpid()) << 44) ^ 0x9e3779b97f4a7c15ULL;
   }
   return epoch;
 }
@@ -94,7 +94,7 @@ void Q1EventSink::commit_event() {
   if (!slot_) return;
   auto* header = reinterpret_cast<shm::EventHeader*>(slot_->slot.data());
   header->event_id = ids_.next(source_id_);
-  header->t_q1_ns = realtime_ns();
+  header->t_q1_ns = shm::realtime_ns();
   const uint64_t bytes = header->payload_bytes;
   q1_.publish(std::move(*slot_));
   slot_.reset();

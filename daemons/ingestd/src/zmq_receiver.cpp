@@ -1,4 +1,4 @@
-#include "ingestd/zmq_receiver.hpp"
+#include "zmq_receiver.hpp"
 
 #include <chrono>
 #include <cstring>
@@ -6,14 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "shm/event_clock.hpp"
+
 namespace peaknet::ingestd {
 namespace {
 
-uint64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using shm::steady_ns;
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/unique_fd.hpp"
 #include "writerd/q2_slot.hpp"
 
 namespace peaknet::writerd {
@@ -22,11 +23,11 @@ using shm::realtime_ns;
 // Without a geometry (no event seen yet) the output is probed with a scratch file.
 void probe_directory(const std::string& dir) {
   const std::string path = dir + "/.writerd-probe-" + std::to_string(::getpid());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("output dir " + dir + ": cannot create a file: " + std::strerror(errno));
-  const bool ok = ::write(fd, "x", 1) == 1;
+  common::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) throw std::runtime_error("output dir " + dir + ": cannot create a file: " + std::strerror(errno));
+  const bool ok = ::write(fd.get(), "x", 1) == 1;
   const int err = errno;
-  ::close(fd);
+  fd.reset();
   ::unlink(path.c_str());
   if (!ok) throw std::runtime_error("output dir " + dir + ": cannot write: " + std::strerror(err));
 }

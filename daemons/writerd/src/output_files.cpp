@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/unique_fd.hpp"
+
 namespace peaknet::writerd {
 namespace {
 
@@ -26,12 +28,9 @@ void replace_all(std::string& s, const std::string& what, const std::string& wit
 }
 
 void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("fsync " + path + ": open: " + errno_text(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error("fsync " + path + ": " + errno_text(err));
+  const common::UniqueFd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
+  if (!fd.valid()) throw std::runtime_error("fsync " + path + ": open: " + errno_text(errno));
+  if (::fsync(fd.get()) != 0) throw std::runtime_error("fsync " + path + ": " + errno_text(errno));
 }
 
 }  // namespace
@@ -110,27 +109,22 @@ uint64_t OutputFiles::publish(uint64_t seq) const {
 void OutputFiles::write_atomically(const std::string& file_name, const std::string& text) const {
   const std::string path = (fs::path(dir_) / file_name).string();
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("write " + tmp + ": " + errno_text(errno));
+  common::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) throw std::runtime_error("write " + tmp + ": " + errno_text(errno));
+  auto give_up = [&](const char* what, int err) {
+    fd.reset();
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(std::string(what) + " " + tmp + ": " + errno_text(err));
+  };
   size_t done = 0;
   while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw std::runtime_error("write " + tmp + ": " + errno_text(err));
-    }
+    if (n < 0) give_up("write", errno);
     done += size_t(n);
   }
-  if (fsync_ == FsyncPolicy::kFile && ::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("fsync " + tmp + ": " + errno_text(err));
-  }
-  ::close(fd);
+  if (fsync_ == FsyncPolicy::kFile && ::fsync(fd.get()) != 0) give_up("fsync", errno);
+  fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
-#include "ingestd/zmq_receiver.hpp"
+#include "zmq_receiver.hpp"
 
 namespace peaknet::ingestd {
 namespace {

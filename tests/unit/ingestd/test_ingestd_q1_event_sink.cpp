@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "ingestd/q1_event_sink.hpp"
-#include "ingestd/raw_message.hpp"
+#include "q1_event_sink.hpp"
+#include "raw_message.hpp"
 
 namespace peaknet::ingestd {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ingestd/message_recorder.hpp"
+#include "message_recorder.hpp"
 
 namespace peaknet::ingestd {
 namespace {

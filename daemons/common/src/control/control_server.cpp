@@ -19,7 +19,10 @@ constexpr size_t kMaxRequestBytes = 1 << 20;  // a control request is small; any
 
 ControlServer::ControlServer(std::string endpoint, Handler on_request, SignalHandler on_signal)
     : endpoint_(std::move(endpoint)), on_request_(std::move(on_request)), on_signal_(std::move(on_signal)) {
-  if (::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("control: pipe2 failed");
+  int pipe[2];
+  if (::pipe2(pipe, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("control: pipe2 failed");
+  pipe_read_.reset(pipe[0]);
+  pipe_write_.reset(pipe[1]);
   auto* ctx = new zmq::context_t(1);
   auto* sock = new zmq::socket_t(*ctx, zmq::socket_type::rep);
   context_ = ctx;
@@ -32,8 +35,6 @@ ControlServer::ControlServer(std::string endpoint, Handler on_request, SignalHan
   } catch (const zmq::error_t& e) {
     delete sock;
     delete ctx;
-    ::close(pipe_[0]);
-    ::close(pipe_[1]);
     throw std::runtime_error("control socket " + endpoint_ + ": bind failed: " + e.what());
   }
   thread_ = std::thread([this] { loop(); });
@@ -42,13 +43,11 @@ ControlServer::ControlServer(std::string endpoint, Handler on_request, SignalHan
 ControlServer::~ControlServer() {
   quit_ = true;
   const char wake = 0;
-  [[maybe_unused]] auto n = ::write(pipe_[1], &wake, 1);
+  [[maybe_unused]] auto n = ::write(pipe_write_.get(), &wake, 1);
   if (thread_.joinable()) thread_.join();
   delete static_cast<zmq::socket_t*>(socket_);
   delete static_cast<zmq::context_t*>(context_);
   if (endpoint_.rfind("ipc://", 0) == 0) std::remove(endpoint_.substr(6).c_str());
-  ::close(pipe_[0]);
-  ::close(pipe_[1]);
 }
 
 std::string ControlServer::answer(const std::string& text, const Handler& on_request) {
@@ -80,7 +79,7 @@ std::string ControlServer::answer(const std::string& text, const Handler& on_req
 
 void ControlServer::loop() {
   auto& sock = *static_cast<zmq::socket_t*>(socket_);
-  zmq::pollitem_t items[] = {{static_cast<void*>(sock), 0, ZMQ_POLLIN, 0}, {nullptr, pipe_[0], ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{static_cast<void*>(sock), 0, ZMQ_POLLIN, 0}, {nullptr, pipe_read_.get(), ZMQ_POLLIN, 0}};
   while (!quit_) {
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(500));
@@ -91,7 +90,7 @@ void ControlServer::loop() {
     }
     if (items[1].revents & ZMQ_POLLIN) {
       unsigned char sig[16];
-      const ssize_t n = ::read(pipe_[0], sig, sizeof sig);
+      const ssize_t n = ::read(pipe_read_.get(), sig, sizeof sig);
       for (ssize_t i = 0; i < n; ++i) {
         if (sig[i] != 0 && on_signal_) on_signal_(sig[i]);
       }

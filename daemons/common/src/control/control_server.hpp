@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/unique_fd.hpp"
+
 namespace peaknet::common {
 
 class ControlServer {
@@ -23,7 +25,7 @@ class ControlServer {
   ControlServer& operator=(const ControlServer&) = delete;
 
   /// Write end of the self-pipe: a signal handler writes the signal number (one byte) here.
-  int signal_fd() const noexcept { return pipe_[1]; }
+  int signal_fd() const noexcept { return pipe_write_.get(); }
 
   /// Parses one request text and answers it; malformed input becomes a JSON error (never throws).
   static std::string answer(const std::string& text, const Handler& on_request);
@@ -34,7 +36,7 @@ class ControlServer {
   std::string endpoint_;
   Handler on_request_;
   SignalHandler on_signal_;
-  int pipe_[2] = {-1, -1};
+  UniqueFd pipe_read_, pipe_write_;  ///< the self-pipe
   std::atomic<bool> quit_{false};
   void* context_ = nullptr;  // zmq::context_t, owned (kept out of the header)
   void* socket_ = nullptr;   // zmq::socket_t, owned

@@ -15,16 +15,6 @@
 namespace peaknet::ingest {
 namespace {
 
-inline uint64_t transpose8x8(uint64_t x) {  // same as byte_transpose.cpp (forward direction)
-  uint64_t t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
-  x ^= t ^ (t << 7);
-  t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
-  x ^= t ^ (t << 14);
-  t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
-  x ^= t ^ (t << 28);
-  return x;
-}
-
 void check_block_elems(size_t block_elems, size_t elem_size, const char* what) {
   if (block_elems == 0 || block_elems % 8 != 0 || block_elems * elem_size > (64u << 20)) {
     fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle block of " +

@@ -7,18 +7,6 @@
 namespace peaknet::ingest {
 namespace {
 
-// 8x8 bit-matrix transpose of a 64-bit word: bit j of byte k <-> bit k of byte j
-// (Hacker's Delight 7-3, three masked swaps).
-inline uint64_t transpose8x8(uint64_t x) {
-  uint64_t t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
-  x ^= t ^ (t << 7);
-  t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
-  x ^= t ^ (t << 14);
-  t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
-  x ^= t ^ (t << 28);
-  return x;
-}
-
 void bits_scalar(const uint8_t* planes, size_t nb, size_t g, uint8_t* out) {
   for (; g < nb; ++g) {
     uint64_t x = 0;

@@ -10,6 +10,7 @@
 #include "byte_io.hpp"
 #include "decode_error.hpp"
 #include "ingest/decode/hdf5_lock_stats.hpp"
+#include "shm/event_clock.hpp"
 
 namespace peaknet::ingest {
 namespace {
@@ -28,11 +29,7 @@ std::mutex& hdf5_mutex() {
 
 std::atomic<uint64_t> lock_acquisitions{0}, lock_held_ns{0}, lock_wait_ns{0};
 
-uint64_t steady_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
+using shm::steady_ns;
 
 /// The libhdf5 lock, timed (Hdf5LockStats).
 class Hdf5Lock {

@@ -156,21 +156,20 @@ std::string describe_exit(int status) {
 Hdf5ParserProcess::~Hdf5ParserProcess() {
   stop_child();
   if (image_) ::munmap(image_, capacity_);
-  if (memfd_ >= 0) ::close(memfd_);
 }
 
 void Hdf5ParserProcess::ensure_capacity(uint64_t bytes) {
-  if (memfd_ < 0) {
-    memfd_ = ::memfd_create("peaknet-hdf5-message", MFD_CLOEXEC);
-    if (memfd_ < 0) fail_errno("memfd_create");
+  if (!memfd_.valid()) {
+    memfd_.reset(::memfd_create("peaknet-hdf5-message", MFD_CLOEXEC));
+    if (!memfd_.valid()) fail_errno("memfd_create");
   }
   const uint64_t want = std::max<uint64_t>(kCapacityStep, (bytes + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
   if (want <= capacity_) return;
   if (image_) ::munmap(image_, capacity_);
   image_ = nullptr;
   capacity_ = 0;
-  if (::ftruncate(memfd_, static_cast<off_t>(want)) != 0) fail_errno("ftruncate");
-  void* m = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
+  if (::ftruncate(memfd_.get(), static_cast<off_t>(want)) != 0) fail_errno("ftruncate");
+  void* m = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_.get(), 0);
   if (m == MAP_FAILED) fail_errno("mmap");
   image_ = static_cast<std::byte*>(m);
   capacity_ = want;
@@ -179,20 +178,16 @@ void Hdf5ParserProcess::ensure_capacity(uint64_t bytes) {
 void Hdf5ParserProcess::start_child() {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) fail_errno("socketpair");
+  common::UniqueFd parent_end(pair[0]), child_end(pair[1]);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(pair[0]);
-    ::close(pair[1]);
-    fail_errno("fork");
+  if (pid < 0) fail_errno("fork");
+  if (pid == 0) {  // never returns (only _exit leaves the child): no destructor runs there
+    become_child(parent, child_end.get(), memfd_.get());
+    child_main(child_end.get(), memfd_.get());
   }
-  if (pid == 0) {
-    become_child(parent, pair[1], memfd_);
-    child_main(pair[1], memfd_);
-  }
-  ::close(pair[1]);
   pid_ = pid;
-  socket_ = pair[0];
+  socket_ = std::move(parent_end);
   ++started_;
 }
 
@@ -211,8 +206,7 @@ void Hdf5ParserProcess::fail_child_died() {
 }
 
 void Hdf5ParserProcess::stop_child() {
-  if (socket_ >= 0) ::close(socket_);
-  socket_ = -1;
+  socket_.reset();
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
@@ -234,7 +228,7 @@ Hdf5Catalog Hdf5ParserProcess::read_catalog(std::span<const std::byte> message, 
       stop_child();
     }
     if (pid_ < 0) start_child();
-    if (write_all(socket_, &req, sizeof req)) break;
+    if (write_all(socket_.get(), &req, sizeof req)) break;
     stop_child();
     if (attempt > 0) fail_errno("request");
   }
@@ -242,14 +236,14 @@ Hdf5Catalog Hdf5ParserProcess::read_catalog(std::span<const std::byte> message, 
   const auto until = std::chrono::steady_clock::now() + deadline;
   uint64_t length = 0;
   std::vector<std::byte> reply;
-  ReadStatus status = read_until(socket_, &length, sizeof length, until);
+  ReadStatus status = read_until(socket_.get(), &length, sizeof length, until);
   if (status == ReadStatus::kOk) {
     if (length > max_bytes + (uint64_t(1) << 32)) {
       stop_child();
       fail(RejectReason::kMalformed, "hdf5 parser reply of " + std::to_string(length) + " bytes");
     }
     reply.resize(length);
-    status = read_until(socket_, reply.data(), length, until);
+    status = read_until(socket_.get(), reply.data(), length, until);
   }
   if (status == ReadStatus::kTimedOut) {
     stop_child();

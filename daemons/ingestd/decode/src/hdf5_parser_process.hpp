@@ -14,6 +14,7 @@
 #include <span>
 #include <sys/types.h>
 
+#include "common/unique_fd.hpp"
 #include "hdf5_catalog.hpp"
 
 namespace peaknet::ingest {
@@ -40,8 +41,8 @@ class Hdf5ParserProcess {
   void ensure_capacity(uint64_t bytes);
 
   pid_t pid_ = -1;
-  int socket_ = -1;
-  int memfd_ = -1;
+  common::UniqueFd socket_;  ///< to the child
+  common::UniqueFd memfd_;   ///< the message image, shared with the child
   std::byte* image_ = nullptr;  ///< the parent's mapping of the memfd
   uint64_t capacity_ = 0;
   uint64_t started_ = 0;

@@ -3,6 +3,7 @@
 // straight into the sink's slots (memcpy from a stored member, or zlib inflate into the slot).
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "byte_io.hpp"
 #include "codecs.hpp"
@@ -102,20 +103,64 @@ std::optional<AuxArray> read_optional(const std::vector<ZipMember>& members, con
   }
 }
 
+constexpr std::string_view kImageSuffix = ".image";
+constexpr std::string_view kOriginalShapeSuffix = "_original_shape";
+
+/// lclstreamer's own demo pipeline names the arrays after the detector: "<detector>.image" with
+/// "<detector>.image_original_shape" (e.g. epix10k2M.image). The image keys of every such pair.
+std::vector<std::string> detector_image_pairs(const std::vector<ZipMember>& members) {
+  std::vector<std::string> images;
+  for (const auto& z : members) {
+    const std::string key = key_of(z);
+    if (key.size() > kImageSuffix.size() && key.ends_with(kImageSuffix) &&
+        find_member(members, key + std::string(kOriginalShapeSuffix))) {
+      images.push_back(key);
+    }
+  }
+  return images;
+}
+
+struct DetectorChoice {
+  const ZipMember* image;
+  std::string original_shape_key;
+};
+
+/// The configured detector member; without it (and with the default key) the one lclstreamer
+/// "<detector>.image" pair. Rejects as missing_field naming the keys, or every pair when several.
+DetectorChoice choose_detector(const std::vector<ZipMember>& members, const DecoderOptions& opt,
+                               DecodeResult& result) {
+  if (const ZipMember* det = find_member(members, opt.npz_detector_key)) return {det, opt.npz_original_shape_key};
+  const bool key_configured = opt.npz_detector_key != DecoderOptions{}.npz_detector_key;
+  const std::vector<std::string> pairs = key_configured ? std::vector<std::string>{} : detector_image_pairs(members);
+  if (pairs.size() == 1) {
+    result.detector_found = pairs.front();
+    return {find_member(members, pairs.front()), pairs.front() + std::string(kOriginalShapeSuffix)};
+  }
+  auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  if (pairs.size() > 1) {
+    fail(RejectReason::kMissingField, "npz: no '" + opt.npz_detector_key + "' member and " +
+                                          std::to_string(pairs.size()) + " <detector>.image arrays (" + join(pairs) +
+                                          "): set ingestd.decode.npz.detector_key and original_shape_key to one");
+  }
+  std::vector<std::string> keys;
+  for (const auto& z : members) keys.push_back(key_of(z));
+  fail(RejectReason::kMissingField, "npz: no '" + opt.npz_detector_key + "' member (keys: " + join(keys) + ")");
+}
+
 }  // namespace
 
 void decode_npz(Bytes message, DecodeCall& call) {
   const DecoderOptions& opt = call.options;
   const std::vector<ZipMember> members = read_zip_directory(message);
-  const ZipMember* det = find_member(members, opt.npz_detector_key);
-  if (!det) {
-    std::string keys;
-    for (const auto& z : members) keys += (keys.empty() ? "" : ", ") + key_of(z);
-    fail(RejectReason::kMissingField, "npz: no '" + opt.npz_detector_key + "' member (keys: " + keys + ")");
-  }
+  const DetectorChoice detector = choose_detector(members, opt, call.result);
+  const ZipMember* det = detector.image;
   auto timestamp = read_optional(members, opt.npz_timestamp_key, opt, call.scratch);
   auto wavelength = read_optional(members, opt.npz_wavelength_key, opt, call.scratch);
-  auto original = read_optional(members, opt.npz_original_shape_key, opt, call.scratch);
+  auto original = read_optional(members, detector.original_shape_key, opt, call.scratch);
   auto producer_id = read_optional(members, kProducerIdKey, opt, call.scratch);
   auto producer_seq = read_optional(members, kProducerSeqKey, opt, call.scratch);
 

@@ -38,8 +38,11 @@ class IngestCounters {
   static constexpr size_t kRejectReasons = static_cast<size_t>(ingest::RejectReason::kCount);
   static constexpr size_t kDropReasons = static_cast<size_t>(EventDropReason::kCount);
 
-  /// Opens (or creates) the block and registers every name. Throws shm::ShmError.
+  /// Opens (or creates) the block and registers every name, "endpoint.<i>.*" for the first `endpoints`.
+  /// Throws shm::ShmError.
   IngestCounters(const std::string& block_name, size_t endpoints, bool group_shareable = false);
+  /// Registers the next endpoint's counters ("endpoint.<i>.*"); returns its index i for endpoint().
+  size_t add_endpoint();
 
   /// Capacity of the block: the fixed names plus per-producer sequence counters (ProducerLedger).
   static constexpr uint32_t kBlockCapacity = 1024;

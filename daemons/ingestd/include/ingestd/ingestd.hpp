@@ -1,7 +1,8 @@
 #pragma once
 // Ingestd: the ingest daemon as a library (main.cpp, tests and benchmarks drive it).
-// Sources (ZeroMQ PULL endpoints, synthetic frames, replay of a recording) -> bounded decode queue ->
-// decode pool (ingest::Decoder, one per thread) -> Q1EventSink -> Q1. See docs/ingestd.md.
+// An EventSource (ZeroMQ PULL endpoints, synthetic frames or replay of a recording; src/event_source.hpp)
+// -> bounded decode queue -> decode pool (ingest::Decoder, one per thread) -> Q1EventSink -> Q1.
+// See docs/ingestd.md.
 //
 // Threads: one receive thread per endpoint (or one synthetic / replay thread), `decode_threads`
 // decoders, and the caller of run(), which supervises (idle timeout, end of stream, "waiting for
@@ -17,22 +18,25 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <zmq.hpp>
 
 #include "common/config/suite_config.hpp"
 #include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 #include "ingest/decode/decoder_options.hpp"
 #include "ingest/decode/simplon_session.hpp"
-#include "ingestd/bounded_queue.hpp"
 #include "ingestd/ingest_counters.hpp"
-#include "ingestd/message_recorder.hpp"
-#include "ingestd/q1_event_sink.hpp"
 #include "ingestd/q1_writer.hpp"
-#include "ingestd/raw_message.hpp"
-#include "ingestd/zmq_receiver.hpp"
 
 namespace peaknet::ingestd {
+
+// Internals (daemons/ingestd/src/): kept out of this header, so users do not compile ZeroMQ.
+template <typename T>
+class BoundedQueue;
+struct RawMessage;
+class EventIdAllocator;
+class EventSource;
+class MessageRecorder;
+class Quarantine;
 
 /// Why run() returned.
 enum class EndReason : uint8_t { kNone, kSourceFinished, kIdleTimeout, kSimplonEnd, kDrain, kStop };
@@ -72,10 +76,7 @@ class Ingestd {
  private:
   bool deliver(RawMessage&& message, common::Stage& stage);
   void decode_loop(size_t thread_index, common::Stage& stage);
-  void synthetic_loop();
-  void replay_loop();
   void supervise(const std::function<void()>& tick);
-  void mirror_peer_counters();  ///< receivers' connect/disconnect counts into the CounterBlock
   bool give_up_waiting_for_q1() const;
   void end_run(EndReason reason);
   /// Latest steady ns with input or pending work (`now` while any message or frame is pending).
@@ -91,28 +92,22 @@ class Ingestd {
   std::shared_ptr<ingest::SimplonSession> simplon_session_;
   std::unique_ptr<IngestCounters> counters_;
   std::unique_ptr<Q1Writer> q1_;
-  EventIdAllocator ids_;
-  BoundedQueue<RawMessage> queue_;
-  zmq::context_t context_;
-  std::vector<std::unique_ptr<ZmqReceiver>> receivers_;
+  std::unique_ptr<EventIdAllocator> ids_;
+  std::unique_ptr<BoundedQueue<RawMessage>> queue_;
   std::unique_ptr<MessageRecorder> recorder_;
   std::unique_ptr<Quarantine> quarantine_;
   std::vector<std::thread> decoders_;
-  std::thread source_thread_;
 
   std::atomic<EndReason> end_reason_{EndReason::kNone};
-  std::atomic<bool> input_closed_{false};     ///< sources must stop producing
-  std::atomic<bool> source_finished_{false};  ///< synthetic / replay reached their count
   std::atomic<bool> simplon_end_{false};
   std::atomic<uint64_t> stop_deadline_ns_{0};  ///< steady ns after which Q1 waits give up (0 = never)
-  std::atomic<uint64_t> synthetic_last_ns_{0};
   /// Messages taken in but not yet fully decoded (queued, decoding, or waiting for Q1 room), plus a
   /// synthetic frame waiting for its slot. Nonzero means "not idle" for the idle timeout.
   std::atomic<uint64_t> pending_{0};
   std::atomic<uint64_t> last_pending_end_ns_{0};
   std::atomic<double> synthetic_rate_hz_{0.0};
   uint64_t start_steady_ns_ = 0;
-  uint64_t mirrored_connects_ = 0, mirrored_disconnects_ = 0;  ///< supervisor thread only
+  std::unique_ptr<EventSource> source_;  ///< last: stopped and destroyed before what it delivers into
   mutable std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};
   mutable std::atomic<double> rate_events_per_s_{0.0};
 };

@@ -35,6 +35,9 @@ struct DecodeResult {
   bool end_of_stream = false;    ///< Simplon "stop"/"end" (a per-run hint from one rank only)
   bool held = false;             ///< Simplon image parked until its start message arrives
   uint32_t held_evicted = 0;     ///< parked images dropped to stay within the hold bounds
+  /// The detector array when it was found by lclstreamer's naming rather than the configured key
+  /// (npz "<detector>.image", docs/decoders.md); empty otherwise. The caller logs it.
+  std::string detector_found;
 };
 
 class Decoder {

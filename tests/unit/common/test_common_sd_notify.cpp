@@ -7,7 +7,7 @@
 
 #include "common/daemon_runtime.hpp"
 #include "common/sd_notify.hpp"
-#include "test_guards.hpp"
+#include "../ctl/test_guards.hpp"  // TempDir, FakeNotifySocket
 
 using namespace peaknet;
 
@@ -20,7 +20,7 @@ config::SuiteConfig cfg_for(const std::string& run_dir) {
 }
 }  // namespace
 
-TEST(CtlSdNotify, ReadyOnlyAfterWarmupThenStatusAndStopping) {
+TEST(CommonSdNotify, ReadyOnlyAfterWarmupThenStatusAndStopping) {
   test::TempDir dir("sdn");
   test::FakeNotifySocket notify(dir.path() + "/notify");
   common::DaemonRuntime sut("inferd", "0", cfg_for(dir.path() + "/run"), {});
@@ -42,7 +42,7 @@ TEST(CtlSdNotify, ReadyOnlyAfterWarmupThenStatusAndStopping) {
   EXPECT_FALSE(contains(msgs, "READY=1"));
 }
 
-TEST(CtlSdNotify, WatchdogOnlyFromHeartbeatAndRateLimited) {
+TEST(CommonSdNotify, WatchdogOnlyFromHeartbeatAndRateLimited) {
   test::TempDir dir("sdw");
   test::FakeNotifySocket notify(dir.path() + "/notify");
   ::setenv("WATCHDOG_USEC", "400000", 1);
@@ -57,7 +57,7 @@ TEST(CtlSdNotify, WatchdogOnlyFromHeartbeatAndRateLimited) {
   EXPECT_EQ(std::count(msgs.begin(), msgs.end(), std::string("WATCHDOG=1")), 1);
 }
 
-TEST(CtlSdNotify, NoSocketMeansNoOp) {
+TEST(CommonSdNotify, NoSocketMeansNoOp) {
   ::unsetenv("NOTIFY_SOCKET");
   EXPECT_FALSE(common::sd_notify_send("READY=1"));
 }

@@ -14,7 +14,7 @@
 #include "common/config/ingestd_config.hpp"
 #include "common/progress_monitor.hpp"
 #include "ingestd/peer_table.hpp"
-#include "ingestd/raw_message.hpp"
+#include "raw_message.hpp"
 
 namespace peaknet::ingestd {
 

@@ -10,7 +10,7 @@
 #include "common/control_client.hpp"
 #include "common/daemon_runtime.hpp"
 #include "common/run_dir.hpp"
-#include "test_guards.hpp"
+#include "../ctl/test_guards.hpp"  // TempDir, FakeNotifySocket
 
 using namespace peaknet;
 using nlohmann::json;
@@ -21,7 +21,7 @@ config::SuiteConfig config_in(const std::string& run_dir) {
   return config::parse_suite_config(root, "<test>");
 }
 
-struct CtlControlServer : ::testing::Test {
+struct CommonControlServer : ::testing::Test {
   test::TempDir dir{"ctlsrv"};
   std::atomic<int> drains{0}, stops{0};
   std::atomic<int64_t> batch{8};
@@ -47,7 +47,7 @@ struct CtlControlServer : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(CtlControlServer, StatusReportsStateDigestAndPid) {
+TEST_F(CommonControlServer, StatusReportsStateDigestAndPid) {
   const auto cfg = config_in(dir.path());
   common::DaemonRuntime sut("inferd", "0", cfg, hooks());
   sut.set_state(common::DaemonState::kReady);
@@ -60,14 +60,14 @@ TEST_F(CtlControlServer, StatusReportsStateDigestAndPid) {
   EXPECT_EQ(sut.endpoint(), "ipc://" + dir.path() + "/inferd-0.sock");
 }
 
-TEST_F(CtlControlServer, StatsComeFromTheHook) {
+TEST_F(CommonControlServer, StatsComeFromTheHook) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
   batch = 13;
   const json reply = common::control_request(sut.endpoint(), {{"cmd", "stats"}});
   EXPECT_EQ(reply["stats"]["batch_size"], 13);
 }
 
-TEST_F(CtlControlServer, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
+TEST_F(CommonControlServer, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
   common::DaemonRuntime sut("writerd", "", config_in(dir.path()), hooks());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{not json", "malformed_json"},          {"[1,2,3]", "bad_request"},
@@ -85,7 +85,7 @@ TEST_F(CtlControlServer, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswerin
   EXPECT_TRUE(common::control_request(sut.endpoint(), "status").value("ok", false));
 }
 
-TEST_F(CtlControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
+TEST_F(CommonControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
   json reply = common::control_request(sut.endpoint(),
                                        {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 32}});
@@ -119,7 +119,7 @@ TEST_F(CtlControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) 
   EXPECT_TRUE(reply.value("ok", false)) << reply.dump();
 }
 
-TEST_F(CtlControlServer, DrainStopAndSwapModelReachTheHooks) {
+TEST_F(CommonControlServer, DrainStopAndSwapModelReachTheHooks) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
   EXPECT_TRUE(common::control_request(sut.endpoint(), {{"cmd", "drain"}}).value("ok", false));
   EXPECT_EQ(drains.load(), 1);
@@ -141,7 +141,7 @@ TEST_F(CtlControlServer, DrainStopAndSwapModelReachTheHooks) {
             "not_found");
 }
 
-TEST_F(CtlControlServer, FirstSignalDrainsSecondStops) {
+TEST_F(CommonControlServer, FirstSignalDrainsSecondStops) {
   common::DaemonRuntime sut("ingestd", "", config_in(dir.path()), hooks());
   ::kill(::getpid(), SIGTERM);
   for (int i = 0; i < 100 && drains == 0; ++i) usleep(10000);
@@ -152,7 +152,7 @@ TEST_F(CtlControlServer, FirstSignalDrainsSecondStops) {
   EXPECT_EQ(stops.load(), 1);
 }
 
-TEST_F(CtlControlServer, RunDirAndFilesArePrivateAndCleanedUp) {
+TEST_F(CommonControlServer, RunDirAndFilesArePrivateAndCleanedUp) {
   const std::string run_dir = dir.path() + "/nested/run";
   json root = {{"run", {{"name", "ctltest"}, {"run_dir", run_dir}}}};
   {
@@ -172,7 +172,7 @@ TEST_F(CtlControlServer, RunDirAndFilesArePrivateAndCleanedUp) {
   EXPECT_EQ(doc["stats"]["events_in"], 5);
 }
 
-TEST_F(CtlControlServer, GroupAccessMakesRunDirSocketAndFilesGroupReachable) {
+TEST_F(CommonControlServer, GroupAccessMakesRunDirSocketAndFilesGroupReachable) {
   // run.group_access: members of the daemons' group run peakctl status/stats (systemd node config).
   const std::string run_dir = dir.path() + "/group/run";
   json root = {{"run", {{"name", "ctltest"}, {"run_dir", run_dir}, {"group_access", true}}}};
@@ -189,7 +189,7 @@ TEST_F(CtlControlServer, GroupAccessMakesRunDirSocketAndFilesGroupReachable) {
   EXPECT_EQ(st.st_mode & 0777, 0640u);
 }
 
-TEST(CtlRunDir, SystemdRuntimeDirectoryIsTheBase) {
+TEST(CommonRunDir, SystemdRuntimeDirectoryIsTheBase) {
   // Units set RUNTIME_DIRECTORY (RuntimeDirectory=peaknet); a ':' list names several, ours first.
   const char* old = std::getenv("RUNTIME_DIRECTORY");
   const std::string saved = old ? old : "";
@@ -202,7 +202,7 @@ TEST(CtlRunDir, SystemdRuntimeDirectoryIsTheBase) {
   if (old) ::setenv("RUNTIME_DIRECTORY", saved.c_str(), 1); else ::unsetenv("RUNTIME_DIRECTORY");
 }
 
-TEST_F(CtlControlServer, UnreachableEndpointIsAnErrorNotAHang) {
+TEST_F(CommonControlServer, UnreachableEndpointIsAnErrorNotAHang) {
   const json reply = common::control_request("ipc://" + dir.path() + "/nobody.sock", {{"cmd", "status"}});
   EXPECT_EQ(reply["error"]["code"], "unreachable");
 }
