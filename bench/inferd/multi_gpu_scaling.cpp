@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/config/segment_names.hpp"
 #include "common/config/suite_config.hpp"
 #include "inferd/inferd_service.hpp"
 #include "inferd_children.hpp"
@@ -104,8 +105,8 @@ Measurement measure(const Options& o, const Shape& s, const std::vector<int>& gp
   check_shm_space(uint64_t(cfg.q1.slots) * uint64_t(cfg.q1.slot_bytes) +
                   uint64_t(cfg.q2.slots) * uint64_t(cfg.q2.slot_bytes));
   InferdChildren children;  // before the rings: from here a Ctrl-C ends in the cleanup too
-  shm::Ring q1 = shm::Ring::create(inferd::ring_options(cfg, cfg.q1));
-  shm::Ring q2 = shm::Ring::create(inferd::ring_options(cfg, cfg.q2));
+  shm::Ring q1 = shm::Ring::create(config::ring_options(cfg, cfg.q1));
+  shm::Ring q2 = shm::Ring::create(config::ring_options(cfg, cfg.q2));
   std::memset(q1.data_area(), 0, q1.data_area_bytes());  // page faults now, not in the timed stream
   q1.begin_producing();
   for (size_t i = 0; i < k; ++i) children.spawn(configs[i], gpus[i]);

@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "common/config/segment_names.hpp"
 #include "common/config/suite_config.hpp"
 #include "ingest/decode/hdf5_lock_stats.hpp"
 #include "ingestd/ingestd.hpp"
@@ -81,8 +82,8 @@ Result run_case(const std::vector<uint8_t>& message, const std::vector<uint64_t>
       {"ingestd", {{"endpoints", eps}, {"decode_threads", decode_threads}, {"decode_queue_messages", 4},
                    {"decode", {{"max_decoded_bytes", int64_t(8) << 30}}}}}};
   const auto config = config::parse_suite_config(root, "<bench>");
-  shm::Ring::unlink(ingestd::q1_segment_name(config));
-  shm::CounterBlock::unlink(ingestd::ingestd_counter_block_name(config));
+  shm::Ring::unlink(config::segment_name(config, config.q1));
+  shm::CounterBlock::unlink(config::stats_block_name(config.run.name, "ingestd"));
   Result r;
   {
     ingestd::Ingestd daemon(config);
@@ -93,7 +94,7 @@ Result run_case(const std::vector<uint8_t>& message, const std::vector<uint64_t>
     std::atomic<uint64_t> consumed{0};
     Clock::time_point t_end;
     std::thread consumer([&] {
-      auto ring = shm::Ring::attach(ingestd::q1_segment_name(config));
+      auto ring = shm::Ring::attach(config::segment_name(config, config.q1));
       std::vector<shm::ReadSlot> batch;
       while (consumed.load() < expected) {
         batch.clear();
@@ -147,8 +148,8 @@ Result run_case(const std::vector<uint8_t>& message, const std::vector<uint64_t>
     r.gbps = r.events * frame_bytes / r.seconds / 1e9;
     r.wire_gbps = double(endpoints) * messages_per_endpoint * message.size() / r.seconds / 1e9;
   }
-  shm::Ring::unlink(ingestd::q1_segment_name(config));
-  shm::CounterBlock::unlink(ingestd::ingestd_counter_block_name(config));
+  shm::Ring::unlink(config::segment_name(config, config.q1));
+  shm::CounterBlock::unlink(config::stats_block_name(config.run.name, "ingestd"));
   return r;
 }
 

@@ -175,7 +175,7 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
   for (const auto& ep : cfg.ingestd.endpoints) {
     static const std::regex tcp_bind(R"(tcp://(\*|0\.0\.0\.0):(\d+))");
     std::smatch m;
-    if (ep.mode != "bind" || !std::regex_match(ep.url, m, tcp_bind)) continue;
+    if (ep.mode != config::EndpointMode::kBind || !std::regex_match(ep.url, m, tcp_bind)) continue;
     const int port = std::stoi(m[2]);
     if (tcp_port_free(port) || any_live) {
       r.ok(fmt::format("ingestd port {} {}", port, any_live ? "(suite running)" : "is free"));

@@ -71,7 +71,7 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
   if (systemd) {
     return start_via_systemd(cfg, run_dir, ids);
   } else if (a.foreground) {
-    logging::init("peakctl", cfg.control.log_level.empty() ? cfg.run.log_level : cfg.control.log_level);
+    logging::init("peakctl", cfg.control.log_level.value_or(cfg.run.log_level));
     return run_supervisor(cfg, run_dir, plan);
   } else {
     for (const auto& id : ids) std::remove(gave_up_marker(run_dir, id).c_str());  // a previous run's
@@ -92,7 +92,7 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
       }
       const int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-      logging::init("supervisor", cfg.control.log_level.empty() ? cfg.run.log_level : cfg.control.log_level);
+      logging::init("supervisor", cfg.control.log_level.value_or(cfg.run.log_level));
       ::_exit(run_supervisor(cfg, run_dir, plan));
     }
     std::string error;

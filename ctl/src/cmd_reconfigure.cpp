@@ -1,10 +1,11 @@
 // peakctl reconfigure key=value ... | --model PATH: live changes through the control sockets.
 #include <algorithm>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "commands.hpp"
 #include "common/control_client.hpp"
-#include "common/daemon_runtime.hpp"
 #include "systemd_units.hpp"
 
 namespace peaknet::ctl {
@@ -15,9 +16,11 @@ nlohmann::json parse_value(const std::string& text) {
   return v.is_discarded() ? nlohmann::json(text) : v;
 }
 
-bool is_live_for(const std::string& key, const std::string& daemon) {
-  const auto keys = common::live_keys(daemon);
-  return std::find(keys.begin(), keys.end(), key) != keys.end();
+// Each daemon owns its live-key table; its `status` reply lists it. nullopt: the daemon did not answer.
+std::optional<std::vector<std::string>> live_keys_of(const RunningDaemon& d, nlohmann::json& reply) {
+  reply = common::control_request(d.endpoint, {{"cmd", "status"}});
+  if (!reply.value("ok", false)) return std::nullopt;
+  return reply.value("live_keys", std::vector<std::string>{});
 }
 }  // namespace
 
@@ -44,6 +47,15 @@ int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a) {
                 << (ok ? "applied" : reply["error"].value("message", std::string("failed"))) << "\n";
     }
   };
+  // Live keys per daemon, asked once; a daemon that does not answer is reported once, as a failure.
+  std::vector<std::vector<std::string>> live(daemons.size());
+  if (!a.assignments.empty()) {
+    for (size_t i = 0; i < daemons.size(); ++i) {
+      nlohmann::json reply;
+      if (auto keys = live_keys_of(daemons[i], reply)) live[i] = std::move(*keys);
+      else report(daemons[i].id, "status", reply);
+    }
+  }
   for (const auto& assignment : a.assignments) {
     const size_t eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -53,8 +65,9 @@ int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a) {
     const std::string key = assignment.substr(0, eq);
     const nlohmann::json value = parse_value(assignment.substr(eq + 1));
     bool sent = false;
-    for (const auto& d : daemons) {
-      if (!is_live_for(key, d.daemon)) continue;
+    for (size_t i = 0; i < daemons.size(); ++i) {
+      const auto& d = daemons[i];
+      if (std::find(live[i].begin(), live[i].end(), key) == live[i].end()) continue;
       sent = true;
       report(d.id, key + "=" + value.dump(),
              common::control_request(d.endpoint, {{"cmd", "config_set"}, {"key", key}, {"value", value}}));

@@ -55,7 +55,7 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
               << " by an earlier run of " << cfg.run.name << " (peakctl start resumes them instead)\n";
   }
   remove_stale_segments(cfg, /*dry_run=*/false, std::cerr);
-  if (cfg.ingestd.source == "synthetic" && cfg.ingestd.synthetic.events == 0) {
+  if (cfg.ingestd.source == config::IngestSource::kSynthetic && cfg.ingestd.synthetic.events == 0) {
     std::cerr << "peakctl run: the synthetic stream is endless (ingestd.synthetic.events=0); Ctrl+C ends it\n";
   }
   PlanOptions plan_options{o.config_path.empty() ? "" : std::filesystem::absolute(o.config_path).string(),

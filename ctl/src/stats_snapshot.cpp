@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 
+#include "common/config/segment_names.hpp"
 #include "common/control_client.hpp"
 #include "ctl_context.hpp"
 
@@ -54,32 +55,30 @@ void flatten(const nlohmann::json& j, const std::string& prefix, DaemonSample& o
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
-// Reads the daemon's CounterBlock; false when it cannot be attached (daemon without one, or gone).
+// Reads the daemon's CounterBlock (named by its id, config/segment_names.hpp); false when it cannot be
+// attached (daemon without one, or gone).
 bool read_counter_block(const std::string& run_name, DaemonSample& sample) {
-  const std::string names[] = {run_name + "-stats-" + sample.id, run_name + "-" + sample.id + "-stats"};
-  for (const auto& name : names) {
-    try {
-      const auto block = shm::CounterBlock::attach(name);
-      for (const auto& e : block.snapshot_entries()) {
-        if (e.kind == shm::MetricKind::kHistogram) {
-          sample.latencies[e.name] = {double(e.value), double(e.p50), double(e.p99), double(e.max),
-                                      double(e.mean)};
-        } else {
-          sample.counters[e.name] = double(e.value);
-          sample.is_gauge[e.name] = e.kind == shm::MetricKind::kGauge;
-        }
+  try {
+    const auto block = shm::CounterBlock::attach(config::stats_block_name(run_name, sample.id));
+    for (const auto& e : block.snapshot_entries()) {
+      if (e.kind == shm::MetricKind::kHistogram) {
+        sample.latencies[e.name] = {double(e.value), double(e.p50), double(e.p99), double(e.max),
+                                    double(e.mean)};
+      } else {
+        sample.counters[e.name] = double(e.value);
+        sample.is_gauge[e.name] = e.kind == shm::MetricKind::kGauge;
       }
-      sample.source = "shm";
-      return true;
-    } catch (const std::exception&) {
     }
+    sample.source = "shm";
+    return true;
+  } catch (const std::exception&) {
+    return false;
   }
-  return false;
 }
 
 void read_rings(const config::SuiteConfig& cfg, std::vector<RingSample>& out) {
   for (const auto* q : {&cfg.q1, &cfg.q2}) {
-    const std::string name = cfg.run.name + "-" + q->name;
+    const std::string name = config::segment_name(cfg, *q);
     try {
       if (!shm::Ring::exists(name)) continue;
       const auto ring = shm::Ring::attach(name);

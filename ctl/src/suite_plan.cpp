@@ -78,7 +78,7 @@ std::vector<DaemonLaunch> plan_suite(const config::SuiteConfig& cfg, const PlanO
   plan.push_back(make("ingestd", "", {}));
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   plan.back().environment.push_back("GLIBC_TUNABLES=" + with_hugetlb_malloc(tunables != nullptr ? tunables : ""));
-  const int gpus = options.cpu || cfg.inferd.device == "cpu" ? 0 : visible_gpu_count();
+  const int gpus = options.cpu || cfg.inferd.device == config::Device::kCpu ? 0 : visible_gpu_count();
   if (gpus == 0) {
     plan.push_back(make("inferd", "cpu0", {"--set", "inferd.device=cpu"}));
   } else {

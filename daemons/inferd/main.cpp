@@ -66,18 +66,14 @@ common::DaemonState to_daemon_state(inferd::ServiceState s) {
 }
 
 int run_daemon(const config::SuiteConfig& cfg, common::DaemonCli cli, int gpu) {
-  logging::init("inferd", !cli.log_level.empty()          ? cli.log_level
-                          : !cfg.inferd.log_level.empty() ? cfg.inferd.log_level
-                                                          : cfg.run.log_level);
+  logging::init("inferd", logging::effective_level(cli.log_level, cfg.inferd.log_level, cfg.run.log_level));
   inferd::InferdOptions options;
   options.gpu = gpu;
   options.instance = cli.instance;
   auto service = inferd::InferdService::create(cfg, options);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return service->stats(); };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& value, std::string& error) {
-    return service->apply_live(key, value, error);
-  };
+  hooks.live_keys = service->live_keys();
   hooks.request_drain = [&] { service->request_drain(); };
   hooks.request_stop = [&] { service->request_stop(); };
   hooks.swap_model = [&](const std::string& path, std::string& error) {

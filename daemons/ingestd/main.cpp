@@ -17,15 +17,11 @@ namespace {
 using namespace peaknet;
 
 int run_daemon(config::SuiteConfig cfg, const common::DaemonCli& cli) {
-  logging::init("ingestd", !cli.log_level.empty()         ? cli.log_level
-                           : !cfg.ingestd.log_level.empty() ? cfg.ingestd.log_level
-                                                            : cfg.run.log_level);
+  logging::init("ingestd", logging::effective_level(cli.log_level, cfg.ingestd.log_level, cfg.run.log_level));
   ingestd::Ingestd daemon(cfg);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return daemon.stats(); };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& value, std::string& error) {
-    return daemon.apply_live(key, value, error);
-  };
+  hooks.live_keys = daemon.live_keys();
   hooks.request_drain = [&] { daemon.request_drain(); };
   hooks.request_stop = [&] { daemon.request_stop(); };
   common::DaemonRuntime runtime("ingestd", cli.instance, cfg, hooks);

@@ -41,16 +41,12 @@ void require_writable_dir(const std::string& dir) {
 }
 
 int run_daemon(const config::SuiteConfig& cfg, const common::DaemonCli& cli) {
-  logging::init("writerd", !cli.log_level.empty()          ? cli.log_level
-                           : !cfg.writerd.log_level.empty() ? cfg.writerd.log_level
-                                                            : cfg.run.log_level);
+  logging::init("writerd", logging::effective_level(cli.log_level, cfg.writerd.log_level, cfg.run.log_level));
   require_writable_dir(cfg.writerd.output_dir);
   writerd::WriterService service(cfg);
   common::DaemonHooks hooks;
   hooks.stats = [&] { return service.stats(); };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& value, std::string& error) {
-    return service.apply_live(key, value, error);
-  };
+  hooks.live_keys = service.live_keys();
   hooks.request_drain = [&] { service.request_drain(); };
   hooks.request_stop = [&] { service.request_stop(); };
   common::DaemonRuntime runtime("writerd", cli.instance, cfg, hooks);

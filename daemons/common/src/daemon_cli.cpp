@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include "common/config/log_level.hpp"
 #include "common/config/overrides.hpp"
 #include "common/daemon_runtime.hpp"
 
@@ -11,7 +12,9 @@ void add_daemon_options(CLI::App& app, DaemonCli& cli) {
       ->take_last()
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--log-level", cli.log_level, "trace|debug|info|warn|error|critical|off (overrides config)");
+  std::string levels;
+  for (auto name : config::enum_names(config::kLogLevelValues)) levels += (levels.empty() ? "" : "|") + std::string(name);
+  app.add_option("--log-level", cli.log_level, levels + " (overrides config)");
   app.add_option("--instance", cli.instance, "instance name (inferd: GPU index); names socket and stats");
   app.add_option("--run-dir", cli.run_dir, "control sockets and pid files (overrides run.run_dir)");
 }

@@ -41,20 +41,6 @@ extern "C" void on_signal_write(int signo) {
   }
 }
 
-// Keys each daemon applies live; every other key needs a restart.
-const std::vector<std::string>& live_table(const std::string& daemon) {
-  static const std::vector<std::string> ingestd = {"q1.policy", "ingestd.synthetic.rate_hz"};
-  // q2.policy is not live: inferd's result writer reads the Q2 handle's policy, fixed at attach.
-  static const std::vector<std::string> inferd = {"inferd.batch_size", "inferd.max_wait_ms"};
-  static const std::vector<std::string> writerd = {"writerd.output_dir", "writerd.events_per_file",
-                                                   "peaks.min_num_peak", "writerd.on_error"};
-  static const std::vector<std::string> none;
-  if (daemon == "ingestd") return ingestd;
-  if (daemon == "inferd") return inferd;
-  if (daemon == "writerd") return writerd;
-  return none;
-}
-
 // Finds "a.b.c" in `root`; nullptr when absent.
 const nlohmann::json* find_key(const nlohmann::json& root, const std::string& key) {
   const nlohmann::json* cur = &root;
@@ -81,13 +67,6 @@ const char* to_string(DaemonState state) noexcept {
     case DaemonState::kStalled: return "stalled";
   }
   return "unknown";
-}
-
-std::vector<std::string> live_keys(const std::string& daemon) {
-  std::vector<std::string> keys = {"log_level", daemon + ".log_level"};
-  const auto& table = live_table(daemon);
-  keys.insert(keys.end(), table.begin(), table.end());
-  return keys;
 }
 
 struct DaemonRuntime::Shared {
@@ -169,6 +148,12 @@ DaemonRuntime::~DaemonRuntime() {
 }
 
 std::string DaemonRuntime::endpoint() const { return control_endpoint(run_dir_, id_); }
+
+std::vector<std::string> DaemonRuntime::live_keys() const {
+  std::vector<std::string> keys = {"log_level", daemon_ + ".log_level"};
+  for (auto& key : live_key_names(hooks_.live_keys)) keys.push_back(std::move(key));
+  return keys;
+}
 
 void DaemonRuntime::set_state(DaemonState state) {
   const DaemonState old = state_.exchange(state);
@@ -281,7 +266,7 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
                             {"pid", ::getpid()}, {"state", to_string(state)}, {"status", shared_->status_line},
                             {"uptime_s", (steady_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
                             {"config_digest", cfg_.digest()}, {"config_source", cfg_.source},
-                            {"run_name", cfg_.run.name}, {"live_keys", live_keys(daemon_)}};
+                            {"run_name", cfg_.run.name}, {"live_keys", live_keys()}};
     if (shared_->monitor != nullptr) {
       if (const StallReport stall = shared_->monitor->last(); stall.stalled) {
         reply["stall"] = {{"message", stall.message}, {"stage", stall.stage}, {"activity", stall.activity},
@@ -310,7 +295,7 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
     if (!string_arg("key", key)) return control_error("bad_request", "config_set needs a \"key\" string");
     if (!request.contains("value")) return control_error("bad_request", "config_set needs a \"value\"");
     const nlohmann::json& value = request["value"];
-    const auto keys = live_keys(daemon_);
+    const auto keys = live_keys();
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       return control_error("restart_required", "config." + key + " cannot change while " + id_ +
                                                    " runs; restart it to apply (live keys here: " +
@@ -332,11 +317,13 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
       return control_error("invalid_value", e.what());
     }
     if (key == "log_level" || key == daemon_ + ".log_level") {
-      logging::set_level(value.get<std::string>());
+      // Validated above: a level, or "" / null = back to run.log_level.
+      const std::string level = value.is_string() ? value.get<std::string>() : "";
+      logging::set_level(level.empty() ? cfg_.run.log_level
+                                       : config::parse_enum("config." + stored_key, level, config::kLogLevelValues));
     } else {
-      if (!hooks_.apply_live) return control_error("not_supported", id_ + " cannot apply " + key + " live");
       std::string error;
-      if (!hooks_.apply_live(key, value, error)) return control_error("refused", error);
+      if (!apply_live_key(hooks_.live_keys, key, value, error)) return control_error("refused", error);
     }
     cfg_.raw = std::move(candidate);
     spdlog::info("control: {} applied {} = {}", id_, key, value.dump());

@@ -1,25 +1,36 @@
 #include "common/logging.hpp"
 
 #include <cstdlib>
-#include <stdexcept>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace peaknet::logging {
 
-spdlog::level::level_enum parse_level(const std::string& level) {
-  for (int i = 0; i < spdlog::level::n_levels; ++i) {
-    const auto lvl = static_cast<spdlog::level::level_enum>(i);
-    const auto name = spdlog::level::to_string_view(lvl);
-    if (level == std::string(name.data(), name.size())) return lvl;
+namespace {
+
+spdlog::level::level_enum spdlog_level(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kTrace: return spdlog::level::trace;
+    case config::LogLevel::kDebug: return spdlog::level::debug;
+    case config::LogLevel::kInfo: return spdlog::level::info;
+    case config::LogLevel::kWarn: return spdlog::level::warn;
+    case config::LogLevel::kError: return spdlog::level::err;
+    case config::LogLevel::kCritical: return spdlog::level::critical;
+    case config::LogLevel::kOff: return spdlog::level::off;
   }
-  if (level == "warn") return spdlog::level::warn;
-  if (level == "error") return spdlog::level::err;
-  throw std::invalid_argument("unknown log level \"" + level + "\"");
+  return spdlog::level::info;
 }
 
-void init(const std::string& daemon_name, const std::string& level) {
+}  // namespace
+
+config::LogLevel effective_level(const std::string& cli_level, const std::optional<config::LogLevel>& section,
+                                 config::LogLevel run_level) {
+  if (!cli_level.empty()) return config::parse_enum("--log-level", cli_level, config::kLogLevelValues);
+  return section.value_or(run_level);
+}
+
+void init(const std::string& daemon_name, config::LogLevel level) {
   auto logger = spdlog::stderr_color_mt(daemon_name);
   const char* plain = std::getenv("PEAKNET_LOG_PLAIN");
   if (plain && std::string(plain) == "1") {
@@ -27,12 +38,12 @@ void init(const std::string& daemon_name, const std::string& level) {
   } else {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %n[" + std::to_string(::getpid()) + "] %^%l%$ %v");
   }
-  logger->set_level(parse_level(level));
+  logger->set_level(spdlog_level(level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
 }
 
-void set_level(const std::string& level) { spdlog::default_logger()->set_level(parse_level(level)); }
+void set_level(config::LogLevel level) { spdlog::default_logger()->set_level(spdlog_level(level)); }
 
 bool RateLimiter::allow(uint64_t& suppressed) {
   const auto now = std::chrono::steady_clock::now();

@@ -21,15 +21,16 @@ bool cuda_available() {
 std::unique_ptr<InferenceBackend> make_backend(const BackendOptions& options,
                                                std::unique_ptr<model::InferenceModel> model,
                                                BatchSink& sink) {
-  if (options.device == "cpu") return std::make_unique<CpuBackend>(options, std::move(model), sink);
-  if (options.device == "cuda") {
+  if (options.device == config::Device::kCpu) return std::make_unique<CpuBackend>(options, std::move(model), sink);
+  if (options.device == config::Device::kCuda) {
 #if defined(PEAKNET_INFERD_HAVE_CUDA)
     return std::make_unique<CudaBackend>(options, std::move(model), sink);
 #else
     throw std::runtime_error("inferd was built without the CUDA backend (no CUDA LibTorch)");
 #endif
   }
-  throw std::invalid_argument("unknown inferd device '" + options.device + "' (cpu | cuda)");
+  throw std::invalid_argument("inferd device must be resolved to cpu or cuda, got " +
+                              std::string(config::to_string(options.device)));
 }
 
 }  // namespace peaknet::inferd

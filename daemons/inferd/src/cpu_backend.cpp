@@ -21,7 +21,7 @@ CpuBackend::CpuBackend(const BackendOptions& options, std::unique_ptr<model::Inf
                        BatchSink& sink)
     : options_(options),
       model_(std::move(model)),
-      precision_(model::parse_precision(options.precision)),
+      precision_(options.precision),
       sink_(sink) {
   if (options_.cpu_threads > 0) torch::set_num_threads(options_.cpu_threads);
   model_->to(torch::Device(torch::kCPU), precision_, options_.channels_last);

@@ -78,7 +78,7 @@ CudaBackend::CudaBackend(const BackendOptions& options, std::unique_ptr<model::I
       h2d_(c10::cuda::getStreamFromPool(false, device_.index())),
       compute_(c10::cuda::getStreamFromPool(true, device_.index())),
       d2h_(c10::cuda::getStreamFromPool(false, device_.index())),
-      runner_(std::move(model), device_, model::parse_precision(options.precision), options.channels_last,
+      runner_(std::move(model), device_, options.precision, options.channels_last,
               options.cuda_graphs, options.cudnn_benchmark) {
   c10::cuda::CUDAGuard guard(device_);
   if (options_.q1_data_area != nullptr) {

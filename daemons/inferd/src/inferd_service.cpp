@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/config/config_error.hpp"
+#include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "common/run_dir.hpp"
 #include "inferd/backend.hpp"
 #include "inferd/batcher.hpp"
 #include "inferd_counters.hpp"
@@ -38,7 +40,7 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
     }
   }
   spec.weights = m.weights;
-  spec.backend = m.backend;
+  spec.backend = std::string(config::to_string(m.backend));  // the model library's own ModelSpec word
   spec.random_init = m.random_init;
   spec.seed = static_cast<uint64_t>(m.seed);
   spec.fused_kernels = m.fused_kernels;
@@ -49,22 +51,18 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
   return spec;
 }
 
+/// inferd.precision for the model; auto is bf16 on cuda, fp32 on cpu.
+model::Precision model_precision(config::Precision wanted, config::Device device) {
+  switch (wanted) {
+    case config::Precision::kFp32: return model::Precision::kFp32;
+    case config::Precision::kBf16: return model::Precision::kBf16;
+    case config::Precision::kFp16: return model::Precision::kFp16;
+    case config::Precision::kAuto: break;
+  }
+  return device == config::Device::kCuda ? model::Precision::kBf16 : model::Precision::kFp32;
+}
+
 }  // namespace
-
-std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring) {
-  return config.run.name + "-" + ring.name;
-}
-
-shm::RingOptions ring_options(const config::SuiteConfig& c, const config::RingConfig& r) {
-  shm::RingOptions o;
-  o.name = ring_segment_name(c, r);
-  o.slot_count = static_cast<uint32_t>(r.slots);
-  o.slot_bytes = static_cast<uint64_t>(r.slot_bytes);
-  o.policy = shm::parse_overflow_policy(r.policy);
-  o.block_timeout = std::chrono::milliseconds(r.block_timeout_ms);
-  o.group_shareable = r.group_shareable;
-  return o;
-}
 
 const char* to_string(ServiceState state) {
   switch (state) {
@@ -83,17 +81,18 @@ class InferdServiceImpl final : public BatchSink {
       : config_(config),
         device_(resolve_device(config.inferd.device)),
         gpu_(options.gpu >= 0 ? options.gpu : static_cast<int>(config.inferd.gpu)),
-        producer_id_(device_ == "cuda" ? static_cast<uint32_t>(gpu_)
+        producer_id_(device_ == config::Device::kCuda ? static_cast<uint32_t>(gpu_)
                                        : static_cast<uint32_t>(config.inferd.cpu_index)),
-        block_name_(config.run.name + "-stats-inferd-" +
-                    (!options.instance.empty() ? options.instance
-                     : device_ == "cuda"       ? std::to_string(gpu_)
-                                               : "cpu" + std::to_string(config.inferd.cpu_index))),
+        block_name_(config::stats_block_name(
+            config.run.name, common::daemon_id("inferd", !options.instance.empty() ? options.instance
+                                                         : device_ == config::Device::kCuda
+                                                             ? std::to_string(gpu_)
+                                                             : "cpu" + std::to_string(config.inferd.cpu_index)))),
         spec_(model_spec(config.inferd.model)),
         progress_(std::chrono::seconds(config.control.stall_timeout_s)),
         stage_(progress_.add_stage("compute thread")),
-        q1_(shm::Ring::open_or_create(ring_options(config, config.q1))),
-        q2_(shm::Ring::open_or_create(ring_options(config, config.q2))),
+        q1_(shm::Ring::open_or_create(config::ring_options(config, config.q1))),
+        q2_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
         block_(shm::CounterBlock::open_or_create(block_name_, shm::CounterBlock::kDefaultCapacity,
                                                  config.run.group_access)),
         counters_(block_),
@@ -117,7 +116,7 @@ class InferdServiceImpl final : public BatchSink {
     BackendOptions o;
     o.device = device_;
     o.gpu = gpu_;
-    o.precision = c.precision == "auto" ? (device_ == "cuda" ? "bf16" : "fp32") : c.precision;
+    o.precision = model_precision(c.precision, device_);
     o.channels_last = c.channels_last;
     o.cuda_graphs = c.cuda_graphs;
     o.cudnn_benchmark = c.cudnn_benchmark;
@@ -129,7 +128,7 @@ class InferdServiceImpl final : public BatchSink {
     o.q1_data_area = q1_.data_area();
     o.q1_data_area_bytes = q1_.data_area_bytes();
     o.q1_slot_bytes = q1_.slot_bytes();
-    o.keep_inputs = c.write_frames || c.release_q1 == "after_publish";
+    o.keep_inputs = c.write_frames || c.release_q1 == config::ReleaseQ1::kAfterPublish;
     o.write_masks = c.write_masks;
     o.device_masks = c.device_masks;
     o.q2_slots = q2_.slot_count();
@@ -138,14 +137,14 @@ class InferdServiceImpl final : public BatchSink {
     o.peak_params.min_num_peak = static_cast<uint32_t>(config.peaks.min_num_peak);
     backend_options_ = o;
     spdlog::info("loading model ({} backend, {}) for {} {}", spec_.backend,
-                 spec_.random_init ? "random init" : spec_.weights, device_,
-                 device_ == "cuda" ? std::to_string(gpu_) : "");
+                 spec_.random_init ? "random init" : spec_.weights, config::to_string(device_),
+                 device_ == config::Device::kCuda ? std::to_string(gpu_) : "");
     if (spec_.random_init) {
       spdlog::warn("DEMO MODEL: inferd.model.random_init is set — random weights, the peaks found are "
                    "meaningless. Configure inferd.model.weights for real data.");
     }
     backend_ = make_backend(o, model::load_model(spec_), *this);
-    if (device_ == "cuda" && c.nvml) {
+    if (device_ == config::Device::kCuda && c.nvml) {
       // NVML numbers all GPUs; the PCI bus id names ours whatever CUDA_VISIBLE_DEVICES says.
       const std::string pci = backend_->describe().value("pci_bus_id", std::string());
       nvml_ = std::make_unique<NvmlProbe>(gpu_, pci.empty() ? nullptr : pci.c_str());
@@ -170,7 +169,7 @@ class InferdServiceImpl final : public BatchSink {
     const auto& c = config_.inferd;
     hooks_ = hooks;
     stage_.busy("warm-up");
-    if (c.warmup_iterations > 0 && !drain_.load()) {
+    if (c.warmup_iterations > 0 && !stop_requested_.load()) {
       set_state(ServiceState::kWarming);
       const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
                              uint32_t(c.warmup_shape[2]), shm::DType::kF32};
@@ -188,7 +187,7 @@ class InferdServiceImpl final : public BatchSink {
     std::vector<shm::ReadSlot> markers;
     std::vector<RejectedEvent> rejected;
     auto last_stats = Clock::now();
-    while (!drain_.load()) {
+    while (!stop_requested_.load()) {
       markers.clear();
       rejected.clear();
       // Idle only with nothing claimed and nothing on the device: else results are owed.
@@ -237,8 +236,8 @@ class InferdServiceImpl final : public BatchSink {
     for (const auto& [name, value] : block_.snapshot()) counters[name] = value;
     return {{"daemon", "inferd"},
             {"state", to_string(state_.load())},
-            {"device", device_},
-            {"gpu", device_ == "cuda" ? nlohmann::json(gpu_) : nlohmann::json(nullptr)},
+            {"device", config::to_string(device_)},
+            {"gpu", device_ == config::Device::kCuda ? nlohmann::json(gpu_) : nlohmann::json(nullptr)},
             {"producer_id", producer_id_},
             {"counter_block", block_name_},
             {"batch_size", batcher_.batch_size()},
@@ -249,37 +248,34 @@ class InferdServiceImpl final : public BatchSink {
             {"counters", counters}};
   }
 
-  bool apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
-    try {
-      if (key == "inferd.batch_size") {
-        const auto v = value.get<int64_t>();
-        if (v < 1 || v > int64_t(backend_options_.max_batch_size)) {
-          error = "inferd.batch_size: must be in [1, " + std::to_string(backend_options_.max_batch_size) +
-                  "] (device buffers are sized at start), got " + value.dump();
-          return false;
-        }
-        batcher_.set_batch_size(static_cast<uint32_t>(v));
-        counters_.batch_size.store(uint64_t(v));
-      } else if (key == "inferd.max_wait_ms") {
-        const auto v = value.get<int64_t>();
-        if (v < 0 || v > 60'000) {
-          error = "inferd.max_wait_ms: must be in [0, 60000], got " + value.dump();
-          return false;
-        }
-        batcher_.set_max_wait(std::chrono::milliseconds(v));
-        counters_.max_wait_ms.store(uint64_t(v));
-      } else if (key == "log_level" || key == "inferd.log_level") {
-        logging::set_level(value.get<std::string>());
-      } else {
-        error = key + ": not a live key of inferd (inferd.batch_size, inferd.max_wait_ms, log_level)";
-        return false;
-      }
-    } catch (const std::exception& e) {
-      error = key + ": " + e.what() + " (value " + value.dump() + ")";
-      return false;
-    }
-    spdlog::info("live: {} = {}", key, value.dump());
-    return true;
+  common::LiveKeys live_keys() {
+    return {
+        {"inferd.batch_size",
+         [this](const nlohmann::json& value, std::string& error) {
+           const auto v = value.get<int64_t>();
+           if (v < 1 || v > int64_t(backend_options_.max_batch_size)) {
+             error = "inferd.batch_size: must be in [1, " + std::to_string(backend_options_.max_batch_size) +
+                     "] (device buffers are sized at start), got " + value.dump();
+             return false;
+           }
+           batcher_.set_batch_size(static_cast<uint32_t>(v));
+           counters_.batch_size.store(uint64_t(v));
+           spdlog::info("live: inferd.batch_size = {}", v);
+           return true;
+         }},
+        {"inferd.max_wait_ms",
+         [this](const nlohmann::json& value, std::string& error) {
+           const auto v = value.get<int64_t>();
+           if (v < 0 || v > 60'000) {
+             error = "inferd.max_wait_ms: must be in [0, 60000], got " + value.dump();
+             return false;
+           }
+           batcher_.set_max_wait(std::chrono::milliseconds(v));
+           counters_.max_wait_ms.store(uint64_t(v));
+           spdlog::info("live: inferd.max_wait_ms = {}", v);
+           return true;
+         }},
+    };
   }
 
   bool swap_model(const std::string& weights_path, std::string& error) {
@@ -298,15 +294,15 @@ class InferdServiceImpl final : public BatchSink {
   }
 
   void request_drain() noexcept { drain_requested_.store(true); }
-  void request_stop() noexcept { drain_.store(true); }
+  void request_stop() noexcept { stop_requested_.store(true); }
   ServiceState state() const { return state_.load(); }
   const std::string& block_name() const { return block_name_; }
   common::ProgressMonitor& progress() { return progress_; }
 
  private:
-  static std::string resolve_device(const std::string& wanted) {
-    if (wanted == "auto") return cuda_available() ? "cuda" : "cpu";
-    if (wanted == "cuda" && !cuda_available()) {
+  static config::Device resolve_device(config::Device wanted) {
+    if (wanted == config::Device::kAuto) return cuda_available() ? config::Device::kCuda : config::Device::kCpu;
+    if (wanted == config::Device::kCuda && !cuda_available()) {
       throw config::ConfigError("config.inferd.device",
                                 "cuda requested but this build has no CUDA backend or no GPU is visible");
     }
@@ -394,7 +390,7 @@ class InferdServiceImpl final : public BatchSink {
   }
 
   config::SuiteConfig config_;
-  std::string device_;
+  config::Device device_;  ///< resolved: cpu or cuda
   int gpu_;
   uint32_t producer_id_;
   std::string block_name_;
@@ -413,7 +409,7 @@ class InferdServiceImpl final : public BatchSink {
   Clock::time_point busy_since_{};  ///< last refresh_gauges(): the busy share is over the time since
   uint64_t busy_device_ns_ = 0;
   RunHooks hooks_;
-  std::atomic<bool> drain_{false};            ///< stop now (pending batches are still finished)
+  std::atomic<bool> stop_requested_{false};   ///< stop now (pending batches are still finished)
   std::atomic<bool> drain_requested_{false};  ///< leave once Q1 is empty
   std::atomic<bool> give_up_{false};
   std::atomic<ServiceState> state_{ServiceState::kStarting};
@@ -434,9 +430,7 @@ std::unique_ptr<InferdService> InferdService::create(const config::SuiteConfig& 
 int InferdService::run(const RunHooks& hooks) { return impl_->run(hooks); }
 ServiceState InferdService::state() const { return impl_->state(); }
 nlohmann::json InferdService::stats() const { return impl_->stats(); }
-bool InferdService::apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
-  return impl_->apply_live(key, value, error);
-}
+common::LiveKeys InferdService::live_keys() { return impl_->live_keys(); }
 bool InferdService::swap_model(const std::string& weights_path, std::string& error) {
   return impl_->swap_model(weights_path, error);
 }

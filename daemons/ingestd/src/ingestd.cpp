@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bounded_queue.hpp"
+#include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
 #include "event_source.hpp"
 #include "ingest/decode/decoder.hpp"
@@ -64,10 +65,6 @@ const char* to_string(EndReason reason) noexcept {
   return "unknown";
 }
 
-std::string q1_segment_name(const config::SuiteConfig& config) { return config.run.name + "-" + config.q1.name; }
-std::string ingestd_counter_block_name(const config::SuiteConfig& config) {
-  return config.run.name + "-stats-ingestd";
-}
 
 Ingestd::Ingestd(config::SuiteConfig config)
     : config_(std::move(config)),
@@ -80,14 +77,14 @@ Ingestd::Ingestd(config::SuiteConfig config)
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   // No endpoints yet: the zmq source registers "endpoint.<i>.*" for the endpoints it opens.
-  counters_ = std::make_unique<IngestCounters>(ingestd_counter_block_name(config_), 0, config_.run.group_access);
+  counters_ = std::make_unique<IngestCounters>(config::stats_block_name(config_.run.name, "ingestd"), 0, config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
-  q1_ = std::make_unique<Q1Writer>(q1_segment_name(config_), config_.q1);
+  q1_ = std::make_unique<Q1Writer>(config::ring_options(config_, config_.q1));
   progress_.watch_ring("q1", [this] { return q1_->link_problem(); });
   spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_->epoch());
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
     ids_->start_all_at(earlier);
-    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_segment_name(config_),
+    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_->name(),
                  earlier, earlier);
   }
   if (!c.record_dir.empty()) recorder_ = std::make_unique<MessageRecorder>(c.record_dir);
@@ -365,29 +362,25 @@ nlohmann::json Ingestd::stats() const {
             {"dropped", q.total_dropped()}}}};
 }
 
-bool Ingestd::apply_live(std::string_view key, const nlohmann::json& value, std::string& error) {
-  const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-  try {
-    if (key == "log_level" || key == "ingestd.log_level") {
-      logging::set_level(text);
-      return true;
-    }
-    if (key == "ingestd.synthetic.rate_hz") {
-      const double rate = value.is_number() ? value.get<double>() : std::stod(text);
-      if (!(rate >= 0)) throw std::invalid_argument("must be >= 0 events/s");
-      synthetic_rate_hz_.store(rate);
-      return true;
-    }
-    if (key == "q1.policy" || key == "q1_policy") {
-      q1_->set_policy(shm::parse_overflow_policy(text));
-      return true;
-    }
-  } catch (const std::exception& e) {
-    error = std::string(key) + ": " + e.what();
-    return false;
-  }
-  error = std::string(key) + ": not a live key of ingestd (live: log_level, q1.policy, ingestd.synthetic.rate_hz)";
-  return false;
+common::LiveKeys Ingestd::live_keys() {
+  return {
+      {"q1.policy",
+       [this](const nlohmann::json& value, std::string&) {
+         const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+         q1_->set_policy(config::parse_enum("config.q1.policy", text, config::kOverflowPolicyValues));
+         return true;
+       }},
+      {"ingestd.synthetic.rate_hz",
+       [this](const nlohmann::json& value, std::string& error) {
+         const double rate = value.is_number() ? value.get<double>() : std::stod(value.get<std::string>());
+         if (!(rate >= 0)) {
+           error = "ingestd.synthetic.rate_hz: must be >= 0 events/s, got " + value.dump();
+           return false;
+         }
+         synthetic_rate_hz_.store(rate);
+         return true;
+       }},
+  };
 }
 
 }  // namespace peaknet::ingestd

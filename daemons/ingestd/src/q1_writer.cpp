@@ -4,15 +4,7 @@
 
 namespace peaknet::ingestd {
 
-Q1Writer::Q1Writer(const std::string& segment_name, const config::RingConfig& config)
-    : name_(segment_name), block_timeout_(config.block_timeout_ms) {
-  shm::RingOptions options;
-  options.name = segment_name;
-  options.slot_count = static_cast<uint32_t>(config.slots);
-  options.slot_bytes = static_cast<uint64_t>(config.slot_bytes);
-  options.policy = shm::parse_overflow_policy(config.policy);
-  options.block_timeout = block_timeout_;
-  options.group_shareable = config.group_shareable;
+Q1Writer::Q1Writer(const shm::RingOptions& options) : name_(options.name), block_timeout_(options.block_timeout) {
   handles_.push_back(std::make_unique<shm::Ring>(shm::Ring::open_or_create(options)));
   current_.store(handles_.back().get());
 }

@@ -1,4 +1,5 @@
 #include <stdexcept>
+#include <string>
 
 #include "event_source.hpp"
 #include "replay_source.hpp"
@@ -8,11 +9,13 @@
 namespace peaknet::ingestd {
 
 std::unique_ptr<EventSource> make_source(const SourceEnv& env) {
-  const std::string& source = env.config.source;
-  if (source == "zmq") return std::make_unique<ZmqSource>(env);
-  if (source == "synthetic") return std::make_unique<SyntheticSource>(env);
-  if (source == "replay") return std::make_unique<ReplaySource>(env);
-  throw std::invalid_argument("config.ingestd.source: unknown source \"" + source + "\" (zmq | synthetic | replay)");
+  switch (env.config.source) {
+    case config::IngestSource::kZmq: return std::make_unique<ZmqSource>(env);
+    case config::IngestSource::kSynthetic: return std::make_unique<SyntheticSource>(env);
+    case config::IngestSource::kReplay: return std::make_unique<ReplaySource>(env);
+  }
+  throw std::invalid_argument("config.ingestd.source: unknown source " +
+                              std::to_string(static_cast<int>(env.config.source)) + " (zmq | synthetic | replay)");
 }
 
 }  // namespace peaknet::ingestd

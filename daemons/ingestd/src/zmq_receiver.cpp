@@ -37,7 +37,7 @@ ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointC
       throw zmq::error_t();
     }
     monitor_.connect(monitor_url);
-    if (endpoint.mode == "connect") {
+    if (endpoint.mode == config::EndpointMode::kConnect) {
       socket_.connect(url_);
       bound_url_ = url_;
     } else {
@@ -45,7 +45,7 @@ ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointC
       bound_url_ = socket_.get(zmq::sockopt::last_endpoint);
     }
   } catch (const zmq::error_t& e) {
-    throw std::runtime_error("ingestd endpoint " + url_ + " (" + endpoint.mode + "): " + e.what());
+    throw std::runtime_error("ingestd endpoint " + url_ + " (" + std::string(config::to_string(endpoint.mode)) + "): " + e.what());
   }
   if (url_.rfind("ipc://", 0) == 0) {
     // libzmq 4.3 (#4660): a Unix-socket peer that closes raises EPOLLHUP at once, and while this socket is at

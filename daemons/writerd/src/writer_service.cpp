@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
 #include "writerd/h5_handle.hpp"
 #include "writerd/q2_slot.hpp"
@@ -24,36 +25,21 @@ std::string utc_now() {
   return text;
 }
 
-shm::Ring open_q2(const config::SuiteConfig& c) {
-  shm::RingOptions o;
-  o.name = q2_segment_name(c);
-  o.slot_count = uint32_t(c.q2.slots);
-  o.slot_bytes = uint64_t(c.q2.slot_bytes);
-  o.policy = shm::parse_overflow_policy(c.q2.policy);
-  o.block_timeout = std::chrono::milliseconds(c.q2.block_timeout_ms);
-  o.group_shareable = c.q2.group_shareable;
-  return shm::Ring::open_or_create(o);
-}
-
-OnError parse_on_error(const std::string& text) { return text == "drop" ? OnError::kDrop : OnError::kBlock; }
-
 }  // namespace
 
 struct WriterService::PendingLive {
   std::optional<int64_t> min_num_peak, events_per_file;
-  std::optional<std::string> output_dir, on_error;
+  std::optional<std::string> output_dir;
+  std::optional<OnError> on_error;
 };
-
-std::string q2_segment_name(const config::SuiteConfig& c) { return c.run.name + "-" + c.q2.name; }
-std::string writerd_stats_name(const config::SuiteConfig& c) { return c.run.name + "-stats-writerd"; }
 
 WriterService::WriterService(const config::SuiteConfig& config)
     : config_(config),
       progress_(std::chrono::seconds(config.control.stall_timeout_s)),
       stage_(progress_.add_stage("write thread")),
-      q2_name_(q2_segment_name(config)),
-      ring_(open_q2(config)),
-      counters_(writerd_stats_name(config), config.run.group_access),
+      q2_name_(config::segment_name(config, config.q2)),
+      ring_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
+      counters_(config::stats_block_name(config.run.name, "writerd"), config.run.group_access),
       seen_(size_t(config.writerd.dedup_window)),
       min_num_peak_(config.peaks.min_num_peak),
       pending_(std::make_unique<PendingLive>()) {
@@ -79,7 +65,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
   s.events_per_file = std::min<uint64_t>(uint64_t(w.events_per_file), max_held_);
   s.max_file_age = std::chrono::milliseconds(w.max_file_age_ms);
   s.retry_interval = std::chrono::milliseconds(w.retry_interval_ms);
-  s.on_error = parse_on_error(w.on_error);
+  s.on_error = w.on_error;
   s.geom_file_name = config_.run.name + ".geom";
   if (w.write_frames || w.write_masks) {
     pool_ = std::make_unique<WorkPool>(compression_workers(w.compression_threads));
@@ -100,7 +86,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
   started_at_ = utc_now();
   spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {}, "
                "masks {} (deflate {} on {} threads)", q2_name_, slots, w.output_dir, s.events_per_file,
-               file_geometry_ ? w.geometry : "stacked panels", w.on_error, w.write_frames ? "of hits" : "off",
+               file_geometry_ ? w.geometry : "stacked panels", config::to_string(w.on_error), w.write_frames ? "of hits" : "off",
                !w.write_masks ? "off" : device_masks_->available() ? "of hits (host or CUDA IPC)" : "of hits (host only: no CUDA)",
                w.compression_level, pool_ ? pool_->concurrency() : 0);
 }
@@ -109,8 +95,7 @@ WriterService::~WriterService() = default;
 
 std::unique_ptr<OutputFiles> WriterService::make_output(const std::string& dir) const {
   return std::make_unique<OutputFiles>(dir, config_.writerd.file_pattern, config_.run.name,
-                                       config_.writerd.fsync == "none" ? FsyncPolicy::kNone
-                                                                       : FsyncPolicy::kFile);
+                                       config_.writerd.fsync);
 }
 
 int WriterService::run() {
@@ -130,7 +115,7 @@ bool WriterService::step() {
   const auto& w = config_.writerd;
   sink_->tick(Clock::now());
   const bool draining = drain_.load();
-  const bool blocked = sink_->failed() && parse_on_error(w.on_error) == OnError::kBlock;
+  const bool blocked = sink_->failed() && w.on_error == OnError::kBlock;
   const uint64_t files_before = counters_.files_closed.load();
   size_t claimed = 0;
   if (blocked) {
@@ -255,7 +240,7 @@ void WriterService::finish(const char* reason) {
   sink_->complete();
   // Under block a failing output means events were left in Q2 (not lost, not written): exit 1.
   // Under drop they were counted as dropped; the run itself ended as configured.
-  const bool blocked = sink_->failed() && parse_on_error(config_.writerd.on_error) == OnError::kBlock;
+  const bool blocked = sink_->failed() && config_.writerd.on_error == OnError::kBlock;
   if (blocked || sink_->held() > 0) {
     exit_code_ = 1;
     spdlog::error("ending ({}) with a failing output: {}", reason, sink_->last_error());
@@ -306,7 +291,7 @@ void WriterService::log_progress() {
                          {"rows_in_open_file", sink_->rows_in_open_file()},
                          {"min_num_peak", min_num_peak_},
                          {"events_per_file", config_.writerd.events_per_file},
-                         {"on_error", config_.writerd.on_error},
+                         {"on_error", config::to_string(config_.writerd.on_error)},
                          {"q2_ready", rc.ready},
                          {"q2_claimed", rc.claimed}};
   {
@@ -319,53 +304,59 @@ void WriterService::log_progress() {
                 counters_.dropped_total(), sink_->held(), counters_.files_closed.load());
 }
 
-bool WriterService::apply_live(const std::string& key, const nlohmann::json& value, std::string& error) {
-  std::lock_guard lock(mutex_);
-  if (key == "peaks.min_num_peak" || key == "writerd.events_per_file") {
-    const int64_t min = key == "peaks.min_num_peak" ? 0 : 1;
-    if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
-      error = key + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " + value.dump();
-      return false;
-    }
-    if (key == "peaks.min_num_peak" && (config_.writerd.write_frames || config_.writerd.write_masks) &&
-        value.get<int64_t>() < config_.peaks.min_num_peak) {
-      // inferd copies the frames / masks of its own hits (the start value): lower would mean hits without them.
-      const char* setting = config_.writerd.write_frames ? "writerd.write_frames" : "writerd.write_masks";
-      error = key + ": " + value.dump() + " is below " + std::to_string(config_.peaks.min_num_peak) +
-              ", the value inferd copies hit frames and masks by (" + setting + "); restart the suite with the " +
-              "lower value";
-      return false;
-    }
-    (key == "peaks.min_num_peak" ? pending_->min_num_peak : pending_->events_per_file) = value.get<int64_t>();
-    return true;
-  }
-  if (key == "writerd.output_dir") {
-    if (!value.is_string() || value.get<std::string>().empty()) {
-      error = key + ": must be a non-empty path, got " + value.dump();
-      return false;
-    }
-    pending_->output_dir = value.get<std::string>();
-    return true;
-  }
-  if (key == "writerd.on_error") {
-    if (!value.is_string() || (value != "block" && value != "drop")) {
-      error = key + ": must be \"block\" or \"drop\", got " + value.dump();
-      return false;
-    }
-    pending_->on_error = value.get<std::string>();
-    return true;
-  }
-  if (key == "log_level" || key == "writerd.log_level") {
-    try {
-      logging::set_level(value.get<std::string>());
-    } catch (const std::exception& e) {
-      error = key + ": " + e.what();
-      return false;
-    }
-    return true;
-  }
-  error = key + ": not a live key of writerd";
-  return false;
+common::LiveKeys WriterService::live_keys() {
+  auto counted = [this](const char* key, int64_t min) {
+    return [this, key, min](const nlohmann::json& value, std::string& error) {
+      if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
+        error = std::string(key) + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " +
+                value.dump();
+        return false;
+      }
+      std::lock_guard lock(mutex_);
+      (std::string_view(key) == "peaks.min_num_peak" ? pending_->min_num_peak : pending_->events_per_file) =
+          value.get<int64_t>();
+      return true;
+    };
+  };
+  auto min_num_peak = counted("peaks.min_num_peak", 0);
+  return {
+      {"writerd.output_dir",
+       [this](const nlohmann::json& value, std::string& error) {
+         if (!value.is_string() || value.get<std::string>().empty()) {
+           error = "writerd.output_dir: must be a non-empty path, got " + value.dump();
+           return false;
+         }
+         std::lock_guard lock(mutex_);
+         pending_->output_dir = value.get<std::string>();
+         return true;
+       }},
+      {"writerd.events_per_file", counted("writerd.events_per_file", 1)},
+      {"peaks.min_num_peak",
+       [this, min_num_peak](const nlohmann::json& value, std::string& error) {
+         if ((config_.writerd.write_frames || config_.writerd.write_masks) && value.is_number_integer() &&
+             value.get<int64_t>() < config_.peaks.min_num_peak) {
+           // inferd copies the frames / masks of its own hits (the start value): lower would mean hits without them.
+           const char* setting = config_.writerd.write_frames ? "writerd.write_frames" : "writerd.write_masks";
+           error = "peaks.min_num_peak: " + value.dump() + " is below " + std::to_string(config_.peaks.min_num_peak) +
+                   ", the value inferd copies hit frames and masks by (" + setting + "); restart the suite with " +
+                   "the lower value";
+           return false;
+         }
+         return min_num_peak(value, error);
+       }},
+      {"writerd.on_error",
+       [this](const nlohmann::json& value, std::string& error) {
+         const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+         const auto on_error = config::enum_from_string(text, config::kOnErrorValues);
+         if (!on_error) {
+           error = "writerd.on_error: " + config::not_one_of(text, config::enum_names(config::kOnErrorValues));
+           return false;
+         }
+         std::lock_guard lock(mutex_);
+         pending_->on_error = *on_error;
+         return true;
+       }},
+  };
 }
 
 void WriterService::apply_pending_live() {
@@ -380,7 +371,7 @@ void WriterService::apply_pending_live() {
   }
   if (p.on_error) {
     config_.writerd.on_error = *p.on_error;
-    sink_->set_on_error(parse_on_error(*p.on_error));
+    sink_->set_on_error(*p.on_error);
   }
   if (p.events_per_file) {
     config_.writerd.events_per_file = *p.events_per_file;

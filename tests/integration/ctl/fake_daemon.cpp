@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake %s: %s\n", role.c_str(), e.what());
     return 2;
   }
-  logging::init(role, cli.log_level.empty() ? cfg.run.log_level : cli.log_level);
+  logging::init(role, logging::effective_level(cli.log_level, std::nullopt, cfg.run.log_level));
 
   Counters c;
   c.min_num_peak = cfg.peaks.min_num_peak;
@@ -60,15 +60,29 @@ int main(int argc, char** argv) {
     return nlohmann::json{{"events_in", c.in.load()}, {"events_written", c.out.load()},
                           {"events_filtered", c.filtered.load()}, {"min_num_peak", c.min_num_peak.load()}};
   };
-  hooks.apply_live = [&](const std::string& key, const nlohmann::json& v, std::string& error) {
-    if (key == "inferd.batch_size") c.batch_size = v.get<int64_t>();
-    else if (key == "peaks.min_num_peak") c.min_num_peak = v.get<int64_t>();
-    else if (key == "ingestd.synthetic.rate_hz") rate_hz = v.get<double>();
-    else if (key == "writerd.output_dir" || key == "writerd.events_per_file" || key == "inferd.max_wait_ms" ||
-             key == "q1.policy" || key == "writerd.on_error") { /* accepted, nothing to do in the fake */ }
-    else { error = "fake " + role + " does not know " + key; return false; }
-    return true;
-  };
+  // The live keys of the real daemon of this role; the fake applies the ones its stats show.
+  auto accept = [](const nlohmann::json&, std::string&) { return true; };
+  if (role == "ingestd") {
+    hooks.live_keys = {{"q1.policy", accept},
+                       {"ingestd.synthetic.rate_hz", [&](const nlohmann::json& v, std::string&) {
+                          rate_hz = v.get<double>();
+                          return true;
+                        }}};
+  } else if (role == "inferd") {
+    hooks.live_keys = {{"inferd.batch_size", [&](const nlohmann::json& v, std::string&) {
+                          c.batch_size = v.get<int64_t>();
+                          return true;
+                        }},
+                       {"inferd.max_wait_ms", accept}};
+  } else {
+    hooks.live_keys = {{"writerd.output_dir", accept},
+                       {"writerd.events_per_file", accept},
+                       {"peaks.min_num_peak", [&](const nlohmann::json& v, std::string&) {
+                          c.min_num_peak = v.get<int64_t>();
+                          return true;
+                        }},
+                       {"writerd.on_error", accept}};
+  }
   hooks.request_drain = [&] { drain = true; };
   hooks.request_stop = [&] { stop = true; drain = true; };
   if (role == "inferd") {

@@ -28,14 +28,14 @@ struct CommonControlServer : ::testing::Test {
   common::DaemonHooks hooks() {
     common::DaemonHooks h;
     h.stats = [this] { return json{{"events_in", 5}, {"batch_size", batch.load()}}; };
-    h.apply_live = [this](const std::string& key, const json& v, std::string& error) {
-      if (key != "inferd.batch_size") {
-        error = "no";
-        return false;
-      }
-      batch = v.get<int64_t>();
-      return true;
-    };
+    h.live_keys = {{"inferd.batch_size", [this](const json& v, std::string&) {
+                      batch = v.get<int64_t>();
+                      return true;
+                    }},
+                   {"inferd.max_wait_ms", [](const json&, std::string& error) {
+                      error = "inferd.max_wait_ms: refused by the test daemon";
+                      return false;
+                    }}};
     h.request_drain = [this] { drains++; };
     h.request_stop = [this] { stops++; };
     h.swap_model = [](const std::string& path, std::string& error) {
@@ -96,7 +96,19 @@ TEST_F(CommonControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestar
 
   reply = common::control_request(sut.endpoint(), {{"cmd", "config_set"}, {"key", "inferd.device"}, {"value", "cpu"}});
   EXPECT_EQ(reply["error"]["code"], "restart_required");
-  EXPECT_NE(reply["error"]["message"].get<std::string>().find("restart"), std::string::npos);
+  const std::string message = reply["error"]["message"].get<std::string>();
+  EXPECT_NE(message.find("config.inferd.device"), std::string::npos) << message;
+  EXPECT_NE(message.find("restart"), std::string::npos) << message;
+  // The daemon's own table, after the runtime's log level keys.
+  EXPECT_NE(message.find(R"(["log_level","inferd.log_level","inferd.batch_size","inferd.max_wait_ms"])"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(common::control_request(sut.endpoint(), {{"cmd", "status"}})["live_keys"],
+            json({"log_level", "inferd.log_level", "inferd.batch_size", "inferd.max_wait_ms"}));
+
+  reply = common::control_request(sut.endpoint(), {{"cmd", "config_set"}, {"key", "inferd.max_wait_ms"}, {"value", 3}});
+  EXPECT_EQ(reply["error"]["code"], "refused");
+  EXPECT_EQ(reply["error"]["message"], "inferd.max_wait_ms: refused by the test daemon");
 
   reply = common::control_request(sut.endpoint(),
                                   {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 0}});

@@ -29,7 +29,7 @@ TEST(PeerTable, CountsWhatEachConnectionDeliveredAndWhenItLeft) {
   zmq::context_t context(1);
   config::IngestdEndpointConfig endpoint;
   endpoint.url = "tcp://127.0.0.1:0";
-  endpoint.mode = "bind";
+  endpoint.mode = config::EndpointMode::kBind;
   endpoint.rcvhwm = 8;
   std::atomic<int> delivered{0};
   ZmqReceiver receiver(context, endpoint, 0, 1 << 20, [&](RawMessage&&) {

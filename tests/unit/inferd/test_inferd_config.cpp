@@ -18,13 +18,13 @@ std::string error_of(const json& inferd) {
 
 TEST(InferdConfig, EmptySectionGivesDocumentedDefaults) {
   const auto sut = parse_suite_config(json::object()).inferd;
-  EXPECT_EQ(sut.device, "auto");
+  EXPECT_EQ(sut.device, Device::kAuto);
   EXPECT_EQ(sut.batch_size, 8);
   EXPECT_EQ(sut.pipeline_slots, 3);
-  EXPECT_EQ(sut.precision, "auto");
+  EXPECT_EQ(sut.precision, Precision::kAuto);
   EXPECT_EQ(sut.pad_multiple, 32);
-  EXPECT_EQ(sut.release_q1, "after_publish");
-  EXPECT_EQ(sut.model.backend, "native");
+  EXPECT_EQ(sut.release_q1, ReleaseQ1::kAfterPublish);
+  EXPECT_EQ(sut.model.backend, ModelBackend::kNative);
   EXPECT_FALSE(sut.model.fused_kernels);
   EXPECT_FALSE(sut.cudnn_benchmark);  // bit-reproducible runs unless asked
 }

@@ -20,8 +20,8 @@ TEST(IngestdConfig, DefaultsGiveOneBindEndpointOnTheStreamerPort) {
   const auto sut = parse(nlohmann::json::object()).ingestd;
   ASSERT_EQ(sut.endpoints.size(), 1u);
   EXPECT_EQ(sut.endpoints[0].url, "tcp://*:12321");
-  EXPECT_EQ(sut.endpoints[0].mode, "bind");
-  EXPECT_EQ(sut.source, "zmq");
+  EXPECT_EQ(sut.endpoints[0].mode, EndpointMode::kBind);
+  EXPECT_EQ(sut.source, config::IngestSource::kZmq);
   EXPECT_GE(sut.decode_threads, 1);
   EXPECT_EQ(sut.idle_timeout_s, 0.0);
 }
@@ -34,7 +34,7 @@ TEST(IngestdConfig, ReadsEndpointsAndSyntheticSettings) {
                           {"synthetic", {{"shape", {2, 16, 32}}, {"dtype", "uint16"}, {"events", 10}}}})
                          .ingestd;
   ASSERT_EQ(sut.endpoints.size(), 2u);
-  EXPECT_EQ(sut.endpoints[0].mode, "connect");
+  EXPECT_EQ(sut.endpoints[0].mode, EndpointMode::kConnect);
   EXPECT_EQ(sut.endpoints[0].rcvhwm, 3);
   EXPECT_EQ(sut.endpoints[1].rcvhwm, -1);
   EXPECT_EQ(sut.synthetic.shape, (std::vector<int64_t>{2, 16, 32}));

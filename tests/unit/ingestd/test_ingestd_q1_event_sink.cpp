@@ -28,13 +28,15 @@ struct ShmNames {
   }
 };
 
-config::RingConfig ring_config(int64_t slots, int64_t slot_bytes, const std::string& policy) {
-  config::RingConfig c;
-  c.slots = slots;
-  c.slot_bytes = slot_bytes;
-  c.policy = policy;
-  c.block_timeout_ms = 50;
-  return c;
+shm::RingOptions ring_options(const std::string& name, uint32_t slots, uint64_t slot_bytes,
+                              shm::OverflowPolicy policy) {
+  shm::RingOptions o;
+  o.name = name;
+  o.slot_count = slots;
+  o.slot_bytes = slot_bytes;
+  o.policy = policy;
+  o.block_timeout = std::chrono::milliseconds(50);
+  return o;
 }
 
 ingest::EventMeta meta_2x3x4_u16() {
@@ -54,7 +56,7 @@ ingest::EventMeta meta_2x3x4_u16() {
 
 TEST(Q1EventSink, FillsEveryHeaderFieldAndThePayloadInPlace) {
   ShmNames names("sinkhdr");
-  Q1Writer q1(names.ring, ring_config(4, 8192, "block"));
+  Q1Writer q1(ring_options(names.ring, 4, 8192, shm::OverflowPolicy::kBlock));
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return true; });
@@ -104,7 +106,7 @@ TEST(Q1EventSink, FillsEveryHeaderFieldAndThePayloadInPlace) {
 
 TEST(Q1EventSink, EventLargerThanASlotIsDroppedAndCounted) {
   ShmNames names("sinkbig");
-  Q1Writer q1(names.ring, ring_config(2, 8192, "block"));
+  Q1Writer q1(ring_options(names.ring, 2, 8192, shm::OverflowPolicy::kBlock));
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return true; });
@@ -125,7 +127,7 @@ TEST(Q1EventSink, EventLargerThanASlotIsDroppedAndCounted) {
 
 TEST(Q1EventSink, DropNewestCountsQ1FullAndTheLedgerBalances) {
   ShmNames names("sinkfull");
-  Q1Writer q1(names.ring, ring_config(2, 8192, "drop_newest"));
+  Q1Writer q1(ring_options(names.ring, 2, 8192, shm::OverflowPolicy::kDropNewest));
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return false; });
@@ -144,7 +146,7 @@ TEST(Q1EventSink, DropNewestCountsQ1FullAndTheLedgerBalances) {
 
 TEST(Q1EventSink, BlockingSinkGivesUpWhenAskedAndCountsAShutdownDrop) {
   ShmNames names("sinkblock");
-  Q1Writer q1(names.ring, ring_config(2, 8192, "block"));
+  Q1Writer q1(ring_options(names.ring, 2, 8192, shm::OverflowPolicy::kBlock));
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return true; });
@@ -159,7 +161,7 @@ TEST(Q1EventSink, BlockingSinkGivesUpWhenAskedAndCountsAShutdownDrop) {
 
 TEST(Q1EventSink, AbortedEventIsNeverPublished) {
   ShmNames names("sinkabort");
-  Q1Writer q1(names.ring, ring_config(2, 8192, "block"));
+  Q1Writer q1(ring_options(names.ring, 2, 8192, shm::OverflowPolicy::kBlock));
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sut(q1, ids, counters, [] { return true; });
@@ -173,7 +175,7 @@ TEST(Q1EventSink, AbortedEventIsNeverPublished) {
 
 TEST(Q1Writer, LivePolicyChangeTakesEffectAndFinishReachesConsumers) {
   ShmNames names("policy");
-  Q1Writer sut(names.ring, ring_config(2, 8192, "block"));
+  Q1Writer sut(ring_options(names.ring, 2, 8192, shm::OverflowPolicy::kBlock));
   IngestCounters counters(names.block, 0);
   EventIdAllocator ids;
   Q1EventSink sink(sut, ids, counters, [] { return true; });

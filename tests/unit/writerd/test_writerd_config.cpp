@@ -11,8 +11,8 @@ TEST(WriterdConfig, DefaultsRunAnywhere) {
   const SuiteConfig sut = parse_suite_config(nlohmann::json::object());
   EXPECT_EQ(sut.writerd.output_dir, "cxi_output");
   EXPECT_EQ(sut.writerd.events_per_file, 100);
-  EXPECT_EQ(sut.writerd.on_error, "block");
-  EXPECT_EQ(sut.writerd.fsync, "file");
+  EXPECT_EQ(sut.writerd.on_error, config::OnError::kBlock);
+  EXPECT_EQ(sut.writerd.fsync, config::FsyncPolicy::kFile);
   EXPECT_TRUE(sut.writerd.write_frames);
   EXPECT_TRUE(sut.writerd.geometry.empty());
 }

@@ -126,7 +126,7 @@ TEST(WriterdMasks, LoweringTheHitThresholdLiveIsRefusedWithMasks) {
   j["writerd"]["write_masks"] = true;
   WriterService sut(config::parse_suite_config(j));
   std::string error;
-  EXPECT_FALSE(sut.apply_live("peaks.min_num_peak", 5, error));
+  EXPECT_FALSE(common::apply_live_key(sut.live_keys(), "peaks.min_num_peak", 5, error));
   EXPECT_NE(error.find("writerd.write_masks"), std::string::npos) << error;
 }
 

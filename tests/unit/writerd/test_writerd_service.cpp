@@ -21,6 +21,11 @@ using testing::files_with_suffix;
 using testing::publish_event;
 using testing::TestSandbox;
 
+// What DaemonRuntime does after validating the config: the entry of writerd's live-key table.
+bool apply_live(WriterService& sut, const std::string& key, const nlohmann::json& value, std::string& error) {
+  return common::apply_live_key(sut.live_keys(), key, value, error);
+}
+
 config::SuiteConfig make_config(const nlohmann::json& j) { return config::parse_suite_config(j); }
 
 TEST(WriterdService, WritesHitsFiltersNonHitsAndBalancesTheLedger) {
@@ -139,11 +144,11 @@ TEST(WriterdService, LiveMinNumPeakAndKeepAllEvents) {
   q2.finish_producing();
   WriterService sut(cfg);
   std::string error;
-  EXPECT_TRUE(sut.apply_live("peaks.min_num_peak", 4, error)) << error;
-  EXPECT_FALSE(sut.apply_live("peaks.min_num_peak", -1, error));
+  EXPECT_TRUE(apply_live(sut, "peaks.min_num_peak", 4, error)) << error;
+  EXPECT_FALSE(apply_live(sut, "peaks.min_num_peak", -1, error));
   EXPECT_NE(error.find("peaks.min_num_peak"), std::string::npos);
-  EXPECT_FALSE(sut.apply_live("writerd.geometry", "x.geom", error));
-  EXPECT_FALSE(sut.apply_live("writerd.on_error", "ignore", error));
+  EXPECT_FALSE(apply_live(sut, "writerd.geometry", "x.geom", error));
+  EXPECT_FALSE(apply_live(sut, "writerd.on_error", "ignore", error));
   ASSERT_EQ(sut.run(), 0);
   EXPECT_EQ(all_written_ids(box.dir() / "out"), (std::vector<uint64_t>{4, 5, 6}));
 
@@ -227,8 +232,8 @@ TEST(WriterdService, LiveOutputDirCompletesTheOpenFileThenSwitches) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::string error;
-  EXPECT_TRUE(sut.apply_live("writerd.output_dir", (box.dir() / "second").string(), error)) << error;
-  EXPECT_TRUE(sut.apply_live("writerd.events_per_file", 2, error)) << error;
+  EXPECT_TRUE(apply_live(sut, "writerd.output_dir", (box.dir() / "second").string(), error)) << error;
+  EXPECT_TRUE(apply_live(sut, "writerd.events_per_file", 2, error)) << error;
   // Applied by the work loop at its next iteration: wait until stats() shows it.
   while (sut.stats().value("output_dir", "") != (box.dir() / "second").string() &&
          std::chrono::steady_clock::now() < deadline) {
@@ -255,9 +260,9 @@ TEST(WriterdService, WritesTheGeometryBesideTheFilesAndKeepsFrameHitsConsistent)
   WriterService sut(cfg);
   std::string error;
   // Lowering the threshold below the one inferd copies frames by would ask for frames never copied.
-  EXPECT_FALSE(sut.apply_live("peaks.min_num_peak", 5, error));
+  EXPECT_FALSE(apply_live(sut, "peaks.min_num_peak", 5, error));
   EXPECT_NE(error.find("writerd.write_frames"), std::string::npos) << error;
-  EXPECT_TRUE(sut.apply_live("peaks.min_num_peak", 11, error)) << error;
+  EXPECT_TRUE(apply_live(sut, "peaks.min_num_peak", 11, error)) << error;
   EXPECT_EQ(sut.run(), 0);
   // The .geom that describes the files' layout is there, and parses to the slab the data uses.
   const auto geom_path = box.dir() / "out" / (box.run_name() + ".geom");
@@ -273,7 +278,7 @@ TEST(WriterdService, WritesTheGeometryBesideTheFilesAndKeepsFrameHitsConsistent)
 
 TEST(WriterdService, DefaultConfigFileHasAValidWriterdSection) {
   const auto cfg = config::load_suite_config(std::string(PEAKNET_SOURCE_DIR) + "/configs/default.json");
-  EXPECT_EQ(cfg.writerd.on_error, "block");
+  EXPECT_EQ(cfg.writerd.on_error, config::OnError::kBlock);
   EXPECT_GE(cfg.writerd.events_per_file, 1);
 }
 

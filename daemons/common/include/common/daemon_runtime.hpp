@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 
 namespace CLI {
@@ -48,9 +49,9 @@ const char* to_string(DaemonState state) noexcept;
 struct DaemonHooks {
   /// Live numbers (the same ones published in shm), as a JSON object.
   std::function<nlohmann::json()> stats;
-  /// Applies one live key ("inferd.batch_size") at a safe point; false + error when refused.
-  /// Keys outside the daemon's live-key table never reach it (the runtime refuses them first).
-  std::function<bool(const std::string& key, const nlohmann::json& value, std::string& error)> apply_live;
+  /// The daemon's live keys (common/live_keys.hpp): the runtime lists them, refuses every other key and
+  /// validates the whole config with the new value before it calls an entry.
+  LiveKeys live_keys;
   /// Graceful: stop taking input, finish what is in flight, then exit.
   std::function<void()> request_drain;
   /// Immediate: exit as soon as possible.
@@ -58,9 +59,6 @@ struct DaemonHooks {
   /// inferd only: load new weights and swap at a batch boundary; false + error when refused.
   std::function<bool(const std::string& path, std::string& error)> swap_model;
 };
-
-/// Keys `config_set` accepts for a daemon ("log_level" and "<daemon>.log_level" always).
-std::vector<std::string> live_keys(const std::string& daemon);
 
 class ControlServer;
 
@@ -95,6 +93,8 @@ class DaemonRuntime {
   /// "<daemon>" or "<daemon>-<instance>": names the socket, pid and stats block.
   const std::string& id() const noexcept { return id_; }
   const std::string& run_dir() const noexcept { return run_dir_; }
+  /// Keys `config_set` accepts: "log_level", "<daemon>.log_level", then the daemon's table.
+  std::vector<std::string> live_keys() const;
   std::string endpoint() const;
   /// Writes "<id>.final.json" now (also done by the destructor unless already written).
   void write_final_stats();

@@ -83,11 +83,7 @@ std::string ConfigNode::get_string(std::string_view key, const std::string& fall
 std::string ConfigNode::get_enum(std::string_view key, const std::string& fallback,
                                  std::initializer_list<std::string_view> allowed) {
   std::string v = get_string(key, fallback);
-  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-    std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    fail(key, "must be one of {" + list + "}, got \"" + v + "\"");
-  }
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) fail(key, not_one_of(v, allowed));
   return v;
 }
 

@@ -4,8 +4,7 @@ namespace peaknet::config {
 
 ControlConfig parse_control_config(ConfigNode node) {
   ControlConfig c;
-  c.log_level = node.get_enum("log_level", c.log_level,
-                              {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log_level = get_section_log_level(node);
   c.metrics_address = node.get_string("metrics_address", c.metrics_address);
   c.metrics_port = node.get_int("metrics_port", c.metrics_port, 0, 65535);
   c.stats_interval_ms = node.get_int("stats_interval_ms", c.stats_interval_ms, 50, 60000);

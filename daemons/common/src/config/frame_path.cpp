@@ -56,7 +56,7 @@ void check_q2_frame_room(bool q2_auto, SuiteConfig& c) {
   } else if (c.q2.slot_bytes < needed && !c.writerd.write_frames) {
     throw ConfigError("config.q2.slot_bytes",
                       std::to_string(c.q2.slot_bytes) + " cannot hold a hit's mask: config.writerd.write_masks is on " +
-                          "and inferd.device is " + c.inferd.device + " (masks travel as host copies in Q2); a Q1 " +
+                          "and inferd.device is " + std::string(to_string(c.inferd.device)) + " (masks travel as host copies in Q2); a Q1 " +
                           "slot of " + std::to_string(c.q1.slot_bytes) + " bytes carries events of up to " +
                           std::to_string(mask_bytes) + " pixels, so with " + std::to_string(c.peaks.max_num_peak) +
                           " peaks a Q2 slot needs " + std::to_string(needed) + "; raise q2.slot_bytes (or set 0 / " +

@@ -1,6 +1,24 @@
 #include "common/config/ingestd_config.hpp"
 
 namespace peaknet::config {
+
+std::string_view to_string(IngestSource source) {
+  switch (source) {
+    case IngestSource::kZmq: return "zmq";
+    case IngestSource::kSynthetic: return "synthetic";
+    case IngestSource::kReplay: return "replay";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(EndpointMode mode) {
+  switch (mode) {
+    case EndpointMode::kBind: return "bind";
+    case EndpointMode::kConnect: return "connect";
+  }
+  return "unknown";
+}
+
 namespace {
 
 IngestdEndpointConfig parse_endpoint(ConfigNode node) {
@@ -11,7 +29,7 @@ IngestdEndpointConfig parse_endpoint(ConfigNode node) {
     throw ConfigError(node.key_path("url"),
                       "must be a ZeroMQ endpoint like tcp://*:12321 or ipc:///path, got \"" + e.url + "\"");
   }
-  e.mode = node.get_enum("mode", e.mode, {"bind", "connect"});
+  e.mode = node.get_enum("mode", e.mode, kEndpointModeValues);
   e.rcvhwm = node.get_int("rcvhwm", e.rcvhwm, -1, 1 << 20);
   e.rcvbuf_bytes = node.get_int("rcvbuf_bytes", e.rcvbuf_bytes, -1, int64_t(1) << 31);
   node.finish();
@@ -53,9 +71,8 @@ IngestdReplayConfig parse_replay(ConfigNode node) {
 
 IngestdConfig parse_ingestd_config(ConfigNode node) {
   IngestdConfig c;
-  c.log_level = node.get_enum("log_level", c.log_level,
-                              {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
-  c.source = node.get_enum("source", c.source, {"zmq", "synthetic", "replay"});
+  c.log_level = get_section_log_level(node);
+  c.source = node.get_enum("source", c.source, kIngestSourceValues);
   for (auto& endpoint : node.child_list("endpoints")) c.endpoints.push_back(parse_endpoint(endpoint));
   if (c.endpoints.empty()) c.endpoints.push_back(IngestdEndpointConfig{"tcp://*:12321"});
   c.receive_hwm = node.get_int("receive_hwm", c.receive_hwm, 0, 1 << 20);
@@ -79,7 +96,7 @@ IngestdConfig parse_ingestd_config(ConfigNode node) {
   }
   c.synthetic = parse_synthetic(node.child("synthetic"));
   c.replay = parse_replay(node.child("replay"));
-  if (c.source == "replay" && c.replay.dir.empty()) {
+  if (c.source == IngestSource::kReplay && c.replay.dir.empty()) {
     throw ConfigError(node.key_path("replay.dir"), "must name a recording directory when source is \"replay\"");
   }
   node.finish();

@@ -8,7 +8,7 @@
 
 namespace peaknet::config {
 
-bool masks_by_host_copy(const SuiteConfig& c) { return c.writerd.write_masks && c.inferd.device != "cuda"; }
+bool masks_by_host_copy(const SuiteConfig& c) { return c.writerd.write_masks && c.inferd.device != Device::kCuda; }
 
 int64_t mask_bytes_of_q1_slot(int64_t q1_slot_bytes, uint64_t dtype_bytes) {
   constexpr int64_t kPage = 4096;

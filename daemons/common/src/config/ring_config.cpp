@@ -10,7 +10,7 @@ RingConfig parse_ring_config(ConfigNode node, const RingConfig& defaults, bool h
   }
   c.slots = node.get_int("slots", c.slots, 2, 1 << 20);
   c.slot_bytes = node.get_int("slot_bytes", c.slot_bytes, 0, int64_t(1) << 34);
-  c.policy = node.get_enum("policy", c.policy, {"block", "drop_oldest", "drop_newest"});
+  c.policy = node.get_enum("policy", c.policy, kOverflowPolicyValues);
   c.block_timeout_ms = node.get_int("block_timeout_ms", c.block_timeout_ms, 1, 3'600'000);
   c.group_shareable = node.get_bool("group_shareable", c.group_shareable);
   if (holds_events) {

@@ -63,7 +63,7 @@ void resolve_slot_sizes(SuiteConfig& c) {
                                   c.q1.slot_bytes, describe(c.q1.event_shape, c.q1.event_dtype),
                                   pixel_bytes(c.q1.event_shape, c.q1.event_dtype), shm::kPayloadOffset, q1_needed));
   }
-  if (c.ingestd.source == "synthetic") {
+  if (c.ingestd.source == IngestSource::kSynthetic) {
     const auto& s = c.ingestd.synthetic;
     const uint64_t needed = q1_slot_bytes_for(s.shape, s.dtype);
     if (uint64_t(c.q1.slot_bytes) < needed) {

@@ -2,10 +2,25 @@
 
 namespace peaknet::config {
 
+std::string_view to_string(OnError on_error) {
+  switch (on_error) {
+    case OnError::kBlock: return "block";
+    case OnError::kDrop: return "drop";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(FsyncPolicy fsync) {
+  switch (fsync) {
+    case FsyncPolicy::kNone: return "none";
+    case FsyncPolicy::kFile: return "file";
+  }
+  return "unknown";
+}
+
 WriterdConfig parse_writerd_config(ConfigNode node) {
   WriterdConfig c;
-  c.log_level = node.get_enum("log_level", c.log_level,
-                              {"", "trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log_level = get_section_log_level(node);
   c.output_dir = node.get_string("output_dir", c.output_dir);
   if (c.output_dir.empty()) throw ConfigError(node.key_path("output_dir"), "must not be empty");
   c.file_pattern = node.get_string("file_pattern", c.file_pattern);
@@ -17,7 +32,7 @@ WriterdConfig parse_writerd_config(ConfigNode node) {
   }
   c.events_per_file = node.get_int("events_per_file", c.events_per_file, 1, 1 << 20);
   c.max_file_age_ms = node.get_int("max_file_age_ms", c.max_file_age_ms, 1, 86'400'000);
-  c.fsync = node.get_enum("fsync", c.fsync, {"none", "file"});
+  c.fsync = node.get_enum("fsync", c.fsync, kFsyncPolicyValues);
   c.geometry = node.get_string("geometry", c.geometry);
   c.write_frames = node.get_bool("write_frames", c.write_frames);
   c.write_masks = node.get_bool("write_masks", c.write_masks);
@@ -25,7 +40,7 @@ WriterdConfig parse_writerd_config(ConfigNode node) {
   c.compression_threads = node.get_int("compression_threads", c.compression_threads, 0, 256);
   c.keep_all_events = node.get_bool("keep_all_events", c.keep_all_events);
   c.pub_endpoint = node.get_string("pub_endpoint", c.pub_endpoint);
-  c.on_error = node.get_enum("on_error", c.on_error, {"block", "drop"});
+  c.on_error = node.get_enum("on_error", c.on_error, kOnErrorValues);
   c.retry_interval_ms = node.get_int("retry_interval_ms", c.retry_interval_ms, 1, 600'000);
   c.claim_batch = node.get_int("claim_batch", c.claim_batch, 1, 65'536);
   c.claim_timeout_ms = node.get_int("claim_timeout_ms", c.claim_timeout_ms, 1, 60'000);

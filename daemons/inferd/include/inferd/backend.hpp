@@ -19,7 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/config/inferd_config.hpp"
 #include "inferd/batch.hpp"
+#include "model/inference_model.hpp"
 #include "peaks/peak_types.hpp"
 
 namespace peaknet::model {
@@ -62,9 +64,9 @@ class BatchSink {
 };
 
 struct BackendOptions {
-  std::string device = "cpu";   ///< cpu | cuda (resolved; never auto here)
+  config::Device device = config::Device::kCpu;  ///< cpu | cuda (resolved; never auto here)
   int gpu = 0;
-  std::string precision = "fp32";
+  model::Precision precision = model::Precision::kFp32;  ///< resolved from inferd.precision (auto: device's)
   bool channels_last = false;
   bool cuda_graphs = false;
   bool cudnn_benchmark = false;  ///< cudnn.benchmark for this process (CUDA)

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 #include "shm/ring.hpp"
 
@@ -51,8 +52,9 @@ class InferdService {
   ServiceState state() const;
   /// Counters, configuration in effect and the backend's description.
   nlohmann::json stats() const;
-  /// Live keys: inferd.batch_size, inferd.max_wait_ms, log_level. False + error for anything else.
-  bool apply_live(const std::string& key, const nlohmann::json& value, std::string& error);
+  /// inferd's live keys (for DaemonRuntime): inferd.batch_size (<= the batch the device buffers were
+  /// sized for at start), inferd.max_wait_ms.
+  common::LiveKeys live_keys();
   /// Loads `weights_path` beside the running model (same config/backend) on the caller's thread; the
   /// serving loop switches to it between two batches (after warm-up), so no event is lost.
   bool swap_model(const std::string& weights_path, std::string& error);
@@ -71,11 +73,5 @@ class InferdService {
   std::unique_ptr<InferdServiceImpl> impl_;
 };
 
-/// Shared-memory names used by every daemon of the suite: "<run.name>-<ring name>".
-std::string ring_segment_name(const config::SuiteConfig& config, const config::RingConfig& ring);
-
-/// The options a daemon opens a ring with (segment name, slots, overflow policy, group sharing): whoever
-/// creates the ring first, every other open_or_create attaches to the same geometry.
-shm::RingOptions ring_options(const config::SuiteConfig& config, const config::RingConfig& ring);
 
 }  // namespace peaknet::inferd

@@ -6,7 +6,7 @@
 //
 // Threads: one receive thread per endpoint (or one synthetic / replay thread), `decode_threads`
 // decoders, and the caller of run(), which supervises (idle timeout, end of stream, "waiting for
-// data" lines, gauges). stats(), apply_live(), request_drain() and request_stop() may be called from
+// data" lines, gauges). stats(), the live_keys() entries, request_drain() and request_stop() may be called from
 // any thread (control plane, signal watcher) while run() is in progress.
 #include <atomic>
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 #include "ingest/decode/decoder_options.hpp"
 #include "ingest/decode/simplon_session.hpp"
@@ -41,10 +42,6 @@ class Quarantine;
 enum class EndReason : uint8_t { kNone, kSourceFinished, kIdleTimeout, kSimplonEnd, kDrain, kStop };
 const char* to_string(EndReason reason) noexcept;
 
-/// Shared-memory names derived from the run name (inferd and peakctl use the same rule).
-std::string q1_segment_name(const config::SuiteConfig& config);
-std::string ingestd_counter_block_name(const config::SuiteConfig& config);
-
 class Ingestd {
  public:
   /// Opens Q1, the counter block and every endpoint (bind/connect errors surface here). Throws
@@ -62,9 +59,8 @@ class Ingestd {
   std::string status_line() const;
 
   nlohmann::json stats() const;
-  /// Live keys: "log_level" (trace..off), "q1.policy" (block | drop_oldest | drop_newest) and
-  /// "ingestd.synthetic.rate_hz". False with `error` set for anything else.
-  bool apply_live(std::string_view key, const nlohmann::json& value, std::string& error);
+  /// ingestd's live keys (for DaemonRuntime): q1.policy, ingestd.synthetic.rate_hz.
+  common::LiveKeys live_keys();
   /// Stop taking input; everything received is decoded into Q1 (waiting for room as long as needed).
   void request_drain();
   /// Stop taking input; flush into Q1 for at most stop_flush_timeout_s, then drop (counted).

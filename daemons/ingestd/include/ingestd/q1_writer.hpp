@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "common/config/ring_config.hpp"
 #include "common/progress_monitor.hpp"
 #include "shm/ring.hpp"
 
@@ -25,8 +24,8 @@ struct Q1Slot {
 
 class Q1Writer {
  public:
-  /// Opens or creates "<segment_name>". Throws shm::ShmError naming the segment.
-  Q1Writer(const std::string& segment_name, const config::RingConfig& config);
+  /// Opens or creates the ring (config::ring_options). Throws shm::ShmError naming the segment.
+  explicit Q1Writer(const shm::RingOptions& options);
 
   /// A free slot. Under `block` waits in block_timeout steps until one frees or `give_up()` is true
   /// (then nullopt); under drop policies nullopt at once when full. `blocked_ns` accumulates the wait;

@@ -17,6 +17,7 @@
 
 #include "shm/ring.hpp"
 #include "writerd/cxi_file.hpp"
+#include "common/config/writerd_config.hpp"
 #include "writerd/device_mask_reader.hpp"
 #include "writerd/q2_slot.hpp"
 #include "writerd/event_id_window.hpp"
@@ -27,7 +28,7 @@
 
 namespace peaknet::writerd {
 
-enum class OnError { kBlock, kDrop };
+using config::OnError;  // block | drop (writerd.on_error)
 
 /// A claimed Q2 slot whose event belongs in a file.
 struct HeldEvent {

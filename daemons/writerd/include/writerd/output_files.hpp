@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "common/config/writerd_config.hpp"
+
 namespace peaknet::writerd {
 
-enum class FsyncPolicy { kNone, kFile };
+using config::FsyncPolicy;  // none | file (writerd.fsync)
 
 struct CompletedFile {
   std::string path;

@@ -3,7 +3,7 @@
 // event: end-of-stream marker (released), malformed (dropped), duplicate event id (released,
 // counted), not a hit (released, counted filtered, unless keep_all_events), or into the CxiSink,
 // which holds its slot until its file is complete. The control plane (any thread) calls stats(),
-// apply_live(), request_drain(), request_stop().
+// the live_keys() entries, request_drain(), request_stop().
 //
 // Ends (run() returns) when Q2 is finished (every producer finished and the ring drained), on
 // request_drain() once nothing is claimable, or on request_stop() at once; in every case the open
@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 #include "common/logging.hpp"
 #include "shm/ring.hpp"
@@ -32,15 +33,6 @@
 #include "writerd/writer_counters.hpp"
 
 namespace peaknet::writerd {
-
-/// "<run.name>-<q2.name>": the Q2 segment.
-std::string q2_segment_name(const config::SuiteConfig& config);
-/// "<run.name>-stats-writerd": writerd's counter block.
-std::string writerd_stats_name(const config::SuiteConfig& config);
-/// Live keys accepted by apply_live().
-inline constexpr const char* kWriterdLiveKeys[] = {"peaks.min_num_peak", "writerd.output_dir",
-                                                   "writerd.events_per_file", "writerd.on_error",
-                                                   "log_level", "writerd.log_level"};
 
 class WriterService {
  public:
@@ -58,8 +50,9 @@ class WriterService {
   void set_progress_callback(std::function<void()> callback) { on_progress_ = std::move(callback); }
 
   nlohmann::json stats() const;
-  /// Thread-safe; validated now, applied by the work loop at its next iteration.
-  bool apply_live(const std::string& key, const nlohmann::json& value, std::string& error);
+  /// writerd's live keys (for DaemonRuntime): writerd.output_dir, writerd.events_per_file, peaks.min_num_peak,
+  /// writerd.on_error. Thread-safe; validated now, applied by the work loop at its next iteration.
+  common::LiveKeys live_keys();
   void request_drain();
   void request_stop();
 

@@ -2,6 +2,7 @@
 // ConfigNode: strict, typed reading of one JSON object of the suite config.
 // Every key read is remembered; finish() rejects keys nobody read (typos never pass silently).
 // Wrong types and out-of-range values throw ConfigError naming the full key path and the value.
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/config_error.hpp"
+#include "common/config/enum_values.hpp"
 
 namespace peaknet::config {
 
@@ -36,6 +38,12 @@ class ConfigNode {
   /// A string that must be one of `allowed`.
   std::string get_enum(std::string_view key, const std::string& fallback,
                        std::initializer_list<std::string_view> allowed);
+  /// A word that must be to_string() of one of `values` (common/config/enum_values.hpp), as the enum.
+  template <typename E, size_t N>
+  E get_enum(std::string_view key, E fallback, const std::array<E, N>& values) {
+    const std::string text = get_string(key, std::string(to_string(fallback)));
+    return parse_enum(key_path(key), text, values);
+  }
   std::vector<int64_t> get_int_list(std::string_view key, const std::vector<int64_t>& fallback,
                                     int64_t min = std::numeric_limits<int64_t>::min(),
                                     int64_t max = std::numeric_limits<int64_t>::max());

@@ -2,14 +2,16 @@
 // Section "control" of the suite config: peakctl, the supervisor and the metrics endpoint.
 // Owned by the control work; keep keys, defaults and ranges here (docs/ctl.md lists them).
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/config/config_node.hpp"
+#include "common/config/log_level.hpp"
 
 namespace peaknet::config {
 
 struct ControlConfig {
-  std::string log_level;                  ///< "" = run.log_level (peakctl and its supervisor)
+  std::optional<LogLevel> log_level;     ///< unset ("" in the file) = run.log_level (peakctl and its supervisor)
   std::string metrics_address = "127.0.0.1";  ///< Prometheus endpoint bind address
   int64_t metrics_port = 9464;            ///< 0 = no endpoint (peakctl start's supervisor / peakctl metrics)
   int64_t stats_interval_ms = 1000;       ///< refresh of `peakctl stats` and the metrics snapshot

@@ -1,22 +1,38 @@
 #pragma once
 // Section "inferd" of the suite config. Owned by the inferd work; keep keys, defaults and ranges here.
 // docs/inferd.md lists every key with its meaning; the defaults run on a CPU-only machine (demo, CI).
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/config/config_node.hpp"
+#include "common/config/log_level.hpp"
 
 namespace peaknet::config {
+
+enum class Device { kAuto, kCpu, kCuda };
+enum class Precision { kAuto, kFp32, kBf16, kFp16 };
+enum class ReleaseQ1 { kAfterPublish, kAfterCopy };
+enum class ModelBackend { kNative, kTorchscript };
+std::string_view to_string(Device device);
+std::string_view to_string(Precision precision);
+std::string_view to_string(ReleaseQ1 release);
+std::string_view to_string(ModelBackend backend);
+inline constexpr std::array kDeviceValues{Device::kAuto, Device::kCpu, Device::kCuda};
+inline constexpr std::array kPrecisionValues{Precision::kAuto, Precision::kFp32, Precision::kBf16, Precision::kFp16};
+inline constexpr std::array kReleaseQ1Values{ReleaseQ1::kAfterPublish, ReleaseQ1::kAfterCopy};
+inline constexpr std::array kModelBackendValues{ModelBackend::kNative, ModelBackend::kTorchscript};
 
 /// inferd.model: which network to run (validated again by the model library when it loads).
 struct InferdModelConfig {
   nlohmann::json config = nlohmann::json::object();  ///< PeakNet config (inline object) ...
   std::string config_path;   ///< ... or a JSON file holding it (exactly one of the two)
   std::string weights;       ///< safetensors / torch.save state_dict / TorchScript file; "" only with random_init
-  std::string backend = "native";  ///< native | torchscript
+  ModelBackend backend = ModelBackend::kNative;  ///< native | torchscript
   bool random_init = false;  ///< benchmarks and demos only: no weights file needed
   int64_t seed = 0;          ///< seed of random_init
   /// native backend on cuda: fused CUDA kernels for the memory-bound chains (docs/fused_kernels.md);
@@ -25,13 +41,13 @@ struct InferdModelConfig {
 };
 
 struct InferdConfig {
-  std::string log_level;              ///< "" = run.log_level
-  std::string device = "auto";        ///< auto (cuda when built with it and a GPU is visible) | cpu | cuda
+  std::optional<LogLevel> log_level; ///< unset ("" in the file) = run.log_level
+  Device device = Device::kAuto;      ///< auto (cuda when built with it and a GPU is visible) | cpu | cuda
   int64_t gpu = 0;                    ///< CUDA device index (after CUDA_VISIBLE_DEVICES); --gpu overrides
   int64_t batch_size = 8;             ///< events per model call (live: inferd.batch_size)
   int64_t max_wait_ms = 5;            ///< longest wait to fill a batch (live: inferd.max_wait_ms)
   int64_t pipeline_slots = 3;         ///< batches in flight on the GPU (H2D / compute / D2H overlap)
-  std::string precision = "auto";     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16 | fp16
+  Precision precision = Precision::kAuto;  ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16 | fp16
   bool channels_last = false;         ///< NHWC memory format for the model
   bool cuda_graphs = false;           ///< capture the forward pass per (batch, shape) on cuda
   bool cudnn_benchmark = false;       ///< cuDNN times its algorithms per shape (faster; run-to-run bits may differ)
@@ -42,7 +58,7 @@ struct InferdConfig {
   /// When Q1 slots go back: after_publish (default: a crash requeues every unfinished event, at-least-
   /// once) or after_copy (as soon as the pixels are on the device: fewer Q1 slots held, but events in
   /// flight are lost if inferd dies). write_frames implies after_publish.
-  std::string release_q1 = "after_publish";
+  ReleaseQ1 release_q1 = ReleaseQ1::kAfterPublish;
   /// Derived from writerd.write_frames (common/config/frame_path.hpp); an explicit conflicting value
   /// is refused. Copies the raw frame of each hit into Q2 after the peaks (writerd data_1/data).
   bool write_frames = false;

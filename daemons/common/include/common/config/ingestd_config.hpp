@@ -1,20 +1,30 @@
 #pragma once
 // Section "ingestd" of the suite config. Owned by the ingestd work; keep keys, defaults and ranges here.
 // docs/ingestd.md lists every key with its meaning.
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/config/config_node.hpp"
+#include "common/config/log_level.hpp"
 
 namespace peaknet::config {
+
+enum class IngestSource { kZmq, kSynthetic, kReplay };
+enum class EndpointMode { kBind, kConnect };
+std::string_view to_string(IngestSource source);
+std::string_view to_string(EndpointMode mode);
+inline constexpr std::array kIngestSourceValues{IngestSource::kZmq, IngestSource::kSynthetic, IngestSource::kReplay};
+inline constexpr std::array kEndpointModeValues{EndpointMode::kBind, EndpointMode::kConnect};
 
 /// One ZeroMQ PULL endpoint. `bind` is the normal case: lclstreamer ranks connect their PUSH to us.
 struct IngestdEndpointConfig {
   std::string url;                   ///< "tcp://*:12321", "ipc:///run/peaknet/in.sock", ...
-  std::string mode = "bind";         ///< bind | connect
+  EndpointMode mode = EndpointMode::kBind;  ///< bind | connect
   int64_t rcvhwm = -1;               ///< messages; -1 = ingestd.receive_hwm
   int64_t rcvbuf_bytes = -1;         ///< kernel receive buffer; -1 = ingestd.receive_buffer_bytes
 };
@@ -42,8 +52,8 @@ struct IngestdReplayConfig {
 };
 
 struct IngestdConfig {
-  std::string log_level;                   ///< "" = run.log_level
-  std::string source = "zmq";              ///< zmq | synthetic | replay
+  std::optional<LogLevel> log_level;      ///< unset ("" in the file) = run.log_level
+  IngestSource source = IngestSource::kZmq;  ///< zmq | synthetic | replay
   std::vector<IngestdEndpointConfig> endpoints;  ///< default: one bind on tcp://*:12321
   int64_t receive_hwm = 8;                 ///< ZMQ_RCVHWM (messages; each may be ~0.5 GB)
   int64_t receive_buffer_bytes = 0;        ///< ZMQ_RCVBUF; 0 = OS default
