@@ -59,16 +59,24 @@ inline std::vector<Frame> make_frames() {
   return frames;
 }
 
-/// The reference: pad by hand, forward one event at a time, crop, peaks library.
-inline peaks::EventPeaks reference_peaks(model::InferenceModel& m, const Frame& f, const peaks::PeakParams& p) {
+/// The model run directly on one event: pad by hand to a multiple of 32, forward alone, crop back to the
+/// frame. Float logits (1, C, H, W), contiguous.
+inline torch::Tensor reference_logits(model::InferenceModel& m, const Frame& f) {
   c10::InferenceMode guard;
   const int64_t h = f.pixels.size(1), w = f.pixels.size(2);
   const int64_t hp = (h + 31) / 32 * 32, wp = (w + 31) / 32 * 32;
   torch::Tensor x = torch::zeros({1, 1, hp, wp});
   x.index_put_({0, 0, torch::indexing::Slice(0, h), torch::indexing::Slice(0, w)}, f.pixels[0]);
   torch::Tensor logits = m.forward(x).to(torch::kFloat);
-  logits = logits.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, h),
-                         torch::indexing::Slice(0, w)}).contiguous();
+  return logits.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, h),
+                       torch::indexing::Slice(0, w)}).contiguous();
+}
+
+/// The reference: the model run directly (reference_logits), then the peaks library.
+inline peaks::EventPeaks reference_peaks(model::InferenceModel& m, const Frame& f, const peaks::PeakParams& p) {
+  c10::InferenceMode guard;
+  const int64_t h = f.pixels.size(1), w = f.pixels.size(2);
+  torch::Tensor logits = reference_logits(m, f);
   return peaks::find_peaks_from_logits(logits.data_ptr<float>(), {f.pixels.data_ptr<float>(), shm::DType::kF32},
                                        1, uint32_t(h), uint32_t(w), p);
 }

@@ -159,12 +159,7 @@ struct Reference {
 };
 inline Reference reference_of(model::InferenceModel& m, const Frame& f) {
   c10::InferenceMode guard;
-  const int64_t h = f.pixels.size(1), w = f.pixels.size(2);
-  const int64_t hp = (h + 31) / 32 * 32, wp = (w + 31) / 32 * 32;
-  torch::Tensor x = torch::zeros({1, 1, hp, wp});
-  x.index_put_({0, 0, torch::indexing::Slice(0, h), torch::indexing::Slice(0, w)}, f.pixels[0]);
-  torch::Tensor logits = m.forward(x).to(torch::kFloat);
-  logits = logits.index({0, torch::indexing::Slice(), torch::indexing::Slice(0, h), torch::indexing::Slice(0, w)});
+  const torch::Tensor logits = inferd::testing::reference_logits(m, f)[0];
   const torch::Tensor mask = torch::gt(logits[1], logits[0]).to(torch::kByte).contiguous();
   Reference r;
   r.mask.assign(mask.data_ptr<uint8_t>(), mask.data_ptr<uint8_t>() + mask.numel());
