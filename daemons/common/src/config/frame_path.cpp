@@ -7,7 +7,6 @@
 #include "common/config/mask_path.hpp"
 #include "common/config/slot_sizes.hpp"
 #include "common/config/suite_config.hpp"
-#include "shm/event_layout.hpp"
 
 namespace peaknet::config {
 namespace {
@@ -17,16 +16,10 @@ bool given(const nlohmann::json& root, const char* section, const char* key) {
          root[section].contains(key);
 }
 
-/// The largest frame a Q1 slot of this size carries (the ring rounds slots up to pages).
-int64_t frame_bytes_of_q1_slot(int64_t q1_slot_bytes) {
-  constexpr int64_t kPage = 4096;
-  return (q1_slot_bytes + kPage - 1) / kPage * kPage - int64_t(shm::kPayloadOffset);
-}
-
 }  // namespace
 
 int64_t q2_slot_bytes_for_frames(int64_t q1_slot_bytes, int64_t max_num_peak) {
-  return int64_t(q2_slot_bytes_for(uint64_t(max_num_peak), uint64_t(frame_bytes_of_q1_slot(q1_slot_bytes))));
+  return int64_t(q2_slot_bytes_for(uint64_t(max_num_peak), uint64_t(payload_bytes_of_q1_slot(q1_slot_bytes))));
 }
 
 void derive_frame_settings(const nlohmann::json& root, SuiteConfig& c) {
@@ -50,7 +43,7 @@ void check_q2_frame_room(bool q2_auto, SuiteConfig& c) {
       masks ? mask_bytes_of_q1_slot(c.q1.slot_bytes, c.q1.event_shape.empty() ? 1 : dtype_bytes(c.q1.event_dtype)) : 0;
   const int64_t needed = int64_t(q2_slot_bytes_for(
       uint64_t(c.peaks.max_num_peak),
-      c.writerd.write_frames ? uint64_t(frame_bytes_of_q1_slot(c.q1.slot_bytes)) : 0, uint64_t(mask_bytes)));
+      c.writerd.write_frames ? uint64_t(payload_bytes_of_q1_slot(c.q1.slot_bytes)) : 0, uint64_t(mask_bytes)));
   if (q2_auto) {
     c.q2.slot_bytes = std::max(c.q2.slot_bytes, needed);
   } else if (c.q2.slot_bytes < needed && !c.writerd.write_frames) {
@@ -66,7 +59,7 @@ void check_q2_frame_room(bool q2_auto, SuiteConfig& c) {
     throw ConfigError("config.q2.slot_bytes",
                       std::to_string(c.q2.slot_bytes) + " cannot hold a hit's frame: writerd.write_frames is on " +
                           "and a Q1 slot of " + std::to_string(c.q1.slot_bytes) + " bytes carries frames up to " +
-                          std::to_string(frame_bytes_of_q1_slot(c.q1.slot_bytes)) + " bytes" +
+                          std::to_string(payload_bytes_of_q1_slot(c.q1.slot_bytes)) + " bytes" +
                           (masks ? " (and config.writerd.write_masks adds host masks of up to " +
                                        std::to_string(mask_bytes) + " bytes)"
                                  : std::string()) +

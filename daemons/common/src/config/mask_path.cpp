@@ -3,17 +3,15 @@
 #include <string>
 
 #include "common/config/config_error.hpp"
+#include "common/config/slot_sizes.hpp"
 #include "common/config/suite_config.hpp"
-#include "shm/event_layout.hpp"
 
 namespace peaknet::config {
 
 bool masks_by_host_copy(const SuiteConfig& c) { return c.writerd.write_masks && c.inferd.device != Device::kCuda; }
 
 int64_t mask_bytes_of_q1_slot(int64_t q1_slot_bytes, uint64_t dtype_bytes) {
-  constexpr int64_t kPage = 4096;
-  const int64_t payload = (q1_slot_bytes + kPage - 1) / kPage * kPage - int64_t(shm::kPayloadOffset);
-  return payload / int64_t(dtype_bytes == 0 ? 1 : dtype_bytes);
+  return payload_bytes_of_q1_slot(q1_slot_bytes) / int64_t(dtype_bytes == 0 ? 1 : dtype_bytes);
 }
 
 void derive_mask_settings(const nlohmann::json& root, SuiteConfig& c) {

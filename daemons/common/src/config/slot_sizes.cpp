@@ -35,6 +35,10 @@ uint64_t dtype_bytes(const std::string& dtype) {
   return 0;
 }
 
+int64_t payload_bytes_of_q1_slot(int64_t q1_slot_bytes) {
+  return int64_t(round_up(uint64_t(q1_slot_bytes), kPage)) - int64_t(shm::kPayloadOffset);
+}
+
 uint64_t q1_slot_bytes_for(const std::vector<int64_t>& shape, const std::string& dtype) {
   return round_up(shm::kPayloadOffset + pixel_bytes(shape, dtype), kPage);
 }

@@ -19,6 +19,9 @@ struct SuiteConfig;
 uint64_t dtype_bytes(const std::string& dtype);
 /// Page-rounded bytes of a Q1 slot for one event of `shape` (C, H, W) and `dtype`.
 uint64_t q1_slot_bytes_for(const std::vector<int64_t>& shape, const std::string& dtype);
+/// Pixel bytes a Q1 slot of `q1_slot_bytes` carries at most (the ring rounds slots up to pages; the
+/// EventHeader page comes first): the largest frame inferd can copy into Q2.
+int64_t payload_bytes_of_q1_slot(int64_t q1_slot_bytes);
 /// Page-rounded bytes of a Q2 slot for `max_num_peak` peaks, (frame_bytes > 0) a frame copy and
 /// (mask_bytes > 0) a host mask copy, each after the previous one at a 64-byte boundary.
 uint64_t q2_slot_bytes_for(uint64_t max_num_peak, uint64_t frame_bytes, uint64_t mask_bytes = 0);
