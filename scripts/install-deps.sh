@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libhdf5-dev hdf5-tools hdf5-filter-plugin liblz4-dev libzstd-dev libzfp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   tmux procps util-linux
   systemd-container  # systemd-nspawn: the system tests boot a real systemd (tests/system/systemd)
   prometheus         # promtool: the metrics tests check /metrics with `promtool check metrics`
