@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   CtlOptions o;
   auto common = [&o](CLI::App* sub) {
-    sub->add_option("-c,--config", o.config_path, "suite config (default: /etc/peaknet/peaknet.json, the units' config, when installed)");
+    sub->add_option("-c,--config", o.config_path,
+                    "suite config (default: /etc/peaknet/peaknet.json, the units' config, when installed)");
     // One value per --set: the words after it stay positional (reconfigure's key=value pairs).
     sub->add_option("--set", o.overrides, "override a config key: --set a.b=value (repeatable)")
         ->expected(1)
@@ -53,8 +54,9 @@ int main(int argc, char** argv) {
   std::string config_key;
   auto* config_get = common(config->add_subcommand("get", "KEY (a.b): its value in every running daemon"));
   config_get->add_option("key", config_key, "config key, e.g. inferd.batch_size")->required();
-  auto* r = common(app.add_subcommand("run", "run the suite in the foreground for one finite stream; "
-                                             "prints stats and the ledger, exit 0 when it balances"));
+  auto* r = common(app.add_subcommand("run",
+                                      "run the suite in the foreground for one finite stream; "
+                                      "prints stats and the ledger, exit 0 when it balances"));
   r->add_option("--events", run.events, "synthetic events to send (sets ingestd.source=synthetic)");
   r->add_flag("--cpu", run.cpu, "one CPU inferd even when GPUs are visible");
   auto* doctor = common(app.add_subcommand("doctor", "check shm, memlock, hugepages, GPUs, ports, stale state"));

@@ -75,10 +75,10 @@ double memcpy_gbps() {
 
 void report(benchmark::State& state, size_t bytes_per_iter) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes_per_iter));
-  state.counters["GBps"] = benchmark::Counter(double(bytes_per_iter) * state.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
-  state.counters["vs_memcpy"] = benchmark::Counter(
-      double(bytes_per_iter) * state.iterations() / 1e9 / memcpy_gbps(), benchmark::Counter::kIsRate);
+  state.counters["GBps"] =
+      benchmark::Counter(double(bytes_per_iter) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.counters["vs_memcpy"] = benchmark::Counter(double(bytes_per_iter) * state.iterations() / 1e9 / memcpy_gbps(),
+                                                   benchmark::Counter::kIsRate);
 }
 
 void BM_Memcpy(benchmark::State& state) {
@@ -107,9 +107,11 @@ void BM_BitunshuffleOnly(benchmark::State& state) {
   const auto raw = frame(false, 3);
   std::vector<std::byte> shuffled(kFrameBytes), out(kFrameBytes);
   const size_t block = 2048;
-  for (size_t i = 0; i < kSide * kSide; i += block) bitshuffle_block(raw.data() + i * 4, shuffled.data() + i * 4, block, 4);
+  for (size_t i = 0; i < kSide * kSide; i += block)
+    bitshuffle_block(raw.data() + i * 4, shuffled.data() + i * 4, block, 4);
   for (auto _ : state) {
-    for (size_t i = 0; i < kSide * kSide; i += block) bitunshuffle_block(shuffled.data() + i * 4, out.data() + i * 4, block, 4);
+    for (size_t i = 0; i < kSide * kSide; i += block)
+      bitunshuffle_block(shuffled.data() + i * 4, out.data() + i * 4, block, 4);
     benchmark::ClobberMemory();
   }
   report(state, kFrameBytes);
@@ -118,8 +120,8 @@ void BM_BitunshuffleOnly(benchmark::State& state) {
 // A .npz message of one (B,1,1920,1920) float32 detector_data member, stored or raw-deflated,
 // written like CPython's zipfile (local header + central directory + EOCD).
 std::vector<std::byte> npz_message(bool compress, int batch) {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(batch) +
-                     ", 1, 1920, 1920), }";
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(batch) + ", 1, 1920, 1920), }";
   while ((10 + dict.size() + 1) % 64) dict += ' ';
   dict += '\n';
   std::vector<std::byte> npy(10 + dict.size());
@@ -145,23 +147,60 @@ std::vector<std::byte> npz_message(bool compress, int batch) {
     deflateEnd(&z);
   }
   const std::string name = "detector_data.npy";
-  const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(npy.data()), static_cast<uInt>(npy.size())));
+  const uint32_t crc =
+      static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(npy.data()), static_cast<uInt>(npy.size())));
   std::vector<std::byte> m;
-  auto u16 = [&](uint32_t v) { for (int i = 0; i < 2; ++i) m.push_back(std::byte((v >> (8 * i)) & 0xFF)); };
-  auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) m.push_back(std::byte((v >> (8 * i)) & 0xFF)); };
-  auto str = [&](const std::string& s) { for (char c : s) m.push_back(std::byte(c)); };
+  auto u16 = [&](uint32_t v) {
+    for (int i = 0; i < 2; ++i) m.push_back(std::byte((v >> (8 * i)) & 0xFF));
+  };
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) m.push_back(std::byte((v >> (8 * i)) & 0xFF));
+  };
+  auto str = [&](const std::string& s) {
+    for (char c : s) m.push_back(std::byte(c));
+  };
   const uint16_t method = compress ? 8 : 0;
-  u32(0x04034b50); u16(20); u16(0); u16(method); u16(0); u16(0); u32(crc);
-  u32(static_cast<uint32_t>(data.size())); u32(static_cast<uint32_t>(npy.size())); u16(static_cast<uint32_t>(name.size())); u16(0);
+  u32(0x04034b50);
+  u16(20);
+  u16(0);
+  u16(method);
+  u16(0);
+  u16(0);
+  u32(crc);
+  u32(static_cast<uint32_t>(data.size()));
+  u32(static_cast<uint32_t>(npy.size()));
+  u16(static_cast<uint32_t>(name.size()));
+  u16(0);
   str(name);
   m.insert(m.end(), data.begin(), data.end());
   const uint32_t cd = static_cast<uint32_t>(m.size());
-  u32(0x02014b50); u16(20); u16(20); u16(0); u16(method); u16(0); u16(0); u32(crc);
-  u32(static_cast<uint32_t>(data.size())); u32(static_cast<uint32_t>(npy.size())); u16(static_cast<uint32_t>(name.size()));
-  u16(0); u16(0); u16(0); u16(0); u32(0); u32(0);
+  u32(0x02014b50);
+  u16(20);
+  u16(20);
+  u16(0);
+  u16(method);
+  u16(0);
+  u16(0);
+  u32(crc);
+  u32(static_cast<uint32_t>(data.size()));
+  u32(static_cast<uint32_t>(npy.size()));
+  u16(static_cast<uint32_t>(name.size()));
+  u16(0);
+  u16(0);
+  u16(0);
+  u16(0);
+  u32(0);
+  u32(0);
   str(name);
   const uint32_t cd_size = static_cast<uint32_t>(m.size()) - cd;
-  u32(0x06054b50); u16(0); u16(0); u16(1); u16(1); u32(cd_size); u32(cd); u16(0);
+  u32(0x06054b50);
+  u16(0);
+  u16(0);
+  u16(1);
+  u16(1);
+  u32(cd_size);
+  u32(cd);
+  u16(0);
   return m;
 }
 
@@ -259,6 +298,9 @@ BENCHMARK(BM_Memcpy)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BitunshuffleOnly)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BitshuffleLz4)->Arg(0)->Arg(1)->ArgNames({"noise"})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Npz)->Arg(0)->Arg(1)->ArgNames({"deflate"})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Hdf5NoneThreads)->ArgsProduct({{1, 2, 4, 8}, {0, 1, 2}, {1, 0}})->ArgNames({"threads", "layout", "isolate"})
-    ->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Hdf5NoneThreads)
+    ->ArgsProduct({{1, 2, 4, 8}, {0, 1, 2}, {1, 0}})
+    ->ArgNames({"threads", "layout", "isolate"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -9,6 +9,7 @@
 // writerd holds hits until --events-per-file are collected or --file-age-ms passed, then spends
 // --write-ms-per-hit per hit (bench_writer measures it) and releases. Measured: Q1 occupancy (mean,
 // max, sampled every ms), producer blocking (events that found Q1 full), host bytes copied per event.
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -19,7 +20,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -45,10 +45,14 @@ struct Outcome {
 
 Outcome run(const Options& o, double hit_rate, bool lease) {
   const std::string tag = "bench-fp-" + std::to_string(::getpid());
-  shm::RingOptions q1o{.name = tag + "-q1", .slot_count = uint32_t(o.q1_slots),
-                       .slot_bytes = 4096 + o.frame_bytes, .policy = shm::OverflowPolicy::kBlock};
-  shm::RingOptions q2o{.name = tag + "-q2", .slot_count = uint32_t(o.q2_slots),
-                       .slot_bytes = 4096 + (lease ? 0 : o.frame_bytes), .policy = shm::OverflowPolicy::kBlock};
+  shm::RingOptions q1o{.name = tag + "-q1",
+                       .slot_count = uint32_t(o.q1_slots),
+                       .slot_bytes = 4096 + o.frame_bytes,
+                       .policy = shm::OverflowPolicy::kBlock};
+  shm::RingOptions q2o{.name = tag + "-q2",
+                       .slot_count = uint32_t(o.q2_slots),
+                       .slot_bytes = 4096 + (lease ? 0 : o.frame_bytes),
+                       .policy = shm::OverflowPolicy::kBlock};
   shm::Ring q1 = shm::Ring::create(q1o);
   shm::Ring q2 = shm::Ring::create(q2o);
   std::atomic<bool> stop{false};
@@ -187,11 +191,14 @@ int main(int argc, char** argv) {
     rates.push_back(std::stod(hit_rates.substr(pos, comma - pos)));
     pos = comma == std::string::npos ? hit_rates.size() : comma + 1;
   }
-  std::printf("bench_frame_path: %.0f events/s, Q1 %d slots, batch %d, infer %.1f ms/batch, files of %d hits "
-              "(age %.0f ms), write %.1f ms/hit, frame %lu B, %d s per case\n",
-              o.rate_hz, o.q1_slots, o.batch, o.infer_ms, o.events_per_file, o.file_age_ms, o.write_ms_per_hit,
-              (unsigned long)o.frame_bytes, o.seconds);
-  std::printf("| path | hit rate | Q1 occupancy mean | Q1 occupancy max | producer found Q1 full | host bytes copied/event |\n");
+  std::printf(
+      "bench_frame_path: %.0f events/s, Q1 %d slots, batch %d, infer %.1f ms/batch, files of %d hits "
+      "(age %.0f ms), write %.1f ms/hit, frame %lu B, %d s per case\n",
+      o.rate_hz, o.q1_slots, o.batch, o.infer_ms, o.events_per_file, o.file_age_ms, o.write_ms_per_hit,
+      (unsigned long)o.frame_bytes, o.seconds);
+  std::printf(
+      "| path | hit rate | Q1 occupancy mean | Q1 occupancy max | producer found Q1 full | host bytes copied/event "
+      "|\n");
   std::printf("| --- | --- | --- | --- | --- | --- |\n");
   for (double h : rates) {
     for (bool lease : {false, true}) {

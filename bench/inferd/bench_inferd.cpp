@@ -20,18 +20,18 @@
 #include <iostream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
+#include "bench_options.hpp"
 #include "common/config/suite_config.hpp"
 #include "inferd/backend.hpp"
 #include "inferd/inferd_service.hpp"
 #include "model/inference_model.hpp"
+#include "multi_gpu_scaling.hpp"
 #include "shm/counter_block.hpp"
 #include "shm/ring.hpp"
 #include "tensor_ops.hpp"
-#include "bench_options.hpp"
-#include "multi_gpu_scaling.hpp"
 #if defined(PEAKNET_INFERD_HAVE_CUDA)
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -42,9 +42,9 @@
 #endif
 
 using namespace peaknet;
+using bench::model_config;
 using bench::Options;
 using bench::Shape;
-using bench::model_config;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -119,32 +119,36 @@ double streaming(const Options& o, const Shape& s, json& stats) {
     std::_Exit(1);
   };
   std::thread producer([&] {
-   try {
-    shm::Ring q1 = shm::Ring::attach(run + "-q1");
-    const std::vector<float> frame = bench::synthetic_frame(s);
-    for (uint64_t id = 0; id < total; ++id) {
-      auto slot = q1.acquire(std::chrono::milliseconds(60'000));
-      if (!slot) break;
-      bench::write_synthetic_event(slot->data(), id, s, frame);
-      q1.publish(std::move(*slot));
+    try {
+      shm::Ring q1 = shm::Ring::attach(run + "-q1");
+      const std::vector<float> frame = bench::synthetic_frame(s);
+      for (uint64_t id = 0; id < total; ++id) {
+        auto slot = q1.acquire(std::chrono::milliseconds(60'000));
+        if (!slot) break;
+        bench::write_synthetic_event(slot->data(), id, s, frame);
+        q1.publish(std::move(*slot));
+      }
+      q1.finish_producing();
+    } catch (const std::exception& e) {
+      fail("Q1 producer", e);
     }
-    q1.finish_producing();
-   } catch (const std::exception& e) { fail("Q1 producer", e); }
   });
   Clock::time_point first{}, last{};
   uint64_t seen = 0;
   std::thread consumer([&] {
-   try {
-    shm::Ring q2 = shm::Ring::attach(run + "-q2");
-    std::vector<shm::ReadSlot> got;
-    while (seen < total && q2.claim(got, 256, std::chrono::milliseconds(120'000)) > 0) {
-      for (auto& r : got) q2.release(std::move(r));
-      seen += got.size();
-      got.clear();
-      if (seen >= uint64_t(s.b) && first == Clock::time_point{}) first = Clock::now();
-      last = Clock::now();
+    try {
+      shm::Ring q2 = shm::Ring::attach(run + "-q2");
+      std::vector<shm::ReadSlot> got;
+      while (seen < total && q2.claim(got, 256, std::chrono::milliseconds(120'000)) > 0) {
+        for (auto& r : got) q2.release(std::move(r));
+        seen += got.size();
+        got.clear();
+        if (seen >= uint64_t(s.b) && first == Clock::time_point{}) first = Clock::now();
+        last = Clock::now();
+      }
+    } catch (const std::exception& e) {
+      fail("Q2 consumer", e);
     }
-   } catch (const std::exception& e) { fail("Q2 consumer", e); }
   });
   try {
     service->run();
@@ -179,8 +183,8 @@ double h2d_gbps(const Options& o, const Shape& s) {
   cudaStream_t stream;
   cudaStreamCreate(&stream);
   auto copy = [&] {
-    cudaMemcpy2DAsync(dev, payload, static_cast<char*>(host) + shm::kPayloadOffset, slot_bytes, payload,
-                      size_t(s.b), cudaMemcpyHostToDevice, stream);
+    cudaMemcpy2DAsync(dev, payload, static_cast<char*>(host) + shm::kPayloadOffset, slot_bytes, payload, size_t(s.b),
+                      cudaMemcpyHostToDevice, stream);
   };
   copy();
   cudaStreamSynchronize(stream);
@@ -220,10 +224,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
-    json summary = {{"bench", "bench_inferd"}, {"device", o.device}, {"model", o.model},
-                    {"precision", o.precision}, {"cuda_graphs", o.graphs}, {"fused_kernels", o.fused},
-                    {"pipeline_slots", o.slots},
-                    {"iters", o.iters}, {"results", json::array()}};
+    json summary = {{"bench", "bench_inferd"},   {"device", o.device},      {"model", o.model},
+                    {"precision", o.precision},  {"cuda_graphs", o.graphs}, {"fused_kernels", o.fused},
+                    {"pipeline_slots", o.slots}, {"iters", o.iters},        {"results", json::array()}};
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
     summary["host"] = host;
@@ -244,14 +247,18 @@ int main(int argc, char** argv) {
       const double stream_fps = streaming(o, s, stats);
       const double gbps = h2d_gbps(o, s);
       const double ratio = model_fps > 0 ? stream_fps / model_fps : 0.0;
-      std::cout << fmt::format("{} {}: model-only {:.1f} events/s, streaming {:.1f} events/s, "
-                               "streaming/model-only {:.3f}",
-                               s.text(), o.precision, model_fps, stream_fps, ratio);
+      std::cout << fmt::format(
+          "{} {}: model-only {:.1f} events/s, streaming {:.1f} events/s, "
+          "streaming/model-only {:.3f}",
+          s.text(), o.precision, model_fps, stream_fps, ratio);
       if (gbps > 0) std::cout << fmt::format(", H2D {:.1f} GB/s", gbps);
       std::cout << std::endl;
-      summary["results"].push_back({{"shape", s.text()}, {"model_only_events_per_s", model_fps},
-                                    {"streaming_events_per_s", stream_fps}, {"ratio", ratio},
-                                    {"h2d_gbps", gbps}, {"inferd_counters", stats["counters"]}});
+      summary["results"].push_back({{"shape", s.text()},
+                                    {"model_only_events_per_s", model_fps},
+                                    {"streaming_events_per_s", stream_fps},
+                                    {"ratio", ratio},
+                                    {"h2d_gbps", gbps},
+                                    {"inferd_counters", stats["counters"]}});
     }
     std::cout << summary.dump() << std::endl;
     return 0;

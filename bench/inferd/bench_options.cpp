@@ -58,19 +58,24 @@ uint64_t q1_slot_bytes(const Shape& s) {
   return (shm::kPayloadOffset + payload + 4095) / 4096 * 4096;
 }
 
-nlohmann::json streaming_config(const Options& o, const Shape& s, const std::string& run, int64_t q1_slots,
-                                int gpu) {
+nlohmann::json streaming_config(const Options& o, const Shape& s, const std::string& run, int64_t q1_slots, int gpu) {
   return {{"run", {{"name", run}, {"log_level", "warn"}}},
           {"q1", {{"slots", q1_slots}, {"slot_bytes", q1_slot_bytes(s)}}},
           {"q2", {{"slots", 1024}, {"slot_bytes", 131072}}},
           {"writerd", {{"write_frames", false}}},  // inference alone: no frame copies into Q2
-          {"inferd", {{"device", o.device}, {"gpu", gpu}, {"batch_size", s.b}, {"max_wait_ms", 1000},
-                      {"pipeline_slots", o.slots}, {"precision", o.precision},
-                      {"cuda_graphs", o.graphs}, {"channels_last", o.channels_last},
-                      {"cudnn_benchmark", o.device == "cuda"},
-                      {"warmup_iterations", o.warmup}, {"warmup_shape", {s.c, s.h, s.w}},
-                      {"model", {{"config", model_config(o.model)}, {"random_init", true},
-                                 {"fused_kernels", o.fused}}}}}};
+          {"inferd",
+           {{"device", o.device},
+            {"gpu", gpu},
+            {"batch_size", s.b},
+            {"max_wait_ms", 1000},
+            {"pipeline_slots", o.slots},
+            {"precision", o.precision},
+            {"cuda_graphs", o.graphs},
+            {"channels_last", o.channels_last},
+            {"cudnn_benchmark", o.device == "cuda"},
+            {"warmup_iterations", o.warmup},
+            {"warmup_shape", {s.c, s.h, s.w}},
+            {"model", {{"config", model_config(o.model)}, {"random_init", true}, {"fused_kernels", o.fused}}}}}};
 }
 
 void write_synthetic_event(std::byte* slot, uint64_t id, const Shape& s, const std::vector<float>& frame) {

@@ -44,7 +44,6 @@ std::vector<float> synthetic_frame(const Shape& s);
 
 /// Suite config of one streaming run: rings named after `run`, Q1 of q1_slots slots, inferd on `gpu`
 /// with batch s.b, max_wait_ms 1000 (full batches), warm-up on the frame shape, random weights.
-nlohmann::json streaming_config(const Options& o, const Shape& s, const std::string& run, int64_t q1_slots,
-                                int gpu);
+nlohmann::json streaming_config(const Options& o, const Shape& s, const std::string& run, int64_t q1_slots, int gpu);
 
 }  // namespace peaknet::bench

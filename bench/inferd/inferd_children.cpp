@@ -41,12 +41,10 @@ extern "C" void note_interrupt(int) { g_interrupted = 1; }
     service->run(hooks);
     service.reset();  // leaves the rings as a stopping inferd does (handles unregistered)
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_inferd: inferd process for gpu %d (pid %d): %s\n", gpu, int(getpid()),
-                 e.what());
+    std::fprintf(stderr, "bench_inferd: inferd process for gpu %d (pid %d): %s\n", gpu, int(getpid()), e.what());
     code = 2;
   } catch (...) {
-    std::fprintf(stderr, "bench_inferd: inferd process for gpu %d (pid %d): unknown exception\n", gpu,
-                 int(getpid()));
+    std::fprintf(stderr, "bench_inferd: inferd process for gpu %d (pid %d): unknown exception\n", gpu, int(getpid()));
     code = 2;
   }
   std::fflush(stderr);
@@ -124,9 +122,10 @@ void InferdChildren::wait_ready(std::chrono::seconds timeout) {
     if (interrupted()) throw std::runtime_error("interrupted by a signal while the inferds were starting");
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
-      throw std::runtime_error(fmt::format("inferd process for gpu {} (pid {}) not ready after {} s "
-                                           "(model load + warm-up)",
-                                           waiting.front()->gpu, waiting.front()->pid, timeout.count()));
+      throw std::runtime_error(
+          fmt::format("inferd process for gpu {} (pid {}) not ready after {} s "
+                      "(model load + warm-up)",
+                      waiting.front()->gpu, waiting.front()->pid, timeout.count()));
     }
     if (::poll(fds.data(), fds.size(), int(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) {
       throw std::runtime_error(fmt::format("poll on the inferd ready pipes: {}", std::strerror(errno)));
@@ -144,8 +143,8 @@ void InferdChildren::wait_ready(std::chrono::seconds timeout) {
       for (auto end = Clock::now() + std::chrono::seconds(5); !try_reap(c) && Clock::now() < end;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      throw std::runtime_error(fmt::format("inferd process for gpu {} (pid {}) ended before it was ready: {}",
-                                           c.gpu, c.pid, describe(c)));
+      throw std::runtime_error(
+          fmt::format("inferd process for gpu {} (pid {}) ended before it was ready: {}", c.gpu, c.pid, describe(c)));
     }
   }
 }
@@ -170,13 +169,13 @@ void InferdChildren::wait_all(std::chrono::seconds timeout) {
   }
   for (const auto& c : children_) {
     if (!c.reaped) {
-      throw std::runtime_error(fmt::format("inferd process for gpu {} (pid {}) still running {} s after "
-                                           "Q1 finished",
-                                           c.gpu, c.pid, timeout.count()));
+      throw std::runtime_error(
+          fmt::format("inferd process for gpu {} (pid {}) still running {} s after "
+                      "Q1 finished",
+                      c.gpu, c.pid, timeout.count()));
     }
     if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0) {
-      throw std::runtime_error(fmt::format("inferd process for gpu {} (pid {}) failed: {}", c.gpu, c.pid,
-                                           describe(c)));
+      throw std::runtime_error(fmt::format("inferd process for gpu {} (pid {}) failed: {}", c.gpu, c.pid, describe(c)));
     }
   }
 }

@@ -49,13 +49,14 @@ class InferdChildren {
     int ready_fd = -1;  ///< read end of the child's ready pipe
     bool ready = false;
     bool reaped = false;
-    int status = 0;     ///< waitpid status once reaped
+    int status = 0;  ///< waitpid status once reaped
   };
   bool try_reap(Child& c);
   std::string describe(const Child& c) const;
 
   std::vector<Child> children_;
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 }  // namespace peaknet::bench

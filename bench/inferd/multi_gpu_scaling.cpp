@@ -62,9 +62,10 @@ void check_shm_space(uint64_t needed) {
   if (::statvfs("/dev/shm", &st) != 0) return;  // Ring::create reports the real problem, if any
   const uint64_t available = uint64_t(st.f_bavail) * st.f_frsize;
   if (available < needed) {
-    throw std::runtime_error(fmt::format("/dev/shm has {:.1f} GiB free, the rings need {:.1f} GiB: lower "
-                                         "--slots or enlarge /dev/shm",
-                                         double(available) / (1ull << 30), double(needed) / (1ull << 30)));
+    throw std::runtime_error(
+        fmt::format("/dev/shm has {:.1f} GiB free, the rings need {:.1f} GiB: lower "
+                    "--slots or enlarge /dev/shm",
+                    double(available) / (1ull << 30), double(needed) / (1ull << 30)));
   }
 }
 
@@ -217,8 +218,8 @@ json multi_gpu_scaling(const Options& o, const Shape& s, const std::vector<int>&
                              o.precision, k, fmt::join(gpus, ","), all.events_per_s, events_per_inferd(all))
               << std::endl;
   }
-  std::cout << fmt::format("{} {}: scaling {} GPUs / 1 GPU {:.3f}, efficiency {:.3f}", s.text(), o.precision,
-                           k, scaling, efficiency)
+  std::cout << fmt::format("{} {}: scaling {} GPUs / 1 GPU {:.3f}, efficiency {:.3f}", s.text(), o.precision, k,
+                           scaling, efficiency)
             << std::endl;
   return {{"shape", s.text()},
           {"gpus", gpus},

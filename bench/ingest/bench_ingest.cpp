@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "common/config/segment_names.hpp"
@@ -79,8 +79,11 @@ Result run_case(const std::vector<uint8_t>& message, const std::vector<uint64_t>
   const nlohmann::json root = {
       {"run", {{"name", run_name}}},
       {"q1", {{"slots", kQ1Slots}, {"slot_bytes", (4096 + frame_bytes + 4095) / 4096 * 4096}, {"policy", "block"}}},
-      {"ingestd", {{"endpoints", eps}, {"decode_threads", decode_threads}, {"decode_queue_messages", 4},
-                   {"decode", {{"max_decoded_bytes", int64_t(8) << 30}}}}}};
+      {"ingestd",
+       {{"endpoints", eps},
+        {"decode_threads", decode_threads},
+        {"decode_queue_messages", 4},
+        {"decode", {{"max_decoded_bytes", int64_t(8) << 30}}}}}};
   const auto config = config::parse_suite_config(root, "<bench>");
   shm::Ring::unlink(config::segment_name(config, config.q1));
   shm::CounterBlock::unlink(config::stats_block_name(config.run.name, "ingestd"));
@@ -177,11 +180,12 @@ int main(int argc, char** argv) {
   const double batch_mb = shape[0] * frame_bytes / 1e6;
   if (messages <= 0) messages = batch_mb >= 100 ? 12 : 6;
   if (!json) {
-    std::printf("bench_ingest: batch %llux%llux%llux%llu float32 (%.1f MB), %d timed + %s warm-up messages per "
-                "endpoint, %d decode threads, Q1 %llu slots\n",
-                (unsigned long long)shape[0], (unsigned long long)shape[1], (unsigned long long)shape[2],
-                (unsigned long long)shape[3], batch_mb, messages,
-                warmup >= 0 ? std::to_string(warmup).c_str() : "auto", decode_threads, (unsigned long long)kQ1Slots);
+    std::printf(
+        "bench_ingest: batch %llux%llux%llux%llu float32 (%.1f MB), %d timed + %s warm-up messages per "
+        "endpoint, %d decode threads, Q1 %llu slots\n",
+        (unsigned long long)shape[0], (unsigned long long)shape[1], (unsigned long long)shape[2],
+        (unsigned long long)shape[3], batch_mb, messages, warmup >= 0 ? std::to_string(warmup).c_str() : "auto",
+        decode_threads, (unsigned long long)kQ1Slots);
     // ingestd under peakctl/systemd runs with glibc.malloc.hugetlb=1 (libzmq's per-message buffers on huge
     // pages); this in-process bench gets it only from its own environment — say which case this is.
     const char* tunables = std::getenv("GLIBC_TUNABLES");
@@ -195,19 +199,29 @@ int main(int argc, char** argv) {
   for (const auto& format : formats) {
     const auto message = build_message(format, shape);
     for (int endpoints : endpoint_counts) {
-      const int warm = warmup >= 0 ? warmup : static_cast<int>((kQ1Slots + shape[0] * endpoints - 1) / (shape[0] * endpoints));
+      const int warm =
+          warmup >= 0 ? warmup : static_cast<int>((kQ1Slots + shape[0] * endpoints - 1) / (shape[0] * endpoints));
       const auto r = run_case(message, shape, endpoints, messages, warm, decode_threads);
       const double baseline = memcpy_gbps(shape[0] * frame_bytes, r.events * frame_bytes);
       const double ratio = r.gbps / baseline;
       if (json) {
-        std::cout << nlohmann::json{{"format", format}, {"endpoints", endpoints}, {"events", r.events},
-                                    {"seconds", r.seconds}, {"events_per_s", r.events_per_s}, {"gb_per_s", r.gbps},
-                                    {"wire_gb_per_s", r.wire_gbps}, {"memcpy_gb_per_s", baseline},
-                                    {"ratio_to_memcpy", ratio}, {"message_bytes", message.size()},
-                                    {"shape", shape}, {"decode_threads", decode_threads},
-                                    {"messages_per_endpoint", messages}, {"warmup_per_endpoint", warm},
+        std::cout << nlohmann::json{{"format", format},
+                                    {"endpoints", endpoints},
+                                    {"events", r.events},
+                                    {"seconds", r.seconds},
+                                    {"events_per_s", r.events_per_s},
+                                    {"gb_per_s", r.gbps},
+                                    {"wire_gb_per_s", r.wire_gbps},
+                                    {"memcpy_gb_per_s", baseline},
+                                    {"ratio_to_memcpy", ratio},
+                                    {"message_bytes", message.size()},
+                                    {"shape", shape},
+                                    {"decode_threads", decode_threads},
+                                    {"messages_per_endpoint", messages},
+                                    {"warmup_per_endpoint", warm},
                                     {"decode_ms_per_message", r.decode_ms_per_message},
-                                    {"hdf5_lock_share", r.lock_share}, {"hdf5_lock_busy", r.lock_busy},
+                                    {"hdf5_lock_share", r.lock_share},
+                                    {"hdf5_lock_busy", r.lock_busy},
                                     {"hdf5_lock_ms_per_message", r.lock_ms_per_message}}
                          .dump()
                   << std::endl;

@@ -4,7 +4,8 @@
 //           (m-nodes: p bf16, neighbour p7 bf16 or m fp32; q-nodes: p bf16 + m fp32, neighbour q fp32);
 //   LayerNorm rows + GELU + residual: pointwise-conv output bf16, residual p bf16 -> fp32.
 // Torch-free, so it builds in seconds with nvcc and runs under ncu:
-//   nvcc -std=c++17 -O3 -arch=sm_90a -I daemons/model/src/cuda -o /tmp/bench_bifpn bench/model_forward/bench_bifpn_kernels.cu
+//   nvcc -std=c++17 -O3 -arch=sm_90a -I daemons/model/src/cuda -o /tmp/bench_bifpn
+//   bench/model_forward/bench_bifpn_kernels.cu
 //        daemons/model/src/cuda/bifpn_fusion.cu daemons/model/src/cuda/layernorm_rows.cu   (one line)
 // Prints ms per node, the effective GB/s (each input and output read or written once) and an output checksum
 // per node (to compare a kernel variant bit for bit), then the totals for the 12 nodes of the forward.
@@ -36,9 +37,9 @@ void* random_buffer(long long n, ElementType t, unsigned seed, float scale = 1.0
 
 struct Node {
   const char* name;
-  int level;          // output level
-  int same_count;     // 1: top-down m-node, 2: bottom-up q-node
-  int other_level;    // the resampled neighbour
+  int level;        // output level
+  int same_count;   // 1: top-down m-node, 2: bottom-up q-node
+  int other_level;  // the resampled neighbour
   ElementType same_type[2], other_type;
 };
 
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
     f.depthwise = depthwise;
     f.out_type = bf16;
     BENCH_CHECK(cudaMalloc(&f.y, n * 2));
-    const float fusion_ms = bench::time_ms(iters, [&] { BENCH_CHECK(peaknet::model::cuda::launch_bifpn_fusion(f, nullptr)); });
+    const float fusion_ms =
+        bench::time_ms(iters, [&] { BENCH_CHECK(peaknet::model::cuda::launch_bifpn_fusion(f, nullptr)); });
     size_t fusion_bytes = n * 2 + elements(node.other_level) * bytes_of(node.other_type);
     for (int i = 0; i < node.same_count; ++i) fusion_bytes += n * bytes_of(node.same_type[i]);
 
@@ -102,13 +104,15 @@ int main(int argc, char** argv) {
     ln.residual = level(node.level, bf16), ln.residual_type = bf16;
     ln.y_type = fp32;
     BENCH_CHECK(cudaMalloc(&ln.y, n * 4));
-    const float ln_ms = bench::time_ms(iters, [&] { BENCH_CHECK(peaknet::model::cuda::launch_layernorm_rows(ln, nullptr)); });
+    const float ln_ms =
+        bench::time_ms(iters, [&] { BENCH_CHECK(peaknet::model::cuda::launch_layernorm_rows(ln, nullptr)); });
     const size_t ln_bytes = n * (2 + 2 + 4);
 
-    std::printf("%s %lldx%lld^2x%lld: fusion %.3f ms %.0f GB/s checksum %016llx | layernorm+gelu+residual %.3f ms "
-                "%.0f GB/s checksum %016llx\n",
-                node.name, kBatch, kSize[node.level], kChannels, fusion_ms, fusion_bytes / (fusion_ms * 1e-3) / 1e9,
-                bench::checksum(f.y, n * 2), ln_ms, ln_bytes / (ln_ms * 1e-3) / 1e9, bench::checksum(ln.y, n * 4));
+    std::printf(
+        "%s %lldx%lld^2x%lld: fusion %.3f ms %.0f GB/s checksum %016llx | layernorm+gelu+residual %.3f ms "
+        "%.0f GB/s checksum %016llx\n",
+        node.name, kBatch, kSize[node.level], kChannels, fusion_ms, fusion_bytes / (fusion_ms * 1e-3) / 1e9,
+        bench::checksum(f.y, n * 2), ln_ms, ln_bytes / (ln_ms * 1e-3) / 1e9, bench::checksum(ln.y, n * 4));
     fusion_total += 2.0 * fusion_ms;  // two BiFPN blocks
     layernorm_total += 2.0 * ln_ms;
     BENCH_CHECK(cudaFree(f.y));

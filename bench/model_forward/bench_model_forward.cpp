@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include <CLI/CLI.hpp>
 #include <torch/cuda.h>
+#include <CLI/CLI.hpp>
 
 #include "model/inference_model.hpp"
 #include "model/op_profiler.hpp"
@@ -57,9 +57,10 @@ void print_profile(const peaknet::model::OpProfiler& profiler, double unprofiled
     std::printf("  profile: no op laps recorded (the torchscript backend has no hooks)\n");
     return;
   }
-  std::printf("\n  op time budget (%s, %lld profiled forwards; GB/s = (op inputs + outputs) / time, a lower bound on "
-              "traffic):\n",
-              profiler.uses_cuda_events() ? "CUDA events" : "steady clock", static_cast<long long>(profiler.iterations()));
+  std::printf(
+      "\n  op time budget (%s, %lld profiled forwards; GB/s = (op inputs + outputs) / time, a lower bound on "
+      "traffic):\n",
+      profiler.uses_cuda_events() ? "CUDA events" : "steady clock", static_cast<long long>(profiler.iterations()));
   std::printf("  %-26s %8s %10s %7s %9s\n", "op class", "laps/it", "ms/iter", "%", "GB/s");
   std::vector<peaknet::model::OpClassTime> rows = profiler.classes();
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.total_ms > b.total_ms; });
@@ -96,7 +97,9 @@ int main(int argc, char** argv) {
   app.add_flag("--fused", fused, "fused CUDA kernels (GELU+GRN) in the native model");
   app.add_flag("--cuda-graph", cuda_graph, "capture one forward in a CUDA graph and replay it (torch 2.x CUDA)");
   app.add_flag("--profile", profile, "also print the time per op class (CUDA events per op; not with --cuda-graph)");
-  app.add_option("--profile-iters", profile_iters, "profiled forwards")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--profile-iters", profile_iters, "profiled forwards")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -114,8 +117,8 @@ int main(int argc, char** argv) {
     model->to(device, precision, channels_last);
     if (cuda) at::globalContext().setBenchmarkCuDNN(true);  // as the anchors (cudnn.benchmark on)
 
-    const auto x = torch::randn({batch, model->config().num_channels, height, width},
-                                torch::TensorOptions().device(device));
+    const auto x =
+        torch::randn({batch, model->config().num_channels, height, width}, torch::TensorOptions().device(device));
     const auto sync = [&] {
       if (cuda) torch::cuda::synchronize();
     };
@@ -155,12 +158,12 @@ int main(int argc, char** argv) {
     const double median = seconds[seconds.size() / 2];
     const double ms_per_batch = 1e3 * median / static_cast<double>(iters);
     const double fps = static_cast<double>(batch * iters) / median;
-    std::printf("bench_model_forward: config=%s input=%lldx%lldx%lldx%lld precision=%s device=%s channels_last=%d "
-                "cuda_graph=%d fused=%d\n",
-                config_name.c_str(), static_cast<long long>(batch),
-                static_cast<long long>(model->config().num_channels), static_cast<long long>(height),
-                static_cast<long long>(width), precision_name.c_str(), device_name.c_str(), int(channels_last),
-                int(cuda_graph), int(fused));
+    std::printf(
+        "bench_model_forward: config=%s input=%lldx%lldx%lldx%lld precision=%s device=%s channels_last=%d "
+        "cuda_graph=%d fused=%d\n",
+        config_name.c_str(), static_cast<long long>(batch), static_cast<long long>(model->config().num_channels),
+        static_cast<long long>(height), static_cast<long long>(width), precision_name.c_str(), device_name.c_str(),
+        int(channels_last), int(cuda_graph), int(fused));
     std::printf("  %.2f ms/batch, %.2f frames/s (median of %lld x %lld batches)\n", ms_per_batch, fps,
                 static_cast<long long>(repeats), static_cast<long long>(iters));
     for (const auto& a : anchors_for(config_name, precision_name, batch, height, width))

@@ -33,7 +33,7 @@ __device__ float hash_uniform(unsigned long long i, unsigned seed) {
 /// p[i] = offset + scale * hash_uniform(i, seed), stored as bf16 or fp32; as_bf16_values: fp32 storage of
 /// bf16-rounded values (bf16 weights in the fp32 form a kernel takes).
 __global__ void fill_random(void* p, bool bf16, bool as_bf16_values, long long n, unsigned seed, float scale,
-                                   float offset) {
+                            float offset) {
   for (long long i = blockIdx.x * 1ll * blockDim.x + threadIdx.x; i < n; i += 1ll * gridDim.x * blockDim.x) {
     const float v = offset + scale * hash_uniform(i, seed);
     if (bf16) static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v);
@@ -43,7 +43,7 @@ __global__ void fill_random(void* p, bool bf16, bool as_bf16_values, long long n
 
 /// A device buffer of n random values (never freed: the benchmarks are short-lived processes).
 void* random_buffer(long long n, bool bf16, unsigned seed, float scale = 1.0f, float offset = 0.0f,
-                           bool as_bf16_values = false) {
+                    bool as_bf16_values = false) {
   void* p = nullptr;
   BENCH_CHECK(cudaMalloc(&p, n * (bf16 ? 2 : 4)));
   fill_random<<<1024, 256>>>(p, bf16, as_bf16_values, n, seed, scale, offset);

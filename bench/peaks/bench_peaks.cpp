@@ -22,8 +22,8 @@ constexpr uint32_t kCpuFrames = 4;  // distinct frames cycled (beats the cache a
 std::vector<BenchResult> run_cpu_benchmarks(const BenchOptions& o) {
   std::vector<BenchResult> results;
   const PeakParams params{};
-  auto run_masks = [&](const std::string& name, const SyntheticFrames& f, ImageView (*view)(const SyntheticFrames&, size_t),
-                       double target) {
+  auto run_masks = [&](const std::string& name, const SyntheticFrames& f,
+                       ImageView (*view)(const SyntheticFrames&, size_t), double target) {
     uint32_t next = 0;
     uint64_t peaks = 0, calls = 0;
     const Rate rate = measure_frames_per_s(o.seconds, 1, [&] {
@@ -64,8 +64,8 @@ std::vector<BenchResult> run_cpu_benchmarks(const BenchOptions& o) {
       const size_t i = next++ % realistic.frames;
       std::memcpy(copy.data(), realistic.logits.data() + 2 * i * realistic.plane(), copy.size() * sizeof(float));
     });
-    results.push_back({"cpu 1 core: memcpy of the f32 logits (bandwidth reference)", rate.per_wall_s,
-                       rate.per_cpu_s, 0.0, 0.0});
+    results.push_back(
+        {"cpu 1 core: memcpy of the f32 logits (bandwidth reference)", rate.per_wall_s, rate.per_cpu_s, 0.0, 0.0});
   }
   for (const double density : {0.3, 0.5, 0.9}) {
     const SyntheticFrames dense = make_frames(kCpuFrames, o.size, o.size, 0, density, false, 2);
@@ -105,14 +105,19 @@ int main(int argc, char** argv) {
   }
   std::printf("bench_peaks  host=%s  commit=%s  frame=%ux%u  blobs=%u\n", host_name().c_str(), PEAKNET_GIT_COMMIT,
               options.size, options.size, options.blobs);
-  std::printf("ratio = frames per CPU-second of the measuring thread (per core) / target for CPU cases,\n"
-              "        frames per wall-second / target for GPU cases\n");
+  std::printf(
+      "ratio = frames per CPU-second of the measuring thread (per core) / target for CPU cases,\n"
+      "        frames per wall-second / target for GPU cases\n");
   std::printf("%-60s %10s %10s %8s %8s %11s\n", "case", "frames/s", "per cpu-s", "target", "ratio", "peaks/frame");
-  nlohmann::json out = {{"host", host_name()}, {"commit", PEAKNET_GIT_COMMIT}, {"size", options.size},
-                        {"blobs", options.blobs}, {"cases", nlohmann::json::array()}};
+  nlohmann::json out = {{"host", host_name()},
+                        {"commit", PEAKNET_GIT_COMMIT},
+                        {"size", options.size},
+                        {"blobs", options.blobs},
+                        {"cases", nlohmann::json::array()}};
   for (const auto& r : results) {
     const double rated = r.frames_per_cpu_s > 0 ? r.frames_per_cpu_s : r.frames_per_s;
-    const std::string cpu_rate = r.frames_per_cpu_s > 0 ? std::to_string(static_cast<int64_t>(r.frames_per_cpu_s)) : "-";
+    const std::string cpu_rate =
+        r.frames_per_cpu_s > 0 ? std::to_string(static_cast<int64_t>(r.frames_per_cpu_s)) : "-";
     if (r.target_frames_per_s > 0) {
       std::printf("%-60s %10.1f %10s %8.0f %7.2fx %11.1f\n", r.name.c_str(), r.frames_per_s, cpu_rate.c_str(),
                   r.target_frames_per_s, rated / r.target_frames_per_s, r.peaks_per_frame);
@@ -120,8 +125,11 @@ int main(int argc, char** argv) {
       std::printf("%-60s %10.1f %10s %8s %8s %11.1f\n", r.name.c_str(), r.frames_per_s, cpu_rate.c_str(), "-", "-",
                   r.peaks_per_frame);
     }
-    out["cases"].push_back({{"name", r.name}, {"frames_per_s", r.frames_per_s}, {"frames_per_cpu_s", r.frames_per_cpu_s},
-                            {"target_frames_per_s", r.target_frames_per_s}, {"peaks_per_frame", r.peaks_per_frame}});
+    out["cases"].push_back({{"name", r.name},
+                            {"frames_per_s", r.frames_per_s},
+                            {"frames_per_cpu_s", r.frames_per_cpu_s},
+                            {"target_frames_per_s", r.target_frames_per_s},
+                            {"peaks_per_frame", r.peaks_per_frame}});
   }
   if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
   return 0;

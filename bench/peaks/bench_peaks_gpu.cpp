@@ -75,21 +75,18 @@ std::vector<BenchResult> run_gpu_benchmarks(const BenchOptions& o) {
   upload(logits_bf16, bf16);
   const std::string batch_note = " (batch " + std::to_string(batch) + ")";
 
-  run("gpu: mask -> peaks, realistic" + batch_note, kGpuTarget, [&] {
-    finder.enqueue_from_mask(mask.as<uint8_t>(), image.as<float>(), batch, 1, stream);
-  });
-  run("gpu: f32 logits -> peaks, realistic" + batch_note, kGpuTarget, [&] {
-    finder.enqueue_from_logits(logits.as<void>(), LogitsType::kF32, image.as<float>(), batch, 1, stream);
-  });
+  run("gpu: mask -> peaks, realistic" + batch_note, kGpuTarget,
+      [&] { finder.enqueue_from_mask(mask.as<uint8_t>(), image.as<float>(), batch, 1, stream); });
+  run("gpu: f32 logits -> peaks, realistic" + batch_note, kGpuTarget,
+      [&] { finder.enqueue_from_logits(logits.as<void>(), LogitsType::kF32, image.as<float>(), batch, 1, stream); });
   run("gpu: bf16 logits -> peaks, realistic" + batch_note, kGpuTarget, [&] {
     finder.enqueue_from_logits(logits_bf16.as<void>(), LogitsType::kBF16, image.as<float>(), batch, 1, stream);
   });
   for (const double density : {0.3, 0.5, 0.9}) {
     const SyntheticFrames dense = make_frames(batch, o.size, o.size, 0, density, false, 2);
     upload(mask, dense.mask);
-    run("gpu: mask -> peaks, dense p=" + std::to_string(density).substr(0, 3) + batch_note, 0.0, [&] {
-      finder.enqueue_from_mask(mask.as<uint8_t>(), image.as<float>(), batch, 1, stream);
-    });
+    run("gpu: mask -> peaks, dense p=" + std::to_string(density).substr(0, 3) + batch_note, 0.0,
+        [&] { finder.enqueue_from_mask(mask.as<uint8_t>(), image.as<float>(), batch, 1, stream); });
   }
   cudaStreamDestroy(stream);
   return results;

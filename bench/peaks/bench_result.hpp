@@ -10,16 +10,16 @@
 namespace peaknet::peaks::bench {
 
 struct BenchOptions {
-  uint32_t size = 1920;        ///< frames are size x size, one panel
-  uint32_t blobs = 50;         ///< spots per realistic frame
-  double seconds = 1.0;        ///< minimum measuring time per case
-  uint32_t gpu_batch = 16;     ///< events per CudaPeakFinder enqueue
+  uint32_t size = 1920;     ///< frames are size x size, one panel
+  uint32_t blobs = 50;      ///< spots per realistic frame
+  double seconds = 1.0;     ///< minimum measuring time per case
+  uint32_t gpu_batch = 16;  ///< events per CudaPeakFinder enqueue
 };
 
 struct BenchResult {
   std::string name;
-  double frames_per_s = 0;          ///< per wall-clock second
-  double frames_per_cpu_s = 0;      ///< per second of this thread's CPU time (= per core; robust on a busy machine)
+  double frames_per_s = 0;         ///< per wall-clock second
+  double frames_per_cpu_s = 0;     ///< per second of this thread's CPU time (= per core; robust on a busy machine)
   double target_frames_per_s = 0;  ///< 0: informative case without a target
   double peaks_per_frame = 0;
 };

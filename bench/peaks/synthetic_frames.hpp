@@ -9,10 +9,10 @@ namespace peaknet::peaks::bench {
 
 struct SyntheticFrames {
   uint32_t frames = 0, h = 0, w = 0;
-  std::vector<uint8_t> mask;    ///< (frames, h, w)
-  std::vector<float> image;     ///< (frames, h, w)
+  std::vector<uint8_t> mask;  ///< (frames, h, w)
+  std::vector<float> image;   ///< (frames, h, w)
   std::vector<uint16_t> image_u16;
-  std::vector<float> logits;    ///< (frames, 2, h, w), only when asked for
+  std::vector<float> logits;  ///< (frames, 2, h, w), only when asked for
   size_t plane() const { return static_cast<size_t>(h) * w; }
 };
 

@@ -199,7 +199,10 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  struct Case { size_t bytes; uint32_t slots; };
+  struct Case {
+    size_t bytes;
+    uint32_t slots;
+  };
   const Case cases[] = {{64, 64}, {4096, 64}, {1u << 20, 16}, {16u << 20, 8}};
   std::printf("# bench_shm_ring: SPSC, 2 threads, one ring (best of %d x %.2f s), host %u cores\n", g_trials, g_seconds,
               std::thread::hardware_concurrency());

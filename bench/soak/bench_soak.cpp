@@ -10,8 +10,8 @@
 
 #include <atomic>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "../../tests/fault/suite/suite_harness.hpp"
 
@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
     run.start("writerd", sets);
     run.start("inferd", sets);
     auto& ingestd = run.start("ingestd", sets);
-    auto& pusher = run.push({"--shape", "4", "1", "64", "64", "-c", std::to_string(messages), "-r",
-                             fmt::format("{}", rate)});
+    auto& pusher =
+        run.push({"--shape", "4", "1", "64", "64", "-c", std::to_string(messages), "-r", fmt::format("{}", rate)});
     std::vector<Track> tracks;
     for (const std::string d : {"ingestd", "inferd", "writerd"}) {
       const std::string nul(1, '\0');

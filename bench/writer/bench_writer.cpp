@@ -104,8 +104,8 @@ struct Result {
   uint64_t file_bytes = 0;
 };
 
-Result run_trial(const std::vector<std::vector<std::byte>>& slots, const writerd::Geometry& g, int level,
-                 int threads, int events, int per_file, const fs::path& dir, bool masks) {
+Result run_trial(const std::vector<std::vector<std::byte>>& slots, const writerd::Geometry& g, int level, int threads,
+                 int events, int per_file, const fs::path& dir, bool masks) {
   writerd::WorkPool pool(unsigned(std::max(0, threads - 1)));
   writerd::CxiLayout layout;
   layout.frames = true;
@@ -130,12 +130,12 @@ Result run_trial(const std::vector<std::vector<std::byte>>& slots, const writerd
         shm::ResultHeader h;
         std::memcpy(&h, s.data(), sizeof h);
         writerd::make_cxi_row(h, reinterpret_cast<const shm::PeakRecord*>(s.data() + shm::kPeaksOffset),
-                              reinterpret_cast<const uint8_t*>(s.data()) + h.frame_offset, h.frame_bytes, g, 2048,
-                              true, rows[i]);
+                              reinterpret_cast<const uint8_t*>(s.data()) + h.frame_offset, h.frame_bytes, g, 2048, true,
+                              rows[i]);
         if (masks) {
-          const bool placed = writerd::place_mask(h, reinterpret_cast<const uint8_t*>(s.data()) + h.mask_offset, g,
-                                                  rows[i].mask)
-                                  .empty();
+          const bool placed =
+              writerd::place_mask(h, reinterpret_cast<const uint8_t*>(s.data()) + h.mask_offset, g, rows[i].mask)
+                  .empty();
           rows[i].mask_status = placed ? writerd::MaskStatus::kWritten : writerd::MaskStatus::kMissing;
         }
       });
@@ -181,7 +181,8 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   const writerd::Geometry g = writerd::Geometry::stacked(uint32_t(panels), uint32_t(size), uint32_t(size));
   std::vector<std::vector<std::byte>> slots;
-  for (int i = 0; i < distinct; ++i) slots.push_back(make_slot(uint32_t(panels), uint32_t(size), uint32_t(i + 1), content, masks));
+  for (int i = 0; i < distinct; ++i)
+    slots.push_back(make_slot(uint32_t(panels), uint32_t(size), uint32_t(i + 1), content, masks));
   const double frame_mb = double(panels) * size * size * (masks ? 5 : 4) / 1e6;  // input: frame (+ mask) bytes
   std::printf("bench_writer: %d events of %dx%dx%d float32 (%.1f MB)%s, %s, %d per file, dir %s, %u cores\n", events,
               panels, size, size, frame_mb, masks ? " + uint8 masks" : "", content.c_str(), per_file, dir.c_str(),
@@ -200,8 +201,12 @@ int main(int argc, char** argv) {
       std::printf("| %d | %d | %.1f | %.0f | %.0f | %.2f | %.2f |\n", level, threads, eps, eps * frame_mb,
                   double(r.file_bytes) / 1e6 / r.seconds, ratio, eps / one_thread);
       std::fflush(stdout);
-      out.push_back({{"level", level}, {"threads", threads}, {"events_per_s", eps}, {"input_mb_s", eps * frame_mb},
-                     {"file_mb_s", double(r.file_bytes) / 1e6 / r.seconds}, {"compression_ratio", ratio},
+      out.push_back({{"level", level},
+                     {"threads", threads},
+                     {"events_per_s", eps},
+                     {"input_mb_s", eps * frame_mb},
+                     {"file_mb_s", double(r.file_bytes) / 1e6 / r.seconds},
+                     {"compression_ratio", ratio},
                      {"speedup_vs_first", eps / one_thread}});
     }
   }

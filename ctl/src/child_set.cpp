@@ -53,8 +53,8 @@ void ChildSet::spawn(const DaemonLaunch& launch) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed for " + launch.id);
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec (or _exit: no destructor runs here). Dies (drains) with peakctl; if peakctl is already
-    // gone (killed between fork and prctl), do not start at all.
+    // Child: only async-signal-safe calls until exec (or _exit: no destructor runs here). Dies (drains) with peakctl;
+    // if peakctl is already gone (killed between fork and prctl), do not start at all.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(128 + SIGTERM);
     ::dup2(log_fd, STDOUT_FILENO);

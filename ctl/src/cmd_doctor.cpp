@@ -89,16 +89,24 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
   r.info(fmt::format("Q1 slots: {} x {} bytes{}; Q2 slots: {} x {} bytes", cfg.q1.slots, cfg.q1.slot_bytes,
                      cfg.q1.event_shape.empty()
                          ? std::string(" (no q1.event_shape declared: sizes are not checked against the data)")
-                         : fmt::format(" (q1.event_shape [{}, {}, {}] {})", cfg.q1.event_shape[0], cfg.q1.event_shape[1],
-                                       cfg.q1.event_shape[2], cfg.q1.event_dtype),
+                         : fmt::format(" (q1.event_shape [{}, {}, {}] {})", cfg.q1.event_shape[0],
+                                       cfg.q1.event_shape[1], cfg.q1.event_shape[2], cfg.q1.event_dtype),
                      cfg.q2.slots, cfg.q2.slot_bytes));
   if (!message.empty()) {
     for (const auto& f : check_sample_message(cfg, message)) {
       switch (f.level) {
-        case DoctorFinding::Level::kOk: r.ok(f.what); break;
-        case DoctorFinding::Level::kInfo: r.info(f.what); break;
-        case DoctorFinding::Level::kWarn: r.warn(f.what, f.fix); break;
-        case DoctorFinding::Level::kFail: r.fail(f.what, f.fix); break;
+        case DoctorFinding::Level::kOk:
+          r.ok(f.what);
+          break;
+        case DoctorFinding::Level::kInfo:
+          r.info(f.what);
+          break;
+        case DoctorFinding::Level::kWarn:
+          r.warn(f.what, f.fix);
+          break;
+        case DoctorFinding::Level::kFail:
+          r.fail(f.what, f.fix);
+          break;
       }
     }
   }
@@ -109,8 +117,8 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
     r.fail("/dev/shm is not mounted", "mount -t tmpfs -o size=8G tmpfs /dev/shm (containers: --shm-size=8g)");
   } else {
     const double total = double(vfs.f_blocks) * vfs.f_frsize, avail = double(vfs.f_bavail) * vfs.f_frsize;
-    const std::string what = fmt::format("/dev/shm: {} free of {}; the rings need {}", gib(avail), gib(total),
-                                         gib(ring_bytes));
+    const std::string what =
+        fmt::format("/dev/shm: {} free of {}; the rings need {}", gib(avail), gib(total), gib(ring_bytes));
     if (avail < ring_bytes) {
       r.fail(what, "enlarge /dev/shm (mount -o remount,size=...; containers: --shm-size) or lower q1/q2 slots");
     } else {
@@ -180,8 +188,8 @@ int cmd_doctor(const CtlOptions& o, const std::string& message) {
     if (tcp_port_free(port) || any_live) {
       r.ok(fmt::format("ingestd port {} {}", port, any_live ? "(suite running)" : "is free"));
     } else {
-      r.fail(fmt::format("ingestd port {} is in use by another process", port), "ss -ltnp 'sport = :" +
-                                                                                    std::to_string(port) + "'");
+      r.fail(fmt::format("ingestd port {} is in use by another process", port),
+             "ss -ltnp 'sport = :" + std::to_string(port) + "'");
     }
   }
   if (cfg.control.metrics_port > 0 && !any_live && !tcp_port_free(int(cfg.control.metrics_port))) {
@@ -239,8 +247,7 @@ std::vector<std::pair<std::string, uint64_t>> queued_in_stale_rings(const config
     try {
       const uint64_t queued = shm::Ring::attach(seg.name).counters().occupancy;
       if (queued > 0) out.emplace_back(seg.name, queued);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   }
   return out;
 }
@@ -261,9 +268,10 @@ int cmd_clean(const CtlOptions& o, bool dry_run, bool force) {
   for (const auto& [name, n] : queued) total += n;
   if (total > 0 && !force) {
     for (const auto& [name, n] : queued) std::cout << "keeping /dev/shm/" << name << ": " << n << " queued events\n";
-    std::cerr << fmt::format("peakctl clean: the rings of {} hold {} unprocessed events; `peakctl start` resumes "
-                             "them (the shm segments were kept). `peakctl clean --force` deletes them.\n",
-                             cfg.run.name, total);
+    std::cerr << fmt::format(
+        "peakctl clean: the rings of {} hold {} unprocessed events; `peakctl start` resumes "
+        "them (the shm segments were kept). `peakctl clean --force` deletes them.\n",
+        cfg.run.name, total);
     return kFailed;
   }
   if (total > 0) {

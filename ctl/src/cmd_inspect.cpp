@@ -46,8 +46,8 @@ nlohmann::json ingestd_stats(const std::string& run_dir) {
 nlohmann::json peer_tables(const nlohmann::json& stats) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& ep : stats.value("endpoints", nlohmann::json::array())) {
-    out.push_back({{"endpoint", ep.value("bound", std::string())},
-                   {"peers", ep.value("peer_table", nlohmann::json::object())}});
+    out.push_back(
+        {{"endpoint", ep.value("bound", std::string())}, {"peers", ep.value("peer_table", nlohmann::json::object())}});
   }
   return out;
 }
@@ -57,10 +57,10 @@ int cmd_stats(const CtlOptions& o, const StatsArgs& a) {
   if (!a.fleet.empty()) return cmd_stats_fleet(a.fleet, o.json);
   const auto cfg = load_ctl_config(o);
   const std::string run_dir = ctl_run_dir(cfg);
-  const auto interval = std::chrono::milliseconds(
-      a.interval_s > 0 ? static_cast<int64_t>(a.interval_s * 1000) : cfg.control.stats_interval_ms);
-  const std::string title = fmt::format("peaknet stats — run {} ({}), refresh {:.1f} s", cfg.run.name, run_dir,
-                                        interval.count() / 1000.0);
+  const auto interval = std::chrono::milliseconds(a.interval_s > 0 ? static_cast<int64_t>(a.interval_s * 1000)
+                                                                   : cfg.control.stats_interval_ms);
+  const std::string title =
+      fmt::format("peaknet stats — run {} ({}), refresh {:.1f} s", cfg.run.name, run_dir, interval.count() / 1000.0);
   install_quit_handlers();
   Snapshot prev = collect_snapshot(cfg, run_dir);
   if (prev.daemons.empty()) {

@@ -62,8 +62,8 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
               << (cfg.source.empty() ? "the config" : cfg.source) << " for real data.\n";
   }
   remove_finished_rings(cfg, std::cerr);
-  PlanOptions plan_options{o.config_path.empty() ? "" : fs::absolute(o.config_path).string(), o.overrides,
-                           o.run_dir, a.cpu};
+  PlanOptions plan_options{o.config_path.empty() ? "" : fs::absolute(o.config_path).string(), o.overrides, o.run_dir,
+                           a.cpu};
   const auto plan = plan_suite(cfg, plan_options);
   std::vector<std::string> ids;
   for (const auto& l : plan) ids.push_back(l.id);
@@ -96,20 +96,19 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
       ::_exit(run_supervisor(cfg, run_dir, plan));
     }
     std::string error;
-    const bool ready = wait_ready(run_dir, ids, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error,
-                                  [pid, &run_dir, &ids]() -> std::string {
-                                    // A daemon the supervisor gave up on will never be ready.
-                                    std::string gave_up = gave_up_report(run_dir, ids);
-                                    if (!gave_up.empty()) return gave_up;
-                                    int status = 0;
-                                    if (::waitpid(pid, &status, WNOHANG) == pid) {
-                                      gave_up = gave_up_report(run_dir, ids);
-                                      return gave_up.empty() ? "the supervisor exited (see " + run_dir +
-                                                                   "/supervisor.log)"
-                                                             : gave_up;
-                                    }
-                                    return "";
-                                  });
+    const bool ready =
+        wait_ready(run_dir, ids, std::chrono::seconds(cfg.control.ready_timeout_s), nullptr, error,
+                   [pid, &run_dir, &ids]() -> std::string {
+                     // A daemon the supervisor gave up on will never be ready.
+                     std::string gave_up = gave_up_report(run_dir, ids);
+                     if (!gave_up.empty()) return gave_up;
+                     int status = 0;
+                     if (::waitpid(pid, &status, WNOHANG) == pid) {
+                       gave_up = gave_up_report(run_dir, ids);
+                       return gave_up.empty() ? "the supervisor exited (see " + run_dir + "/supervisor.log)" : gave_up;
+                     }
+                     return "";
+                   });
     if (!ready) {
       std::cerr << "peakctl start: " << error << "\n";
       ::kill(pid, SIGTERM);  // the supervisor stops whatever did start
@@ -118,8 +117,7 @@ int cmd_start(const CtlOptions& o, const StartArgs& a) {
     std::cout << "started " << ids.size() << " daemons (supervisor pid " << pid << ", run dir " << run_dir
               << ", logs there)\n";
     if (cfg.control.metrics_port > 0) {
-      std::cout << "metrics: http://" << cfg.control.metrics_address << ":" << cfg.control.metrics_port
-                << "/metrics\n";
+      std::cout << "metrics: http://" << cfg.control.metrics_address << ":" << cfg.control.metrics_port << "/metrics\n";
     }
     return kOk;
   }
@@ -155,13 +153,14 @@ int cmd_stop(const CtlOptions& o, bool now) {
   // After a drain nothing may be in flight; --now leaves queued events in the rings on purpose.
   const bool balanced = now || final.ledger.in_flight == 0;
   if (o.json) {
-    std::cout << nlohmann::json{{"stopped", clean}, {"balanced", balanced},
+    std::cout << nlohmann::json{{"stopped", clean},
+                                {"balanced", balanced},
                                 {"ledger", stats_to_json(final, nullptr)["ledger"]}}
                      .dump(2)
               << "\n";
   } else {
-    std::cout << (clean ? "stopped" : "stopped (some daemons had to be forced)") << "; "
-              << ledger_line(final.ledger) << "\n";
+    std::cout << (clean ? "stopped" : "stopped (some daemons had to be forced)") << "; " << ledger_line(final.ledger)
+              << "\n";
     if (!balanced) {
       std::cout << fmt::format("the ledger does not balance: {:.0f} events unaccounted for\n", final.ledger.in_flight);
     }
@@ -207,12 +206,14 @@ int cmd_status(const CtlOptions& o) {
   for (const auto& d : daemons) {
     const int pid = read_pid_file(run_dir, d.id);
     // A dead process cannot answer: do not wait for the timeout (seconds per daemon of a dead node).
-    auto reply = process_alive(pid) ? common::control_request(d.endpoint, {{"cmd", "status"}},
-                                                             std::chrono::milliseconds(1500))
-                                    : nlohmann::json{{"ok", false}};
+    auto reply = process_alive(pid)
+                     ? common::control_request(d.endpoint, {{"cmd", "status"}}, std::chrono::milliseconds(1500))
+                     : nlohmann::json{{"ok", false}};
     if (!reply.value("ok", false)) {
       healthy = false;
-      reply = {{"id", d.id}, {"state", process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl start resumes the queued events)"},
+      reply = {{"id", d.id},
+               {"state",
+                process_alive(pid) ? "unresponsive" : "dead (stale socket; peakctl start resumes the queued events)"},
                {"pid", pid}};
     } else if (reply.value("state", std::string()) == "failed") {
       healthy = false;

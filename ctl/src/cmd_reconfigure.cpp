@@ -78,7 +78,8 @@ int cmd_reconfigure(const CtlOptions& o, const ReconfigureArgs& a) {
       const bool units = runs_in_unit(read_pid_file(run_dir, daemons.front().id));
       const std::string msg = "config." + key + " cannot change while the suite runs; restart needed (" +
                               (units ? "set it in " + units_config_path() + ", then peakctl stop && peakctl start"
-                                     : "peakctl stop && peakctl start --set " + assignment) + ")";
+                                     : "peakctl stop && peakctl start --set " + assignment) +
+                              ")";
       results.push_back({{"change", assignment}, {"reply", common::control_error("restart_required", msg)}});
       if (!o.json) std::cout << msg << "\n";
     }
@@ -119,8 +120,8 @@ int cmd_config_get(const CtlOptions& o, const std::string& key) {
     if (!reply.value("ok", false)) {
       std::cout << d.id << ": " << reply["error"].value("message", std::string("no reply")) << "\n";
     } else {
-      std::cout << d.id << ": " << key << " = "
-                << (reply.value("set", true) ? reply["value"].dump() : "(default)") << "\n";
+      std::cout << d.id << ": " << key << " = " << (reply.value("set", true) ? reply["value"].dump() : "(default)")
+                << "\n";
     }
   }
   if (o.json) std::cout << results.dump(2) << "\n";

@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -126,9 +126,10 @@ int cmd_run(const CtlOptions& o, const RunArgs& a) {
     j["balanced"] = balanced;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << render_stats_table(final, nullptr, fmt::format("peaknet run {} — finished in {:.1f} s ({:.1f} events/s "
-                                                                "received)", cfg.run.name, elapsed,
-                                                                elapsed > 0 ? l.received / elapsed : 0.0));
+    std::cout << render_stats_table(final, nullptr,
+                                    fmt::format("peaknet run {} — finished in {:.1f} s ({:.1f} events/s "
+                                                "received)",
+                                                cfg.run.name, elapsed, elapsed > 0 ? l.received / elapsed : 0.0));
     if (cfg.inferd.model.random_init) std::cout << "note: the model has random weights (inferd.model.random_init)\n";
     if (balanced) {
       std::cout << "ledger balances: every received event was written, filtered or dropped with a reason\n";

@@ -73,7 +73,8 @@ int start_via_systemd(const config::SuiteConfig& cfg, const std::string& run_dir
   const auto t0 = Clock::now();
   // Blocks until every Type=notify unit sent READY=1 (or failed): the units' TimeoutStartSec applies.
   if (!systemctl(args)) {
-    std::cerr << "peakctl start: systemd could not start the suite:\n" << failed_units_report(units)
+    std::cerr << "peakctl start: systemd could not start the suite:\n"
+              << failed_units_report(units)
               << "fix the cause, then peakctl start again (peakctl stop stops what did start)\n";
     return kFailed;
   }
@@ -88,8 +89,8 @@ int start_via_systemd(const config::SuiteConfig& cfg, const std::string& run_dir
     std::cerr << "peakctl start: " << error << "\n" << failed_units_report(units);
     return kFailed;
   }
-  std::cout << fmt::format("started {} daemons via systemd in {:.1f} s (run dir {})\n", ids.size(),
-                           seconds_since(t0), run_dir);
+  std::cout << fmt::format("started {} daemons via systemd in {:.1f} s (run dir {})\n", ids.size(), seconds_since(t0),
+                           run_dir);
   if (cfg.control.metrics_port > 0) {
     std::cout << "metrics: http://" << cfg.control.metrics_address << ":" << cfg.control.metrics_port
               << "/metrics (peaknet-metrics.service)\n";
@@ -126,8 +127,11 @@ int stop_via_systemd(const CtlOptions& o, const config::SuiteConfig& cfg, const 
     }
   }
   if (o.json) {
-    std::cout << nlohmann::json{{"stopped", clean}, {"seconds", took},
-                                {"ledger", stats_to_json(final, nullptr)["ledger"]}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"stopped", clean},
+                                {"seconds", took},
+                                {"ledger", stats_to_json(final, nullptr)["ledger"]}}
+                     .dump(2)
+              << "\n";
   } else {
     std::cout << fmt::format("{} in {:.1f} s; ", clean ? "stopped" : "stopped with failures", took)
               << ledger_line(final.ledger) << "\n";

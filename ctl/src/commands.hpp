@@ -21,8 +21,8 @@ int cmd_status(const CtlOptions& o);
 
 struct StatsArgs {
   bool once = false;
-  double interval_s = 0;  ///< 0 = control.stats_interval_ms
-  int iterations = 0;     ///< 0 = until Ctrl+C (live mode)
+  double interval_s = 0;           ///< 0 = control.stats_interval_ms
+  int iterations = 0;              ///< 0 = until Ctrl+C (live mode)
   std::vector<std::string> fleet;  ///< HOST:PORT metrics endpoints: sum their ledgers instead
 };
 int cmd_stats(const CtlOptions& o, const StatsArgs& a);

@@ -11,9 +11,9 @@ namespace peaknet::ctl {
 /// Exit codes of every subcommand.
 enum ExitCode : int {
   kOk = 0,
-  kFailed = 1,       ///< the operation ran and failed (a daemon refused, the ledger does not balance)
-  kUsage = 2,        ///< bad command line or config
-  kNotRunning = 3,   ///< nothing to talk to (no control socket in the run dir)
+  kFailed = 1,      ///< the operation ran and failed (a daemon refused, the ledger does not balance)
+  kUsage = 2,       ///< bad command line or config
+  kNotRunning = 3,  ///< nothing to talk to (no control socket in the run dir)
 };
 
 struct CtlOptions {

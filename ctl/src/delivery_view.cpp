@@ -54,14 +54,15 @@ nlohmann::json delivery_json(const Delivery& d) {
 }
 
 std::string delivery_lines(const Delivery& d) {
-  std::string out = fmt::format("peers: {:.0f} connected ({:.0f} connects, {:.0f} disconnects); lost in crash: "
-                                "{:.0f} events, {:.0f} undecoded messages\n",
-                                d.peers_connected, d.peer_connects, d.peer_disconnects, d.events_lost_in_crash,
-                                d.messages_lost_in_crash);
+  std::string out = fmt::format(
+      "peers: {:.0f} connected ({:.0f} connects, {:.0f} disconnects); lost in crash: "
+      "{:.0f} events, {:.0f} undecoded messages\n",
+      d.peers_connected, d.peer_connects, d.peer_disconnects, d.events_lost_in_crash, d.messages_lost_in_crash);
   if (d.seq_events > 0) {
-    out += fmt::format("producer sequence: {} producers, {:.0f} events with a number, {:.0f} numbers not seen here "
-                       "(sent to other nodes, or lost: peakctl stats --fleet)\n",
-                       d.producers.size(), d.seq_events, d.seq_not_seen());
+    out += fmt::format(
+        "producer sequence: {} producers, {:.0f} events with a number, {:.0f} numbers not seen here "
+        "(sent to other nodes, or lost: peakctl stats --fleet)\n",
+        d.producers.size(), d.seq_events, d.seq_not_seen());
   }
   return out;
 }
@@ -74,13 +75,15 @@ std::string peer_table_lines(const nlohmann::json& stats, size_t max_rows) {
     auto row = [&](const nlohmann::json& p, const char* state) {
       if (rows++ >= max_rows) return;
       out += fmt::format("{:<28} {:<12} {:>10} {:>14}  {}\n", p.value("address", std::string("?")), state,
-                         p.value("messages", uint64_t{0}), p.value("bytes", uint64_t{0}), ep.value("bound", std::string()));
+                         p.value("messages", uint64_t{0}), p.value("bytes", uint64_t{0}),
+                         ep.value("bound", std::string()));
     };
     for (const auto& p : t.value("connected", nlohmann::json::array())) row(p, "connected");
     for (const auto& p : t.value("disconnected", nlohmann::json::array())) row(p, "gone");
   }
   if (out.empty()) return out;
-  std::string head = fmt::format("\n{:<28} {:<12} {:>10} {:>14}  {}\n", "PEER", "STATE", "MESSAGES", "BYTES", "ENDPOINT");
+  std::string head =
+      fmt::format("\n{:<28} {:<12} {:>10} {:>14}  {}\n", "PEER", "STATE", "MESSAGES", "BYTES", "ENDPOINT");
   if (rows > max_rows) out += fmt::format("... {} more peers (peakctl stats --json)\n", rows - max_rows);
   return head + out;
 }

@@ -24,16 +24,26 @@ using Level = DoctorFinding::Level;
 
 std::string numpy_name(shm::DType t) {
   switch (t) {
-    case shm::DType::kU8: return "uint8";
-    case shm::DType::kU16: return "uint16";
-    case shm::DType::kU32: return "uint32";
-    case shm::DType::kU64: return "uint64";
-    case shm::DType::kI8: return "int8";
-    case shm::DType::kI16: return "int16";
-    case shm::DType::kI32: return "int32";
-    case shm::DType::kI64: return "int64";
-    case shm::DType::kF32: return "float32";
-    case shm::DType::kF64: return "float64";
+    case shm::DType::kU8:
+      return "uint8";
+    case shm::DType::kU16:
+      return "uint16";
+    case shm::DType::kU32:
+      return "uint32";
+    case shm::DType::kU64:
+      return "uint64";
+    case shm::DType::kI8:
+      return "int8";
+    case shm::DType::kI16:
+      return "int16";
+    case shm::DType::kI32:
+      return "int32";
+    case shm::DType::kI64:
+      return "int64";
+    case shm::DType::kF32:
+      return "float32";
+    case shm::DType::kF64:
+      return "float64";
   }
   return "unknown";
 }
@@ -58,21 +68,21 @@ std::vector<DoctorFinding> check_sample_message(const config::SuiteConfig& cfg, 
   const std::vector<char> text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::span<const std::byte> message(reinterpret_cast<const std::byte*>(text.data()), text.size());
 
-  ingest::Decoder decoder(ingest::DecoderOptions::from_config(
-      config::ConfigNode(cfg.ingestd.decode, "config.ingestd.decode")));
+  ingest::Decoder decoder(
+      ingest::DecoderOptions::from_config(config::ConfigNode(cfg.ingestd.decode, "config.ingestd.decode")));
   ingest::MemorySink sink(/*keep_pixels=*/false);
   const ingest::DecodeResult r = decoder.decode(message, sink);
-  const std::string name = fmt::format("sample message {} ({}, {} bytes)", path, ingest::to_string(r.format),
-                                       text.size());
+  const std::string name =
+      fmt::format("sample message {} ({}, {} bytes)", path, ingest::to_string(r.format), text.size());
   if (r.reject) {
-    out.push_back({Level::kFail,
-                   fmt::format("{}: rejected: {}: {}", name, ingest::to_string(*r.reject), r.detail),
+    out.push_back({Level::kFail, fmt::format("{}: rejected: {}: {}", name, ingest::to_string(*r.reject), r.detail),
                    "fix the producer's format or the config.ingestd.decode keys (docs/decoders.md)"});
   }
   if (sink.events().empty()) {
     if (!r.reject) {
-      out.push_back({Level::kWarn, name + ": no detector image in it (" +
-                                       (r.held ? "a Simplon image waiting for its start message" : "nothing to infer") + ")",
+      out.push_back({Level::kWarn,
+                     name + ": no detector image in it (" +
+                         (r.held ? "a Simplon image waiting for its start message" : "nothing to infer") + ")",
                      "give a message with a detector image"});
     }
     return out;
@@ -84,9 +94,10 @@ std::vector<DoctorFinding> check_sample_message(const config::SuiteConfig& cfg, 
   const uint64_t q1_slot = uint64_t(cfg.q1.slot_bytes);
   for (const auto& [kind, count] : kinds) {
     const uint64_t q1_needed = config::q1_slot_bytes_for(kind.shape(), numpy_name(kind.dtype));
-    const std::string what = fmt::format("{} event(s) of {} ({} bytes of pixels): a Q1 slot needs {} bytes, "
-                                         "config.q1.slot_bytes = {}",
-                                         count, kind.text(), kind.pixel_bytes(), q1_needed, q1_slot);
+    const std::string what = fmt::format(
+        "{} event(s) of {} ({} bytes of pixels): a Q1 slot needs {} bytes, "
+        "config.q1.slot_bytes = {}",
+        count, kind.text(), kind.pixel_bytes(), q1_needed, q1_slot);
     if (q1_needed > q1_slot) {
       out.push_back({Level::kFail, what + ": every such event would be dropped (slot_too_small)",
                      fmt::format("--set q1.event_shape='[{}, {}, {}]' --set q1.event_dtype={} --set q1.slot_bytes=0 "
@@ -95,17 +106,17 @@ std::vector<DoctorFinding> check_sample_message(const config::SuiteConfig& cfg, 
     } else {
       out.push_back({Level::kOk, what, ""});
     }
-    if (!cfg.q1.event_shape.empty() &&
-        q1_needed > config::q1_slot_bytes_for(cfg.q1.event_shape, cfg.q1.event_dtype)) {
+    if (!cfg.q1.event_shape.empty() && q1_needed > config::q1_slot_bytes_for(cfg.q1.event_shape, cfg.q1.event_dtype)) {
       out.push_back({Level::kWarn,
                      fmt::format("{} is larger than the declared config.q1.event_shape/event_dtype", kind.text()),
                      "declare the largest event the node takes in q1.event_shape / q1.event_dtype"});
     }
     if (cfg.inferd.write_frames) {
       const uint64_t q2_needed = config::q2_slot_bytes_for(uint64_t(cfg.peaks.max_num_peak), kind.pixel_bytes());
-      const std::string q2_what = fmt::format("inferd.write_frames: a Q2 slot with the frame of {} needs {} bytes, "
-                                              "config.q2.slot_bytes = {}",
-                                              kind.text(), q2_needed, cfg.q2.slot_bytes);
+      const std::string q2_what = fmt::format(
+          "inferd.write_frames: a Q2 slot with the frame of {} needs {} bytes, "
+          "config.q2.slot_bytes = {}",
+          kind.text(), q2_needed, cfg.q2.slot_bytes);
       if (q2_needed > uint64_t(cfg.q2.slot_bytes)) {
         out.push_back({Level::kFail, q2_what + ": the frames would be skipped (frames_skipped)",
                        fmt::format("q2.slot_bytes >= {} (or 0 with q1.event_shape declared)", q2_needed)});

@@ -80,8 +80,10 @@ nlohmann::json fleet_json(const std::vector<NodeReading>& nodes, const FleetTota
     if (!n.error.empty()) {
       nj["error"] = n.error;
     } else {
-      nj.update({{"ledger", n.ledger}, {"events_lost_in_crash", n.events_lost_in_crash},
-                 {"messages_lost_in_crash", n.messages_lost_in_crash}, {"seq_events", n.seq_events},
+      nj.update({{"ledger", n.ledger},
+                 {"events_lost_in_crash", n.events_lost_in_crash},
+                 {"messages_lost_in_crash", n.messages_lost_in_crash},
+                 {"seq_events", n.seq_events},
                  {"peers_connected", n.peers_connected}});
     }
     j["nodes"].push_back(nj);
@@ -104,9 +106,8 @@ std::string fleet_table(const std::vector<NodeReading>& nodes, const FleetTotals
   std::string out = fmt::format("{:<24} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}\n", "NODE", "RECEIVED", "WRITTEN",
                                 "FILTERED", "DROPPED", "IN_FLIGHT", "CRASH_LOST");
   auto row = [&](const std::string& name, const std::map<std::string, double>& l, double crash) {
-    out += fmt::format("{:<24} {:>10.0f} {:>10.0f} {:>10.0f} {:>10.0f} {:>10.0f} {:>12.0f}\n", name,
-                       col(l, "received"), col(l, "written"), col(l, "filtered"), col(l, "dropped"),
-                       col(l, "in_flight"), crash);
+    out += fmt::format("{:<24} {:>10.0f} {:>10.0f} {:>10.0f} {:>10.0f} {:>10.0f} {:>12.0f}\n", name, col(l, "received"),
+                       col(l, "written"), col(l, "filtered"), col(l, "dropped"), col(l, "in_flight"), crash);
   };
   for (const auto& n : nodes) {
     if (!n.error.empty()) out += fmt::format("{:<24} unreadable: {}\n", n.node, n.error);
@@ -114,9 +115,10 @@ std::string fleet_table(const std::vector<NodeReading>& nodes, const FleetTotals
   }
   row("fleet", t.ledger, t.events_lost_in_crash);
   if (t.producers > 0) {
-    out += fmt::format("producers: {:.0f}, sent up to their last delivered event {:.0f}, received {:.0f}, "
-                       "lost in transit {:.0f}\n",
-                       t.producers, t.seq_sent_seen, t.seq_received, t.lost_in_transit());
+    out += fmt::format(
+        "producers: {:.0f}, sent up to their last delivered event {:.0f}, received {:.0f}, "
+        "lost in transit {:.0f}\n",
+        t.producers, t.seq_sent_seen, t.seq_received, t.lost_in_transit());
   } else {
     out += "producers: no sequence numbers seen (producer_id/producer_seq, docs/decoders.md)\n";
   }

@@ -15,8 +15,8 @@
 namespace peaknet::ctl {
 
 struct NodeReading {
-  std::string node;  ///< HOST:PORT as given
-  std::string error;  ///< empty when read
+  std::string node;                      ///< HOST:PORT as given
+  std::string error;                     ///< empty when read
   std::map<std::string, double> ledger;  ///< column -> events (received, written, ...)
   double events_lost_in_crash = 0, messages_lost_in_crash = 0, seq_events = 0, peers_connected = 0;
   std::map<std::string, double> producer_events, producer_next_seq;  ///< by producer id

@@ -63,9 +63,8 @@ bool wait_ready(const std::string& run_dir, const std::vector<std::string>& ids,
   return true;
 }
 
-bool stop_pipeline(const std::string& run_dir, const std::vector<RunningDaemon>& daemons,
-                   const StopOptions& options, ChildSet* children, std::ostream& log,
-                   const std::function<void(const ChildExit&)>& on_exit) {
+bool stop_pipeline(const std::string& run_dir, const std::vector<RunningDaemon>& daemons, const StopOptions& options,
+                   ChildSet* children, std::ostream& log, const std::function<void(const ChildExit&)>& on_exit) {
   bool clean = true;
   std::map<std::string, int> pids;
   for (const auto& d : daemons) {

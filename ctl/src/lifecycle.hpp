@@ -17,19 +17,17 @@ namespace peaknet::ctl {
 /// (with `children`) a child that exited. A child that exited with status 0 counts as done.
 /// `abort_check` (optional) is polled too: a non-empty result ends the wait with that error.
 bool wait_ready(const std::string& run_dir, const std::vector<std::string>& ids, std::chrono::seconds timeout,
-                ChildSet* children, std::string& error,
-                const std::function<std::string()>& abort_check = {});
+                ChildSet* children, std::string& error, const std::function<std::string()>& abort_check = {});
 
 struct StopOptions {
-  bool now = false;                           ///< "stop" instead of "drain": in-flight events may stay queued
-  std::chrono::seconds stage_timeout{120};    ///< per stage, then "stop", then SIGKILL
+  bool now = false;                         ///< "stop" instead of "drain": in-flight events may stay queued
+  std::chrono::seconds stage_timeout{120};  ///< per stage, then "stop", then SIGKILL
 };
 
 /// Stops the daemons of `daemons` stage by stage; each stage is asked to drain only after the stage
 /// before it has exited. Returns true when every process exited without being killed. Progress lines
 /// go to `log`. With `children`, exits are reaped (and reported through `on_exit`).
-bool stop_pipeline(const std::string& run_dir, const std::vector<RunningDaemon>& daemons,
-                   const StopOptions& options, ChildSet* children, std::ostream& log,
-                   const std::function<void(const ChildExit&)>& on_exit = {});
+bool stop_pipeline(const std::string& run_dir, const std::vector<RunningDaemon>& daemons, const StopOptions& options,
+                   ChildSet* children, std::ostream& log, const std::function<void(const ChildExit&)>& on_exit = {});
 
 }  // namespace peaknet::ctl

@@ -55,12 +55,11 @@ struct PromName {
   bool seconds = false;
 };
 PromName prom_name(const std::string& raw) {
-  static const std::map<std::string, double> time_units = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1.0},
-                                                           {"sec", 1.0}};
+  static const std::map<std::string, double> time_units = {
+      {"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1.0}, {"sec", 1.0}};
   // The daemons' kb/mb/gb counters are binary (gpu_mem_used_mb = bytes >> 20).
-  static const std::map<std::string, double> byte_units = {{"b", 1.0},          {"kb", 1024.0},
-                                                           {"mb", 1048576.0},   {"gb", 1073741824.0},
-                                                           {"kib", 1024.0},     {"mib", 1048576.0},
+  static const std::map<std::string, double> byte_units = {{"b", 1.0},           {"kb", 1024.0},  {"mb", 1048576.0},
+                                                           {"gb", 1073741824.0}, {"kib", 1024.0}, {"mib", 1048576.0},
                                                            {"gib", 1073741824.0}};
   static const std::map<std::string, std::string> spelled = {
       {"min", "minutes"}, {"hr", "hours"}, {"hrs", "hours"}, {"d", "days"}, {"bps", "bytes_per_second"}};
@@ -155,13 +154,16 @@ std::string prometheus_text(const Snapshot& s) {
     const std::string q = fmt::format("{{queue=\"{}\"}}", r.name);
     f.add("peaknet_queue_slots", "gauge", fmt::format("peaknet_queue_slots{} {}", q, r.slots));
     f.add("peaknet_queue_occupancy", "gauge", fmt::format("peaknet_queue_occupancy{} {}", q, r.occupancy));
-    f.add("peaknet_queue_published_total", "counter", fmt::format("peaknet_queue_published_total{} {}", q, r.published));
+    f.add("peaknet_queue_published_total", "counter",
+          fmt::format("peaknet_queue_published_total{} {}", q, r.published));
     f.add("peaknet_queue_released_total", "counter", fmt::format("peaknet_queue_released_total{} {}", q, r.released));
     f.add("peaknet_queue_dropped_total", "counter", fmt::format("peaknet_queue_dropped_total{} {}", q, r.dropped));
   }
   const auto& l = s.ledger;
-  for (const auto& [column, value] : std::map<std::string, double>{{"received", l.received}, {"written", l.written},
-                                                                   {"filtered", l.filtered}, {"dropped", l.dropped},
+  for (const auto& [column, value] : std::map<std::string, double>{{"received", l.received},
+                                                                   {"written", l.written},
+                                                                   {"filtered", l.filtered},
+                                                                   {"dropped", l.dropped},
                                                                    {"in_flight", l.in_flight}}) {
     f.add("peaknet_ledger_events", "gauge", fmt::format("peaknet_ledger_events{{column=\"{}\"}} {}", column, value));
   }
@@ -181,9 +183,8 @@ MetricsServer::MetricsServer(const std::string& address, int port, std::function
     res.status = ready ? 200 : 503;
     res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
   });
-  server_->Get("/health/live", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("live\n", "text/plain");
-  });
+  server_->Get("/health/live",
+               [](const httplib::Request&, httplib::Response& res) { res.set_content("live\n", "text/plain"); });
   port_ = port == 0 ? server_->bind_to_any_port(address) : (server_->bind_to_port(address, port) ? port : -1);
   if (port_ <= 0) {
     throw std::runtime_error(fmt::format("metrics endpoint: cannot bind {}:{}", address, port));

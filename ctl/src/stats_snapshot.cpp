@@ -62,8 +62,7 @@ bool read_counter_block(const std::string& run_name, DaemonSample& sample) {
     const auto block = shm::CounterBlock::attach(config::stats_block_name(run_name, sample.id));
     for (const auto& e : block.snapshot_entries()) {
       if (e.kind == shm::MetricKind::kHistogram) {
-        sample.latencies[e.name] = {double(e.value), double(e.p50), double(e.p99), double(e.max),
-                                    double(e.mean)};
+        sample.latencies[e.name] = {double(e.value), double(e.p50), double(e.p99), double(e.max), double(e.mean)};
       } else {
         sample.counters[e.name] = double(e.value);
         sample.is_gauge[e.name] = e.kind == shm::MetricKind::kGauge;
@@ -83,10 +82,9 @@ void read_rings(const config::SuiteConfig& cfg, std::vector<RingSample>& out) {
       if (!shm::Ring::exists(name)) continue;
       const auto ring = shm::Ring::attach(name);
       const auto c = ring.counters();
-      out.push_back({q->name, double(ring.slot_count()), double(c.occupancy), double(c.published),
-                     double(c.released), double(c.total_dropped()), double(ring.slot_bytes())});
-    } catch (const std::exception&) {
-    }
+      out.push_back({q->name, double(ring.slot_count()), double(c.occupancy), double(c.published), double(c.released),
+                     double(c.total_dropped()), double(ring.slot_bytes())});
+    } catch (const std::exception&) {}
   }
 }
 }  // namespace

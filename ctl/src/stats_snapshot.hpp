@@ -25,9 +25,9 @@ struct DaemonSample {
   int pid = 0;
   double uptime_s = 0;
   std::string version, config_digest;
-  std::string source;                        ///< "shm", "control" or "final" (final stats file)
-  std::map<std::string, double> counters;    ///< flattened names ("dropped_ring_full")
-  std::map<std::string, bool> is_gauge;      ///< name -> gauge (absent or false = counter)
+  std::string source;                      ///< "shm", "control" or "final" (final stats file)
+  std::map<std::string, double> counters;  ///< flattened names ("dropped_ring_full")
+  std::map<std::string, bool> is_gauge;    ///< name -> gauge (absent or false = counter)
   std::map<std::string, LatencySample> latencies;
 };
 

@@ -73,12 +73,12 @@ std::string render_stats_table(const Snapshot& now, const Snapshot* prev, const 
     const std::string events = main_counter(d), bytes = bytes_counter(d);
     const double gbps = bytes.empty() ? 0 : rate_of(d, find_prev(prev, d.id), bytes, dt) / 1e9;
     out += fmt::format("{:<12} {:<10} {:>8} {:>9} {:>12.1f} {:>8.3f} {:>12.0f}  {}\n", d.id, d.state, d.pid,
-                       hms(d.uptime_s), event_rate(d, prev, dt), gbps,
-                       events.empty() ? 0.0 : d.counters.at(events), d.source.empty() ? "-" : d.source);
+                       hms(d.uptime_s), event_rate(d, prev, dt), gbps, events.empty() ? 0.0 : d.counters.at(events),
+                       d.source.empty() ? "-" : d.source);
   }
   if (!now.rings.empty()) {
-    out += fmt::format("\n{:<8} {:>14} {:>7} {:>12} {:>12} {:>10}\n", "QUEUE", "FILL", "FILL%", "PUBLISHED",
-                       "RELEASED", "DROPPED");
+    out += fmt::format("\n{:<8} {:>14} {:>7} {:>12} {:>12} {:>10}\n", "QUEUE", "FILL", "FILL%", "PUBLISHED", "RELEASED",
+                       "DROPPED");
     for (const auto& r : now.rings) {
       out += fmt::format("{:<8} {:>14} {:>6.1f}% {:>12.0f} {:>12.0f} {:>10.0f}\n", r.name,
                          fmt::format("{:.0f}/{:.0f}", r.occupancy, r.slots),
@@ -88,8 +88,8 @@ std::string render_stats_table(const Snapshot& now, const Snapshot* prev, const 
   bool any_latency = false;
   for (const auto& d : now.daemons) {
     for (const auto& [name, l] : d.latencies) {
-      if (!any_latency) out += fmt::format("\n{:<36} {:>10} {:>10} {:>10} {:>10}\n", "LATENCY (ms)", "p50", "p99",
-                                           "max", "count");
+      if (!any_latency)
+        out += fmt::format("\n{:<36} {:>10} {:>10} {:>10} {:>10}\n", "LATENCY (ms)", "p50", "p99", "max", "count");
       any_latency = true;
       out += fmt::format("{:<36} {:>10.3f} {:>10.3f} {:>10.3f} {:>10.0f}\n", d.id + " " + name, to_ms(name, l.p50),
                          to_ms(name, l.p99), to_ms(name, l.max), l.count);
@@ -109,15 +109,17 @@ std::string render_stats_table(const Snapshot& now, const Snapshot* prev, const 
     const auto dropped = d.counters.find("dropped_slot_too_small");
     const auto needed = d.counters.find("q1_slot_bytes_needed");
     if (dropped != d.counters.end() && dropped->second > 0 && needed != d.counters.end()) {
-      out += fmt::format("SLOTS TOO SMALL {}: {:.0f} events dropped, they need Q1 slots of {:.0f} bytes "
-                         "(config.q1.slot_bytes; peakctl doctor --message FILE)\n",
-                         d.id, dropped->second, needed->second);
+      out += fmt::format(
+          "SLOTS TOO SMALL {}: {:.0f} events dropped, they need Q1 slots of {:.0f} bytes "
+          "(config.q1.slot_bytes; peakctl doctor --message FILE)\n",
+          d.id, dropped->second, needed->second);
     }
     // writerd.write_masks: hits written without their PeakNet mask (inferd died holding it, no CUDA, ...).
     if (const auto masks = d.counters.find("masks_missing"); masks != d.counters.end() && masks->second > 0) {
-      out += fmt::format("MASKS MISSING {}: {:.0f} hits written without their PeakNet mask (peakMaskStatus 2; "
-                         "reasons in its log)\n",
-                         d.id, masks->second);
+      out += fmt::format(
+          "MASKS MISSING {}: {:.0f} hits written without their PeakNet mask (peakMaskStatus 2; "
+          "reasons in its log)\n",
+          d.id, masks->second);
     }
   }
   if (!gpu.empty()) out += "GPU busy:" + gpu + "\n";
@@ -140,9 +142,15 @@ nlohmann::json stats_to_json(const Snapshot& now, const Snapshot* prev) {
   j["interval_s"] = dt;
   j["daemons"] = nlohmann::json::array();
   for (const auto& d : now.daemons) {
-    nlohmann::json dj = {{"id", d.id},         {"daemon", d.daemon},   {"instance", d.instance},
-                         {"state", d.state},   {"pid", d.pid},         {"uptime_s", d.uptime_s},
-                         {"source", d.source}, {"version", d.version}, {"config_digest", d.config_digest},
+    nlohmann::json dj = {{"id", d.id},
+                         {"daemon", d.daemon},
+                         {"instance", d.instance},
+                         {"state", d.state},
+                         {"pid", d.pid},
+                         {"uptime_s", d.uptime_s},
+                         {"source", d.source},
+                         {"version", d.version},
+                         {"config_digest", d.config_digest},
                          {"counters", d.counters}};
     if (!d.stall.empty()) dj["stall"] = d.stall;
     nlohmann::json rates = nlohmann::json::object();
@@ -153,7 +161,9 @@ nlohmann::json stats_to_json(const Snapshot& now, const Snapshot* prev) {
     dj["rates_per_s"] = rates;
     nlohmann::json lat = nlohmann::json::object();
     for (const auto& [name, l] : d.latencies) {
-      lat[name] = {{"p50_ms", to_ms(name, l.p50)}, {"p99_ms", to_ms(name, l.p99)}, {"max_ms", to_ms(name, l.max)},
+      lat[name] = {{"p50_ms", to_ms(name, l.p50)},
+                   {"p99_ms", to_ms(name, l.p99)},
+                   {"max_ms", to_ms(name, l.max)},
                    {"count", l.count}};
     }
     dj["latencies"] = lat;
@@ -161,12 +171,20 @@ nlohmann::json stats_to_json(const Snapshot& now, const Snapshot* prev) {
   }
   j["queues"] = nlohmann::json::array();
   for (const auto& r : now.rings) {
-    j["queues"].push_back({{"name", r.name}, {"slots", r.slots}, {"occupancy", r.occupancy},
-                           {"published", r.published}, {"released", r.released}, {"dropped", r.dropped}});
+    j["queues"].push_back({{"name", r.name},
+                           {"slots", r.slots},
+                           {"occupancy", r.occupancy},
+                           {"published", r.published},
+                           {"released", r.released},
+                           {"dropped", r.dropped}});
   }
   const auto& l = now.ledger;
-  j["ledger"] = {{"received", l.received}, {"written", l.written},   {"filtered", l.filtered},
-                 {"dropped", l.dropped},   {"in_flight", l.in_flight}, {"dropped_by_reason", l.dropped_by_reason},
+  j["ledger"] = {{"received", l.received},
+                 {"written", l.written},
+                 {"filtered", l.filtered},
+                 {"dropped", l.dropped},
+                 {"in_flight", l.in_flight},
+                 {"dropped_by_reason", l.dropped_by_reason},
                  {"balanced_at_rest", l.balanced_at_rest()}};
   j["delivery"] = delivery_json(delivery_of(now));
   return j;

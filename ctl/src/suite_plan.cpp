@@ -44,7 +44,8 @@ std::string find_daemon_binary(const std::string& daemon, const config::SuiteCon
   }
   if (const char* path = std::getenv("PATH")) {
     std::stringstream in(path);
-    for (std::string d; std::getline(in, d, ':');) if (!d.empty()) dirs.emplace_back(d);
+    for (std::string d; std::getline(in, d, ':');)
+      if (!d.empty()) dirs.emplace_back(d);
   }
   const std::string names[] = {"peaknet-" + daemon, daemon};
   std::string searched;
@@ -68,8 +69,8 @@ std::vector<DaemonLaunch> plan_suite(const config::SuiteConfig& cfg, const PlanO
     return argv;
   };
   auto make = [&](const std::string& daemon, const std::string& instance, std::vector<std::string> extra) {
-    DaemonLaunch l{daemon, instance, common::daemon_id(daemon, instance),
-                   base_args(find_daemon_binary(daemon, cfg)), {}};
+    DaemonLaunch l{
+        daemon, instance, common::daemon_id(daemon, instance), base_args(find_daemon_binary(daemon, cfg)), {}};
     if (!instance.empty()) l.argv.insert(l.argv.end(), {"--instance", instance});
     l.argv.insert(l.argv.end(), extra.begin(), extra.end());
     return l;

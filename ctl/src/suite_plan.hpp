@@ -9,10 +9,10 @@
 namespace peaknet::ctl {
 
 struct DaemonLaunch {
-  std::string daemon;              ///< "inferd"
-  std::string instance;            ///< "0" (GPU index), "cpu0", or ""
-  std::string id;                  ///< "inferd-0"
-  std::vector<std::string> argv;   ///< argv[0] = the binary
+  std::string daemon;                    ///< "inferd"
+  std::string instance;                  ///< "0" (GPU index), "cpu0", or ""
+  std::string id;                        ///< "inferd-0"
+  std::vector<std::string> argv;         ///< argv[0] = the binary
   std::vector<std::string> environment;  ///< "KEY=value" set for this daemon on top of peakctl's own
 };
 

@@ -34,9 +34,7 @@ std::string restart_marker(const std::string& run_dir, const std::string& id) {
 }
 std::string stopping_marker(const std::string& run_dir) { return run_dir + "/stopping"; }
 std::string supervisor_pid_file(const std::string& run_dir) { return run_dir + "/supervisor.pid"; }
-std::string gave_up_marker(const std::string& run_dir, const std::string& id) {
-  return run_dir + "/" + id + ".failed";
-}
+std::string gave_up_marker(const std::string& run_dir, const std::string& id) { return run_dir + "/" + id + ".failed"; }
 
 std::string gave_up_report(const std::string& run_dir, const std::vector<std::string>& ids) {
   for (const auto& id : ids) {
@@ -48,14 +46,13 @@ std::string gave_up_report(const std::string& run_dir, const std::vector<std::st
     for (std::string line; std::getline(log, line);) {
       if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
     }
-    return id + " " + exit + "; last log line: " + (last.empty() ? "(empty log)" : last) + " (" + run_dir + "/" +
-           id + ".log)";
+    return id + " " + exit + "; last log line: " + (last.empty() ? "(empty log)" : last) + " (" + run_dir + "/" + id +
+           ".log)";
   }
   return "";
 }
 
-int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir,
-                   const std::vector<DaemonLaunch>& plan) {
+int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir, const std::vector<DaemonLaunch>& plan) {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -101,9 +98,9 @@ int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir,
       if (!e.ok) exit_code = 1;
       if (!e.ok && !stopping) {
         spdlog::error("supervisor: giving up on {} after {} restarts", e.id, restarts[e.id]);
-        common::write_file_0600(gave_up_marker(run_dir, e.id),
-                                e.description + " (after " + std::to_string(restarts[e.id]) +
-                                    " restarts the supervisor gave up)\n");
+        common::write_file_0600(
+            gave_up_marker(run_dir, e.id),
+            e.description + " (after " + std::to_string(restarts[e.id]) + " restarts the supervisor gave up)\n");
       }
       return;
     }

@@ -13,17 +13,16 @@ namespace peaknet::ctl {
 
 /// Marker files in the run dir that steer the supervisor.
 std::string restart_marker(const std::string& run_dir, const std::string& id);  ///< "<id>.restart"
-std::string stopping_marker(const std::string& run_dir);                         ///< "stopping"
-std::string supervisor_pid_file(const std::string& run_dir);                     ///< "supervisor.pid"
+std::string stopping_marker(const std::string& run_dir);                        ///< "stopping"
+std::string supervisor_pid_file(const std::string& run_dir);                    ///< "supervisor.pid"
 /// Written by the supervisor when it gives up on a daemon (failed, restarts used up): its exit.
-std::string gave_up_marker(const std::string& run_dir, const std::string& id);   ///< "<id>.failed"
+std::string gave_up_marker(const std::string& run_dir, const std::string& id);  ///< "<id>.failed"
 
 /// For the first of `ids` the supervisor gave up on: "<id> <exit> (...); last log line: <line>";
 /// "" when it gave up on none. `peakctl start` fails with it at once instead of waiting for readiness.
 std::string gave_up_report(const std::string& run_dir, const std::vector<std::string>& ids);
 
 /// Runs in the calling process until every child has exited; returns the process exit code.
-int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir,
-                   const std::vector<DaemonLaunch>& plan);
+int run_supervisor(const config::SuiteConfig& cfg, const std::string& run_dir, const std::vector<DaemonLaunch>& plan);
 
 }  // namespace peaknet::ctl

@@ -34,8 +34,8 @@ std::string capture(const std::string& cmd) {
 std::string units_config_path() { return std::string(PEAKNET_CONFIG_DIR) + "/peaknet.json"; }
 
 bool systemd_units_installed() {
-  for (const char* dir : {"/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system",
-                          "/usr/lib/systemd/system"}) {
+  for (const char* dir :
+       {"/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}) {
     if (fs::exists(fs::path(dir) / "peaknet.target")) return true;
   }
   return false;

@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/daemon_runtime.hpp"
 #include "common/logging.hpp"
@@ -56,11 +56,16 @@ void apply_instance(common::DaemonCli& cli, int& gpu) {
 
 common::DaemonState to_daemon_state(inferd::ServiceState s) {
   switch (s) {
-    case inferd::ServiceState::kStarting: return common::DaemonState::kStarting;
-    case inferd::ServiceState::kWarming: return common::DaemonState::kWarming;
-    case inferd::ServiceState::kReady: return common::DaemonState::kReady;
-    case inferd::ServiceState::kDraining: return common::DaemonState::kDraining;
-    case inferd::ServiceState::kStopped: return common::DaemonState::kStopped;
+    case inferd::ServiceState::kStarting:
+      return common::DaemonState::kStarting;
+    case inferd::ServiceState::kWarming:
+      return common::DaemonState::kWarming;
+    case inferd::ServiceState::kReady:
+      return common::DaemonState::kReady;
+    case inferd::ServiceState::kDraining:
+      return common::DaemonState::kDraining;
+    case inferd::ServiceState::kStopped:
+      return common::DaemonState::kStopped;
   }
   return common::DaemonState::kFailed;
 }
@@ -76,9 +81,7 @@ int run_daemon(const config::SuiteConfig& cfg, common::DaemonCli cli, int gpu) {
   hooks.live_keys = service->live_keys();
   hooks.request_drain = [&] { service->request_drain(); };
   hooks.request_stop = [&] { service->request_stop(); };
-  hooks.swap_model = [&](const std::string& path, std::string& error) {
-    return service->swap_model(path, error);
-  };
+  hooks.swap_model = [&](const std::string& path, std::string& error) { return service->swap_model(path, error); };
   if (cli.instance.empty()) {
     const auto& block = service->counter_block_name();
     cli.instance = block.substr(block.rfind('-') + 1);  // "0", "1", ... or "cpu0"

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/daemon_runtime.hpp"
 #include "common/logging.hpp"

@@ -13,8 +13,8 @@
 #include <iostream>
 #include <stdexcept>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/daemon_runtime.hpp"
 #include "common/logging.hpp"

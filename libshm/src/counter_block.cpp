@@ -41,12 +41,11 @@ std::string counter_block_problem(const ShmSegment& s) {
   const uint64_t magic = h.magic.load(std::memory_order_acquire);
   if (magic != kCounterMagic) return "bad magic (not a peaknet counter block)";
   if (h.layout_version != kCounterLayoutVersion) {
-    return "layout version " + std::to_string(h.layout_version) + ", expected " +
-           std::to_string(kCounterLayoutVersion);
+    return "layout version " + std::to_string(h.layout_version) + ", expected " + std::to_string(kCounterLayoutVersion);
   }
   if (h.header_bytes != sizeof(CounterHeader) || h.entry_bytes != sizeof(CounterEntry)) {
-    return "header/entry size " + std::to_string(h.header_bytes) + "/" + std::to_string(h.entry_bytes) +
-           ", expected " + std::to_string(sizeof(CounterHeader)) + "/" + std::to_string(sizeof(CounterEntry));
+    return "header/entry size " + std::to_string(h.header_bytes) + "/" + std::to_string(h.entry_bytes) + ", expected " +
+           std::to_string(sizeof(CounterHeader)) + "/" + std::to_string(sizeof(CounterEntry));
   }
   if (h.capacity == 0 || h.capacity > 65536 || h.total_bytes != total_bytes_for(h.capacity)) {
     return "bad capacity " + std::to_string(h.capacity);
@@ -73,7 +72,8 @@ CounterBlock CounterBlock::open_or_create(const std::string& name, uint32_t capa
     while ((opened = ShmSegment::open_existing(name, false, seg))) {
       // Wait briefly for a concurrent creator to finish its header.
       if (seg.bytes() >= sizeof(CounterHeader) &&
-          reinterpret_cast<CounterHeader*>(seg.base())->magic.load(std::memory_order_acquire) != 0) break;
+          reinterpret_cast<CounterHeader*>(seg.base())->magic.load(std::memory_order_acquire) != 0)
+        break;
       if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(200)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -156,8 +156,8 @@ CounterEntry& CounterBlockImpl::find_or_register(std::string_view metric, Metric
       return entry;
     }
   }
-  throw ShmError(prefix(name_) + "full (" + std::to_string(cap) + " metrics), cannot register '" +
-                 std::string(metric) + "'");
+  throw ShmError(prefix(name_) + "full (" + std::to_string(cap) + " metrics), cannot register '" + std::string(metric) +
+                 "'");
 }
 
 std::atomic<uint64_t>& CounterBlock::counter(std::string_view n) {

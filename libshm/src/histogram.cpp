@@ -10,8 +10,7 @@ void Histogram::record(uint64_t value) {
   count.fetch_add(1, std::memory_order_relaxed);
   sum.fetch_add(value, std::memory_order_relaxed);
   uint64_t cur = max.load(std::memory_order_relaxed);
-  while (value > cur && !max.compare_exchange_weak(cur, value, std::memory_order_relaxed)) {
-  }
+  while (value > cur && !max.compare_exchange_weak(cur, value, std::memory_order_relaxed)) {}
 }
 
 uint64_t Histogram::percentile(double p) const {

@@ -1,8 +1,8 @@
 #pragma once
 // Who is a process, robust against pid reuse: pid + start time (clock ticks since boot, /proc/<pid>/stat
 // field 22). A zombie counts as dead: it holds no memory mapping any more.
-#include <cstdint>
 #include <sys/types.h>
+#include <cstdint>
 
 namespace peaknet::shm::detail {
 

@@ -14,9 +14,12 @@ using detail::ShmSegment;
 
 std::string_view to_string(OverflowPolicy p) {
   switch (p) {
-    case OverflowPolicy::kBlock: return "block";
-    case OverflowPolicy::kDropOldest: return "drop_oldest";
-    case OverflowPolicy::kDropNewest: return "drop_newest";
+    case OverflowPolicy::kBlock:
+      return "block";
+    case OverflowPolicy::kDropOldest:
+      return "drop_oldest";
+    case OverflowPolicy::kDropNewest:
+      return "drop_newest";
   }
   return "unknown";
 }
@@ -30,10 +33,14 @@ OverflowPolicy parse_overflow_policy(std::string_view text) {
 
 std::string_view to_string(DropReason r) {
   switch (r) {
-    case DropReason::kRingFull: return "ring_full";
-    case DropReason::kEvictedOldest: return "evicted_oldest";
-    case DropReason::kHalfWritten: return "half_written";
-    case DropReason::kCount: break;
+    case DropReason::kRingFull:
+      return "ring_full";
+    case DropReason::kEvictedOldest:
+      return "evicted_oldest";
+    case DropReason::kHalfWritten:
+      return "half_written";
+    case DropReason::kCount:
+      break;
   }
   return "unknown";
 }
@@ -85,8 +92,7 @@ Inspection inspect(const std::string& name) {
   const RingHeader& h = header_of(s);
   const uint64_t magic = h.magic.load(std::memory_order_acquire);
   auto creator_alive = [&] {
-    return h.creator_pid > 0 &&
-           detail::identity_alive(detail::make_identity(h.creator_pid, h.creator_start_time));
+    return h.creator_pid > 0 && detail::identity_alive(detail::make_identity(h.creator_pid, h.creator_start_time));
   };
   if (magic == 0) {
     r.what = Existing::kInitializing;
@@ -183,8 +189,7 @@ std::string ring_header_problem(const ShmSegment& s) {
   const uint64_t magic = h.magic.load(std::memory_order_acquire);
   if (magic != kRingMagic) return "bad magic " + hex(magic) + " (not a peaknet ring)";
   if (h.layout_version != kRingLayoutVersion) {
-    return "layout version " + std::to_string(h.layout_version) + ", expected " +
-           std::to_string(kRingLayoutVersion);
+    return "layout version " + std::to_string(h.layout_version) + ", expected " + std::to_string(kRingLayoutVersion);
   }
   if (h.header_bytes != sizeof(RingHeader)) {
     return "header size " + std::to_string(h.header_bytes) + ", expected " + std::to_string(sizeof(RingHeader));
@@ -194,24 +199,21 @@ std::string ring_header_problem(const ShmSegment& s) {
   }
   if (h.slot_count == 0 || h.slot_count > (1u << 24) || h.slot_bytes == 0 || h.slot_bytes % kPageBytes != 0 ||
       h.slot_bytes > (uint64_t{1} << 40)) {
-    return "bad geometry: slot count " + std::to_string(h.slot_count) + ", slot size " +
-           std::to_string(h.slot_bytes);
+    return "bad geometry: slot count " + std::to_string(h.slot_count) + ", slot size " + std::to_string(h.slot_bytes);
   }
   const RingGeometry g = RingGeometry::of(h.slot_count, h.slot_bytes);
-  if (h.users_offset != g.users_offset || h.states_offset != g.states_offset ||
-      h.tickets_offset != g.tickets_offset || h.data_offset != g.data_offset || h.total_bytes != g.total_bytes) {
-    return "inconsistent offsets for " + std::to_string(h.slot_count) + " slots of " +
-           std::to_string(h.slot_bytes) + " bytes";
+  if (h.users_offset != g.users_offset || h.states_offset != g.states_offset || h.tickets_offset != g.tickets_offset ||
+      h.data_offset != g.data_offset || h.total_bytes != g.total_bytes) {
+    return "inconsistent offsets for " + std::to_string(h.slot_count) + " slots of " + std::to_string(h.slot_bytes) +
+           " bytes";
   }
   if (s.bytes() < h.total_bytes) {
-    return "truncated: file is " + std::to_string(s.bytes()) + " bytes, header says " +
-           std::to_string(h.total_bytes);
+    return "truncated: file is " + std::to_string(s.bytes()) + " bytes, header says " + std::to_string(h.total_bytes);
   }
   return "";
 }
 
-RingImpl::RingImpl(ShmSegment segment, std::string name, OverflowPolicy policy,
-                   std::chrono::milliseconds block_timeout)
+RingImpl::RingImpl(ShmSegment segment, std::string name, OverflowPolicy policy, std::chrono::milliseconds block_timeout)
     : segment_(std::move(segment)), name_(std::move(name)), policy_(policy), block_timeout_(block_timeout) {
   std::byte* base = segment_.base();
   header_ = reinterpret_cast<RingHeader*>(base);
@@ -343,8 +345,12 @@ WriteSlot::~WriteSlot() {
 }
 
 ReadSlot::ReadSlot(ReadSlot&& o) noexcept
-    : impl_(std::exchange(o.impl_, nullptr)), index_(o.index_), word_(o.word_), ticket_(o.ticket_),
-      data_(o.data_), size_(o.size_) {}
+    : impl_(std::exchange(o.impl_, nullptr)),
+      index_(o.index_),
+      word_(o.word_),
+      ticket_(o.ticket_),
+      data_(o.data_),
+      size_(o.size_) {}
 ReadSlot& ReadSlot::operator=(ReadSlot&& o) noexcept {
   if (this != &o) {
     if (impl_ != nullptr) impl_->release(*this);

@@ -18,8 +18,7 @@ constexpr auto kReclaimSlice = milliseconds(100);  // longest sleep between dead
 
 void update_max(std::atomic<uint64_t>& hwm, uint64_t value) {
   uint64_t cur = hwm.load(std::memory_order_relaxed);
-  while (value > cur && !hwm.compare_exchange_weak(cur, value, std::memory_order_relaxed)) {
-  }
+  while (value > cur && !hwm.compare_exchange_weak(cur, value, std::memory_order_relaxed)) {}
 }
 }  // namespace
 
@@ -128,7 +127,8 @@ std::optional<WriteSlot> RingImpl::acquire(milliseconds timeout) {
 }
 
 void RingImpl::publish(WriteSlot&& slot) {
-  if (slot.impl_ != this) throw ShmError("shm segment '" + name_ + "': publish of a slot from another ring or moved-from");
+  if (slot.impl_ != this)
+    throw ShmError("shm segment '" + name_ + "': publish of a slot from another ring or moved-from");
   const uint32_t i = slot.index_;
   uint64_t expected = slot.word_;
   tickets_[i].store(header_->next_ticket.fetch_add(1, std::memory_order_acq_rel), std::memory_order_relaxed);

@@ -11,9 +11,9 @@
 #include <cstring>
 
 #include "counter_block_impl.hpp"
-#include "shm/internal/counter_layout.hpp"
 #include "process_identity.hpp"
 #include "ring_impl.hpp"
+#include "shm/internal/counter_layout.hpp"
 
 namespace peaknet::shm {
 
@@ -118,10 +118,18 @@ RingCounters RingImpl::counters() const {
   c.occupancy_hwm = h.occupancy_hwm.value.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < h.slot_count; ++i) {
     switch (SlotWord::state(states_[i].load(std::memory_order_relaxed))) {
-      case SlotState::kFree: ++c.free; break;
-      case SlotState::kWriting: ++c.writing; break;
-      case SlotState::kReady: ++c.ready; break;
-      case SlotState::kClaimed: ++c.claimed; break;
+      case SlotState::kFree:
+        ++c.free;
+        break;
+      case SlotState::kWriting:
+        ++c.writing;
+        break;
+      case SlotState::kReady:
+        ++c.ready;
+        break;
+      case SlotState::kClaimed:
+        ++c.claimed;
+        break;
     }
   }
   c.occupancy = c.ready + c.claimed;
@@ -179,7 +187,7 @@ std::vector<SegmentInfo> Ring::list(const std::string& prefix) {
       info.kind = "initializing";
       info.creator_pid = *creator;
       info.stale = ::kill(*creator, 0) != 0 && errno == ESRCH;
-      struct stat st{};
+      struct stat st {};
       if (::stat((std::string(detail::kShmDir) + "/" + n).c_str(), &st) == 0) info.bytes = st.st_size;
       out.push_back(std::move(info));
       continue;
@@ -217,8 +225,8 @@ std::vector<SegmentInfo> Ring::list(const std::string& prefix) {
       if (seg.bytes() >= sizeof(CounterHeader)) {
         const auto& h = *reinterpret_cast<const CounterHeader*>(seg.base());
         info.creator_pid = h.owner_pid;
-        info.stale = h.owner_pid <= 0 ||
-                     !detail::identity_alive(detail::make_identity(h.owner_pid, h.owner_start_time));
+        info.stale =
+            h.owner_pid <= 0 || !detail::identity_alive(detail::make_identity(h.owner_pid, h.owner_start_time));
       } else {
         info.stale = true;
       }

@@ -31,8 +31,7 @@ namespace bip = boost::interprocess;
 std::string errno_text(int err) { return std::string(std::strerror(err)); }
 
 std::string shm_path(const std::string& name) {
-  if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos || name == "." ||
-      name == "..") {
+  if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos || name == "." || name == "..") {
     throw ShmError("shm segment '" + name + "': invalid name (1..200 characters, no '/')");
   }
   return "/" + name;
@@ -106,10 +105,8 @@ void set_before_publish_hook_for_testing(std::function<void(const std::string& n
   before_publish_hook() = std::move(hook);
 }
 
-ShmSegment::CreateResult ShmSegment::create_published(const std::string& name, uint64_t bytes,
-                                                      bool group_shareable,
-                                                      const std::function<void(ShmSegment&)>& init,
-                                                      ShmSegment& out) {
+ShmSegment::CreateResult ShmSegment::create_published(const std::string& name, uint64_t bytes, bool group_shareable,
+                                                      const std::function<void(ShmSegment&)>& init, ShmSegment& out) {
   shm_path(name);                                  // validates the name
   if (exists(name)) return CreateResult::kExists;  // cheap early answer; link() below decides for real
   remove_abandoned_private_objects(name);
@@ -128,9 +125,8 @@ ShmSegment::CreateResult ShmSegment::create_published(const std::string& name, u
   ShmSegment seg;
   // MAP_POPULATE through mapped_region's map_options (mmap flags, OR-ed with MAP_SHARED): no page faults
   // on the hot path (the producer's first copy into each slot).
-  seg.region_ = boost_call(name, "mmap of " + std::to_string(bytes) + " bytes", [&] {
-    return bip::mapped_region(obj, bip::read_write, 0, bytes, nullptr, MAP_POPULATE);
-  });
+  seg.region_ = boost_call(name, "mmap of " + std::to_string(bytes) + " bytes",
+                           [&] { return bip::mapped_region(obj, bip::read_write, 0, bytes, nullptr, MAP_POPULATE); });
   init(seg);
   if (const auto& hook = before_publish_hook()) hook(name);
   // Not in Boost (no link or rename of shm objects): the atomic publish of docs/decisions/0003.
@@ -173,7 +169,7 @@ void ShmSegment::unlink(const std::string& name) {
 
 bool ShmSegment::exists(const std::string& name) {
   const std::string path = kShmDir + shm_path(name);
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 

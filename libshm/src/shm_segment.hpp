@@ -3,13 +3,13 @@
 // mapped_region, permissions): the object is closed right after mapping, the mapping is unmapped by the
 // destructor. Never unlinks (that is an explicit decision of the caller). The atomic publish (link(2) of
 // a private name) is ours: Boost has no link or rename of shm objects (docs/decisions/0005).
+#include <sys/types.h>
 #include <boost/interprocess/mapped_region.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 #include "shm/internal/publish_hook.hpp"
 

@@ -13,7 +13,8 @@ void add_daemon_options(CLI::App& app, DaemonCli& cli) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   std::string levels;
-  for (auto name : config::enum_names(config::kLogLevelValues)) levels += (levels.empty() ? "" : "|") + std::string(name);
+  for (auto name : config::enum_names(config::kLogLevelValues))
+    levels += (levels.empty() ? "" : "|") + std::string(name);
   app.add_option("--log-level", cli.log_level, levels + " (overrides config)");
   app.add_option("--instance", cli.instance, "instance name (inferd: GPU index); names socket and stats");
   app.add_option("--run-dir", cli.run_dir, "control sockets and pid files (overrides run.run_dir)");

@@ -58,13 +58,20 @@ const nlohmann::json* find_key(const nlohmann::json& root, const std::string& ke
 
 const char* to_string(DaemonState state) noexcept {
   switch (state) {
-    case DaemonState::kStarting: return "starting";
-    case DaemonState::kWarming: return "warming";
-    case DaemonState::kReady: return "ready";
-    case DaemonState::kDraining: return "draining";
-    case DaemonState::kStopped: return "stopped";
-    case DaemonState::kFailed: return "failed";
-    case DaemonState::kStalled: return "stalled";
+    case DaemonState::kStarting:
+      return "starting";
+    case DaemonState::kWarming:
+      return "warming";
+    case DaemonState::kReady:
+      return "ready";
+    case DaemonState::kDraining:
+      return "draining";
+    case DaemonState::kStopped:
+      return "stopped";
+    case DaemonState::kFailed:
+      return "failed";
+    case DaemonState::kStalled:
+      return "stalled";
   }
   return "unknown";
 }
@@ -80,13 +87,19 @@ struct DaemonRuntime::Shared {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stop_watchdog = false;
-  struct sigaction old_int {}, old_term {}, old_hup {}, old_pipe {};
+  struct sigaction old_int {
+  }, old_term{}, old_hup{}, old_pipe{};
 };
 
 DaemonRuntime::DaemonRuntime(std::string daemon, std::string instance, const config::SuiteConfig& cfg,
                              DaemonHooks hooks)
-    : daemon_(std::move(daemon)), instance_(std::move(instance)), id_(daemon_id(daemon_, instance_)),
-      run_dir_(resolve_run_dir(cfg.run)), cfg_(cfg), hooks_(std::move(hooks)), started_ns_(steady_ns()),
+    : daemon_(std::move(daemon)),
+      instance_(std::move(instance)),
+      id_(daemon_id(daemon_, instance_)),
+      run_dir_(resolve_run_dir(cfg.run)),
+      cfg_(cfg),
+      hooks_(std::move(hooks)),
+      started_ns_(steady_ns()),
       shared_(std::make_unique<Shared>()) {
   ensure_run_dir(run_dir_, cfg.run.group_access);
   // Another live process with our id owns the socket: refuse rather than steal it.
@@ -170,8 +183,7 @@ void DaemonRuntime::notify_state(DaemonState old, DaemonState state) {
     msg = "READY=1\n";
   }
   if (state == DaemonState::kDraining || state == DaemonState::kStopped) msg += "STOPPING=1\n";
-  msg += "STATUS=" + id_ + " " + to_string(state) +
-         (shared_->status_line.empty() ? "" : ": " + shared_->status_line);
+  msg += "STATUS=" + id_ + " " + to_string(state) + (shared_->status_line.empty() ? "" : ": " + shared_->status_line);
   sd_notify_send(msg);
 }
 
@@ -194,8 +206,8 @@ void DaemonRuntime::watch(ProgressMonitor& monitor) {
 void DaemonRuntime::watchdog_loop() {
   using namespace std::chrono_literals;
   const auto period = shared_->watchdog;
-  const auto tick = period.count() > 0 ? std::min<std::chrono::microseconds>(250ms, period / 4)
-                                       : std::chrono::microseconds(250ms);
+  const auto tick =
+      period.count() > 0 ? std::min<std::chrono::microseconds>(250ms, period / 4) : std::chrono::microseconds(250ms);
   std::unique_lock lock(shared_->stop_mu);
   while (!shared_->stop_cv.wait_for(lock, tick, [this] { return shared_->stop_watchdog; })) {
     const DaemonState state = state_.load();
@@ -225,7 +237,10 @@ void DaemonRuntime::pet_watchdog() {
 }
 
 void DaemonRuntime::write_final_stats() {
-  nlohmann::json doc = {{"daemon", daemon_}, {"instance", instance_}, {"id", id_}, {"pid", ::getpid()},
+  nlohmann::json doc = {{"daemon", daemon_},
+                        {"instance", instance_},
+                        {"id", id_},
+                        {"pid", ::getpid()},
                         {"state", to_string(state_.load())}};
   doc["stats"] = hooks_.stats ? hooks_.stats() : nlohmann::json::object();
   write_file_0600(run_dir_ + "/" + id_ + ".final.json",
@@ -262,14 +277,24 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
   if (cmd == "status") {
     const DaemonState state = state_.load();
     std::lock_guard lock(shared_->mu);
-    nlohmann::json reply = {{"ok", true}, {"daemon", daemon_}, {"instance", instance_}, {"id", id_},
-                            {"pid", ::getpid()}, {"state", to_string(state)}, {"status", shared_->status_line},
-                            {"uptime_s", (steady_ns() - started_ns_) / 1e9}, {"version", PEAKNET_VERSION},
-                            {"config_digest", cfg_.digest()}, {"config_source", cfg_.source},
-                            {"run_name", cfg_.run.name}, {"live_keys", live_keys()}};
+    nlohmann::json reply = {{"ok", true},
+                            {"daemon", daemon_},
+                            {"instance", instance_},
+                            {"id", id_},
+                            {"pid", ::getpid()},
+                            {"state", to_string(state)},
+                            {"status", shared_->status_line},
+                            {"uptime_s", (steady_ns() - started_ns_) / 1e9},
+                            {"version", PEAKNET_VERSION},
+                            {"config_digest", cfg_.digest()},
+                            {"config_source", cfg_.source},
+                            {"run_name", cfg_.run.name},
+                            {"live_keys", live_keys()}};
     if (shared_->monitor != nullptr) {
       if (const StallReport stall = shared_->monitor->last(); stall.stalled) {
-        reply["stall"] = {{"message", stall.message}, {"stage", stall.stage}, {"activity", stall.activity},
+        reply["stall"] = {{"message", stall.message},
+                          {"stage", stall.stage},
+                          {"activity", stall.activity},
                           {"seconds", stall.seconds}};
       }
     }
@@ -297,9 +322,9 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
     const nlohmann::json& value = request["value"];
     const auto keys = live_keys();
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      return control_error("restart_required", "config." + key + " cannot change while " + id_ +
-                                                   " runs; restart it to apply (live keys here: " +
-                                                   nlohmann::json(keys).dump() + ")");
+      return control_error("restart_required",
+                           "config." + key + " cannot change while " + id_ +
+                               " runs; restart it to apply (live keys here: " + nlohmann::json(keys).dump() + ")");
     }
     // Validate the whole config with the change before anyone applies it.
     nlohmann::json candidate = cfg_.raw;
@@ -354,8 +379,8 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
     if (!hooks_.swap_model(path, error)) return control_error("swap_failed", error);
     return {{"ok", true}, {"path", path}};
   }
-  return control_error("unknown_command", "unknown cmd \"" + cmd +
-                                              "\" (status, stats, config_get, config_set, drain, stop, swap_model)");
+  return control_error("unknown_command",
+                       "unknown cmd \"" + cmd + "\" (status, stats, config_get, config_set, drain, stop, swap_model)");
 }
 
 }  // namespace peaknet::common

@@ -1,7 +1,7 @@
 #include "common/logging.hpp"
 
-#include <cstdlib>
 #include <unistd.h>
+#include <cstdlib>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -11,13 +11,20 @@ namespace {
 
 spdlog::level::level_enum spdlog_level(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::kTrace: return spdlog::level::trace;
-    case config::LogLevel::kDebug: return spdlog::level::debug;
-    case config::LogLevel::kInfo: return spdlog::level::info;
-    case config::LogLevel::kWarn: return spdlog::level::warn;
-    case config::LogLevel::kError: return spdlog::level::err;
-    case config::LogLevel::kCritical: return spdlog::level::critical;
-    case config::LogLevel::kOff: return spdlog::level::off;
+    case config::LogLevel::kTrace:
+      return spdlog::level::trace;
+    case config::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case config::LogLevel::kInfo:
+      return spdlog::level::info;
+    case config::LogLevel::kWarn:
+      return spdlog::level::warn;
+    case config::LogLevel::kError:
+      return spdlog::level::err;
+    case config::LogLevel::kCritical:
+      return spdlog::level::critical;
+    case config::LogLevel::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }

@@ -88,9 +88,8 @@ StallReport ProgressMonitor::evaluate(int64_t now) {
     if (kind == Stage::Kind::kDone || kind == Stage::Kind::kNotStarted) continue;
     const int64_t since = s.since_ns_.load(std::memory_order_relaxed);
     const int64_t quiet = now - s.beat_ns_.load(std::memory_order_relaxed);
-    const int64_t stuck = kind == Stage::Kind::kBusy
-                              ? now - std::max(since, s.progress_ns_.load(std::memory_order_relaxed))
-                              : quiet;
+    const int64_t stuck =
+        kind == Stage::Kind::kBusy ? now - std::max(since, s.progress_ns_.load(std::memory_order_relaxed)) : quiet;
     if (kind != Stage::Kind::kIdle && now - since > longest_wait_ns) {
       longest_wait_ns = now - since;
       longest_wait = &s;
@@ -127,10 +126,9 @@ StallReport ProgressMonitor::check() {
   StallReport report = evaluate(steady_ns());
   if (report.stalled && !last_.stalled) {
     spdlog::error("stall: {} ({}; the systemd watchdog is no longer petted)", report.message,
-                  ring_problem_.empty()
-                      ? fmt::format("no progress for longer than control.stall_timeout_s = {} s",
-                                    stall_timeout_.count() / 1000.0)
-                      : std::string("waiting on it would last for ever"));
+                  ring_problem_.empty() ? fmt::format("no progress for longer than control.stall_timeout_s = {} s",
+                                                      stall_timeout_.count() / 1000.0)
+                                        : std::string("waiting on it would last for ever"));
     if (stalls_) stalls_->fetch_add(1, std::memory_order_relaxed);
   } else if (!report.stalled && last_.stalled) {
     spdlog::info("stall over: {} made progress again", last_.stage);

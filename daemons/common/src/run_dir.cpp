@@ -1,13 +1,13 @@
 #include "common/run_dir.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace peaknet::common {
 
@@ -47,8 +47,8 @@ void ensure_run_dir(const std::string& path, bool group_access) {
   if (::stat(path.c_str(), &st) != 0) throw sys_error(path, "cannot stat");
   if (!S_ISDIR(st.st_mode)) throw std::runtime_error("run dir " + path + ": exists and is not a directory");
   if (st.st_uid != ::geteuid() && ::geteuid() != 0) {
-    throw std::runtime_error("run dir " + path + ": owned by uid " + std::to_string(st.st_uid) +
-                             ", not by us (uid " + std::to_string(::geteuid()) + ")");
+    throw std::runtime_error("run dir " + path + ": owned by uid " + std::to_string(st.st_uid) + ", not by us (uid " +
+                             std::to_string(::geteuid()) + ")");
   }
   if (st.st_uid == ::geteuid() && (st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0) {
     throw sys_error(path, group_access ? "cannot set permissions to 0750" : "cannot restrict permissions to 0700");

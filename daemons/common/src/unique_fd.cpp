@@ -14,8 +14,7 @@ void UniqueFd::reset(int fd) noexcept {
     const int err = errno;
     try {
       spdlog::warn("close(fd {}): {}", fd_, std::strerror(err));
-    } catch (...) {
-    }
+    } catch (...) {}
   }
   fd_ = fd;
 }

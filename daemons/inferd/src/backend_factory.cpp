@@ -19,8 +19,7 @@ bool cuda_available() {
 }
 
 std::unique_ptr<InferenceBackend> make_backend(const BackendOptions& options,
-                                               std::unique_ptr<model::InferenceModel> model,
-                                               BatchSink& sink) {
+                                               std::unique_ptr<model::InferenceModel> model, BatchSink& sink) {
   if (options.device == config::Device::kCpu) return std::make_unique<CpuBackend>(options, std::move(model), sink);
   if (options.device == config::Device::kCuda) {
 #if defined(PEAKNET_INFERD_HAVE_CUDA)

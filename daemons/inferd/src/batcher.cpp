@@ -27,8 +27,8 @@ std::string check_event(const shm::EventHeader& h, size_t slot_bytes) {
     return fmt::format("payload of {} bytes does not fit a {}-byte slot", expected, slot_bytes);
   }
   if (uint64_t(h.orig_height) + h.pad_top > h.height || uint64_t(h.orig_width) + h.pad_left > h.width) {
-    return fmt::format("original shape {}x{} + pad ({},{}) exceeds stored {}x{}", h.orig_height,
-                       h.orig_width, h.pad_top, h.pad_left, h.height, h.width);
+    return fmt::format("original shape {}x{} + pad ({},{}) exceeds stored {}x{}", h.orig_height, h.orig_width,
+                       h.pad_top, h.pad_left, h.height, h.width);
   }
   return {};
 }
@@ -79,8 +79,7 @@ std::optional<Batch> Batcher::take_pending() {
   return batch;
 }
 
-std::optional<Batch> Batcher::next(std::chrono::milliseconds idle_timeout,
-                                   std::vector<shm::ReadSlot>& markers,
+std::optional<Batch> Batcher::next(std::chrono::milliseconds idle_timeout, std::vector<shm::ReadSlot>& markers,
                                    std::vector<RejectedEvent>& rejected) {
   const uint32_t limit = batch_size();
   if (pending_.empty()) {

@@ -11,18 +11,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 uint64_t ns_since(Clock::time_point t0) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 }
 
 }  // namespace
 
-CpuBackend::CpuBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model,
-                       BatchSink& sink)
-    : options_(options),
-      model_(std::move(model)),
-      precision_(options.precision),
-      sink_(sink) {
+CpuBackend::CpuBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model, BatchSink& sink)
+    : options_(options), model_(std::move(model)), precision_(options.precision), sink_(sink) {
   if (options_.cpu_threads > 0) torch::set_num_threads(options_.cpu_threads);
   model_->to(torch::Device(torch::kCPU), precision_, options_.channels_last);
   staging_ = torch::empty({int64_t(options_.max_batch_size * options_.max_payload_bytes)}, torch::kByte);
@@ -53,9 +48,9 @@ CompletedBatch CpuBackend::run(const torch::Tensor& bytes, Batch&& batch) {
   done.peaks.reserve(batch.size());
   for (int64_t i = 0; i < b; ++i) {
     peaks::ImageView image{bytes.data_ptr<uint8_t>() + i * shape.payload_bytes(), shape.dtype};
-    done.peaks.push_back(peaks::find_peaks_from_logits(cropped.data_ptr<float>() + i * event_logits,
-                                                       image, shape.channels, shape.height,
-                                                       shape.width, options_.peak_params));
+    done.peaks.push_back(peaks::find_peaks_from_logits(cropped.data_ptr<float>() + i * event_logits, image,
+                                                       shape.channels, shape.height, shape.width,
+                                                       options_.peak_params));
   }
   if (options_.write_masks) {
     // The peaks' own rule (peaks/peak_finder: logit1 > logit0) on the same float logits.
@@ -108,8 +103,7 @@ void CpuBackend::swap_model(std::unique_ptr<model::InferenceModel> next) {
 }
 
 nlohmann::json CpuBackend::describe() const {
-  return {{"device", "cpu"}, {"threads", torch::get_num_threads()},
-          {"precision", model::to_string(precision_)}};
+  return {{"device", "cpu"}, {"threads", torch::get_num_threads()}, {"precision", model::to_string(precision_)}};
 }
 
 }  // namespace peaknet::inferd

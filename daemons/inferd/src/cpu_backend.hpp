@@ -11,8 +11,7 @@ namespace peaknet::inferd {
 
 class CpuBackend final : public InferenceBackend {
  public:
-  CpuBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model,
-             BatchSink& sink);
+  CpuBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model, BatchSink& sink);
 
   std::string device_name() const override { return "cpu"; }
   void warm_up(const FrameShape& shape, uint32_t batch_size, uint32_t iterations) override;

@@ -10,11 +10,15 @@ namespace {
 
 peaks::LogitsType logits_type(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return peaks::LogitsType::kF32;
-    case torch::kBFloat16: return peaks::LogitsType::kBF16;
-    case torch::kHalf: return peaks::LogitsType::kF16;
-    default: throw std::runtime_error(std::string("model output dtype ") + c10::toString(t) +
-                                      " is not supported by the peak finder");
+    case torch::kFloat:
+      return peaks::LogitsType::kF32;
+    case torch::kBFloat16:
+      return peaks::LogitsType::kBF16;
+    case torch::kHalf:
+      return peaks::LogitsType::kF16;
+    default:
+      throw std::runtime_error(std::string("model output dtype ") + c10::toString(t) +
+                               " is not supported by the peak finder");
   }
 }
 
@@ -70,16 +74,15 @@ void CudaBackend::InputReleaser::loop(int device) {
 
 // ---------------------------------------------------------------- CudaBackend
 
-CudaBackend::CudaBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model,
-                         BatchSink& sink)
+CudaBackend::CudaBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model, BatchSink& sink)
     : options_(options),
       sink_(sink),
       device_(torch::kCUDA, static_cast<c10::DeviceIndex>(options.gpu)),
       h2d_(c10::cuda::getStreamFromPool(false, device_.index())),
       compute_(c10::cuda::getStreamFromPool(true, device_.index())),
       d2h_(c10::cuda::getStreamFromPool(false, device_.index())),
-      runner_(std::move(model), device_, options.precision, options.channels_last,
-              options.cuda_graphs, options.cudnn_benchmark) {
+      runner_(std::move(model), device_, options.precision, options.channels_last, options.cuda_graphs,
+              options.cudnn_benchmark) {
   c10::cuda::CUDAGuard guard(device_);
   if (options_.q1_data_area != nullptr) {
     q1_registration_ = HostRegistration(options_.q1_data_area, options_.q1_data_area_bytes);
@@ -115,9 +118,9 @@ peaks::CudaPeakFinder& CudaBackend::finder_for(const FrameShape& shape, size_t s
   if (per_slot.empty()) {
     // First batch of this shape: one finder per pipeline slot (results live until the slot is reused).
     for (size_t i = 0; i < slots_.size(); ++i) {
-      per_slot.push_back(std::make_unique<peaks::CudaPeakFinder>(
-          options_.max_batch_size, shape.channels, shape.height, shape.width,
-          options_.peak_params.max_num_peak, options_.peak_params.min_num_peak));
+      per_slot.push_back(std::make_unique<peaks::CudaPeakFinder>(options_.max_batch_size, shape.channels, shape.height,
+                                                                 shape.width, options_.peak_params.max_num_peak,
+                                                                 options_.peak_params.min_num_peak));
     }
   }
   return *per_slot[slot];
@@ -144,8 +147,7 @@ void CudaBackend::enqueue_h2d(Slot& s, const Batch& batch) {
   while (i < batch.size()) {
     size_t run = 1;
     while (i + run < batch.size() && batch.slots[i + run].index() == batch.slots[i].index() + run) ++run;
-    const std::byte* src = area + uint64_t(batch.slots[i].index()) * options_.q1_slot_bytes +
-                           shm::kPayloadOffset;
+    const std::byte* src = area + uint64_t(batch.slots[i].index()) * options_.q1_slot_bytes + shm::kPayloadOffset;
     cuda_check(cudaMemcpy2DAsync(dst + i * payload, payload, src, options_.q1_slot_bytes, payload, run,
                                  cudaMemcpyHostToDevice, h2d_.stream()),
                "cudaMemcpy2DAsync(Q1 -> device)");
@@ -184,9 +186,8 @@ void CudaBackend::enqueue_postprocess(Slot& s, const FrameShape& shape, int64_t 
   NvtxRange range("inferd.postprocess");
   cuda_check(cudaStreamWaitEvent(d2h_.stream(), s.fwd_end.get(), 0), "cudaStreamWaitEvent(forward)");
   s.post_start.record(d2h_.stream());
-  s.finder->enqueue_from_logits(s.logits.data_ptr(), logits_type(s.logits.scalar_type()),
-                                s.frames.data_ptr<float>(), uint32_t(events), shape.channels,
-                                d2h_.stream());
+  s.finder->enqueue_from_logits(s.logits.data_ptr(), logits_type(s.logits.scalar_type()), s.frames.data_ptr<float>(),
+                                uint32_t(events), shape.channels, d2h_.stream());
   if (mask_pool_) s.masks = torch::gt(s.logits.select(1, 1), s.logits.select(1, 0)).to(torch::kByte);
   s.post_end.record(d2h_.stream());
 }
@@ -263,8 +264,7 @@ void CudaBackend::warm_up(const FrameShape& shape, uint32_t batch_size, uint32_t
   flush();
   const Padding pad = padding_for(shape.height, shape.width, options_.pad_multiple);
   const int64_t rows = int64_t(runner_.uses_graphs() ? options_.max_batch_size : batch_size) * shape.channels;
-  runner_.prepare({rows, 1, int64_t(shape.height + pad.bottom), int64_t(shape.width + pad.right)},
-                  int(iterations));
+  runner_.prepare({rows, 1, int64_t(shape.height + pad.bottom), int64_t(shape.width + pad.right)}, int(iterations));
   for (size_t i = 0; i < slots_.size(); ++i) (void)finder_for(shape, i);
   // Per pipeline slot: raw H2D buffer, float frames, cropped logits, peak-finder labels (+ masks). The
   // model's activations are not per slot: one graph (or the eager cache) serves every slot in turn.

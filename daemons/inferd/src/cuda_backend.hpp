@@ -34,8 +34,7 @@ namespace peaknet::inferd {
 
 class CudaBackend final : public InferenceBackend {
  public:
-  CudaBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model,
-              BatchSink& sink);
+  CudaBackend(const BackendOptions& options, std::unique_ptr<model::InferenceModel> model, BatchSink& sink);
   ~CudaBackend() override;
 
   std::string device_name() const override;
@@ -53,11 +52,11 @@ class CudaBackend final : public InferenceBackend {
     CudaEvent h2d_start{cudaEventDefault}, h2d_end{cudaEventDefault};
     CudaEvent compute_start{cudaEventDefault}, pre_end{cudaEventDefault}, fwd_end{cudaEventDefault};
     CudaEvent post_start{cudaEventDefault}, post_end{cudaEventDefault};
-    Batch batch;            ///< headers (+ Q1 slots with write_frames) of the batch in flight
+    Batch batch;  ///< headers (+ Q1 slots with write_frames) of the batch in flight
     Padding pad;
-    torch::Tensor frames;   ///< float (B*C, H, W): intensities for the peak finder (kept alive)
-    torch::Tensor logits;   ///< cropped (B*C, 2, H, W) in the model's dtype (kept alive)
-    torch::Tensor masks;    ///< device_masks: uint8 (B*C, H, W)
+    torch::Tensor frames;  ///< float (B*C, H, W): intensities for the peak finder (kept alive)
+    torch::Tensor logits;  ///< cropped (B*C, 2, H, W) in the model's dtype (kept alive)
+    torch::Tensor masks;   ///< device_masks: uint8 (B*C, H, W)
     peaks::CudaPeakFinder* finder = nullptr;
   };
 
@@ -96,8 +95,7 @@ class CudaBackend final : public InferenceBackend {
   std::vector<Slot> slots_;
   size_t next_slot_ = 0;
   std::deque<size_t> order_;  ///< busy slots, oldest first
-  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::vector<std::unique_ptr<peaks::CudaPeakFinder>>>
-      finders_;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::vector<std::unique_ptr<peaks::CudaPeakFinder>>> finders_;
   std::unique_ptr<DeviceMaskPool> mask_pool_;
   std::unique_ptr<InputReleaser> releaser_;  ///< last member: joined first
 };

@@ -23,8 +23,7 @@ size_t device_used_bytes() {
 }  // namespace
 
 CudaModelRunner::CudaModelRunner(std::unique_ptr<model::InferenceModel> model, torch::Device device,
-                                 model::Precision precision, bool channels_last, bool use_graphs,
-                                 bool cudnn_benchmark)
+                                 model::Precision precision, bool channels_last, bool use_graphs, bool cudnn_benchmark)
     : model_(std::move(model)),
       device_(device),
       precision_(precision),
@@ -93,9 +92,10 @@ void CudaModelRunner::prepare(const std::vector<int64_t>& input_shape, int itera
     side.synchronize();
     c10::cuda::CUDACachingAllocator::emptyCache();  // what the capture's own eager bookkeeping left
     const size_t used_after = device_used_bytes();
-    spdlog::info("CUDA graph captured for input {}: +{:.2f} GiB (graph pool shared by all graphs, static "
-                 "input/output); device {:.2f} GiB used", fmt::join(input_shape, "x"),
-                 gib(used_after > used_before ? used_after - used_before : 0), gib(used_after));
+    spdlog::info(
+        "CUDA graph captured for input {}: +{:.2f} GiB (graph pool shared by all graphs, static "
+        "input/output); device {:.2f} GiB used",
+        fmt::join(input_shape, "x"), gib(used_after > used_before ? used_after - used_before : 0), gib(used_after));
     graphs_.emplace(input_shape, std::move(g));
   }
 }

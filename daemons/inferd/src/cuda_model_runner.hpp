@@ -18,8 +18,8 @@ namespace peaknet::inferd {
 
 class CudaModelRunner {
  public:
-  CudaModelRunner(std::unique_ptr<model::InferenceModel> model, torch::Device device,
-                  model::Precision precision, bool channels_last, bool use_graphs, bool cudnn_benchmark = false);
+  CudaModelRunner(std::unique_ptr<model::InferenceModel> model, torch::Device device, model::Precision precision,
+                  bool channels_last, bool use_graphs, bool cudnn_benchmark = false);
 
   /// Model output for `input` (n, 1, Hp, Wp) float on the current stream. With a graph captured for
   /// (graph_rows, 1, Hp, Wp), n <= graph_rows rows are copied into its static input and the first n

@@ -26,12 +26,11 @@ DeviceMaskPool::~DeviceMaskPool() {
 void DeviceMaskPool::store(uint32_t q2_slot, const void* d_mask, uint64_t bytes, cudaStream_t stream,
                            shm::ResultHeader& result) {
   if (q2_slot >= entries_ || bytes > entry_bytes_) {
-    throw std::logic_error("device mask of " + std::to_string(bytes) + " bytes for Q2 slot " +
-                           std::to_string(q2_slot) + " does not fit the pool");
+    throw std::logic_error("device mask of " + std::to_string(bytes) + " bytes for Q2 slot " + std::to_string(q2_slot) +
+                           " does not fit the pool");
   }
   const uint64_t offset = uint64_t(q2_slot) * entry_bytes_;
-  cuda_check(cudaMemcpyAsync(static_cast<char*>(pool_) + offset, d_mask, bytes,
-                             cudaMemcpyDeviceToDevice, stream),
+  cuda_check(cudaMemcpyAsync(static_cast<char*>(pool_) + offset, d_mask, bytes, cudaMemcpyDeviceToDevice, stream),
              "cudaMemcpyAsync(device mask)");
   event_.record(stream);
   std::memcpy(result.ipc_mem_handle, &mem_handle_, sizeof(mem_handle_));

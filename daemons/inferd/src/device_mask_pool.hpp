@@ -28,8 +28,7 @@ class DeviceMaskPool {
   /// Enqueues the copy of `bytes` (<= entry_bytes) from `d_mask` into entry `q2_slot` on `stream`,
   /// records the IPC event after it and fills the result's IPC fields, mask_place kDevice,
   /// mask_device_pci and kResultFlagDeviceMask.
-  void store(uint32_t q2_slot, const void* d_mask, uint64_t bytes, cudaStream_t stream,
-             shm::ResultHeader& result);
+  void store(uint32_t q2_slot, const void* d_mask, uint64_t bytes, cudaStream_t stream, shm::ResultHeader& result);
 
  private:
   uint32_t entries_;

@@ -54,10 +54,14 @@ model::ModelSpec model_spec(const config::InferdModelConfig& m) {
 /// inferd.precision for the model; auto is bf16 on cuda, fp32 on cpu.
 model::Precision model_precision(config::Precision wanted, config::Device device) {
   switch (wanted) {
-    case config::Precision::kFp32: return model::Precision::kFp32;
-    case config::Precision::kBf16: return model::Precision::kBf16;
-    case config::Precision::kFp16: return model::Precision::kFp16;
-    case config::Precision::kAuto: break;
+    case config::Precision::kFp32:
+      return model::Precision::kFp32;
+    case config::Precision::kBf16:
+      return model::Precision::kBf16;
+    case config::Precision::kFp16:
+      return model::Precision::kFp16;
+    case config::Precision::kAuto:
+      break;
   }
   return device == config::Device::kCuda ? model::Precision::kBf16 : model::Precision::kFp32;
 }
@@ -66,11 +70,16 @@ model::Precision model_precision(config::Precision wanted, config::Device device
 
 const char* to_string(ServiceState state) {
   switch (state) {
-    case ServiceState::kStarting: return "starting";
-    case ServiceState::kWarming: return "warming";
-    case ServiceState::kReady: return "ready";
-    case ServiceState::kDraining: return "draining";
-    case ServiceState::kStopped: return "stopped";
+    case ServiceState::kStarting:
+      return "starting";
+    case ServiceState::kWarming:
+      return "warming";
+    case ServiceState::kReady:
+      return "ready";
+    case ServiceState::kDraining:
+      return "draining";
+    case ServiceState::kStopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -82,7 +91,7 @@ class InferdServiceImpl final : public BatchSink {
         device_(resolve_device(config.inferd.device)),
         gpu_(options.gpu >= 0 ? options.gpu : static_cast<int>(config.inferd.gpu)),
         producer_id_(device_ == config::Device::kCuda ? static_cast<uint32_t>(gpu_)
-                                       : static_cast<uint32_t>(config.inferd.cpu_index)),
+                                                      : static_cast<uint32_t>(config.inferd.cpu_index)),
         block_name_(config::stats_block_name(
             config.run.name, common::daemon_id("inferd", !options.instance.empty() ? options.instance
                                                          : device_ == config::Device::kCuda
@@ -140,8 +149,9 @@ class InferdServiceImpl final : public BatchSink {
                  spec_.random_init ? "random init" : spec_.weights, config::to_string(device_),
                  device_ == config::Device::kCuda ? std::to_string(gpu_) : "");
     if (spec_.random_init) {
-      spdlog::warn("DEMO MODEL: inferd.model.random_init is set — random weights, the peaks found are "
-                   "meaningless. Configure inferd.model.weights for real data.");
+      spdlog::warn(
+          "DEMO MODEL: inferd.model.random_init is set — random weights, the peaks found are "
+          "meaningless. Configure inferd.model.weights for real data.");
     }
     backend_ = make_backend(o, model::load_model(spec_), *this);
     if (device_ == config::Device::kCuda && c.nvml) {
@@ -171,18 +181,18 @@ class InferdServiceImpl final : public BatchSink {
     stage_.busy("warm-up");
     if (c.warmup_iterations > 0 && !stop_requested_.load()) {
       set_state(ServiceState::kWarming);
-      const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
-                             uint32_t(c.warmup_shape[2]), shm::DType::kF32};
+      const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]), uint32_t(c.warmup_shape[2]),
+                             shm::DType::kF32};
       const auto t0 = Clock::now();
       backend_->warm_up(shape, batcher_.batch_size(), static_cast<uint32_t>(c.warmup_iterations));
-      spdlog::info("warm-up: {} batches of {}x{}x{}x{} in {} ms", c.warmup_iterations,
-                   batcher_.batch_size(), shape.channels, shape.height, shape.width,
+      spdlog::info("warm-up: {} batches of {}x{}x{}x{} in {} ms", c.warmup_iterations, batcher_.batch_size(),
+                   shape.channels, shape.height, shape.width,
                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
     }
     stage_.idle("waiting for Q1 events");  // before ready: the monitor judges from here on
     set_state(ServiceState::kReady);
-    spdlog::info("ready on {}: Q1 {} -> Q2 {}, counters {}", backend_->device_name(), q1_.name(),
-                 q2_.name(), block_name_);
+    spdlog::info("ready on {}: Q1 {} -> Q2 {}, counters {}", backend_->device_name(), q1_.name(), q2_.name(),
+                 block_name_);
 
     std::vector<shm::ReadSlot> markers;
     std::vector<RejectedEvent> rejected;
@@ -226,8 +236,8 @@ class InferdServiceImpl final : public BatchSink {
     refresh_gauges();
     stage_.done();
     set_state(ServiceState::kStopped);
-    spdlog::info("drained: {} batches, {} events, {} hits", counters_.batches.load(),
-                 counters_.events_out.load(), counters_.hits.load());
+    spdlog::info("drained: {} batches, {} events, {} hits", counters_.batches.load(), counters_.events_out.load(),
+                 counters_.hits.load());
     return 0;
   }
 
@@ -356,8 +366,8 @@ class InferdServiceImpl final : public BatchSink {
     stage_.busy("model swap");
     const auto& c = config_.inferd;
     backend_->swap_model(std::move(next));
-    const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]),
-                           uint32_t(c.warmup_shape[2]), shm::DType::kF32};
+    const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]), uint32_t(c.warmup_shape[2]),
+                           shm::DType::kF32};
     if (c.warmup_iterations > 0) {
       backend_->warm_up(shape, batcher_.batch_size(), static_cast<uint32_t>(c.warmup_iterations));
     }
@@ -371,8 +381,8 @@ class InferdServiceImpl final : public BatchSink {
   /// whole-GPU utilisation, where it answers, is the separate gauge gpu_util_nvml_pct.
   void refresh_gauges() {
     counters_.in_flight.store(backend_->in_flight());
-    const uint64_t device_ns = counters_.time_preprocess_ns.load() + counters_.time_forward_ns.load() +
-                               counters_.time_postprocess_ns.load();
+    const uint64_t device_ns =
+        counters_.time_preprocess_ns.load() + counters_.time_forward_ns.load() + counters_.time_postprocess_ns.load();
     const auto now = Clock::now();
     const double wall_ns = std::chrono::duration<double, std::nano>(now - busy_since_).count();
     if (busy_since_ != Clock::time_point{} && wall_ns > 0) {
@@ -421,10 +431,8 @@ class InferdServiceImpl final : public BatchSink {
 InferdService::InferdService(std::unique_ptr<InferdServiceImpl> impl) : impl_(std::move(impl)) {}
 InferdService::~InferdService() = default;
 
-std::unique_ptr<InferdService> InferdService::create(const config::SuiteConfig& config,
-                                                     const InferdOptions& options) {
-  return std::unique_ptr<InferdService>(
-      new InferdService(std::make_unique<InferdServiceImpl>(config, options)));
+std::unique_ptr<InferdService> InferdService::create(const config::SuiteConfig& config, const InferdOptions& options) {
+  return std::unique_ptr<InferdService>(new InferdService(std::make_unique<InferdServiceImpl>(config, options)));
 }
 
 int InferdService::run(const RunHooks& hooks) { return impl_->run(hooks); }

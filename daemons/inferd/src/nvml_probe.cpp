@@ -23,10 +23,8 @@ NvmlProbe::NvmlProbe(int gpu, const char* pci_bus_id) {
   library_ = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   if (library_ == nullptr) return;
   auto init = reinterpret_cast<int (*)()>(dlsym(library_, "nvmlInit_v2"));
-  auto by_pci = reinterpret_cast<int (*)(const char*, void**)>(
-      dlsym(library_, "nvmlDeviceGetHandleByPciBusId_v2"));
-  auto by_index = reinterpret_cast<int (*)(unsigned, void**)>(
-      dlsym(library_, "nvmlDeviceGetHandleByIndex_v2"));
+  auto by_pci = reinterpret_cast<int (*)(const char*, void**)>(dlsym(library_, "nvmlDeviceGetHandleByPciBusId_v2"));
+  auto by_index = reinterpret_cast<int (*)(unsigned, void**)>(dlsym(library_, "nvmlDeviceGetHandleByIndex_v2"));
   utilization_ = reinterpret_cast<int (*)(void*, void*)>(dlsym(library_, "nvmlDeviceGetUtilizationRates"));
   memory_ = reinterpret_cast<int (*)(void*, void*)>(dlsym(library_, "nvmlDeviceGetMemoryInfo"));
   shutdown_ = reinterpret_cast<int (*)()>(dlsym(library_, "nvmlShutdown"));

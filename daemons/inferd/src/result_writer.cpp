@@ -92,8 +92,8 @@ size_t ResultWriter::write(const CompletedBatch& done, const std::atomic<bool>& 
     auto& r = *reinterpret_cast<shm::ResultHeader*>(base);
     copy_event_fields(batch.headers[i], r);
     const peaks::EventPeaks& ev = done.peaks[i];
-    const bool with_frame = contents_.frames && (ev.hit || contents_.frames_of_nonhits) &&
-                            i < batch.slots.size() && batch.slots[i].valid();
+    const bool with_frame =
+        contents_.frames && (ev.hit || contents_.frames_of_nonhits) && i < batch.slots.size() && batch.slots[i].valid();
     // Room for peaks: everything after kPeaksOffset, less the frame when one is written.
     uint64_t room = slot->size() - shm::kPeaksOffset;
     bool frame_fits = false;

@@ -16,21 +16,31 @@ torch::Tensor frames_to_float(const torch::Tensor& bytes, const FrameShape& shap
   // Reinterpret the raw bytes in a same-width signed/float type, then widen.
   auto as = [&](torch::ScalarType t) { return bytes.view(t).view(dims); };
   switch (shape.dtype) {
-    case shm::DType::kU8: return as(torch::kByte).to(torch::kFloat);
-    case shm::DType::kI8: return as(torch::kChar).to(torch::kFloat);
-    case shm::DType::kI16: return as(torch::kShort).to(torch::kFloat);
-    case shm::DType::kU16: return as(torch::kShort).to(torch::kInt).bitwise_and(0xFFFF).to(torch::kFloat);
-    case shm::DType::kI32: return as(torch::kInt).to(torch::kFloat);
+    case shm::DType::kU8:
+      return as(torch::kByte).to(torch::kFloat);
+    case shm::DType::kI8:
+      return as(torch::kChar).to(torch::kFloat);
+    case shm::DType::kI16:
+      return as(torch::kShort).to(torch::kFloat);
+    case shm::DType::kU16:
+      return as(torch::kShort).to(torch::kInt).bitwise_and(0xFFFF).to(torch::kFloat);
+    case shm::DType::kI32:
+      return as(torch::kInt).to(torch::kFloat);
     case shm::DType::kU32:
       return as(torch::kInt).to(torch::kLong).bitwise_and(int64_t{0xFFFFFFFF}).to(torch::kFloat);
-    case shm::DType::kI64: return as(torch::kLong).to(torch::kFloat);
-    case shm::DType::kU64: return as(torch::kLong).to(torch::kDouble).remainder(18446744073709551616.0)
-                               .to(torch::kFloat);  // values >= 2^63 wrap negative; remainder restores them
-    case shm::DType::kF32: return as(torch::kFloat);
-    case shm::DType::kF64: return as(torch::kDouble).to(torch::kFloat);
+    case shm::DType::kI64:
+      return as(torch::kLong).to(torch::kFloat);
+    case shm::DType::kU64:
+      return as(torch::kLong)
+          .to(torch::kDouble)
+          .remainder(18446744073709551616.0)
+          .to(torch::kFloat);  // values >= 2^63 wrap negative; remainder restores them
+    case shm::DType::kF32:
+      return as(torch::kFloat);
+    case shm::DType::kF64:
+      return as(torch::kDouble).to(torch::kFloat);
   }
-  throw std::invalid_argument(fmt::format("frame dtype code {} is not supported",
-                                          static_cast<int>(shape.dtype)));
+  throw std::invalid_argument(fmt::format("frame dtype code {} is not supported", static_cast<int>(shape.dtype)));
 }
 
 torch::Tensor make_model_input(const torch::Tensor& frames, Padding pad, bool instance_norm) {

@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
     cudaStream_t stream = nullptr;
     cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
     shm::Ring q2 = shm::Ring::attach(q2_name);
-    std::map<std::string, void*> pools;          // one open per exported pool
-    std::map<std::string, cudaEvent_t> events;   // one open per exported event
+    std::map<std::string, void*> pools;         // one open per exported pool
+    std::map<std::string, cudaEvent_t> events;  // one open per exported event
     size_t read = 0, checked = 0, bad = 0, without_mask = 0;
     uint64_t foreground_total = 0;
     std::vector<shm::ReadSlot> slots;
@@ -102,8 +102,11 @@ int main(int argc, char** argv) {
       slots.clear();
     }
     for (auto& [k, base] : pools) cudaIpcCloseMemHandle(base);
-    nlohmann::json summary{{"read", read}, {"checked", checked}, {"bad", bad},
-                           {"without_mask", without_mask}, {"foreground_pixels", foreground_total}};
+    nlohmann::json summary{{"read", read},
+                           {"checked", checked},
+                           {"bad", bad},
+                           {"without_mask", without_mask},
+                           {"foreground_pixels", foreground_total}};
     std::cout << summary.dump() << std::endl;
     return (read == expect && bad == 0 && without_mask == 0) ? 0 : 1;
   } catch (const std::exception& e) {

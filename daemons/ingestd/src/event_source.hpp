@@ -39,9 +39,9 @@ struct SourceEnv {
   /// For sources that write events into Q1 themselves (synthetic).
   Q1Writer& q1;
   EventIdAllocator& ids;
-  std::function<bool()> give_up_waiting_for_q1;   ///< true once a stop's flush deadline passed
+  std::function<bool()> give_up_waiting_for_q1;      ///< true once a stop's flush deadline passed
   std::function<void()> begin_pending, end_pending;  ///< an event waiting for Q1 room is not idle time
-  const std::atomic<double>& synthetic_rate_hz;   ///< live key ingestd.synthetic.rate_hz
+  const std::atomic<double>& synthetic_rate_hz;      ///< live key ingestd.synthetic.rate_hz
 };
 
 class EventSource {

@@ -6,12 +6,18 @@ namespace peaknet::ingestd {
 
 const char* to_string(EventDropReason reason) noexcept {
   switch (reason) {
-    case EventDropReason::kQ1Full: return "q1_full";
-    case EventDropReason::kSlotTooSmall: return "slot_too_small";
-    case EventDropReason::kDecodeFailed: return "decode_failed";
-    case EventDropReason::kShutdown: return "shutdown";
-    case EventDropReason::kLostInCrash: return "lost_in_crash";
-    case EventDropReason::kCount: break;
+    case EventDropReason::kQ1Full:
+      return "q1_full";
+    case EventDropReason::kSlotTooSmall:
+      return "slot_too_small";
+    case EventDropReason::kDecodeFailed:
+      return "decode_failed";
+    case EventDropReason::kShutdown:
+      return "shutdown";
+    case EventDropReason::kLostInCrash:
+      return "lost_in_crash";
+    case EventDropReason::kCount:
+      break;
   }
   return "unknown";
 }

@@ -38,9 +38,10 @@ void log_detector_found(const std::string& name) {
   static std::set<std::string> logged;
   std::lock_guard lock(mutex);
   if (logged.insert(name).second) {
-    spdlog::info("npz: no '{}' member; using '{}' and '{}_original_shape' (the one <detector>.image pair; "
-                 "ingestd.decode.npz.detector_key chooses another)",
-                 ingest::DecoderOptions{}.npz_detector_key, name, name);
+    spdlog::info(
+        "npz: no '{}' member; using '{}' and '{}_original_shape' (the one <detector>.image pair; "
+        "ingestd.decode.npz.detector_key chooses another)",
+        ingest::DecoderOptions{}.npz_detector_key, name, name);
   }
 }
 
@@ -55,37 +56,43 @@ void publish_hdf5_lock_stats(IngestCounters& counters) {
 
 const char* to_string(EndReason reason) noexcept {
   switch (reason) {
-    case EndReason::kNone: return "running";
-    case EndReason::kSourceFinished: return "source_finished";
-    case EndReason::kIdleTimeout: return "idle_timeout";
-    case EndReason::kSimplonEnd: return "simplon_end";
-    case EndReason::kDrain: return "drain";
-    case EndReason::kStop: return "stop";
+    case EndReason::kNone:
+      return "running";
+    case EndReason::kSourceFinished:
+      return "source_finished";
+    case EndReason::kIdleTimeout:
+      return "idle_timeout";
+    case EndReason::kSimplonEnd:
+      return "simplon_end";
+    case EndReason::kDrain:
+      return "drain";
+    case EndReason::kStop:
+      return "stop";
   }
   return "unknown";
 }
 
-
 Ingestd::Ingestd(config::SuiteConfig config)
     : config_(std::move(config)),
       progress_(std::chrono::seconds(config_.control.stall_timeout_s)),
-      decoder_options_(ingest::DecoderOptions::from_config(
-          config::ConfigNode(config_.ingestd.decode, "config.ingestd.decode"))),
+      decoder_options_(
+          ingest::DecoderOptions::from_config(config::ConfigNode(config_.ingestd.decode, "config.ingestd.decode"))),
       simplon_session_(std::make_shared<ingest::SimplonSession>(decoder_options_)),
       ids_(std::make_unique<EventIdAllocator>()),
       queue_(std::make_unique<BoundedQueue<RawMessage>>(static_cast<size_t>(config_.ingestd.decode_queue_messages))),
       synthetic_rate_hz_(config_.ingestd.synthetic.rate_hz) {
   const auto& c = config_.ingestd;
   // No endpoints yet: the zmq source registers "endpoint.<i>.*" for the endpoints it opens.
-  counters_ = std::make_unique<IngestCounters>(config::stats_block_name(config_.run.name, "ingestd"), 0, config_.run.group_access);
+  counters_ = std::make_unique<IngestCounters>(config::stats_block_name(config_.run.name, "ingestd"), 0,
+                                               config_.run.group_access);
   progress_.count_into(&counters_->stalls, &counters_->stalled);
   q1_ = std::make_unique<Q1Writer>(config::ring_options(config_, config_.q1));
   progress_.watch_ring("q1", [this] { return q1_->link_problem(); });
   spdlog::info("event id epoch {:016x} (events are named by epoch and id)", ids_->epoch());
   if (const uint64_t earlier = q1_->counters().published; earlier > 0) {
     ids_->start_all_at(earlier);
-    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_->name(),
-                 earlier, earlier);
+    spdlog::info("q1 {} already carried {} events (restart): event sequences continue at {}", q1_->name(), earlier,
+                 earlier);
   }
   if (!c.record_dir.empty()) recorder_ = std::make_unique<MessageRecorder>(c.record_dir);
   if (!c.quarantine_dir.empty()) {
@@ -125,8 +132,7 @@ void Ingestd::end_pending() {
 void Ingestd::hold(uint64_t bytes) {
   auto raise_max = [](std::atomic<uint64_t>& max, uint64_t v) {
     uint64_t m = max.load(std::memory_order_relaxed);
-    while (v > m && !max.compare_exchange_weak(m, v, std::memory_order_relaxed)) {
-    }
+    while (v > m && !max.compare_exchange_weak(m, v, std::memory_order_relaxed)) {}
   };
   raise_max(counters_->held_messages_max, counters_->held_messages.fetch_add(1) + 1);
   raise_max(counters_->held_bytes_max, counters_->held_bytes.fetch_add(bytes) + bytes);
@@ -165,7 +171,8 @@ bool Ingestd::give_up_waiting_for_q1() const {
 
 void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
   ingest::Decoder decoder(decoder_options_, simplon_session_);
-  Q1EventSink sink(*q1_, *ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
+  Q1EventSink sink(
+      *q1_, *ids_, *counters_, [this] { return give_up_waiting_for_q1(); }, &stage);
   logging::RateLimiter reject_log(std::chrono::milliseconds(config_.ingestd.reject_log_interval_ms));
   logging::RateLimiter too_big_log(std::chrono::seconds(10));
   auto& counters = *counters_;
@@ -195,12 +202,13 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
       // Never silent: a slot size that does not fit the data drops every such event (issue 16).
       uint64_t suppressed = 0;
       if (too_big_log.allow(suppressed)) {
-        spdlog::error("message {} from source {}: {} of {} events dropped (slot_too_small): an event of {} needs a Q1 "
-                      "slot of {} bytes, config.q1.slot_bytes gives {}; declare q1.event_shape/event_dtype and set "
-                      "q1.slot_bytes to 0 (auto) or >= {}{}",
-                      message->message_id, message->source_id, sink.events_too_big(), sink.events_in_message(),
-                      sink.too_big_shape(), sink.slot_bytes_needed(), q1_->slot_bytes(), sink.slot_bytes_needed(),
-                      suppressed ? fmt::format(" ({} more such messages not logged)", suppressed) : std::string());
+        spdlog::error(
+            "message {} from source {}: {} of {} events dropped (slot_too_small): an event of {} needs a Q1 "
+            "slot of {} bytes, config.q1.slot_bytes gives {}; declare q1.event_shape/event_dtype and set "
+            "q1.slot_bytes to 0 (auto) or >= {}{}",
+            message->message_id, message->source_id, sink.events_too_big(), sink.events_in_message(),
+            sink.too_big_shape(), sink.slot_bytes_needed(), q1_->slot_bytes(), sink.slot_bytes_needed(),
+            suppressed ? fmt::format(" ({} more such messages not logged)", suppressed) : std::string());
       }
     }
     counters.events_rejected.fetch_add(result.events_rejected, std::memory_order_relaxed);
@@ -221,8 +229,7 @@ void Ingestd::decode_loop(size_t thread_index, common::Stage& stage) {
       uint64_t suppressed = 0;
       if (reject_log.allow(suppressed)) {
         spdlog::warn("rejected message {} from source {} ({} bytes, {}): {}: {}{}", message->message_id,
-                     message->source_id, message->bytes.size(), ingest::to_string(result.format), reason,
-                     result.detail,
+                     message->source_id, message->bytes.size(), ingest::to_string(result.format), reason, result.detail,
                      suppressed ? fmt::format(" ({} more rejects not logged)", suppressed) : std::string());
       }
       if (quarantine_) quarantine_->save(reason, message->source_id, message->message_id, message->view());
@@ -285,14 +292,15 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
   // run() starts after the control runtime refused a live twin: what the counters show open now was
   // held by a dead instance (socket, decode queue, a half-written slot) and is gone.
   // The held gauges describe this instance (a dead one's were just booked as lost).
-  for (auto* g : {&counters_->held_messages, &counters_->held_bytes, &counters_->held_messages_max,
-                  &counters_->held_bytes_max}) {
+  for (auto* g :
+       {&counters_->held_messages, &counters_->held_bytes, &counters_->held_messages_max, &counters_->held_bytes_max}) {
     g->store(0);
   }
   if (const auto [events, messages] = counters_->settle_dead_instance(); events || messages) {
-    spdlog::warn("an earlier ingestd of this run died holding {} decoded events and {} undecoded messages: "
-                 "counted as dropped_lost_in_crash / messages_lost_in_crash",
-                 events, messages);
+    spdlog::warn(
+        "an earlier ingestd of this run died holding {} decoded events and {} undecoded messages: "
+        "counted as dropped_lost_in_crash / messages_lost_in_crash",
+        events, messages);
   }
   counters_->running.store(1);
   const auto& c = config_.ingestd;

@@ -14,8 +14,8 @@ void make_dir(const fs::path& dir, const char* what) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) {
-    throw std::runtime_error(std::string(what) + " directory " + dir.string() + ": cannot create (" +
-                             ec.message() + ")");
+    throw std::runtime_error(std::string(what) + " directory " + dir.string() + ": cannot create (" + ec.message() +
+                             ")");
   }
 }
 

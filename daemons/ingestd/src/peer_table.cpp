@@ -100,8 +100,8 @@ void PeerTable::retire_overflow() {
 
 nlohmann::json PeerTable::to_json() const {
   auto one = [](const PeerRecord& p) {
-    nlohmann::json j = {{"address", p.address}, {"messages", p.messages}, {"bytes", p.bytes},
-                        {"connected_ns", p.connected_ns}};
+    nlohmann::json j = {
+        {"address", p.address}, {"messages", p.messages}, {"bytes", p.bytes}, {"connected_ns", p.connected_ns}};
     if (p.disconnected_ns) j["disconnected_ns"] = p.disconnected_ns;
     return j;
   };

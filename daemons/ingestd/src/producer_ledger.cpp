@@ -37,8 +37,7 @@ void ProducerLedger::record(uint64_t producer_id, uint64_t seq) {
   }
   e->events->fetch_add(1, std::memory_order_relaxed);
   uint64_t next = e->next_seq->load(std::memory_order_relaxed);
-  while (seq + 1 > next && !e->next_seq->compare_exchange_weak(next, seq + 1, std::memory_order_relaxed)) {
-  }
+  while (seq + 1 > next && !e->next_seq->compare_exchange_weak(next, seq + 1, std::memory_order_relaxed)) {}
   if (seq + 1 > next) seq_expected_.fetch_add(seq + 1 - next, std::memory_order_relaxed);
 }
 

@@ -23,8 +23,8 @@ uint64_t draw_epoch() {
 
 EventIdAllocator::EventIdAllocator() : EventIdAllocator(draw_epoch()) {}
 
-Q1EventSink::Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters,
-                         std::function<bool()> give_up, common::Stage* stage)
+Q1EventSink::Q1EventSink(Q1Writer& q1, EventIdAllocator& ids, IngestCounters& counters, std::function<bool()> give_up,
+                         common::Stage* stage)
     : q1_(q1), ids_(ids), counters_(counters), give_up_(std::move(give_up)), stage_(stage) {}
 
 Q1EventSink::~Q1EventSink() {
@@ -51,13 +51,11 @@ std::byte* Q1EventSink::begin_event(const ingest::EventMeta& meta, size_t payloa
     if (needed > slot_bytes_needed_) {
       slot_bytes_needed_ = needed;
       too_big_shape_ = std::to_string(meta.channels) + "x" + std::to_string(meta.height) + "x" +
-                       std::to_string(meta.width) + ", " + std::to_string(shm::dtype_size(meta.dtype)) +
-                       "-byte pixels";
+                       std::to_string(meta.width) + ", " + std::to_string(shm::dtype_size(meta.dtype)) + "-byte pixels";
     }
     // The largest need seen: `peakctl stats` and the metrics show what q1.slot_bytes must become.
     auto& gauge = counters_.q1_slot_bytes_needed;
-    for (uint64_t seen = gauge.load(); seen < needed && !gauge.compare_exchange_weak(seen, needed);) {
-    }
+    for (uint64_t seen = gauge.load(); seen < needed && !gauge.compare_exchange_weak(seen, needed);) {}
     return nullptr;
   }
   slot_ = q1_.acquire(give_up_, counters_.q1_blocked_ns, stage_);

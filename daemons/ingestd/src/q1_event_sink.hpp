@@ -2,8 +2,8 @@
 // Q1EventSink: the decoders' EventSink over Q1. begin_event acquires a slot and fills its EventHeader,
 // the decoder writes the pixels straight into the slot payload (the one host copy of a frame),
 // commit_event stamps the event id and publish time and publishes. One sink per decode thread.
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>

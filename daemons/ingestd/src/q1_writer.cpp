@@ -11,8 +11,8 @@ Q1Writer::Q1Writer(const shm::RingOptions& options) : name_(options.name), block
 
 shm::Ring* Q1Writer::current() const { return current_.load(std::memory_order_acquire); }
 
-std::optional<Q1Slot> Q1Writer::acquire(const std::function<bool()>& give_up,
-                                        std::atomic<uint64_t>& blocked_ns, common::Stage* stage) {
+std::optional<Q1Slot> Q1Writer::acquire(const std::function<bool()>& give_up, std::atomic<uint64_t>& blocked_ns,
+                                        common::Stage* stage) {
   const auto t0 = std::chrono::steady_clock::now();
   std::optional<Q1Slot> out;
   while (true) {
@@ -29,8 +29,7 @@ std::optional<Q1Slot> Q1Writer::acquire(const std::function<bool()>& give_up,
     if (stage) stage->blocked("q1 acquire");
   }
   const auto waited = std::chrono::steady_clock::now() - t0;
-  blocked_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count(),
-                       std::memory_order_relaxed);
+  blocked_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count(), std::memory_order_relaxed);
   return out;
 }
 

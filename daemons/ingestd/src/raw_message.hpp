@@ -13,13 +13,11 @@ namespace peaknet::ingestd {
 
 struct RawMessage {
   zmq::message_t bytes;
-  uint32_t source_id = 0;    ///< endpoint index (or the replay/synthetic source id)
-  uint64_t message_id = 0;   ///< per-source message counter, from 0
-  uint64_t t_recv_ns = 0;    ///< CLOCK_REALTIME at arrival
+  uint32_t source_id = 0;   ///< endpoint index (or the replay/synthetic source id)
+  uint64_t message_id = 0;  ///< per-source message counter, from 0
+  uint64_t t_recv_ns = 0;   ///< CLOCK_REALTIME at arrival
 
-  std::span<const uint8_t> view() const {
-    return {static_cast<const uint8_t*>(bytes.data()), bytes.size()};
-  }
+  std::span<const uint8_t> view() const { return {static_cast<const uint8_t*>(bytes.data()), bytes.size()}; }
 };
 
 /// The rings' time base (CLOCK_REALTIME ns), shared by every daemon.

@@ -39,7 +39,8 @@ void ReplaySource::run(common::Stage& stage) {
     const uint64_t start = shm::steady_ns();
     for (const auto& entry : entries) {
       if (rc.speed > 0) {
-        const double offset_ns = static_cast<double>(entry.t_recv_ns - std::min(entry.t_recv_ns, t0_recorded)) / rc.speed;
+        const double offset_ns =
+            static_cast<double>(entry.t_recv_ns - std::min(entry.t_recv_ns, t0_recorded)) / rc.speed;
         if (!sleep_until_ns(start + static_cast<uint64_t>(offset_ns), stop_, stage)) break;
       }
       if (stop_.load()) break;

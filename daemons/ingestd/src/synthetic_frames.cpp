@@ -92,8 +92,10 @@ void SyntheticFrames::fill_typed(uint64_t index, T* out) const {
     const double cy = rng.uniform() * height_, cx = rng.uniform() * width_;
     const double amp = amplitude_ * (0.5 + rng.uniform());
     T* panel = out + c * plane;
-    const int y0 = std::max(0, static_cast<int>(cy) - radius), y1 = std::min<int>(height_ - 1, static_cast<int>(cy) + radius);
-    const int x0 = std::max(0, static_cast<int>(cx) - radius), x1 = std::min<int>(width_ - 1, static_cast<int>(cx) + radius);
+    const int y0 = std::max(0, static_cast<int>(cy) - radius),
+              y1 = std::min<int>(height_ - 1, static_cast<int>(cy) + radius);
+    const int x0 = std::max(0, static_cast<int>(cx) - radius),
+              x1 = std::min<int>(width_ - 1, static_cast<int>(cx) + radius);
     for (int y = y0; y <= y1; ++y) {
       const double gy = std::exp(-0.5 * (y + 0.5 - cy) * (y + 0.5 - cy) / (sigma_px_ * sigma_px_));
       for (int x = x0; x <= x1; ++x) {
@@ -111,11 +113,20 @@ void SyntheticFrames::fill(uint64_t index, std::span<std::byte> out) const {
                                 std::to_string(out.size()));
   }
   switch (dtype_) {
-    case shm::DType::kF32: fill_typed(index, reinterpret_cast<float*>(out.data())); break;
-    case shm::DType::kF64: fill_typed(index, reinterpret_cast<double*>(out.data())); break;
-    case shm::DType::kU16: fill_typed(index, reinterpret_cast<uint16_t*>(out.data())); break;
-    case shm::DType::kI32: fill_typed(index, reinterpret_cast<int32_t*>(out.data())); break;
-    default: throw std::invalid_argument("synthetic frames: unsupported dtype");
+    case shm::DType::kF32:
+      fill_typed(index, reinterpret_cast<float*>(out.data()));
+      break;
+    case shm::DType::kF64:
+      fill_typed(index, reinterpret_cast<double*>(out.data()));
+      break;
+    case shm::DType::kU16:
+      fill_typed(index, reinterpret_cast<uint16_t*>(out.data()));
+      break;
+    case shm::DType::kI32:
+      fill_typed(index, reinterpret_cast<int32_t*>(out.data()));
+      break;
+    default:
+      throw std::invalid_argument("synthetic frames: unsupported dtype");
   }
 }
 

@@ -15,8 +15,8 @@ using shm::steady_ns;
 
 }  // namespace
 
-ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointConfig& endpoint,
-                         uint32_t source_id, int64_t max_message_bytes, Deliver deliver, common::Stage* stage)
+ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointConfig& endpoint, uint32_t source_id,
+                         int64_t max_message_bytes, Deliver deliver, common::Stage* stage)
     : socket_(context, zmq::socket_type::pull),
       monitor_(context, zmq::socket_type::pair),
       url_(endpoint.url),
@@ -45,20 +45,24 @@ ZmqReceiver::ZmqReceiver(zmq::context_t& context, const config::IngestdEndpointC
       bound_url_ = socket_.get(zmq::sockopt::last_endpoint);
     }
   } catch (const zmq::error_t& e) {
-    throw std::runtime_error("ingestd endpoint " + url_ + " (" + std::string(config::to_string(endpoint.mode)) + "): " + e.what());
+    throw std::runtime_error("ingestd endpoint " + url_ + " (" + std::string(config::to_string(endpoint.mode)) +
+                             "): " + e.what());
   }
   if (url_.rfind("ipc://", 0) == 0) {
     // libzmq 4.3 (#4660): a Unix-socket peer that closes raises EPOLLHUP at once, and while this socket is at
     // RCVHWM the unread tail still in the kernel is discarded. TCP keeps it. Say so where operators look.
-    spdlog::warn("endpoint {}: on ipc:// libzmq drops the unread tail of a sender that exits while ingestd is "
-                 "backpressured (libzmq #4660); use tcp:// for senders that exit mid-stream",
-                 url_);
+    spdlog::warn(
+        "endpoint {}: on ipc:// libzmq drops the unread tail of a sender that exits while ingestd is "
+        "backpressured (libzmq #4660); use tcp:// for senders that exit mid-stream",
+        url_);
   }
 }
 
 ZmqReceiver::~ZmqReceiver() { stop(); }
 
-void ZmqReceiver::start() { thread_ = std::thread([this] { run(); }); }
+void ZmqReceiver::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void ZmqReceiver::stop() {
   stop_.store(true);
@@ -133,8 +137,7 @@ void ZmqReceiver::run() {
   drain_monitor();
   try {
     zmq_socket_monitor(socket_.handle(), nullptr, 0);
-  } catch (...) {
-  }
+  } catch (...) {}
   socket_.close();
   monitor_.close();
 }

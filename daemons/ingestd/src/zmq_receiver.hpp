@@ -22,10 +22,10 @@ namespace peaknet::ingestd {
 struct EndpointCounters {
   std::atomic<uint64_t> messages{0};
   std::atomic<uint64_t> bytes{0};
-  std::atomic<int64_t> peers{0};          ///< currently connected (monitor: accepted/connected - disconnected)
-  std::atomic<uint64_t> peers_total{0};   ///< connections seen since start
-  std::atomic<uint64_t> disconnects{0};   ///< disconnections seen since start
-  std::atomic<uint64_t> blocked_ns{0};    ///< time spent waiting for room downstream (backpressure)
+  std::atomic<int64_t> peers{0};             ///< currently connected (monitor: accepted/connected - disconnected)
+  std::atomic<uint64_t> peers_total{0};      ///< connections seen since start
+  std::atomic<uint64_t> disconnects{0};      ///< disconnections seen since start
+  std::atomic<uint64_t> blocked_ns{0};       ///< time spent waiting for room downstream (backpressure)
   std::atomic<uint64_t> last_message_ns{0};  ///< steady clock of the last message (0 = none yet)
 };
 

@@ -34,7 +34,8 @@ ZmqSource::ZmqSource(const SourceEnv& env) : env_(env), context_(zmq_io_threads(
     };
     receivers_.push_back(std::make_unique<ZmqReceiver>(context_, endpoint, static_cast<uint32_t>(i),
                                                        c.max_message_bytes, std::move(deliver), &stage));
-    spdlog::info("endpoint {}: {} {} (rcvhwm {})", i, config::to_string(endpoint.mode), receivers_.back()->bound_url(), endpoint.rcvhwm);
+    spdlog::info("endpoint {}: {} {} (rcvhwm {})", i, config::to_string(endpoint.mode), receivers_.back()->bound_url(),
+                 endpoint.rcvhwm);
   }
 }
 

@@ -31,7 +31,7 @@ class ZmqSource final : public EventSource {
   void mirror_peer_counters();  ///< receivers' connect/disconnect counts into the counter block
 
   SourceEnv env_;
-  zmq::context_t context_;  ///< before the receivers: their sockets close first
+  zmq::context_t context_;              ///< before the receivers: their sockets close first
   std::vector<size_t> endpoint_index_;  ///< receiver i's entry in counters.endpoint()
   std::vector<std::unique_ptr<ZmqReceiver>> receivers_;
   uint64_t mirrored_connects_ = 0, mirrored_disconnects_ = 0;  ///< supervisor thread only

@@ -14,8 +14,8 @@ struct GrnFoldedLinear {
 };
 
 /// factor: GRN's Nx as (N, K) fp32; gamma, beta: K values (any shape); weight (C_out, K), bias (C_out).
-GrnFoldedLinear fold_grn_into_linear(const torch::Tensor& factor, const torch::Tensor& gamma,
-                                     const torch::Tensor& beta, const torch::Tensor& weight, const torch::Tensor& bias);
+GrnFoldedLinear fold_grn_into_linear(const torch::Tensor& factor, const torch::Tensor& gamma, const torch::Tensor& beta,
+                                     const torch::Tensor& weight, const torch::Tensor& bias);
 
 /// v (N, H, W, K) contiguous, cast to the folded weight's dtype -> (N, H, W, C_out) = v @ weight[n]^T,
 /// without the bias (the caller adds it, fused with the residual add on CUDA).

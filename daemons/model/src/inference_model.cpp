@@ -19,18 +19,24 @@ Precision parse_precision(const std::string& text) {
 
 std::string to_string(Precision precision) {
   switch (precision) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
   }
   return "?";
 }
 
 torch::ScalarType compute_dtype(Precision precision) {
   switch (precision) {
-    case Precision::kFp32: return torch::kFloat;
-    case Precision::kBf16: return torch::kBFloat16;
-    case Precision::kFp16: return torch::kHalf;
+    case Precision::kFp32:
+      return torch::kFloat;
+    case Precision::kBf16:
+      return torch::kBFloat16;
+    case Precision::kFp16:
+      return torch::kHalf;
   }
   return torch::kFloat;
 }

@@ -1,8 +1,8 @@
 #include "model/op_profiler.hpp"
 
 #include <chrono>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 #ifdef PEAKNET_MODEL_HAVE_CUDA
 #include <c10/cuda/CUDAFunctions.h>

@@ -78,9 +78,7 @@ struct LayerNorm {
     return at::layer_norm(x.to(torch::kFloat), {weight.size(0)}, weight, bias, eps);
   }
   // channels_first: permute -> layer_norm -> permute back (HF ConvNextV2LayerNorm, BiFPNLayerNorm).
-  Tensor channels_first(const Tensor& x) const {
-    return last_dim(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
-  }
+  Tensor channels_first(const Tensor& x) const { return last_dim(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2}); }
   // Through the fused kernel when enabled and supported, stored as out_dtype: the dtype the consumer
   // casts to anyway (a conv's weight dtype), so the cast is free and exact.
   // An NCHW-strided CUDA input (the stem conv's output: a C=1 input leaves cuDNN in NCHW) is made
@@ -150,8 +148,8 @@ struct Layer {
     Tensor x;
     if (fused_kernels && fused_grn_supports(expanded)) {
       // Emits pwconv2's input dtype directly: bit-equal to the fp32 GRN result cast by pwconv2.
-      x = fused_gelu_grn(expanded, grn_weight, grn_bias, /*apply_gelu=*/true, kGrnEps,
-                         pwconv2.weight.scalar_type(), /*overwrite_x=*/true);
+      x = fused_gelu_grn(expanded, grn_weight, grn_bias, /*apply_gelu=*/true, kGrnEps, pwconv2.weight.scalar_type(),
+                         /*overwrite_x=*/true);
       op_lap("convnext.gelu_grn_fused", expanded, x);
     } else {
       x = gelu_grn_unfused(expanded);
@@ -248,7 +246,8 @@ struct BifpnBlock {
   BifpnBlock(Node& node, int64_t f, torch::Device device) {
     w_m = param(node, "w_m", {3, 2}, device);
     w_q = param(node, "w_q", {3, 3}, device);
-    w_q_mask = node.register_buffer("w_q_mask", torch::empty({3, 3}, torch::TensorOptions().device(device).dtype(torch::kBool)));
+    w_q_mask = node.register_buffer("w_q_mask",
+                                    torch::empty({3, 3}, torch::TensorOptions().device(device).dtype(torch::kBool)));
     auto conv = add_child(node, "conv");
     for (int lvl = kBaseLevel; lvl < kBaseLevel + 3; ++lvl)
       m.emplace_back(*add_child(*conv, level_name('m', lvl)), f, device);
@@ -335,8 +334,8 @@ struct PeakNet::Impl {
     const auto& hs = c.backbone_hidden_sizes;
     auto backbone = add_child(*root, "backbone");
     auto embeddings = add_child(*backbone, "embeddings");
-    patch_embeddings = Conv(*add_child(*embeddings, "patch_embeddings"), c.num_channels, hs[0], kPatchSize,
-                            dev, true, 1, /*stride=*/kPatchSize);
+    patch_embeddings = Conv(*add_child(*embeddings, "patch_embeddings"), c.num_channels, hs[0], kPatchSize, dev, true,
+                            1, /*stride=*/kPatchSize);
     embeddings_norm = LayerNorm(*add_child(*embeddings, "layernorm"), hs[0], kBackboneLayerNormEps, dev);
     auto encoder_stages = add_child(*add_child(*backbone, "encoder"), "stages");
     for (size_t s = 0; s < 4; ++s) {
@@ -362,8 +361,7 @@ struct PeakNet::Impl {
     for (size_t s = 0; s < 4; ++s)
       backbone_to_bifpn.emplace_back(*add_child(*adapters, std::to_string(s)), hs[s], f, 1, dev);
     auto blocks = add_child(*add_child(*root, "bifpn"), "blocks");
-    for (int64_t b = 0; b < c.bifpn_num_blocks; ++b)
-      bifpn.emplace_back(*add_child(*blocks, std::to_string(b)), f, dev);
+    for (int64_t b = 0; b < c.bifpn_num_blocks; ++b) bifpn.emplace_back(*add_child(*blocks, std::to_string(b)), f, dev);
     auto laterals = add_child(*root, "seg_lateral_layers");
     const int64_t oc = c.seg_out_channels;
     for (int i = 0; i < 4; ++i) {
@@ -381,8 +379,8 @@ struct PeakNet::Impl {
     head_segmask = Conv(*add_child(*root, "head_segmask"), oc, c.num_classes, 1, dev);
     if (c.uses_learned_upsample) {
       // ConvTranspose2d(seg_out_channels -> num_classes, k6, s4, p1) on the stride-4 sum: 4x the size.
-      head_upsample = Conv(*add_child(*add_child(*root, "head_upsample_layer"), "0"), oc, c.num_classes, 6,
-                           dev, true, 1, /*stride=*/4, /*padding=*/1, /*transposed=*/true);
+      head_upsample = Conv(*add_child(*add_child(*root, "head_upsample_layer"), "0"), oc, c.num_classes, 6, dev, true,
+                           1, /*stride=*/4, /*padding=*/1, /*transposed=*/true);
     }
   }
 
@@ -409,8 +407,8 @@ struct PeakNet::Impl {
         op_lap("downsample.conv2x2", normed, h);
       }
       for (const auto& layer : stage.layers) h = layer(h);
-      features.push_back(hidden_states_norms[s].channels_first(h, fused_kernels,
-                                                               backbone_to_bifpn[s].weight.scalar_type()));
+      features.push_back(
+          hidden_states_norms[s].channels_first(h, fused_kernels, backbone_to_bifpn[s].weight.scalar_type()));
       op_lap("backbone.out_layernorm", h, features.back());
     }
     return features;
@@ -437,7 +435,7 @@ struct PeakNet::Impl {
         if (defer_last_upsample && k + 1 == lateral[i].size()) break;
         const Tensor small = x;
         x = fused_kernels && fused_upsample2x_add_supports(x, Tensor()) ? fused_upsample2x_add(x, Tensor())
-                                                                         : resample(x, 2.0);
+                                                                        : resample(x, 2.0);
         op_lap("head.upsample2x", small, x);
       }
     }
@@ -523,8 +521,7 @@ struct PeakNet::Impl {
   }
 };
 
-PeakNet::PeakNet(const PeakNetConfig& config, torch::Device device)
-    : impl_(std::make_unique<Impl>(config, device)) {}
+PeakNet::PeakNet(const PeakNetConfig& config, torch::Device device) : impl_(std::make_unique<Impl>(config, device)) {}
 PeakNet::~PeakNet() = default;
 
 const PeakNetConfig& PeakNet::config() const { return impl_->config; }
@@ -536,7 +533,8 @@ NamedTensors PeakNet::state_dict() const {
   NamedTensors out;
   for (const auto& item : impl_->root->named_modules("", /*include_self=*/true)) {
     const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& p : item.value()->named_parameters(/*recurse=*/false))
+      out.emplace_back(prefix + p.key(), p.value());
     for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
   }
   return out;
@@ -616,8 +614,7 @@ void PeakNet::to(torch::Device device, Precision precision, bool channels_last) 
 void PeakNet::check_input(const torch::Tensor& x) const {
   const auto shape = [&] { return std::string(c10::str(x.sizes())); };
   if (!x.defined()) throw std::invalid_argument("PeakNet input: undefined tensor");
-  if (x.dim() != 4)
-    throw std::invalid_argument("PeakNet input: expected (B, C, H, W), got shape " + shape());
+  if (x.dim() != 4) throw std::invalid_argument("PeakNet input: expected (B, C, H, W), got shape " + shape());
   if (x.size(1) != impl_->config.num_channels)
     throw std::invalid_argument("PeakNet input: expected C = " + std::to_string(impl_->config.num_channels) +
                                 " channels, got shape " + shape());

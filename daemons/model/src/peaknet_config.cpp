@@ -42,8 +42,9 @@ PeakNetConfig PeakNetConfig::from_json(const nlohmann::json& j) {
       if (!v.is_boolean()) fail(key, "expected true or false, got " + v.dump());
       c.uses_learned_upsample = v.get<bool>();
     } else {
-      fail(key, "unknown key (known: num_channels, num_classes, backbone_hidden_sizes, backbone_depths, "
-                "bifpn_num_blocks, bifpn_num_features, seg_out_channels, uses_learned_upsample, image_size)");
+      fail(key,
+           "unknown key (known: num_channels, num_classes, backbone_hidden_sizes, backbone_depths, "
+           "bifpn_num_blocks, bifpn_num_features, seg_out_channels, uses_learned_upsample, image_size)");
     }
   }
   validate(c);
@@ -65,14 +66,13 @@ nlohmann::json PeakNetConfig::to_json() const {
 void validate(const PeakNetConfig& c) {
   // The BiFPN and the seg head are written for exactly four pyramid levels (strides 4, 8, 16, 32).
   if (c.backbone_hidden_sizes.size() != 4)
-    fail("backbone_hidden_sizes", "must have 4 entries (one per stage), got " +
-                                      std::to_string(c.backbone_hidden_sizes.size()));
+    fail("backbone_hidden_sizes",
+         "must have 4 entries (one per stage), got " + std::to_string(c.backbone_hidden_sizes.size()));
   if (c.backbone_depths.size() != 4)
-    fail("backbone_depths", "must have 4 entries (one per stage), got " +
-                                std::to_string(c.backbone_depths.size()));
+    fail("backbone_depths", "must have 4 entries (one per stage), got " + std::to_string(c.backbone_depths.size()));
   if (c.seg_out_channels % 32 != 0)
-    fail("seg_out_channels", "must be a multiple of 32 (GroupNorm with 32 groups), got " +
-                                 std::to_string(c.seg_out_channels));
+    fail("seg_out_channels",
+         "must be a multiple of 32 (GroupNorm with 32 groups), got " + std::to_string(c.seg_out_channels));
 }
 
 PeakNetConfig PeakNetConfig::tiny() {

@@ -10,8 +10,8 @@ namespace {
 
 const std::map<std::string, torch::ScalarType>& dtype_names() {
   static const std::map<std::string, torch::ScalarType> names{
-      {"F64", torch::kDouble}, {"F32", torch::kFloat},  {"F16", torch::kHalf},  {"BF16", torch::kBFloat16},
-      {"I64", torch::kLong},   {"I32", torch::kInt},    {"I16", torch::kShort}, {"I8", torch::kChar},
+      {"F64", torch::kDouble}, {"F32", torch::kFloat}, {"F16", torch::kHalf},  {"BF16", torch::kBFloat16},
+      {"I64", torch::kLong},   {"I32", torch::kInt},   {"I16", torch::kShort}, {"I8", torch::kChar},
       {"U8", torch::kByte},    {"BOOL", torch::kBool}};
   return names;
 }
@@ -108,7 +108,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((text.size() >> (8 * i)) & 0xff);
   out.write(reinterpret_cast<const char*>(len_bytes), 8);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const auto& t : cpu) out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+  for (const auto& t : cpu)
+    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
   if (!out.flush()) throw std::runtime_error("safetensors: write to '" + path + "' failed");
 }
 

@@ -15,17 +15,29 @@ namespace {
 // Python values that torch.save's state_dict pickles contain.
 struct Value;
 using ValuePtr = std::shared_ptr<Value>;
-struct Global { std::string name; };           // "module qualname"
+struct Global {
+  std::string name;
+};  // "module qualname"
 struct Mark {};
-struct StorageRef { torch::ScalarType dtype; std::string key; int64_t numel; };
-struct Dict { std::vector<std::pair<ValuePtr, ValuePtr>> items; };
+struct StorageRef {
+  torch::ScalarType dtype;
+  std::string key;
+  int64_t numel;
+};
+struct Dict {
+  std::vector<std::pair<ValuePtr, ValuePtr>> items;
+};
 struct Value {
   std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<ValuePtr>, Dict, Global, Mark,
                StorageRef, torch::Tensor>
       v;
 };
 template <class T>
-ValuePtr make(T x) { auto p = std::make_shared<Value>(); p->v = std::move(x); return p; }
+ValuePtr make(T x) {
+  auto p = std::make_shared<Value>();
+  p->v = std::move(x);
+  return p;
+}
 
 torch::ScalarType storage_dtype(const std::string& global) {
   static const std::map<std::string, torch::ScalarType> types{
@@ -48,48 +60,125 @@ class Unpickler {
     for (;;) {
       const uint8_t op = u8();
       switch (op) {
-        case 0x80: u8(); break;                                   // PROTO
-        case 0x95: pos_ += 8; break;                              // FRAME
-        case '.': return pop();                                   // STOP
-        case 'c': {                                               // GLOBAL
+        case 0x80:
+          u8();
+          break;  // PROTO
+        case 0x95:
+          pos_ += 8;
+          break;  // FRAME
+        case '.':
+          return pop();  // STOP
+        case 'c': {      // GLOBAL
           std::string module = line(), name = line();
           push(make(Global{module + " " + name}));
           break;
         }
-        case 'q': memo_[u8()] = top(); break;                     // BINPUT
-        case 'r': memo_[u32()] = top(); break;                    // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;            // MEMOIZE
-        case 'h': push(memo(u8())); break;                        // BINGET
-        case 'j': push(memo(u32())); break;                       // LONG_BINGET
-        case '(': push(make(Mark{})); break;                      // MARK
-        case ')': push(make(std::vector<ValuePtr>{})); break;     // EMPTY_TUPLE
-        case ']': push(make(std::vector<ValuePtr>{})); break;     // EMPTY_LIST
-        case '}': push(make(Dict{})); break;                      // EMPTY_DICT
-        case 't': push(make(pop_to_mark())); break;               // TUPLE
-        case 0x85: { auto a = pop(); push(make(std::vector<ValuePtr>{a})); break; }            // TUPLE1
-        case 0x86: { auto b = pop(), a = pop(); push(make(std::vector<ValuePtr>{a, b})); break; }  // TUPLE2
-        case 0x87: { auto c = pop(), b = pop(), a = pop(); push(make(std::vector<ValuePtr>{a, b, c})); break; }
-        case 'N': push(make(std::monostate{})); break;            // NONE
-        case 0x88: push(make(true)); break;                       // NEWTRUE
-        case 0x89: push(make(false)); break;                      // NEWFALSE
-        case 'K': push(make(static_cast<int64_t>(u8()))); break;  // BININT1
-        case 'M': push(make(static_cast<int64_t>(u16()))); break; // BININT2
-        case 'J': push(make(static_cast<int64_t>(static_cast<int32_t>(u32())))); break;  // BININT
-        case 0x8a: push(make(long1())); break;                    // LONG1
-        case 'G': push(make(binfloat())); break;                  // BINFLOAT
-        case 'X': push(make(bytes(u32()))); break;                // BINUNICODE
-        case 0x8c: push(make(bytes(u8()))); break;                // SHORT_BINUNICODE
-        case 's': { auto v = pop(), k = pop(); as_dict(top()).items.emplace_back(k, v); break; }  // SETITEM
-        case 'u': {                                               // SETITEMS
+        case 'q':
+          memo_[u8()] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[u32()] = top();
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_[memo_.size()] = top();
+          break;  // MEMOIZE
+        case 'h':
+          push(memo(u8()));
+          break;  // BINGET
+        case 'j':
+          push(memo(u32()));
+          break;  // LONG_BINGET
+        case '(':
+          push(make(Mark{}));
+          break;  // MARK
+        case ')':
+          push(make(std::vector<ValuePtr>{}));
+          break;  // EMPTY_TUPLE
+        case ']':
+          push(make(std::vector<ValuePtr>{}));
+          break;  // EMPTY_LIST
+        case '}':
+          push(make(Dict{}));
+          break;  // EMPTY_DICT
+        case 't':
+          push(make(pop_to_mark()));
+          break;  // TUPLE
+        case 0x85: {
+          auto a = pop();
+          push(make(std::vector<ValuePtr>{a}));
+          break;
+        }  // TUPLE1
+        case 0x86: {
+          auto b = pop(), a = pop();
+          push(make(std::vector<ValuePtr>{a, b}));
+          break;
+        }  // TUPLE2
+        case 0x87: {
+          auto c = pop(), b = pop(), a = pop();
+          push(make(std::vector<ValuePtr>{a, b, c}));
+          break;
+        }
+        case 'N':
+          push(make(std::monostate{}));
+          break;  // NONE
+        case 0x88:
+          push(make(true));
+          break;  // NEWTRUE
+        case 0x89:
+          push(make(false));
+          break;  // NEWFALSE
+        case 'K':
+          push(make(static_cast<int64_t>(u8())));
+          break;  // BININT1
+        case 'M':
+          push(make(static_cast<int64_t>(u16())));
+          break;  // BININT2
+        case 'J':
+          push(make(static_cast<int64_t>(static_cast<int32_t>(u32()))));
+          break;  // BININT
+        case 0x8a:
+          push(make(long1()));
+          break;  // LONG1
+        case 'G':
+          push(make(binfloat()));
+          break;  // BINFLOAT
+        case 'X':
+          push(make(bytes(u32())));
+          break;  // BINUNICODE
+        case 0x8c:
+          push(make(bytes(u8())));
+          break;  // SHORT_BINUNICODE
+        case 's': {
+          auto v = pop(), k = pop();
+          as_dict(top()).items.emplace_back(k, v);
+          break;
+        }            // SETITEM
+        case 'u': {  // SETITEMS
           auto items = pop_to_mark();
           for (size_t i = 0; i + 1 < items.size(); i += 2) as_dict(top()).items.emplace_back(items[i], items[i + 1]);
           break;
         }
-        case 'a': { auto v = pop(); as_list(top()).push_back(v); break; }  // APPEND
-        case 'e': { auto items = pop_to_mark(); for (auto& v : items) as_list(top()).push_back(v); break; }
-        case 'b': pop(); break;  // BUILD: state of an OrderedDict (_metadata) or a tensor; not needed
-        case 'Q': push(persistent_load(pop())); break;            // BINPERSID
-        case 'R': { auto args = pop(), fn = pop(); push(reduce(*fn, *args)); break; }  // REDUCE
+        case 'a': {
+          auto v = pop();
+          as_list(top()).push_back(v);
+          break;
+        }  // APPEND
+        case 'e': {
+          auto items = pop_to_mark();
+          for (auto& v : items) as_list(top()).push_back(v);
+          break;
+        }
+        case 'b':
+          pop();
+          break;  // BUILD: state of an OrderedDict (_metadata) or a tensor; not needed
+        case 'Q':
+          push(persistent_load(pop()));
+          break;  // BINPERSID
+        case 'R': {
+          auto args = pop(), fn = pop();
+          push(reduce(*fn, *args));
+          break;
+        }  // REDUCE
         default:
           throw std::runtime_error("unsupported pickle opcode 0x" + hex(op) + " at byte " + std::to_string(pos_ - 1));
       }
@@ -97,14 +186,32 @@ class Unpickler {
   }
 
  private:
-  static std::string hex(uint8_t b) { const char* d = "0123456789abcdef"; return {d[b >> 4], d[b & 15]}; }
+  static std::string hex(uint8_t b) {
+    const char* d = "0123456789abcdef";
+    return {d[b >> 4], d[b & 15]};
+  }
   void need(size_t n) const {
     if (pos_ + n > data_.size()) throw std::runtime_error("truncated pickle");
   }
-  uint8_t u8() { need(1); return static_cast<uint8_t>(data_[pos_++]); }
-  uint16_t u16() { uint16_t v = u8(); return static_cast<uint16_t>(v | (u8() << 8)); }
-  uint32_t u32() { uint32_t v = 0; for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(u8()) << (8 * i); return v; }
-  std::string bytes(size_t n) { need(n); std::string s = data_.substr(pos_, n); pos_ += n; return s; }
+  uint8_t u8() {
+    need(1);
+    return static_cast<uint8_t>(data_[pos_++]);
+  }
+  uint16_t u16() {
+    uint16_t v = u8();
+    return static_cast<uint16_t>(v | (u8() << 8));
+  }
+  uint32_t u32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(u8()) << (8 * i);
+    return v;
+  }
+  std::string bytes(size_t n) {
+    need(n);
+    std::string s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
   std::string line() {
     const size_t end = data_.find('\n', pos_);
     if (end == std::string::npos) throw std::runtime_error("truncated pickle");
@@ -180,7 +287,8 @@ class Unpickler {
     if (t.size() != 5 || !std::holds_alternative<std::string>(t[0]->v) || std::get<std::string>(t[0]->v) != "storage" ||
         !std::holds_alternative<Global>(t[1]->v) || !std::holds_alternative<std::string>(t[2]->v))
       throw std::runtime_error("unsupported persistent id (not a tensor storage)");
-    return make(StorageRef{storage_dtype(std::get<Global>(t[1]->v).name), std::get<std::string>(t[2]->v), integer(t[4])});
+    return make(
+        StorageRef{storage_dtype(std::get<Global>(t[1]->v).name), std::get<std::string>(t[2]->v), integer(t[4])});
   }
 
   torch::Tensor storage_tensor(const StorageRef& ref) {
@@ -191,7 +299,8 @@ class Unpickler {
     auto [ptr, size] = archive_.getRecord(record);
     const size_t want = static_cast<size_t>(ref.numel) * c10::elementSize(ref.dtype);
     if (size != want)
-      throw std::runtime_error("storage '" + record + "' has " + std::to_string(size) + " bytes, expected " + std::to_string(want));
+      throw std::runtime_error("storage '" + record + "' has " + std::to_string(size) + " bytes, expected " +
+                               std::to_string(want));
     torch::Tensor flat = torch::empty({ref.numel}, torch::TensorOptions().dtype(ref.dtype));
     if (want > 0) std::memcpy(flat.data_ptr(), ptr.get(), want);
     storages_[ref.key] = flat;
@@ -241,7 +350,8 @@ void flatten(const Value& v, const std::string& prefix, NamedTensors& out) {
     out.emplace_back(prefix, *t);
   } else if (const auto* d = std::get_if<Dict>(&v.v)) {
     for (const auto& [k, val] : d->items)
-      if (const auto* key = std::get_if<std::string>(&k->v)) flatten(*val, prefix.empty() ? *key : prefix + "." + *key, out);
+      if (const auto* key = std::get_if<std::string>(&k->v))
+        flatten(*val, prefix.empty() ? *key : prefix + "." + *key, out);
   }
 }
 
@@ -255,8 +365,7 @@ bool is_zip_file(const std::string& path) {
 
 NamedTensors read_torch_checkpoint(const std::string& path) {
   try {
-    if (!is_zip_file(path))
-      throw std::runtime_error("not a zip archive (legacy torch.save format is not supported)");
+    if (!is_zip_file(path)) throw std::runtime_error("not a zip archive (legacy torch.save format is not supported)");
     caffe2::serialize::PyTorchStreamReader archive(path);
     auto [ptr, size] = archive.getRecord("data.pkl");
     const std::string pickle(static_cast<const char*>(ptr.get()), size);

@@ -37,8 +37,8 @@ NamedTensors unwrap(NamedTensors tensors) {
 }  // namespace
 
 std::string strip_wrapper_prefixes(const std::string& key) {
-  static const std::vector<std::string> wrappers{"_fsdp_wrapped_module.", "_checkpoint_wrapped_module.",
-                                                 "_orig_mod.", "module."};
+  static const std::vector<std::string> wrappers{"_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_orig_mod.",
+                                                 "module."};
   std::string out;
   size_t i = 0;
   while (i < key.size()) {  // drop wrapper path components wherever they occur

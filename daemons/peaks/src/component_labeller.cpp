@@ -135,19 +135,38 @@ void ComponentLabeller::measure(ImageView panel_image, uint32_t panel, uint32_t 
   if (limit == 0) return;
   const void* data = panel_image.data;
   switch (panel_image.dtype) {
-    case shm::DType::kU8: accumulate(static_cast<const uint8_t*>(data), limit); break;
-    case shm::DType::kU16: accumulate(static_cast<const uint16_t*>(data), limit); break;
-    case shm::DType::kU32: accumulate(static_cast<const uint32_t*>(data), limit); break;
-    case shm::DType::kU64: accumulate(static_cast<const uint64_t*>(data), limit); break;
-    case shm::DType::kI8: accumulate(static_cast<const int8_t*>(data), limit); break;
-    case shm::DType::kI16: accumulate(static_cast<const int16_t*>(data), limit); break;
-    case shm::DType::kI32: accumulate(static_cast<const int32_t*>(data), limit); break;
-    case shm::DType::kI64: accumulate(static_cast<const int64_t*>(data), limit); break;
-    case shm::DType::kF32: accumulate(static_cast<const float*>(data), limit); break;
-    case shm::DType::kF64: accumulate(static_cast<const double*>(data), limit); break;
+    case shm::DType::kU8:
+      accumulate(static_cast<const uint8_t*>(data), limit);
+      break;
+    case shm::DType::kU16:
+      accumulate(static_cast<const uint16_t*>(data), limit);
+      break;
+    case shm::DType::kU32:
+      accumulate(static_cast<const uint32_t*>(data), limit);
+      break;
+    case shm::DType::kU64:
+      accumulate(static_cast<const uint64_t*>(data), limit);
+      break;
+    case shm::DType::kI8:
+      accumulate(static_cast<const int8_t*>(data), limit);
+      break;
+    case shm::DType::kI16:
+      accumulate(static_cast<const int16_t*>(data), limit);
+      break;
+    case shm::DType::kI32:
+      accumulate(static_cast<const int32_t*>(data), limit);
+      break;
+    case shm::DType::kI64:
+      accumulate(static_cast<const int64_t*>(data), limit);
+      break;
+    case shm::DType::kF32:
+      accumulate(static_cast<const float*>(data), limit);
+      break;
+    case shm::DType::kF64:
+      accumulate(static_cast<const double*>(data), limit);
+      break;
     default:
-      throw std::invalid_argument("peaks: image dtype code " +
-                                  std::to_string(static_cast<int>(panel_image.dtype)) +
+      throw std::invalid_argument("peaks: image dtype code " + std::to_string(static_cast<int>(panel_image.dtype)) +
                                   " is not a shm::DType");
   }
   for (uint32_t label = 0; label < limit; ++label) {
@@ -169,8 +188,7 @@ void ComponentLabeller::write_label_image(int32_t* labels) const {
   for (size_t i = 0; i < runs_.size(); ++i) {
     const Run run = runs_[i];
     std::fill(labels + static_cast<size_t>(run.row) * width_ + run.begin,
-              labels + static_cast<size_t>(run.row) * width_ + run.end,
-              static_cast<int32_t>(parent_[i] + 1));
+              labels + static_cast<size_t>(run.row) * width_ + run.end, static_cast<int32_t>(parent_[i] + 1));
   }
 }
 

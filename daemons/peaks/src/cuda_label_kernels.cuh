@@ -27,8 +27,7 @@ __device__ __forceinline__ uint32_t logit_bits(const __half* p, size_t i) {
 
 /// grid (ceil(plane / blockDim), images): labels = own index where logit1 > logit0, else background.
 template <typename T>
-__global__ void init_labels_from_logits(const T* __restrict__ logits, uint32_t* __restrict__ labels,
-                                        uint32_t plane) {
+__global__ void init_labels_from_logits(const T* __restrict__ logits, uint32_t* __restrict__ labels, uint32_t plane) {
   const uint32_t local = blockIdx.x * blockDim.x + threadIdx.x;
   if (local >= plane) return;
   const size_t image = blockIdx.y;
@@ -37,8 +36,7 @@ __global__ void init_labels_from_logits(const T* __restrict__ logits, uint32_t* 
   labels[image * plane + local] = peak ? local : kBackground;
 }
 
-__global__ void init_labels_from_mask(const uint8_t* __restrict__ mask, uint32_t* __restrict__ labels,
-                                      uint32_t plane) {
+__global__ void init_labels_from_mask(const uint8_t* __restrict__ mask, uint32_t* __restrict__ labels, uint32_t plane) {
   const uint32_t local = blockIdx.x * blockDim.x + threadIdx.x;
   if (local >= plane) return;
   const size_t i = static_cast<size_t>(blockIdx.y) * plane + local;

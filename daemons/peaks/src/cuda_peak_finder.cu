@@ -13,8 +13,8 @@
 namespace peaknet::peaks {
 namespace {
 
-constexpr uint32_t kPixelBlock = 256;      // threads per block of the per-pixel kernels
-constexpr uint32_t kStatsBlock = 256;      // 8 warps, one row span each
+constexpr uint32_t kPixelBlock = 256;  // threads per block of the per-pixel kernels
+constexpr uint32_t kStatsBlock = 256;  // 8 warps, one row span each
 constexpr uint32_t kRecordBlock = 256;
 constexpr uint32_t kMaxGridY = 65535;
 
@@ -97,10 +97,9 @@ struct CudaPeakFinder::Impl {
 
   void check_shape(uint32_t events, uint32_t panels) const {
     if (events == 0 || events > max_events || panels == 0 || panels > max_panels) {
-      throw std::invalid_argument("CudaPeakFinder: " + std::to_string(events) + " events x " +
-                                  std::to_string(panels) + " panels exceeds the capacity of " +
-                                  std::to_string(max_events) + " x " + std::to_string(max_panels) +
-                                  " (or is zero)");
+      throw std::invalid_argument("CudaPeakFinder: " + std::to_string(events) + " events x " + std::to_string(panels) +
+                                  " panels exceeds the capacity of " + std::to_string(max_events) + " x " +
+                                  std::to_string(max_panels) + " (or is zero)");
     }
   }
 
@@ -152,8 +151,8 @@ CudaPeakFinder::~CudaPeakFinder() = default;
 CudaPeakFinder::CudaPeakFinder(CudaPeakFinder&&) noexcept = default;
 CudaPeakFinder& CudaPeakFinder::operator=(CudaPeakFinder&&) noexcept = default;
 
-void CudaPeakFinder::enqueue_from_logits(const void* d_logits, LogitsType type, const float* d_image,
-                                         uint32_t events, uint32_t panels, cudaStream_t stream) {
+void CudaPeakFinder::enqueue_from_logits(const void* d_logits, LogitsType type, const float* d_image, uint32_t events,
+                                         uint32_t panels, cudaStream_t stream) {
   Impl& d = *impl_;
   d.check_shape(events, panels);
   const dim3 grid(blocks_for(d.plane, kPixelBlock), events * panels);
@@ -164,8 +163,8 @@ void CudaPeakFinder::enqueue_from_logits(const void* d_logits, LogitsType type, 
                                                                          d.labels.get(), plane);
       break;
     case LogitsType::kBF16:
-      kernels::init_labels_from_logits<<<grid, kPixelBlock, 0, stream>>>(
-          static_cast<const __nv_bfloat16*>(d_logits), d.labels.get(), plane);
+      kernels::init_labels_from_logits<<<grid, kPixelBlock, 0, stream>>>(static_cast<const __nv_bfloat16*>(d_logits),
+                                                                         d.labels.get(), plane);
       break;
     case LogitsType::kF16:
       kernels::init_labels_from_logits<<<grid, kPixelBlock, 0, stream>>>(static_cast<const __half*>(d_logits),
@@ -178,8 +177,8 @@ void CudaPeakFinder::enqueue_from_logits(const void* d_logits, LogitsType type, 
   d.label_rank_measure(d_image, events, panels, stream);
 }
 
-void CudaPeakFinder::enqueue_from_mask(const uint8_t* d_mask, const float* d_image, uint32_t events,
-                                       uint32_t panels, cudaStream_t stream) {
+void CudaPeakFinder::enqueue_from_mask(const uint8_t* d_mask, const float* d_image, uint32_t events, uint32_t panels,
+                                       cudaStream_t stream) {
   Impl& d = *impl_;
   d.check_shape(events, panels);
   const dim3 grid(blocks_for(d.plane, kPixelBlock), events * panels);
@@ -199,20 +198,20 @@ void CudaPeakFinder::Impl::label_rank_measure(const float* d_image, uint32_t eve
 
   const auto event_pixels = static_cast<uint32_t>(plane * panels);
   const dim3 chunk_grid(blocks_for(event_pixels, kernels::kChunk), events);
-  kernels::count_roots<<<chunk_grid, kernels::kChunk, 0, stream>>>(labels.get(), chunk_counts.get(),
-                                                                  event_pixels, plane32);
+  kernels::count_roots<<<chunk_grid, kernels::kChunk, 0, stream>>>(labels.get(), chunk_counts.get(), event_pixels,
+                                                                   plane32);
   kernels::scan_chunk_counts<<<events, 1024, 0, stream>>>(chunk_counts.get(), chunk_grid.x, n_found.get());
-  kernels::rank_roots<<<chunk_grid, kernels::kChunk, 0, stream>>>(labels.get(), chunk_counts.get(),
-                                                                 event_pixels, plane32, cap, sums());
+  kernels::rank_roots<<<chunk_grid, kernels::kChunk, 0, stream>>>(labels.get(), chunk_counts.get(), event_pixels,
+                                                                  plane32, cap, sums());
   if (cap > 0) {
     const uint32_t spans = (w + kernels::kStatsSpan - 1) / kernels::kStatsSpan;
     const dim3 stats_grid(blocks_for(static_cast<uint64_t>(h) * spans, kStatsBlock / 32), images);
-    kernels::accumulate_component_sums<<<stats_grid, kStatsBlock, 0, stream>>>(labels.get(), d_image, h, w,
-                                                                               panels, cap, sums());
+    kernels::accumulate_component_sums<<<stats_grid, kStatsBlock, 0, stream>>>(labels.get(), d_image, h, w, panels, cap,
+                                                                               sums());
   }
   const dim3 record_grid(std::max(1u, blocks_for(cap, kRecordBlock)), events);
-  kernels::write_peak_records<<<record_grid, kRecordBlock, 0, stream>>>(
-      sums(), n_found.get(), cap, d_image != nullptr, records.get(), overflow.get());
+  kernels::write_peak_records<<<record_grid, kRecordBlock, 0, stream>>>(sums(), n_found.get(), cap, d_image != nullptr,
+                                                                        records.get(), overflow.get());
   check_cuda(cudaGetLastError(), "peak finder kernel launch");
 
   if (cap > 0) {
@@ -220,12 +219,12 @@ void CudaPeakFinder::Impl::label_rank_measure(const float* d_image, uint32_t eve
                                cudaMemcpyDeviceToHost, stream),
                "cudaMemcpyAsync(records)");
   }
-  check_cuda(cudaMemcpyAsync(host_n_found.get(), n_found.get(), sizeof(uint32_t) * events,
-                             cudaMemcpyDeviceToHost, stream),
-             "cudaMemcpyAsync(n_found)");
-  check_cuda(cudaMemcpyAsync(host_overflow.get(), overflow.get(), sizeof(unsigned long long),
-                             cudaMemcpyDeviceToHost, stream),
-             "cudaMemcpyAsync(overflow)");
+  check_cuda(
+      cudaMemcpyAsync(host_n_found.get(), n_found.get(), sizeof(uint32_t) * events, cudaMemcpyDeviceToHost, stream),
+      "cudaMemcpyAsync(n_found)");
+  check_cuda(
+      cudaMemcpyAsync(host_overflow.get(), overflow.get(), sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream),
+      "cudaMemcpyAsync(overflow)");
   last_events = events;
 }
 

@@ -124,8 +124,8 @@ struct SegmentSums {
 };
 
 /// Adds one segment of a row to its component's accumulators (slot_base = event * cap).
-__device__ __forceinline__ void flush(const SegmentSums& s, size_t slot_base, uint32_t row,
-                                      ComponentSums sums, bool has_image) {
+__device__ __forceinline__ void flush(const SegmentSums& s, size_t slot_base, uint32_t row, ComponentSums sums,
+                                      bool has_image) {
   const size_t slot = slot_base + s.slot;
   atomicAdd(sums.count + slot, s.count);
   atomicAdd(sums.sum_row + slot, static_cast<unsigned long long>(s.count) * row);
@@ -139,9 +139,8 @@ __device__ __forceinline__ void flush(const SegmentSums& s, size_t slot_base, ui
 /// grid (ceil(h * spans / warps per block), images). One warp walks kStatsSpan columns of one row,
 /// 32 at a time: a segmented warp scan sums runs of equal slot, and a run that continues into the
 /// next step is carried, so a long run costs one set of atomics per warp instead of one per pixel.
-__global__ void accumulate_component_sums(const uint32_t* __restrict__ all_labels,
-                                          const float* __restrict__ image, uint32_t h, uint32_t w,
-                                          uint32_t panels, uint32_t cap, ComponentSums sums) {
+__global__ void accumulate_component_sums(const uint32_t* __restrict__ all_labels, const float* __restrict__ image,
+                                          uint32_t h, uint32_t w, uint32_t panels, uint32_t cap, ComponentSums sums) {
   const uint32_t lane = threadIdx.x & 31;
   const uint32_t spans = (w + kStatsSpan - 1) / kStatsSpan;
   const uint32_t item = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5);

@@ -66,7 +66,7 @@ PEAKNET_UF_INLINE void unite(Memory& m, uint32_t a, uint32_t b) {
       b = t;
     }
     const uint32_t seen = m.cas(b, b, a);
-    if (seen == b) return;  // b was a root and now hangs under a
+    if (seen == b) return;           // b was a root and now hangs under a
     b = find_and_compress(m, seen);  // b got linked meanwhile: continue from its current root
     a = find_and_compress(m, a);
   }

@@ -41,8 +41,8 @@ void collect_event(LabelPanel&& label_panel, ImageView image, uint32_t panels, u
   const size_t plane = static_cast<size_t>(h) * w;
   const size_t pixel_bytes = shm::dtype_size(image.dtype);
   if (image.data != nullptr && pixel_bytes == 0) {
-    throw std::invalid_argument("peaks: image dtype code " +
-                                std::to_string(static_cast<int>(image.dtype)) + " is not a shm::DType");
+    throw std::invalid_argument("peaks: image dtype code " + std::to_string(static_cast<int>(image.dtype)) +
+                                " is not a shm::DType");
   }
   result.peaks.clear();
   result.n_found = 0;
@@ -51,8 +51,7 @@ void collect_event(LabelPanel&& label_panel, ImageView image, uint32_t panels, u
     const auto kept = static_cast<uint32_t>(result.peaks.size());
     if (kept < params.max_num_peak && n > 0) {
       const ImageView panel_image{
-          image.data ? static_cast<const uint8_t*>(image.data) + plane * pixel_bytes * p : nullptr,
-          image.dtype};
+          image.data ? static_cast<const uint8_t*>(image.data) + plane * pixel_bytes * p : nullptr, image.dtype};
       t_labeller.measure(panel_image, p, params.max_num_peak - kept, result.peaks);
     }
     result.n_found += n;
@@ -62,11 +61,10 @@ void collect_event(LabelPanel&& label_panel, ImageView image, uint32_t panels, u
 
 }  // namespace
 
-void find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
-                const PeakParams& params, EventPeaks& out) {
+void find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w, const PeakParams& params,
+                EventPeaks& out) {
   const size_t plane = static_cast<size_t>(h) * w;
-  collect_event([&](uint32_t p) { return t_labeller.label(mask + plane * p, h, w); }, image, panels, h, w,
-                params, out);
+  collect_event([&](uint32_t p) { return t_labeller.label(mask + plane * p, h, w); }, image, panels, h, w, params, out);
 }
 
 void find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
@@ -92,8 +90,8 @@ EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uin
   return out;
 }
 
-EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
-                                  uint32_t w, const PeakParams& params) {
+EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                                  const PeakParams& params) {
   EventPeaks out;
   find_peaks_from_logits(logits, image, panels, h, w, params, out);
   return out;

@@ -11,7 +11,9 @@ void deflate_chunk(const void* data, size_t bytes, int level, std::vector<uint8_
   uLongf size = compressBound(uLong(bytes));
   out.resize(size);
   const int rc = compress2(out.data(), &size, static_cast<const Bytef*>(data), uLong(bytes), level);
-  if (rc != Z_OK) throw std::runtime_error("zlib compress2 of a " + std::to_string(bytes) + "-byte chunk failed: " + std::to_string(rc));
+  if (rc != Z_OK)
+    throw std::runtime_error("zlib compress2 of a " + std::to_string(bytes) +
+                             "-byte chunk failed: " + std::to_string(rc));
   out.resize(size);
 }
 

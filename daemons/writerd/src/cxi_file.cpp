@@ -11,8 +11,8 @@ namespace {
 constexpr float kFill = -1.0f;
 
 // A chunked dataset with an unlimited first dimension: (0, dims...), chunk (chunk_rows, dims...).
-H5Handle make_dataset(hid_t parent, const char* name, hid_t type, std::vector<hsize_t> row_dims,
-                      hsize_t chunk_rows, int deflate, const void* fill, const std::string& file) {
+H5Handle make_dataset(hid_t parent, const char* name, hid_t type, std::vector<hsize_t> row_dims, hsize_t chunk_rows,
+                      int deflate, const void* fill, const std::string& file) {
   const std::string ctx = file + ": create " + name;
   std::vector<hsize_t> dims{0}, max{H5S_UNLIMITED}, chunk{chunk_rows};
   for (hsize_t d : row_dims) {
@@ -64,8 +64,8 @@ CxiFile::CxiFile(const std::string& path, const CxiLayout& layout) : path_(path)
   timestamp_raw_ = make_dataset(lcls.get(), "timestamp_raw", H5T_STD_U64LE, {}, 256, 0, nullptr, path);
   if (layout.frames) {
     H5Handle data = group("/entry_1/data_1");
-    data_ = make_dataset(data.get(), "data", H5T_IEEE_F32LE,
-                         {hsize_t(layout.slab_height), hsize_t(layout.slab_width)}, 1, z, nullptr, path);
+    data_ = make_dataset(data.get(), "data", H5T_IEEE_F32LE, {hsize_t(layout.slab_height), hsize_t(layout.slab_width)},
+                         1, z, nullptr, path);
   }
   if (layout.masks) {
     mask_ = make_dataset(result.get(), "peakMask", H5T_STD_U8LE,
@@ -74,8 +74,8 @@ CxiFile::CxiFile(const std::string& path, const CxiLayout& layout) : path_(path)
   }
 }
 
-void CxiFile::extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims,
-                               hid_t mem_type, const void* data, size_t n) {
+void CxiFile::extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims, hid_t mem_type,
+                               const void* data, size_t n) {
   const std::string ctx = path_ + ": append " + std::to_string(n) + " rows";
   hsize_t new_dims[3] = {rows_ + n, 0, 0}, start[3] = {rows_, 0, 0}, count[3] = {n, 0, 0};
   for (int i = 1; i < rank; ++i) new_dims[i] = count[i] = row_dims[i - 1];
@@ -122,9 +122,10 @@ void CxiFile::append(const std::vector<const CxiRow*>& rows) {
 
 void CxiFile::append_frames(const std::vector<const CxiRow*>& rows) {
   const size_t pixels = size_t(layout_.slab_height * layout_.slab_width);
-  append_row_chunks(data_, rows.size(), pixels * sizeof(float), [&](size_t r) -> const void* {
-    return rows[r]->frame.size() == pixels ? rows[r]->frame.data() : nullptr;
-  }, "frames");
+  append_row_chunks(
+      data_, rows.size(), pixels * sizeof(float),
+      [&](size_t r) -> const void* { return rows[r]->frame.size() == pixels ? rows[r]->frame.data() : nullptr; },
+      "frames");
 }
 
 void CxiFile::append_masks(const std::vector<const CxiRow*>& rows) {
@@ -133,9 +134,10 @@ void CxiFile::append_masks(const std::vector<const CxiRow*>& rows) {
   std::vector<uint8_t> status(n);
   for (size_t r = 0; r < n; ++r) status[r] = uint8_t(rows[r]->mask_status);
   extend_and_write(mask_status_, 1, nullptr, H5T_NATIVE_UINT8, status.data(), n);
-  append_row_chunks(mask_, n, pixels, [&](size_t r) -> const void* {
-    return rows[r]->mask.size() == pixels ? rows[r]->mask.data() : nullptr;
-  }, "masks");
+  append_row_chunks(
+      mask_, n, pixels,
+      [&](size_t r) -> const void* { return rows[r]->mask.size() == pixels ? rows[r]->mask.data() : nullptr; },
+      "masks");
 }
 
 void CxiFile::append_row_chunks(const H5Handle& dataset, size_t n, size_t row_bytes,
@@ -184,8 +186,8 @@ void CxiFile::close() {
   if (!file_.valid()) return;
   const std::string ctx = "close " + path_;
   bool ok = true;
-  for (H5Handle* d : {&n_peaks_, &n_found_, &x_, &y_, &seg_, &intensity_, &energy_, &event_id_,
-                      &epoch_, &timestamp_, &timestamp_raw_, &data_, &mask_, &mask_status_}) {
+  for (H5Handle* d : {&n_peaks_, &n_found_, &x_, &y_, &seg_, &intensity_, &energy_, &event_id_, &epoch_, &timestamp_,
+                      &timestamp_raw_, &data_, &mask_, &mask_status_}) {
     ok = d->reset() && ok;
   }
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_LOCAL);
@@ -204,8 +206,7 @@ void CxiFile::close() {
 namespace {
 
 // A 1-D uint64 dataset of `file`; nullopt when it does not exist.
-std::optional<std::vector<uint64_t>> read_u64_column(const H5Handle& file, const char* name,
-                                                     const std::string& path) {
+std::optional<std::vector<uint64_t>> read_u64_column(const H5Handle& file, const char* name, const std::string& path) {
   if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) return std::nullopt;
   const std::string ctx = path + ": " + name;
   H5Handle ds = h5_dataset(H5Dopen2(file.get(), name, H5P_DEFAULT), ctx);
@@ -214,7 +215,8 @@ std::optional<std::vector<uint64_t>> read_u64_column(const H5Handle& file, const
   if (H5Sget_simple_extent_ndims(space.get()) != 1) throw H5Error(ctx + " is not 1-D");
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   std::vector<uint64_t> values(n);
-  if (n > 0) h5_check(H5Dread(ds.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "read " + ctx);
+  if (n > 0)
+    h5_check(H5Dread(ds.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "read " + ctx);
   return values;
 }
 

@@ -17,16 +17,26 @@ float load_as_float(const uint8_t* p) {
 
 float load_pixel(shm::DType t, const uint8_t* p) {
   switch (t) {
-    case shm::DType::kU8: return load_as_float<uint8_t>(p);
-    case shm::DType::kU16: return load_as_float<uint16_t>(p);
-    case shm::DType::kU32: return load_as_float<uint32_t>(p);
-    case shm::DType::kU64: return load_as_float<uint64_t>(p);
-    case shm::DType::kI8: return load_as_float<int8_t>(p);
-    case shm::DType::kI16: return load_as_float<int16_t>(p);
-    case shm::DType::kI32: return load_as_float<int32_t>(p);
-    case shm::DType::kI64: return load_as_float<int64_t>(p);
-    case shm::DType::kF32: return load_as_float<float>(p);
-    case shm::DType::kF64: return load_as_float<double>(p);
+    case shm::DType::kU8:
+      return load_as_float<uint8_t>(p);
+    case shm::DType::kU16:
+      return load_as_float<uint16_t>(p);
+    case shm::DType::kU32:
+      return load_as_float<uint32_t>(p);
+    case shm::DType::kU64:
+      return load_as_float<uint64_t>(p);
+    case shm::DType::kI8:
+      return load_as_float<int8_t>(p);
+    case shm::DType::kI16:
+      return load_as_float<int16_t>(p);
+    case shm::DType::kI32:
+      return load_as_float<int32_t>(p);
+    case shm::DType::kI64:
+      return load_as_float<int64_t>(p);
+    case shm::DType::kF32:
+      return load_as_float<float>(p);
+    case shm::DType::kF64:
+      return load_as_float<double>(p);
   }
   return std::numeric_limits<float>::quiet_NaN();
 }
@@ -46,8 +56,8 @@ std::string check_frame(const shm::ResultHeader& h, uint64_t frame_bytes) {
 
 // Places the event's panels into the slab. The frame is either the stored (padded) frame, cropped
 // with the pad offsets, or already the unpadded one.
-std::string place_frame(const shm::ResultHeader& h, const uint8_t* frame, uint64_t frame_bytes,
-                        const Geometry& g, std::vector<float>& slab) {
+std::string place_frame(const shm::ResultHeader& h, const uint8_t* frame, uint64_t frame_bytes, const Geometry& g,
+                        std::vector<float>& slab) {
   if (std::string why = check_frame(h, frame_bytes); !why.empty()) return why;
   const size_t ds = shm::dtype_size(h.frame_dtype);
   const uint64_t unpadded = uint64_t(h.channels) * h.orig_height * h.orig_width * ds;
@@ -75,8 +85,7 @@ std::string place_frame(const shm::ResultHeader& h, const uint8_t* frame, uint64
 
 }  // namespace
 
-std::string place_mask(const shm::ResultHeader& h, const uint8_t* mask, const Geometry& g,
-                       std::vector<uint8_t>& slab) {
+std::string place_mask(const shm::ResultHeader& h, const uint8_t* mask, const Geometry& g, std::vector<uint8_t>& slab) {
   if (h.mask_channels != h.channels || h.mask_height != h.height || h.mask_width != h.width) {
     return "mask shape differs from the stored frame's";
   }
@@ -109,9 +118,8 @@ std::string check_cxi_inputs(const shm::ResultHeader& h, uint64_t frame_bytes, c
   return check_frame(h, frame_bytes);
 }
 
-std::string make_cxi_row(const shm::ResultHeader& h, const shm::PeakRecord* peaks,
-                         const uint8_t* frame, uint64_t frame_bytes, const Geometry& g,
-                         uint32_t max_num_peak, bool want_frame, CxiRow& row) {
+std::string make_cxi_row(const shm::ResultHeader& h, const shm::PeakRecord* peaks, const uint8_t* frame,
+                         uint64_t frame_bytes, const Geometry& g, uint32_t max_num_peak, bool want_frame, CxiRow& row) {
   if (std::string why = check_cxi_inputs(h, frame_bytes, g); !why.empty()) return why;
   row.event_id = h.event_id;
   row.ingest_epoch = h.ingest_epoch;
@@ -129,8 +137,7 @@ std::string make_cxi_row(const shm::ResultHeader& h, const shm::PeakRecord* peak
     const double y = pk.y - double(h.pad_top);
     const double x = pk.x - double(h.pad_left);
     // A centroid in the padding (or a bad panel index) has no detector position: skip, count.
-    if (pk.panel >= h.channels || !(y >= 0 && y <= h.orig_height - 1.0) ||
-        !(x >= 0 && x <= h.orig_width - 1.0)) {
+    if (pk.panel >= h.channels || !(y >= 0 && y <= h.orig_height - 1.0) || !(x >= 0 && x <= h.orig_width - 1.0)) {
       ++row.peaks_outside;
       continue;
     }

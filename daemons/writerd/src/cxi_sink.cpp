@@ -34,8 +34,8 @@ void probe_directory(const std::string& dir) {
 
 }  // namespace
 
-CxiSink::CxiSink(shm::Ring& ring, WriterCounters& counters, EventIdWindow& seen,
-                 std::unique_ptr<OutputFiles> files, SinkSettings settings)
+CxiSink::CxiSink(shm::Ring& ring, WriterCounters& counters, EventIdWindow& seen, std::unique_ptr<OutputFiles> files,
+                 SinkSettings settings)
     : ring_(ring), counters_(counters), seen_(seen), output_(std::move(files)), settings_(settings) {}
 
 bool CxiSink::start() {
@@ -72,8 +72,7 @@ void CxiSink::recover() {
       record_file({done.path, events.size()});
     } catch (const H5Error& e) {
       // A *.cxi name means complete, so this is outside damage: keep the file, say so, go on.
-      spdlog::error("cannot read event ids of completed file ({}); its events may be written again",
-                    e.what());
+      spdlog::error("cannot read event ids of completed file ({}); its events may be written again", e.what());
     }
   }
   seq_ = std::max(seq_, scan.next_seq);
@@ -128,8 +127,8 @@ void CxiSink::append_pending() {
   // Rows with frames are made per chunk of about 64 MiB, but at least one row per pool thread.
   const size_t threads = settings_.pool ? settings_.pool->concurrency() : 1;
   const size_t chunk = settings_.frames || settings_.masks
-                            ? std::max<size_t>(threads, (64u << 20) / std::max<size_t>(1, frame_floats * 4))
-                            : 256;
+                           ? std::max<size_t>(threads, (64u << 20) / std::max<size_t>(1, frame_floats * 4))
+                           : 256;
   std::vector<CxiRow> rows;
   std::vector<const CxiRow*> ptrs;
   while (!failed_ && in_file_ < held_.size()) {
@@ -144,8 +143,8 @@ void CxiSink::append_pending() {
         Q2Event q;
         // Both were checked when the event was taken; the held slot cannot have changed since.
         parse_q2_slot(h.slot.data(), h.slot.size(), q);
-        make_cxi_row(q.header, q.peaks, q.frame, q.frame_bytes, *geometry_, settings_.max_num_peak,
-                     settings_.frames, rows[i]);
+        make_cxi_row(q.header, q.peaks, q.frame, q.frame_bytes, *geometry_, settings_.max_num_peak, settings_.frames,
+                     rows[i]);
         h.peaks_outside = rows[i].peaks_outside;
         h.frame_missing = rows[i].frame_missing;
         if (settings_.masks) make_mask(q, h, rows[i]);
@@ -239,12 +238,16 @@ bool CxiSink::complete() {
   counters_.held_slots.store(held_.size());
   record_file({done_path, in_file_});
   if (missing > 0) {
-    spdlog::warn("{}: {} of {} frames written as NaN: their Q2 records carried no frame (a producer without "
-                 "inferd.write_frames?), counted frames_missing", done_path, missing, in_file_);
+    spdlog::warn(
+        "{}: {} of {} frames written as NaN: their Q2 records carried no frame (a producer without "
+        "inferd.write_frames?), counted frames_missing",
+        done_path, missing, in_file_);
   }
   if (masks_missing > 0) {
-    spdlog::warn("{}: {} of {} hits written without their PeakNet mask (peakMaskStatus 2, counted masks_missing); "
-                 "last reason: {}", done_path, masks_missing, masks + masks_missing, mask_error);
+    spdlog::warn(
+        "{}: {} of {} hits written without their PeakNet mask (peakMaskStatus 2, counted masks_missing); "
+        "last reason: {}",
+        done_path, masks_missing, masks + masks_missing, mask_error);
   }
   spdlog::info("completed {} ({} events, {} bytes)", done_path, in_file_, bytes);
   in_file_ = 0;

@@ -17,10 +17,11 @@ class NoCudaMaskReader final : public DeviceMaskReader {
  public:
   std::string read(const shm::ResultHeader& h, uint8_t*) override {
     if (!logged_.exchange(true)) {
-      spdlog::error("writerd was built without CUDA: the device masks of inferd on GPU {} cannot be read; those "
-                    "hits are written without mask (peakMaskStatus 2) and counted masks_missing. Build writerd "
-                    "with PEAKNET_CUDA, or run inferd with device cpu",
-                    h.mask_device_pci[0] ? std::string(h.mask_device_pci, strnlen(h.mask_device_pci, 16)) : "?");
+      spdlog::error(
+          "writerd was built without CUDA: the device masks of inferd on GPU {} cannot be read; those "
+          "hits are written without mask (peakMaskStatus 2) and counted masks_missing. Build writerd "
+          "with PEAKNET_CUDA, or run inferd with device cpu",
+          h.mask_device_pci[0] ? std::string(h.mask_device_pci, strnlen(h.mask_device_pci, 16)) : "?");
     }
     return "writerd built without CUDA cannot read device masks";
   }

@@ -36,9 +36,7 @@ EventIdWindow::EventIdWindow(size_t capacity)
       mask_(table_.size() - 1),
       ring_(checked_capacity(capacity)) {}
 
-size_t EventIdWindow::home(EventKey key) const {
-  return static_cast<size_t>(mix(key.id ^ mix(key.epoch))) & mask_;
-}
+size_t EventIdWindow::home(EventKey key) const { return static_cast<size_t>(mix(key.id ^ mix(key.epoch))) & mask_; }
 
 size_t EventIdWindow::find_slot(EventKey key) const {
   size_t i = home(key);

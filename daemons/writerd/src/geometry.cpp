@@ -115,11 +115,10 @@ Geometry Geometry::stacked(uint32_t panels, uint32_t height, uint32_t width) {
     throw std::runtime_error("stacked geometry needs panels, height and width >= 1");
   }
   Geometry g;
-  g.origin_ = "<stacked " + std::to_string(panels) + "x" + std::to_string(height) + "x" +
-              std::to_string(width) + ">";
+  g.origin_ = "<stacked " + std::to_string(panels) + "x" + std::to_string(height) + "x" + std::to_string(width) + ">";
   for (uint32_t p = 0; p < panels; ++p) {
-    g.panels_.push_back(PanelRect{"p" + std::to_string(p), 0, int64_t(width) - 1,
-                                  int64_t(p) * height, int64_t(p + 1) * height - 1});
+    g.panels_.push_back(
+        PanelRect{"p" + std::to_string(p), 0, int64_t(width) - 1, int64_t(p) * height, int64_t(p + 1) * height - 1});
   }
   g.finalize();
   return g;
@@ -132,8 +131,7 @@ void Geometry::finalize() {
     slab_width_ = std::max(slab_width_, a.max_fs + 1);
     for (size_t j = 0; j < i; ++j) {
       const PanelRect& b = panels_[j];
-      const bool overlap = a.min_fs <= b.max_fs && b.min_fs <= a.max_fs && a.min_ss <= b.max_ss &&
-                           b.min_ss <= a.max_ss;
+      const bool overlap = a.min_fs <= b.max_fs && b.min_fs <= a.max_fs && a.min_ss <= b.max_ss && b.min_ss <= a.max_ss;
       if (overlap) throw std::runtime_error(origin_ + ": panels " + b.name + " and " + a.name + " overlap");
     }
   }
@@ -146,9 +144,8 @@ std::string Geometry::check_event_shape(uint32_t channels, uint32_t height, uint
   }
   for (const auto& p : panels_) {
     if (p.height() != height || p.width() != width) {
-      return "event panels are " + std::to_string(height) + "x" + std::to_string(width) + ", panel " +
-             p.name + " of " + origin_ + " is " + std::to_string(p.height()) + "x" +
-             std::to_string(p.width());
+      return "event panels are " + std::to_string(height) + "x" + std::to_string(width) + ", panel " + p.name + " of " +
+             origin_ + " is " + std::to_string(p.height()) + "x" + std::to_string(p.width());
     }
   }
   return {};

@@ -10,8 +10,7 @@ std::string parse_q2_slot(const std::byte* slot, size_t size, Q2Event& out) {
   const shm::ResultHeader& h = out.header;
   const uint64_t peak_end = shm::kPeaksOffset + uint64_t(h.n_peaks) * sizeof(shm::PeakRecord);
   if (peak_end > size) {
-    return "n_peaks " + std::to_string(h.n_peaks) + " does not fit a slot of " + std::to_string(size) +
-           " bytes";
+    return "n_peaks " + std::to_string(h.n_peaks) + " does not fit a slot of " + std::to_string(size) + " bytes";
   }
   if (h.n_found < h.n_peaks) {
     return "n_found " + std::to_string(h.n_found) + " < n_peaks " + std::to_string(h.n_peaks);
@@ -36,8 +35,9 @@ std::string parse_q2_slot(const std::byte* slot, size_t size, Q2Event& out) {
   if (h.mask_channels != h.channels || h.mask_height != h.height || h.mask_width != h.width ||
       h.mask_bytes != uint64_t(h.channels) * h.height * h.width) {
     return "mask " + std::to_string(h.mask_channels) + "x" + std::to_string(h.mask_height) + "x" +
-           std::to_string(h.mask_width) + " (" + std::to_string(h.mask_bytes) + " bytes) is not one byte per pixel of the " +
-           std::to_string(h.channels) + "x" + std::to_string(h.height) + "x" + std::to_string(h.width) + " frame";
+           std::to_string(h.mask_width) + " (" + std::to_string(h.mask_bytes) +
+           " bytes) is not one byte per pixel of the " + std::to_string(h.channels) + "x" + std::to_string(h.height) +
+           "x" + std::to_string(h.width) + " frame";
   }
   if (h.mask_place == shm::MaskPlace::kHost) {
     const uint64_t after = h.frame_bytes > 0 ? h.frame_offset + h.frame_bytes : peak_end;

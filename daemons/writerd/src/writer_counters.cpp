@@ -4,10 +4,14 @@ namespace peaknet::writerd {
 
 const char* to_string(WriterDrop reason) noexcept {
   switch (reason) {
-    case WriterDrop::kMalformed: return "malformed";
-    case WriterDrop::kBadShape: return "bad_shape";
-    case WriterDrop::kWriteError: return "write_error";
-    case WriterDrop::kCount: break;
+    case WriterDrop::kMalformed:
+      return "malformed";
+    case WriterDrop::kBadShape:
+      return "bad_shape";
+    case WriterDrop::kWriteError:
+      return "write_error";
+    case WriterDrop::kCount:
+      break;
   }
   return "unknown";
 }

@@ -84,24 +84,26 @@ WriterService::WriterService(const config::SuiteConfig& config)
   if (file_geometry_) sink_->set_geometry(&*file_geometry_);
   sink_->start();  // a failing output is reported and retried, not fatal
   started_at_ = utc_now();
-  spdlog::info("writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {}, "
-               "masks {} (deflate {} on {} threads)", q2_name_, slots, w.output_dir, s.events_per_file,
-               file_geometry_ ? w.geometry : "stacked panels", config::to_string(w.on_error), w.write_frames ? "of hits" : "off",
-               !w.write_masks ? "off" : device_masks_->available() ? "of hits (host or CUDA IPC)" : "of hits (host only: no CUDA)",
-               w.compression_level, pool_ ? pool_->concurrency() : 0);
+  spdlog::info(
+      "writerd: Q2 {} ({} slots), output {}, {} events/file, geometry {}, on_error {}, frames {}, "
+      "masks {} (deflate {} on {} threads)",
+      q2_name_, slots, w.output_dir, s.events_per_file, file_geometry_ ? w.geometry : "stacked panels",
+      config::to_string(w.on_error), w.write_frames ? "of hits" : "off",
+      !w.write_masks               ? "off"
+      : device_masks_->available() ? "of hits (host or CUDA IPC)"
+                                   : "of hits (host only: no CUDA)",
+      w.compression_level, pool_ ? pool_->concurrency() : 0);
 }
 
 WriterService::~WriterService() = default;
 
 std::unique_ptr<OutputFiles> WriterService::make_output(const std::string& dir) const {
-  return std::make_unique<OutputFiles>(dir, config_.writerd.file_pattern, config_.run.name,
-                                       config_.writerd.fsync);
+  return std::make_unique<OutputFiles>(dir, config_.writerd.file_pattern, config_.run.name, config_.writerd.fsync);
 }
 
 int WriterService::run() {
   stage_.idle("waiting for Q2 events");
-  while (step()) {
-  }
+  while (step()) {}
   stage_.done();
   return exit_code_;
 }
@@ -227,8 +229,8 @@ const Geometry* WriterService::geometry_for(const shm::ResultHeader& h, std::str
     }
     stacked_geometry_ = Geometry::stacked(h.channels, h.orig_height, h.orig_width);
     sink_->set_geometry(&*stacked_geometry_);
-    spdlog::info("no geometry file: {} panels of {}x{} stacked along slow scan", h.channels,
-                 h.orig_height, h.orig_width);
+    spdlog::info("no geometry file: {} panels of {}x{} stacked along slow scan", h.channels, h.orig_height,
+                 h.orig_width);
   }
   const Geometry& g = file_geometry_ ? *file_geometry_ : *stacked_geometry_;
   why = check_cxi_inputs(h, frames ? h.frame_bytes : 0, g);
@@ -298,9 +300,8 @@ void WriterService::log_progress() {
     std::lock_guard lock(mutex_);
     snapshot_ = std::move(snap);
   }
-  spdlog::debug("writerd: in {} written {} filtered {} dup {} dropped {} held {} files {}",
-                counters_.events_in.load(), counters_.events_written.load(),
-                counters_.events_filtered.load(), counters_.duplicates_skipped.load(),
+  spdlog::debug("writerd: in {} written {} filtered {} dup {} dropped {} held {} files {}", counters_.events_in.load(),
+                counters_.events_written.load(), counters_.events_filtered.load(), counters_.duplicates_skipped.load(),
                 counters_.dropped_total(), sink_->held(), counters_.files_closed.load());
 }
 
@@ -308,8 +309,8 @@ common::LiveKeys WriterService::live_keys() {
   auto counted = [this](const char* key, int64_t min) {
     return [this, key, min](const nlohmann::json& value, std::string& error) {
       if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > (1 << 20)) {
-        error = std::string(key) + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " +
-                value.dump();
+        error =
+            std::string(key) + ": must be an integer in [" + std::to_string(min) + ", 1048576], got " + value.dump();
         return false;
       }
       std::lock_guard lock(mutex_);

@@ -25,7 +25,7 @@ enum class MetricKind : uint32_t { kCounter = 1, kGauge = 2, kHistogram = 3 };
 struct MetricSnapshot {
   std::string name;
   MetricKind kind = MetricKind::kCounter;
-  uint64_t value = 0;  ///< counter/gauge value; histogram: count
+  uint64_t value = 0;                            ///< counter/gauge value; histogram: count
   uint64_t p50 = 0, p99 = 0, max = 0, mean = 0;  ///< histograms only
 };
 
@@ -52,7 +52,7 @@ class CounterBlock {
   Histogram& histogram(std::string_view name);
 
   std::vector<std::pair<std::string, uint64_t>> snapshot() const;  ///< counters and gauges
-  std::vector<MetricSnapshot> snapshot_entries() const;           ///< everything, with kinds
+  std::vector<MetricSnapshot> snapshot_entries() const;            ///< everything, with kinds
   uint32_t capacity() const;
   const std::string& name() const;
   int32_t creator_pid() const;

@@ -44,9 +44,9 @@ class WriteSlot {
   WriteSlot& operator=(const WriteSlot&) = delete;
   ~WriteSlot();
 
-  std::byte* data() const { return data_; }   ///< slot_bytes() bytes, page aligned
+  std::byte* data() const { return data_; }  ///< slot_bytes() bytes, page aligned
   size_t size() const { return size_; }
-  uint32_t index() const { return index_; }   ///< slot i lives at data_area() + i * slot_bytes()
+  uint32_t index() const { return index_; }  ///< slot i lives at data_area() + i * slot_bytes()
   bool valid() const { return impl_ != nullptr; }
 
  private:
@@ -78,8 +78,7 @@ class ReadSlot {
 
  private:
   friend class RingImpl;
-  ReadSlot(RingImpl* impl, uint32_t index, uint64_t word, uint64_t ticket, const std::byte* data,
-           size_t size)
+  ReadSlot(RingImpl* impl, uint32_t index, uint64_t word, uint64_t ticket, const std::byte* data, size_t size)
       : impl_(impl), index_(index), word_(word), ticket_(ticket), data_(data), size_(size) {}
   RingImpl* impl_ = nullptr;
   uint32_t index_ = 0;
@@ -137,13 +136,13 @@ class Ring {
   size_t reclaim_dead();
 
   // ---- DMA / introspection
-  std::byte* data_area();                  ///< page aligned; slot i at i * slot_bytes()
+  std::byte* data_area();  ///< page aligned; slot i at i * slot_bytes()
   size_t data_area_bytes() const;
   uint32_t slot_count() const;
   size_t slot_bytes() const;
   const std::string& name() const;
   OverflowPolicy policy() const;
-  RingCounters counters() const;           ///< never blocks anyone
+  RingCounters counters() const;  ///< never blocks anyone
   std::vector<SegmentUser> users() const;
   /// "" while /dev/shm/<name> is still the segment this handle maps; else why not ("shm segment 'x':
   /// unlinked under this process ..." / "replaced under this process ..."). Such a handle waits

@@ -31,24 +31,24 @@ inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCoun
 
 /// How a ring is created. slot_bytes is rounded up to the page size.
 struct RingOptions {
-  std::string name;           ///< segment name without '/', e.g. "peaknet-q1" (shm_open("/peaknet-q1"))
-  uint32_t slot_count = 64;   ///< fixed at creation
-  uint64_t slot_bytes = 4096; ///< per slot, page multiple after rounding
-  OverflowPolicy policy = OverflowPolicy::kBlock;          ///< per handle (each producer may differ)
-  std::chrono::milliseconds block_timeout{1000};          ///< default timeout of acquire() without argument
-  bool group_shareable = false;                            ///< mode 0660 instead of 0600
+  std::string name;            ///< segment name without '/', e.g. "peaknet-q1" (shm_open("/peaknet-q1"))
+  uint32_t slot_count = 64;    ///< fixed at creation
+  uint64_t slot_bytes = 4096;  ///< per slot, page multiple after rounding
+  OverflowPolicy policy = OverflowPolicy::kBlock;  ///< per handle (each producer may differ)
+  std::chrono::milliseconds block_timeout{1000};   ///< default timeout of acquire() without argument
+  bool group_shareable = false;                    ///< mode 0660 instead of 0600
 };
 
 /// Snapshot of the ring's shared counters (all in shm; any attached process may read them).
 /// Ledger: published = released + dropped[kEvictedOldest] + occupancy (+ at most one per killed process).
 /// consumed counts claims, so a requeued event is consumed twice: consumed = released + claimed_now + requeued.
 struct RingCounters {
-  uint64_t published = 0;      ///< publish() calls that made a slot READY
-  uint64_t consumed = 0;       ///< slots claimed (claim() results), requeued ones again
-  uint64_t released = 0;       ///< slots released by consumers
-  uint64_t requeued = 0;       ///< claimed slots of dead consumers put back to READY
-  uint64_t abandoned = 0;      ///< WriteSlots destroyed unpublished by a live producer (slot back to free)
-  uint64_t block_timeouts = 0; ///< acquire() calls under kBlock that timed out
+  uint64_t published = 0;       ///< publish() calls that made a slot READY
+  uint64_t consumed = 0;        ///< slots claimed (claim() results), requeued ones again
+  uint64_t released = 0;        ///< slots released by consumers
+  uint64_t requeued = 0;        ///< claimed slots of dead consumers put back to READY
+  uint64_t abandoned = 0;       ///< WriteSlots destroyed unpublished by a live producer (slot back to free)
+  uint64_t block_timeouts = 0;  ///< acquire() calls under kBlock that timed out
   uint64_t dropped[kDropReasonCount] = {};
   uint64_t occupancy = 0;      ///< READY + CLAIMED slots now (counted by scanning slot states: exact)
   uint64_t occupancy_hwm = 0;  ///< highest occupancy seen at publish time
@@ -75,13 +75,13 @@ struct SegmentUser {
 
 /// One segment under /dev/shm, as seen by Ring::list (peakctl lists and cleans them).
 struct SegmentInfo {
-  std::string name;            ///< without '/'
-  uint64_t bytes = 0;          ///< file size
-  std::string kind;            ///< "ring", "counters" or "unknown" (not a libshm segment / unreadable)
-  std::string problem;         ///< empty when the header is valid; else why it is not (bad magic, version...)
+  std::string name;     ///< without '/'
+  uint64_t bytes = 0;   ///< file size
+  std::string kind;     ///< "ring", "counters" or "unknown" (not a libshm segment / unreadable)
+  std::string problem;  ///< empty when the header is valid; else why it is not (bad magic, version...)
   int32_t creator_pid = 0;
   std::vector<SegmentUser> users;
-  bool stale = false;          ///< valid header and no live user (or creator dead and unreadable): safe to unlink
+  bool stale = false;  ///< valid header and no live user (or creator dead and unreadable): safe to unlink
 };
 
 }  // namespace peaknet::shm

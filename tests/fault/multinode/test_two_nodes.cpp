@@ -69,22 +69,37 @@ struct Node {
         port(free_tcp_port()),
         metrics_port(free_tcp_port()) {
     std::filesystem::create_directories(dir);
-    const json cfg = {
-        {"run", {{"name", name}, {"run_dir", run_dir}, {"log_level", "info"}}},
-        {"q1", {{"slots", 16}, {"slot_bytes", 65536}}},
-        {"q2", {{"slots", 32}}},  // slot size derived: frames of hits travel in Q2
-        // What a dying ingestd can hold is bounded by these: 2 queued + 1 decoding + 1 receive thread.
-        {"ingestd", {{"source", "zmq"}, {"endpoints", {{{"url", "tcp://127.0.0.1:" + std::to_string(port)}}}},
-                     {"receive_hwm", 2}, {"decode_queue_messages", 2}, {"decode_threads", 1}}},
-        {"inferd", {{"device", "cpu"}, {"cpu_threads", 1}, {"batch_size", 2}, {"max_wait_ms", 20},
-                    {"warmup_iterations", 0}, {"warmup_shape", {1, 64, 64}},
-                    {"model", {{"config", {{"backbone_hidden_sizes", {24, 48, 96, 192}},
-                                           {"backbone_depths", {1, 1, 2, 1}}, {"bifpn_num_blocks", 2},
-                                           {"bifpn_num_features", 64}, {"seg_out_channels", 64}}},
-                               {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}},
-        {"writerd", {{"output_dir", out_dir}, {"events_per_file", 10}, {"max_file_age_ms", 500}}},
-        {"control", {{"metrics_address", "127.0.0.1"}, {"metrics_port", metrics_port}, {"ready_timeout_s", 90},
-                     {"stop_timeout_s", 60}}}};
+    const json cfg = {{"run", {{"name", name}, {"run_dir", run_dir}, {"log_level", "info"}}},
+                      {"q1", {{"slots", 16}, {"slot_bytes", 65536}}},
+                      {"q2", {{"slots", 32}}},  // slot size derived: frames of hits travel in Q2
+                      // What a dying ingestd can hold is bounded by these: 2 queued + 1 decoding + 1 receive thread.
+                      {"ingestd",
+                       {{"source", "zmq"},
+                        {"endpoints", {{{"url", "tcp://127.0.0.1:" + std::to_string(port)}}}},
+                        {"receive_hwm", 2},
+                        {"decode_queue_messages", 2},
+                        {"decode_threads", 1}}},
+                      {"inferd",
+                       {{"device", "cpu"},
+                        {"cpu_threads", 1},
+                        {"batch_size", 2},
+                        {"max_wait_ms", 20},
+                        {"warmup_iterations", 0},
+                        {"warmup_shape", {1, 64, 64}},
+                        {"model",
+                         {{"config",
+                           {{"backbone_hidden_sizes", {24, 48, 96, 192}},
+                            {"backbone_depths", {1, 1, 2, 1}},
+                            {"bifpn_num_blocks", 2},
+                            {"bifpn_num_features", 64},
+                            {"seg_out_channels", 64}}},
+                          {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}},
+                      {"writerd", {{"output_dir", out_dir}, {"events_per_file", 10}, {"max_file_age_ms", 500}}},
+                      {"control",
+                       {{"metrics_address", "127.0.0.1"},
+                        {"metrics_port", metrics_port},
+                        {"ready_timeout_s", 90},
+                        {"stop_timeout_s", 60}}}};
     std::ofstream(config) << cfg.dump(2);
   }
   std::string ctl(const std::string& args) const {
@@ -174,7 +189,8 @@ class TwoNodes : public ::testing::Test {
   /// SIGKILL of a node's suite: its supervisor first (so nothing is restarted), then every daemon.
   static void kill_suite(const Node& n) {
     ::kill(read_pid(n.run_dir + "/supervisor.pid"), SIGKILL);
-    for (const char* id : {"ingestd", "inferd-cpu0", "writerd"}) ::kill(read_pid(n.run_dir + "/" + id + ".pid"), SIGKILL);
+    for (const char* id : {"ingestd", "inferd-cpu0", "writerd"})
+      ::kill(read_pid(n.run_dir + "/" + id + ".pid"), SIGKILL);
   }
 };
 
@@ -185,11 +201,22 @@ TEST_F(TwoNodes, KillNineOfOneSuiteIsCountedAndItsQueuedEventsResumeOnStart) {
   }
   // A slow stream (4 messages/s per rank, 10 s) that is still running when B comes back.
   constexpr int kRanks = 4, kMessages = 40, kBatch = 2;
-  start_pusher({"-e", a.endpoint(), "-e", b.endpoint(), "-n", std::to_string(kRanks), "-c", std::to_string(kMessages),
-                "-r", "4", "--shape", std::to_string(kBatch), "1", "64", "64", "--format", "npz-stored", "--linger",
-                "-1", "--connect-wait", "0.5"});
-  ASSERT_TRUE(wait_until([&] { return counter(b.stats(), "writerd", "events_written") +
-                                          counter(b.stats(), "writerd", "events_filtered") >= 4; }, 60s))
+  start_pusher({"-e",         a.endpoint(),
+                "-e",         b.endpoint(),
+                "-n",         std::to_string(kRanks),
+                "-c",         std::to_string(kMessages),
+                "-r",         "4",
+                "--shape",    std::to_string(kBatch),
+                "1",          "64",
+                "64",         "--format",
+                "npz-stored", "--linger",
+                "-1",         "--connect-wait",
+                "0.5"});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return counter(b.stats(), "writerd", "events_written") + counter(b.stats(), "writerd", "events_filtered") >= 4;
+      },
+      60s))
       << "node B's stream never reached writerd";
 
   // Stop B's inferd: its Q1 fills, then ingestd's decode queue; wait until ingestd holds all it can.
@@ -198,10 +225,13 @@ TEST_F(TwoNodes, KillNineOfOneSuiteIsCountedAndItsQueuedEventsResumeOnStart) {
   ::kill(inferd_b, SIGSTOP);
   constexpr double kHeldBound = 2 + 1 + 1;  // decode_queue_messages + decode_threads + endpoints
   json before_kill;
-  ASSERT_TRUE(wait_until([&] {
-    before_kill = b.stats();
-    return counter(before_kill, "ingestd", "held_messages") == kHeldBound;
-  }, 60s)) << before_kill.dump();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        before_kill = b.stats();
+        return counter(before_kill, "ingestd", "held_messages") == kHeldBound;
+      },
+      60s))
+      << before_kill.dump();
   std::this_thread::sleep_for(500ms);
   before_kill = b.stats();
   const double held = counter(before_kill, "ingestd", "held_messages");
@@ -251,14 +281,19 @@ TEST_F(TwoNodes, KillNineOfOneSuiteIsCountedAndItsQueuedEventsResumeOnStart) {
   const std::string fleet_cmd =
       std::string("timeout 30 ") + PEAKCTL_PATH + " stats --json --fleet " + a.metrics() + " " + b.metrics();
   json sa, sb, f;
-  ASSERT_TRUE(wait_until([&] {
-    sa = a.stats();
-    sb = b.stats();
-    f = json_in(shell(fleet_cmd).out).value("fleet", json::object());
-    return sa["ledger"].value("in_flight", -1.0) == 0 && sb["ledger"].value("in_flight", -1.0) == 0 &&
-           q1_occupancy(sb) == 0 && counter(sb, "ingestd", "held_messages") == 0 &&
-           f.value("seq_sent_seen", 0.0) == sent["events"].get<double>();
-  }, 90s)) << sa.dump() << "\n" << sb.dump() << "\n" << f.dump();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        sa = a.stats();
+        sb = b.stats();
+        f = json_in(shell(fleet_cmd).out).value("fleet", json::object());
+        return sa["ledger"].value("in_flight", -1.0) == 0 && sb["ledger"].value("in_flight", -1.0) == 0 &&
+               q1_occupancy(sb) == 0 && counter(sb, "ingestd", "held_messages") == 0 &&
+               f.value("seq_sent_seen", 0.0) == sent["events"].get<double>();
+      },
+      90s))
+      << sa.dump() << "\n"
+      << sb.dump() << "\n"
+      << f.dump();
   EXPECT_EQ(counter(sb, "ingestd", "messages_lost_in_crash"), held);
   EXPECT_EQ(counter(sb, "ingestd", "dropped_lost_in_crash"), 1);  // the event waiting for a Q1 slot
   const double received_b = sb["ledger"]["received"], lost_b = counter(sb, "ingestd", "dropped_lost_in_crash");

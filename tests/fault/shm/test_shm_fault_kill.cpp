@@ -19,7 +19,7 @@ using testing::unique_name;
 
 constexpr uint32_t kSlots = 8;
 const int kIterations = static_cast<int>(testing::scaled(25));  // per scenario
-constexpr size_t kBatch = 4;     // a consumer holds at most this many claims
+constexpr size_t kBatch = 4;                                    // a consumer holds at most this many claims
 
 std::mt19937 make_rng() {
   const unsigned seed = std::random_device{}();
@@ -71,8 +71,10 @@ TEST(ShmFault, ConsumerKilledWhileHoldingClaimsLosesNothingAndRequeuesExactlyOnc
     testing::WorkerReaper reaper;
     TempFile victim_out("victim"), survivor_out("survivor");
     const pid_t producer = reaper.add(testing::spawn_worker({"produce", name, "0", std::to_string(kEvents), "1000"}));
-    const pid_t victim = reaper.add(testing::spawn_worker({"consume", name, victim_out.path(), std::to_string(kBatch), "3000"}));
-    const pid_t survivor = reaper.add(testing::spawn_worker({"consume", name, survivor_out.path(), std::to_string(kBatch)}));
+    const pid_t victim =
+        reaper.add(testing::spawn_worker({"consume", name, victim_out.path(), std::to_string(kBatch), "3000"}));
+    const pid_t survivor =
+        reaper.add(testing::spawn_worker({"consume", name, survivor_out.path(), std::to_string(kBatch)}));
 
     wait_until([&] { return attached(guard, victim) && guard.counters().consumed > 0; });
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(rng)));
@@ -124,7 +126,8 @@ TEST(ShmFault, ProducerKilledMidWriteNeverDeliversTheHalfWrittenEvent) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 30)(rng)));
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
     EXPECT_EQ(testing::wait_worker(victim), 128 + SIGKILL);
-    const pid_t restarted = reaper.add(testing::spawn_worker({"produce", name, "2", std::to_string(kSecondEvents), "100"}));
+    const pid_t restarted =
+        reaper.add(testing::spawn_worker({"produce", name, "2", std::to_string(kSecondEvents), "100"}));
     ASSERT_EQ(testing::wait_worker(restarted, 60s), 0) << "iteration " << it;
     guard.finish_producing();
     ASSERT_EQ(testing::wait_worker(consumer, 60s), 0) << "iteration " << it << " (3 = corrupt event)";

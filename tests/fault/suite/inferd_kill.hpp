@@ -12,10 +12,13 @@ namespace peaknet::fault {
 /// SIGKILL of `inferd` while it holds a claimed Q1 batch and some results already went out, then a new
 /// inferd: the dead one's claims must be requeued (at-least-once) and written once.
 inline void sigkill_inferd_holding_claims(SuiteRun& run, ChildProcess& inferd) {
-  ASSERT_TRUE(eventually([&] {
-    const auto q1 = run.ring("q1"), q2 = run.ring("q2");
-    return q1 && q2 && q2->published >= 8 && q1->claimed > 0;
-  }, 60s)) << run.log_text("");
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto q1 = run.ring("q1"), q2 = run.ring("q2");
+        return q1 && q2 && q2->published >= 8 && q1->claimed > 0;
+      },
+      60s))
+      << run.log_text("");
   inferd.signal(SIGKILL);
   inferd.wait(5s);
   run.forget(inferd);

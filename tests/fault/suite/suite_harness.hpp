@@ -102,12 +102,12 @@ struct Ledger {
   std::map<std::string, uint64_t> drops_by_reason;
   int64_t in_flight() const { return int64_t(received) - int64_t(written + filtered + dropped + evicted); }
   std::string describe() const {
-    std::string s = "received " + std::to_string(received) + " enqueued " + std::to_string(enqueued) +
-                    " written " + std::to_string(written) + " filtered " + std::to_string(filtered) +
-                    " dropped " + std::to_string(dropped) + " evicted " + std::to_string(evicted) +
-                    " in_flight " + std::to_string(in_flight()) + " duplicates_skipped " +
-                    std::to_string(duplicates_skipped) + " rejected " + std::to_string(rejected_messages) +
-                    " requeued q1/q2 " + std::to_string(q1_requeued) + "/" + std::to_string(q2_requeued);
+    std::string s = "received " + std::to_string(received) + " enqueued " + std::to_string(enqueued) + " written " +
+                    std::to_string(written) + " filtered " + std::to_string(filtered) + " dropped " +
+                    std::to_string(dropped) + " evicted " + std::to_string(evicted) + " in_flight " +
+                    std::to_string(in_flight()) + " duplicates_skipped " + std::to_string(duplicates_skipped) +
+                    " rejected " + std::to_string(rejected_messages) + " requeued q1/q2 " +
+                    std::to_string(q1_requeued) + "/" + std::to_string(q2_requeued);
     for (const auto& [reason, n] : drops_by_reason) s += " " + reason + "=" + std::to_string(n);
     return s;
   }
@@ -119,7 +119,7 @@ struct SuiteOptions {
   /// 0: the test ends the run (SIGTERM = drain). A timeout also fires while ingestd is itself
   /// blocked on a full Q1 (no input read), which ends a backpressured run early.
   int idle_timeout_s = 0;
-  uint32_t image = 64;     ///< frames are image × image float32
+  uint32_t image = 64;  ///< frames are image × image float32
 };
 
 class SuiteRun {
@@ -136,22 +136,30 @@ class SuiteRun {
                                   : "tcp://127.0.0.1:" + std::to_string(free_loopback_port())) {
     unlink_segments(name_);
     const nlohmann::json model_config = {{"backbone_hidden_sizes", {24, 48, 96, 192}},
-                                         {"backbone_depths", {1, 1, 2, 1}}, {"bifpn_num_blocks", 2},
-                                         {"bifpn_num_features", 64}, {"seg_out_channels", 64}};
+                                         {"backbone_depths", {1, 1, 2, 1}},
+                                         {"bifpn_num_blocks", 2},
+                                         {"bifpn_num_features", 64},
+                                         {"seg_out_channels", 64}};
     const size_t slot = 4096 + size_t(options.image) * options.image * 4;
     const nlohmann::json config = {
         {"run", {{"name", name_}, {"log_level", "warn"}, {"run_dir", (dir_.path / "run").string()}}},
         {"q1", {{"slots", options.q1_slots}, {"slot_bytes", slot}, {"policy", options.q1_policy}}},
         {"q2", {{"slots", options.q2_slots}, {"policy", options.q2_policy}}},  // slot_bytes: derived
-        {"peaks", {{"min_num_peak", 0}, {"max_num_peak", 256}}},  // every event is a hit: ids checkable
-        {"ingestd", {{"source", "zmq"}, {"endpoints", {{{"url", endpoint()}, {"mode", "bind"}, {"rcvbuf_bytes", kReceiveBufferBytes}}}},
-                     {"decode_threads", 1}, {"idle_timeout_s", options.idle_timeout_s}}},
-        {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 10}, {"cpu_threads", 1},
-                    {"warmup_iterations", 0},
-                    {"model", {{"config", model_config},
-                               {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}},
-        {"writerd", {{"output_dir", output_dir().string()}, {"events_per_file", 8},
-                     {"max_file_age_ms", 300}, {"fsync", "none"}}},
+        {"peaks", {{"min_num_peak", 0}, {"max_num_peak", 256}}},               // every event is a hit: ids checkable
+        {"ingestd",
+         {{"source", "zmq"},
+          {"endpoints", {{{"url", endpoint()}, {"mode", "bind"}, {"rcvbuf_bytes", kReceiveBufferBytes}}}},
+          {"decode_threads", 1},
+          {"idle_timeout_s", options.idle_timeout_s}}},
+        {"inferd",
+         {{"device", "cpu"},
+          {"batch_size", 4},
+          {"max_wait_ms", 10},
+          {"cpu_threads", 1},
+          {"warmup_iterations", 0},
+          {"model", {{"config", model_config}, {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}},
+        {"writerd",
+         {{"output_dir", output_dir().string()}, {"events_per_file", 8}, {"max_file_age_ms", 300}, {"fsync", "none"}}},
         {"control", {{"metrics_port", 0}}}};
     std::ofstream(config_path()) << config.dump(2);
   }
@@ -205,8 +213,7 @@ class SuiteRun {
   std::optional<shm::RingCounters> ring(const std::string& q) const {
     try {
       if (shm::Ring::exists(name_ + "-" + q)) return shm::Ring::attach(name_ + "-" + q).counters();
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     return std::nullopt;
   }
 
@@ -267,7 +274,8 @@ class SuiteRun {
     bool ok = true;
     for (auto& [what, child] : children_) {
       if (what == "pusher" || !child->tracked) continue;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       const auto rc = child->process.wait(std::max(left, 0ms));
       if (rc != 0) {
         ok = false;

@@ -28,9 +28,12 @@ void push_and_drain(SuiteRun& run, uint64_t messages, bool kill_inferd_midway) {
     ASSERT_NO_FATAL_FAILURE(sigkill_inferd_holding_claims(run, inferd));
   }
   ASSERT_EQ(pusher.wait(90s), 0) << run.log_text("pusher");
-  ASSERT_TRUE(eventually([&] {
-    return run.counter("ingestd", "messages_decoded") + run.counter("ingestd", "messages_rejected") >= messages;
-  }, 60s)) << run.log_text("ingestd");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return run.counter("ingestd", "messages_decoded") + run.counter("ingestd", "messages_rejected") >= messages;
+      },
+      60s))
+      << run.log_text("ingestd");
   ingestd.signal(SIGTERM);
   std::string why;
   ASSERT_TRUE(run.wait_all(90s, &why)) << why << "\n" << run.log_text("");

@@ -48,14 +48,17 @@ bool writer_up(const SuiteRun& run) { return !run.counters("writerd").empty(); }
 void finish(SuiteRun& run, ChildProcess& pusher, ChildProcess& ingestd, uint64_t messages) {
   ASSERT_EQ(pusher.wait(90s), 0) << run.log_text("pusher");
   uint64_t last = ~0ull;
-  ASSERT_TRUE(eventually([&] {
-    const uint64_t now = run.counter("ingestd", "messages_decoded") + run.counter("ingestd", "messages_rejected");
-    if (messages) return now >= messages;
-    const bool stable = now == last;
-    last = now;
-    std::this_thread::sleep_for(500ms);
-    return stable;
-  }, 60s)) << run.log_text("ingestd");
+  ASSERT_TRUE(eventually(
+      [&] {
+        const uint64_t now = run.counter("ingestd", "messages_decoded") + run.counter("ingestd", "messages_rejected");
+        if (messages) return now >= messages;
+        const bool stable = now == last;
+        last = now;
+        std::this_thread::sleep_for(500ms);
+        return stable;
+      },
+      60s))
+      << run.log_text("ingestd");
   ingestd.signal(SIGTERM);
   std::string why;
   ASSERT_TRUE(run.wait_all(90s, &why)) << why << "\n" << run.log_text("");
@@ -96,7 +99,8 @@ TEST(SuiteFault, SigkillIngestdMidStreamPusherReconnectsAndQueuedEventsAreWritte
   EXPECT_EQ(l.written, l.enqueued) << l.describe();
   // A SIGKILL between counting an event received and publishing it loses at most one per decode thread;
   // the restarted ingestd books those as lost_in_crash, so nothing stays in flight and no other drop occurs.
-  const auto lost = l.drops_by_reason.count("ingestd:lost_in_crash") ? l.drops_by_reason.at("ingestd:lost_in_crash") : 0;
+  const auto lost =
+      l.drops_by_reason.count("ingestd:lost_in_crash") ? l.drops_by_reason.at("ingestd:lost_in_crash") : 0;
   EXPECT_EQ(l.dropped, lost) << "a drop other than lost_in_crash; " << l.describe();
   EXPECT_LE(lost, 1u) << l.describe();
   EXPECT_EQ(l.in_flight(), 0) << l.describe();
@@ -135,7 +139,12 @@ TEST(SuiteFault, StalledWriterWithDropOldestCountsDropsAndBalances) {
   auto& pusher = run.push(batch(kMessages, 0));
   EXPECT_EQ(pusher.wait(30s), 0) << "drop_oldest must never stall the sender";
   // Give inferd time to fill Q2 while the writer is stopped, so Q2 may evict too (Q1 surely does).
-  eventually([&] { const auto q2 = run.ring("q2"); return q2 && q2->dropped[size_t(shm::DropReason::kEvictedOldest)] > 0; }, 10s);
+  eventually(
+      [&] {
+        const auto q2 = run.ring("q2");
+        return q2 && q2->dropped[size_t(shm::DropReason::kEvictedOldest)] > 0;
+      },
+      10s);
   writerd.signal(SIGCONT);
   finish(run, pusher, ingestd, kMessages);
 
@@ -152,11 +161,11 @@ TEST(SuiteFault, StalledWriterWithDropOldestCountsDropsAndBalances) {
 TEST(SuiteFault, MalformedFloodEveryGoodEventWrittenEveryBadMessageRejected) {
   SuiteRun run("malformed");
   const std::vector<std::string> bad_bodies{
-      std::string(300, 'x'),                                     // unknown format
-      std::string("PK\x03\x04", 4) + std::string(200, '\x7f'),   // zip header, then garbage
+      std::string(300, 'x'),                                         // unknown format
+      std::string("PK\x03\x04", 4) + std::string(200, '\x7f'),       // zip header, then garbage
       std::string("\x89HDF\r\n\x1a\n", 8) + std::string(500, '\0'),  // HDF5 signature, no file
-      std::string("\x93NUMPY", 6),                                // truncated npy
-      std::string(),                                              // empty message
+      std::string("\x93NUMPY", 6),                                   // truncated npy
+      std::string(),                                                 // empty message
   };
   std::vector<std::string> bad_args{"--shape", "1", "1", "8", "8"};
   for (size_t i = 0; i < bad_bodies.size(); ++i) {
@@ -172,7 +181,12 @@ TEST(SuiteFault, MalformedFloodEveryGoodEventWrittenEveryBadMessageRejected) {
   inferd.signal(SIGSTOP);
   auto& ingestd = run.start("ingestd");
   auto& good = run.push(batch(kGood, 0));
-  ASSERT_TRUE(eventually([&] { const auto q1 = run.ring("q1"); return q1 && q1->occupancy == 16; }, 30s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto q1 = run.ring("q1");
+        return q1 && q1->occupancy == 16;
+      },
+      30s))
       << run.log_text("");
   auto& bad = run.push(bad_args);
   ASSERT_EQ(bad.wait(30s), 0) << run.log_text("pusher");
@@ -196,7 +210,12 @@ TEST(SuiteFault, Q1FullForSecondsThenEverythingIsWritten) {
   auto& ingestd = run.start("ingestd");
   constexpr uint64_t kMessages = 100;  // more than Q1, the socket's HWM and tcp buffers hold
   auto& pusher = run.push(batch(kMessages, 0));
-  ASSERT_TRUE(eventually([&] { const auto q1 = run.ring("q1"); return q1 && q1->occupancy == 16; }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto q1 = run.ring("q1");
+        return q1 && q1->occupancy == 16;
+      },
+      30s));
   std::this_thread::sleep_for(3s);
   const auto q1 = run.ring("q1");
   ASSERT_TRUE(q1);

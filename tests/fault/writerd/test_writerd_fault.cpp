@@ -48,9 +48,10 @@ TEST(WriterdFault, SigkillMidFileThenRestartWritesEveryEventExactlyOnce) {
   for (uint64_t id = 1; id <= 25; ++id) publish_event(q2, {id, 20});
   {
     WriterdProcess first(cfg_path, (box.dir() / "writerd-1.log").string());
-    ASSERT_TRUE(wait_until([&] {
-      return files_with_suffix(out, ".cxi").size() == 2 && files_with_suffix(out, ".inprogress").size() == 1;
-    }, 20s)) << "writerd did not reach the mid-file state";
+    ASSERT_TRUE(wait_until(
+        [&] { return files_with_suffix(out, ".cxi").size() == 2 && files_with_suffix(out, ".inprogress").size() == 1; },
+        20s))
+        << "writerd did not reach the mid-file state";
     first.signal(SIGKILL);
     EXPECT_EQ(first.wait(5s), -SIGKILL);
   }
@@ -107,8 +108,7 @@ TEST(WriterdFault, FullDiskKeepsEventsInQ2AndResumesWhenSpaceReturns) {
     std::ifstream in(box.dir() / "writerd.log");
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  ASSERT_TRUE(wait_until([&] { return log_text().find("output failed") != std::string::npos; }, 20s))
-      << log_text();
+  ASSERT_TRUE(wait_until([&] { return log_text().find("output failed") != std::string::npos; }, 20s)) << log_text();
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(q2.counters().released, 0u);  // nothing left Q2 while the disk is "full"
   EXPECT_TRUE(files_with_suffix(out, ".cxi").empty());
@@ -187,7 +187,7 @@ TEST(WriterdFault, OutputFailingMidRunRewritesHeldEventsExactlyOnce) {
   std::thread worker([&] { code = sut.run(); });
   for (uint64_t id = 1; id <= 4; ++id) publish_event(q2, {id, 20});
   ASSERT_TRUE(wait_until([&] { return sut.stats()["files_closed"].get<uint64_t>() == 1; }, 10s));
-  std::filesystem::rename(out, moved);     // the output disappears ...
+  std::filesystem::rename(out, moved);      // the output disappears ...
   std::ofstream(out) << "not a directory";  // ... and cannot be recreated
   for (uint64_t id = 5; id <= 7; ++id) publish_event(q2, {id, 20});
   EXPECT_TRUE(wait_until([&] { return sut.stats()["write_errors"].get<uint64_t>() >= 1; }, 10s));

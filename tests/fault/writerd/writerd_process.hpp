@@ -30,7 +30,7 @@ class WriterdProcess {
         ::dup2(fd, 2);
       }
       if (max_file_bytes > 0) {
-        ::signal(SIGXFSZ, SIG_IGN);  // ignored dispositions survive exec
+        ::signal(SIGXFSZ, SIG_IGN);                         // ignored dispositions survive exec
         const rlimit limit{max_file_bytes, RLIM_INFINITY};  // soft only: it can be raised again
         ::setrlimit(RLIMIT_FSIZE, &limit);
       }

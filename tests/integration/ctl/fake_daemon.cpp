@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
 #include "common/daemon_runtime.hpp"
@@ -50,26 +50,32 @@ int main(int argc, char** argv) {
   common::DaemonHooks hooks;
   hooks.stats = [&] {
     if (role == "ingestd") {
-      return nlohmann::json{{"events_received", c.in.load()}, {"bytes_received", c.in.load() * 4096},
-                            {"events_enqueued", c.out.load()}, {"dropped_decode_error", c.dropped.load()}};
+      return nlohmann::json{{"events_received", c.in.load()},
+                            {"bytes_received", c.in.load() * 4096},
+                            {"events_enqueued", c.out.load()},
+                            {"dropped_decode_error", c.dropped.load()}};
     }
     if (role == "inferd") {
-      return nlohmann::json{{"events_in", c.in.load()}, {"events_out", c.out.load()},
-                            {"batch_size", c.batch_size.load()}, {"gpu_busy_pct", 0}};
+      return nlohmann::json{{"events_in", c.in.load()},
+                            {"events_out", c.out.load()},
+                            {"batch_size", c.batch_size.load()},
+                            {"gpu_busy_pct", 0}};
     }
-    return nlohmann::json{{"events_in", c.in.load()}, {"events_written", c.out.load()},
-                          {"events_filtered", c.filtered.load()}, {"min_num_peak", c.min_num_peak.load()}};
+    return nlohmann::json{{"events_in", c.in.load()},
+                          {"events_written", c.out.load()},
+                          {"events_filtered", c.filtered.load()},
+                          {"min_num_peak", c.min_num_peak.load()}};
   };
   // The live keys of the real daemon of this role; the fake applies the ones its stats show.
   auto accept = [](const nlohmann::json&, std::string&) { return true; };
   if (role == "ingestd") {
-    hooks.live_keys = {{"q1.policy", accept},
-                       {"ingestd.synthetic.rate_hz", [&](const nlohmann::json& v, std::string&) {
-                          rate_hz = v.get<double>();
-                          return true;
-                        }}};
+    hooks.live_keys = {{"q1.policy", accept}, {"ingestd.synthetic.rate_hz", [&](const nlohmann::json& v, std::string&) {
+                                                 rate_hz = v.get<double>();
+                                                 return true;
+                                               }}};
   } else if (role == "inferd") {
-    hooks.live_keys = {{"inferd.batch_size", [&](const nlohmann::json& v, std::string&) {
+    hooks.live_keys = {{"inferd.batch_size",
+                        [&](const nlohmann::json& v, std::string&) {
                           c.batch_size = v.get<int64_t>();
                           return true;
                         }},
@@ -77,14 +83,18 @@ int main(int argc, char** argv) {
   } else {
     hooks.live_keys = {{"writerd.output_dir", accept},
                        {"writerd.events_per_file", accept},
-                       {"peaks.min_num_peak", [&](const nlohmann::json& v, std::string&) {
+                       {"peaks.min_num_peak",
+                        [&](const nlohmann::json& v, std::string&) {
                           c.min_num_peak = v.get<int64_t>();
                           return true;
                         }},
                        {"writerd.on_error", accept}};
   }
   hooks.request_drain = [&] { drain = true; };
-  hooks.request_stop = [&] { stop = true; drain = true; };
+  hooks.request_stop = [&] {
+    stop = true;
+    drain = true;
+  };
   if (role == "inferd") {
     hooks.swap_model = [&](const std::string&, std::string&) { return true; };
   }
@@ -99,7 +109,10 @@ int main(int argc, char** argv) {
     in.set(zmq::sockopt::linger, 0);
     out.set(zmq::sockopt::linger, 2000);
     if (role == "ingestd") out.bind(q1);
-    if (role == "inferd") { in.connect(q1); out.bind(q2); }
+    if (role == "inferd") {
+      in.connect(q1);
+      out.bind(q2);
+    }
     if (role == "writerd") in.connect(q2);
     rt.set_state(common::DaemonState::kReady);
     // PUSH blocks while no peer is connected (nothing is lost while a neighbour starts); retry in short
@@ -130,15 +143,20 @@ int main(int argc, char** argv) {
       in.set(zmq::sockopt::rcvtimeo, 100);
       while (!stop) {
         zmq::message_t msg;
-        if (!in.recv(msg)) { rt.heartbeat(); continue; }
+        if (!in.recv(msg)) {
+          rt.heartbeat();
+          continue;
+        }
         const std::string text = msg.to_string();
         if (text == "END") {
           if (role == "inferd") send(text);
           break;
         }
         c.in++;
-        if (role == "inferd") { if (!send(text)) break; c.out++; }
-        else if (std::stoll(text) % 20 >= c.min_num_peak) c.out++;
+        if (role == "inferd") {
+          if (!send(text)) break;
+          c.out++;
+        } else if (std::stoll(text) % 20 >= c.min_num_peak) c.out++;
         else c.filtered++;
         rt.heartbeat();
       }

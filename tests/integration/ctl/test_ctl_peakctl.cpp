@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/control_client.hpp"
 #include "../../unit/ctl/test_guards.hpp"
+#include "common/control_client.hpp"
 
 using nlohmann::json;
 
@@ -49,10 +49,10 @@ class Suite : public ::testing::Test {
     }
     run_dir = dir.path() + "/run";
     cfg_path = dir.path() + "/suite.json";
-    const json cfg = {{"run", {{"name", "pkit" + std::to_string(::getpid())}, {"run_dir", run_dir}}},
-                      {"ingestd", {{"source", "synthetic"}, {"synthetic", {{"rate_hz", 300.0}}}}},
-                      {"control", {{"bin_dir", bin}, {"metrics_port", 0}, {"stop_timeout_s", 20},
-                                   {"ready_timeout_s", 60}}}};
+    const json cfg = {
+        {"run", {{"name", "pkit" + std::to_string(::getpid())}, {"run_dir", run_dir}}},
+        {"ingestd", {{"source", "synthetic"}, {"synthetic", {{"rate_hz", 300.0}}}}},
+        {"control", {{"bin_dir", bin}, {"metrics_port", 0}, {"stop_timeout_s", 20}, {"ready_timeout_s", 60}}}};
     std::ofstream(cfg_path) << cfg.dump(2);
   }
   void TearDown() override { sh(peakctl + " stop --now --config " + cfg_path); }
@@ -87,8 +87,7 @@ TEST_F(Suite, StartFailsAtOnceWhenTheSupervisorGivesUpOnADaemon) {
   EXPECT_EQ(r.rc, 1) << r.out;
   EXPECT_LT(seconds, 30.0) << "start waited for ready_timeout_s; " << r.out;
   EXPECT_NE(r.out.find("writerd exited 3"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("last log line: writerd: output dir /nonexistent is not writable"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("last log line: writerd: output dir /nonexistent is not writable"), std::string::npos) << r.out;
 }
 
 TEST_F(Suite, StartStatusStatsReconfigureSwapStop) {
@@ -108,8 +107,10 @@ TEST_F(Suite, StartStatusStatsReconfigureSwapStop) {
   EXPECT_GT(stats["daemons"][0]["rates_per_s"]["events_received"].get<double>(), 0) << r.out;
 
   // Every live key, while the stream flows.
-  r = sh(ctl("reconfigure inferd.batch_size=4 inferd.max_wait_ms=2 peaks.min_num_peak=5 writerd.events_per_file=10 "
-             "writerd.output_dir=" + dir.path() + "/out q1.policy=drop_newest writerd.on_error=block log_level=debug"));
+  r =
+      sh(ctl("reconfigure inferd.batch_size=4 inferd.max_wait_ms=2 peaks.min_num_peak=5 writerd.events_per_file=10 "
+             "writerd.output_dir=" +
+             dir.path() + "/out q1.policy=drop_newest writerd.on_error=block log_level=debug"));
   EXPECT_EQ(r.rc, 0) << r.out;
   r = sh(ctl("stats --once --json --interval 0.2"));
   stats = json::parse(r.out);
@@ -130,7 +131,8 @@ TEST_F(Suite, StartStatusStatsReconfigureSwapStop) {
   // Malformed requests to a live daemon: JSON errors, daemon still fine.
   const std::string ep = "ipc://" + run_dir + "/writerd.sock";
   EXPECT_NE(peaknet::common::control_request_raw(ep, "}{").find("malformed_json"), std::string::npos);
-  EXPECT_NE(peaknet::common::control_request_raw(ep, std::string(100000, 'x')).find("malformed_json"), std::string::npos);
+  EXPECT_NE(peaknet::common::control_request_raw(ep, std::string(100000, 'x')).find("malformed_json"),
+            std::string::npos);
 
   // A pseudo-terminal: the live table redraws with numbers.
   r = sh("script -qec '" + ctl("stats --interval 0.3 --iterations 2") + "' /dev/null");

@@ -47,9 +47,8 @@ inline std::vector<CxiRow> read_cxi(const std::filesystem::path& path, size_t ma
   const auto ev = read_dataset<float>(f, "/LCLS/photon_energy_eV", H5T_NATIVE_FLOAT);
   H5Fclose(f);
   const size_t n = ids.size();
-  if (n_peaks.size() != n || n_found.size() != n || ts.size() != n || ev.size() != n ||
-      xs.size() != n * max_num_peak || ys.size() != xs.size() || segs.size() != xs.size() ||
-      sums.size() != xs.size()) {
+  if (n_peaks.size() != n || n_found.size() != n || ts.size() != n || ev.size() != n || xs.size() != n * max_num_peak ||
+      ys.size() != xs.size() || segs.size() != xs.size() || sums.size() != xs.size()) {
     return {};  // inconsistent shapes: the caller's row count check fails
   }
   for (size_t i = 0; i < n; ++i) {

@@ -42,16 +42,36 @@ inline std::vector<float> as_float(const std::vector<std::byte>& px, shm::DType 
   const size_t n = px.size() / shm::dtype_size(t);
   std::vector<float> out(n);
   switch (t) {
-    case shm::DType::kU8: widen<uint8_t>(px.data(), n, out.data()); break;
-    case shm::DType::kU16: widen<uint16_t>(px.data(), n, out.data()); break;
-    case shm::DType::kU32: widen<uint32_t>(px.data(), n, out.data()); break;
-    case shm::DType::kU64: widen<uint64_t>(px.data(), n, out.data()); break;
-    case shm::DType::kI8: widen<int8_t>(px.data(), n, out.data()); break;
-    case shm::DType::kI16: widen<int16_t>(px.data(), n, out.data()); break;
-    case shm::DType::kI32: widen<int32_t>(px.data(), n, out.data()); break;
-    case shm::DType::kI64: widen<int64_t>(px.data(), n, out.data()); break;
-    case shm::DType::kF32: widen<float>(px.data(), n, out.data()); break;
-    case shm::DType::kF64: widen<double>(px.data(), n, out.data()); break;
+    case shm::DType::kU8:
+      widen<uint8_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kU16:
+      widen<uint16_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kU32:
+      widen<uint32_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kU64:
+      widen<uint64_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kI8:
+      widen<int8_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kI16:
+      widen<int16_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kI32:
+      widen<int32_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kI64:
+      widen<int64_t>(px.data(), n, out.data());
+      break;
+    case shm::DType::kF32:
+      widen<float>(px.data(), n, out.data());
+      break;
+    case shm::DType::kF64:
+      widen<double>(px.data(), n, out.data());
+      break;
   }
   return out;
 }
@@ -95,8 +115,8 @@ inline CxiRow to_row(const peaks::EventPeaks& found, const ingest::MemorySink::E
 }
 
 /// The rows writerd may write for one decoded event (event id = its position in the stream).
-inline ExpectedEvent expected_event(model::InferenceModel& model, const ingest::MemorySink::Event& e,
-                                    uint64_t event_id, const peaks::PeakParams& params) {
+inline ExpectedEvent expected_event(model::InferenceModel& model, const ingest::MemorySink::Event& e, uint64_t event_id,
+                                    const peaks::PeakParams& params) {
   const auto& m = e.meta;
   const int64_t c = m.channels, h = m.height, w = m.width;
   std::vector<float> pixels = as_float(e.pixels, m.dtype);
@@ -137,8 +157,8 @@ inline ExpectedEvent expected_event(model::InferenceModel& model, const ingest::
 /// the expected rows; event ids are 0.. in that order (endpoint 0). `rejected`: messages the decoder
 /// refuses as a whole (ingestd must count them rejected, e.g. an optional format it does not support).
 inline std::vector<ExpectedEvent> expected_rows(const std::vector<std::filesystem::path>& files,
-                                         const peaks::PeakParams& params, model::InferenceModel& model,
-                                         size_t& rejected) {
+                                                const peaks::PeakParams& params, model::InferenceModel& model,
+                                                size_t& rejected) {
   rejected = 0;
   ingest::DecoderOptions options;
   ingest::Decoder decoder(options, std::make_shared<ingest::SimplonSession>(options));

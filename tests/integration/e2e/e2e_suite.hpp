@@ -40,8 +40,12 @@ inline std::string binary(const std::string& relative) {
 
 /// The golden tiny PeakNet (the one tests/integration/inferd checks against its reference outputs).
 inline nlohmann::json tiny_model_json() {
-  return {{"config", {{"backbone_hidden_sizes", {24, 48, 96, 192}}, {"backbone_depths", {1, 1, 2, 1}},
-                      {"bifpn_num_blocks", 2}, {"bifpn_num_features", 64}, {"seg_out_channels", 64}}},
+  return {{"config",
+           {{"backbone_hidden_sizes", {24, 48, 96, 192}},
+            {"backbone_depths", {1, 1, 2, 1}},
+            {"bifpn_num_blocks", 2},
+            {"bifpn_num_features", 64},
+            {"seg_out_channels", 64}}},
           {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}};
 }
 
@@ -100,10 +104,15 @@ class Suite {
         {"q2", {{"slots", 32}, {"policy", "block"}}},  // slot_bytes derived: room for hit frames
         {"peaks", {{"max_num_peak", kMaxNumPeak}, {"min_num_peak", 3}}},
         {"ingestd", ingestd},
-        {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 10}, {"cpu_threads", 1},
-                    {"warmup_iterations", 0}, {"model", tiny_model_json()}}},
-        {"writerd", {{"output_dir", output_dir().string()}, {"events_per_file", 8}, {"fsync", "none"},
-                     {"keep_all_events", true}}},
+        {"inferd",
+         {{"device", "cpu"},
+          {"batch_size", 4},
+          {"max_wait_ms", 10},
+          {"cpu_threads", 1},
+          {"warmup_iterations", 0},
+          {"model", tiny_model_json()}}},
+        {"writerd",
+         {{"output_dir", output_dir().string()}, {"events_per_file", 8}, {"fsync", "none"}, {"keep_all_events", true}}},
         {"control", {{"metrics_port", 0}, {"stats_interval_ms", 200}}}};
     std::ofstream(config_path()) << config.dump(2);
   }
@@ -127,8 +136,8 @@ class Suite {
 
   /// Runs peaknet-pusher with `args` (endpoint, SNDHWM 5 and delivery-on-close added); its exit code.
   int push(const std::vector<std::string>& args, const std::string& log_name = "pusher") {
-    std::vector<std::string> argv{binary("daemons/ingestd/tools/pusher/peaknet-pusher"), "-e", endpoint(),
-                                  "--sndhwm", "5", "--linger", "-1"};
+    std::vector<std::string> argv{
+        binary("daemons/ingestd/tools/pusher/peaknet-pusher"), "-e", endpoint(), "--sndhwm", "5", "--linger", "-1"};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess pusher(argv, log(log_name));
     const auto code = pusher.wait(30s);
@@ -199,8 +208,7 @@ inline void expect_ledger_balanced(const SuiteCounters& c) {
   const uint64_t written = c.get(c.writerd, "events_written");
   const uint64_t filtered = c.get(c.writerd, "events_filtered");
   EXPECT_EQ(received, written + filtered + c.dropped())
-      << "received " << received << " written " << written << " filtered " << filtered << " dropped "
-      << c.dropped();
+      << "received " << received << " written " << written << " filtered " << filtered << " dropped " << c.dropped();
   EXPECT_EQ(c.get(c.ingestd, "events_enqueued"), c.get(c.inferd, "events_in")) << "lost between Q1 and inferd";
   EXPECT_EQ(c.get(c.inferd, "events_out"), c.get(c.writerd, "events_in")) << "lost between Q2 and writerd";
   EXPECT_EQ(c.get(c.inferd, "in_flight"), 0u) << "events still in inferd";

@@ -90,8 +90,7 @@ void run_group(const std::string& test, const std::vector<fs::path>& files) {
   ASSERT_EQ(got.size(), want.size()) << "CXI rows vs decoded events" << suite.logs();
   size_t total_peaks = 0, tie_pixels = 0, pixels = 0, resolved_ties = 0;
   for (const auto& expected : want) {
-    SCOPED_TRACE("event " + std::to_string(expected.event_id) + " (" + std::to_string(expected.ties) +
-                 " tie pixels)");
+    SCOPED_TRACE("event " + std::to_string(expected.event_id) + " (" + std::to_string(expected.ties) + " tie pixels)");
     ASSERT_TRUE(got.count(expected.event_id));
     const CxiRow& g = got.at(expected.event_id);
     tie_pixels += expected.ties;
@@ -111,8 +110,8 @@ void run_group(const std::string& test, const std::vector<fs::path>& files) {
       EXPECT_NEAR(g.intensity[k], w.intensity[k], 1e-5 * std::abs(w.intensity[k]) + 1e-6) << "peak " << k;
     }
     EXPECT_TRUE(same_float(g.timestamp, w.timestamp)) << g.timestamp << " vs " << w.timestamp;
-    EXPECT_TRUE(same_float(g.photon_energy_ev, w.photon_energy_ev)) << g.photon_energy_ev << " vs "
-                                                                     << w.photon_energy_ev;
+    EXPECT_TRUE(same_float(g.photon_energy_ev, w.photon_energy_ev))
+        << g.photon_energy_ev << " vs " << w.photon_energy_ev;
     total_peaks += size_t(w.n_peaks);
   }
   EXPECT_GT(total_peaks, 0u) << "no peaks anywhere: the comparison would be empty";

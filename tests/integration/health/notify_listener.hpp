@@ -75,7 +75,8 @@ class NotifyListener {
   }
   bool received(const std::string& text) const {
     std::lock_guard lock(mu_);
-    return std::any_of(seen_.begin(), seen_.end(), [&](const Notification& n) { return n.text.find(text) != std::string::npos; });
+    return std::any_of(seen_.begin(), seen_.end(),
+                       [&](const Notification& n) { return n.text.find(text) != std::string::npos; });
   }
   /// Times of the WATCHDOG=1 pets received in [from, to].
   std::vector<Clock::time_point> pets(Clock::time_point from, Clock::time_point to) const {

@@ -21,8 +21,8 @@ using namespace std::chrono_literals;
 TEST(SlotFit, EveryDaemonRefusesToStartWhenQ1CannotHoldTheDeclaredEvent) {
   SuiteRun run("slot_refuse");
   for (const std::string daemon : {"ingestd", "inferd", "writerd"}) {
-    auto& child = run.start(daemon, {"q1.event_shape=[1, 1920, 1920]", "q1.event_dtype=float64",
-                                     "q1.slot_bytes=15728640"});
+    auto& child =
+        run.start(daemon, {"q1.event_shape=[1, 1920, 1920]", "q1.event_dtype=float64", "q1.slot_bytes=15728640"});
     ASSERT_EQ(child.wait(30s), 1) << daemon << " did not refuse: " << run.log_text(daemon);
     const std::string log = run.log_text(daemon);
     EXPECT_NE(log.find("config.q1.slot_bytes"), std::string::npos) << log;
@@ -69,8 +69,8 @@ TEST(SlotFit, DoctorChecksASampleMessageAgainstTheSlots) {
   const std::string too_small = doctor_output(run, "20480");
   EXPECT_NE(too_small.find("FAIL  3 event(s) of [1, 64, 80] float32"), std::string::npos) << too_small;
   EXPECT_NE(too_small.find("a Q1 slot needs " + std::to_string(needed) + " bytes"), std::string::npos) << too_small;
-  EXPECT_NE(too_small.find("q1.event_shape='[1, 64, 80]'"), std::string::npos) << "the fix names the keys: "
-                                                                               << too_small;
+  EXPECT_NE(too_small.find("q1.event_shape='[1, 64, 80]'"), std::string::npos)
+      << "the fix names the keys: " << too_small;
   const std::string fits = doctor_output(run, "65536");
   EXPECT_NE(fits.find("OK    3 event(s) of [1, 64, 80] float32"), std::string::npos) << fits;
   EXPECT_EQ(fits.find("FAIL  3 event(s)"), std::string::npos) << fits;

@@ -69,10 +69,13 @@ TEST(Watchdog, BackpressureFromFullRingsKeepsIngestdAndInferdPetting) {
   start_watched(run, "inferd", inferd_notify);
   start_watched(run, "ingestd", ingestd_notify);
   run.push(batch(12, 100));  // 48 events into 4 + 4 slots, and no writerd: both rings fill and stay full
-  ASSERT_TRUE(eventually([&] {
-    const auto q1 = run.ring("q1"), q2 = run.ring("q2");
-    return q1 && q2 && q2->occupancy == 4 && q1->occupancy == 4;
-  }, 60s)) << run.log_text("");
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto q1 = run.ring("q1"), q2 = run.ring("q2");
+        return q1 && q2 && q2->occupancy == 4 && q1->occupancy == 4;
+      },
+      60s))
+      << run.log_text("");
   std::this_thread::sleep_for(500ms);  // inferd in q2 acquire, ingestd's decoder in q1 acquire
   const auto from = Clock::now();
   std::this_thread::sleep_for(3500ms);  // more than three stall timeouts blocked on full rings

@@ -23,21 +23,28 @@ using nlohmann::json;
 inline const std::string kGolden = PEAKNET_GOLDEN_DIR "/model/";
 
 inline json tiny_config() {
-  return {{"backbone_hidden_sizes", {24, 48, 96, 192}}, {"backbone_depths", {1, 1, 2, 1}},
-          {"bifpn_num_blocks", 2}, {"bifpn_num_features", 64}, {"seg_out_channels", 64},
+  return {{"backbone_hidden_sizes", {24, 48, 96, 192}},
+          {"backbone_depths", {1, 1, 2, 1}},
+          {"bifpn_num_blocks", 2},
+          {"bifpn_num_features", 64},
+          {"seg_out_channels", 64},
           {"uses_learned_upsample", false}};
 }
 
 inline json suite_json(const ShmRun& run, int batch_size, bool write_frames,
                        const json& inferd_patch = json::object()) {
   json cfg = {{"run", {{"name", run.name()}, {"log_level", "warn"}}},
-          {"q1", {{"slots", 16}, {"slot_bytes", 262144}}},
-          {"q2", {{"slots", 64}, {"slot_bytes", 524288}}},
-          {"peaks", {{"min_num_peak", 3}}},
-          {"inferd", {{"device", "cpu"}, {"batch_size", batch_size}, {"max_wait_ms", 20},
-                      {"warmup_iterations", 1}, {"warmup_shape", {1, 32, 32}},
-                      {"model", {{"config", tiny_config()}, {"weights", kGolden + "tiny.safetensors"}}}}},
-          {"writerd", {{"write_frames", write_frames}}}};  // inferd's frame copies follow it
+              {"q1", {{"slots", 16}, {"slot_bytes", 262144}}},
+              {"q2", {{"slots", 64}, {"slot_bytes", 524288}}},
+              {"peaks", {{"min_num_peak", 3}}},
+              {"inferd",
+               {{"device", "cpu"},
+                {"batch_size", batch_size},
+                {"max_wait_ms", 20},
+                {"warmup_iterations", 1},
+                {"warmup_shape", {1, 32, 32}},
+                {"model", {{"config", tiny_config()}, {"weights", kGolden + "tiny.safetensors"}}}}},
+              {"writerd", {{"write_frames", write_frames}}}};  // inferd's frame copies follow it
   cfg["inferd"].merge_patch(inferd_patch);
   return cfg;
 }
@@ -68,8 +75,10 @@ inline torch::Tensor reference_logits(model::InferenceModel& m, const Frame& f) 
   torch::Tensor x = torch::zeros({1, 1, hp, wp});
   x.index_put_({0, 0, torch::indexing::Slice(0, h), torch::indexing::Slice(0, w)}, f.pixels[0]);
   torch::Tensor logits = m.forward(x).to(torch::kFloat);
-  return logits.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, h),
-                       torch::indexing::Slice(0, w)}).contiguous();
+  return logits
+      .index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, h),
+              torch::indexing::Slice(0, w)})
+      .contiguous();
 }
 
 /// The reference: the model run directly (reference_logits), then the peaks library.
@@ -77,13 +86,13 @@ inline peaks::EventPeaks reference_peaks(model::InferenceModel& m, const Frame& 
   c10::InferenceMode guard;
   const int64_t h = f.pixels.size(1), w = f.pixels.size(2);
   torch::Tensor logits = reference_logits(m, f);
-  return peaks::find_peaks_from_logits(logits.data_ptr<float>(), {f.pixels.data_ptr<float>(), shm::DType::kF32},
-                                       1, uint32_t(h), uint32_t(w), p);
+  return peaks::find_peaks_from_logits(logits.data_ptr<float>(), {f.pixels.data_ptr<float>(), shm::DType::kF32}, 1,
+                                       uint32_t(h), uint32_t(w), p);
 }
 
 /// Runs an InferdService in this process over `frames` until Q1 is drained; Q2 records by event id.
-inline std::map<uint64_t, Q2Record> run_inferd(const ShmRun& run, const std::vector<Frame>& frames,
-                                               int batch_size, bool write_frames, json* stats = nullptr,
+inline std::map<uint64_t, Q2Record> run_inferd(const ShmRun& run, const std::vector<Frame>& frames, int batch_size,
+                                               bool write_frames, json* stats = nullptr,
                                                const json& inferd_patch = json::object()) {
   const auto cfg = config::parse_suite_config(suite_json(run, batch_size, write_frames, inferd_patch));
   shm::Ring q1 = shm::Ring::open_or_create(ring_options(run.q1(), 16, 262144));

@@ -6,12 +6,12 @@
 
 #include "common/config/suite_config.hpp"
 #include "inferd/inferd_service.hpp"
-#include "inferd_q2_records.hpp"
 #include "inferd_golden.hpp"
+#include "inferd_q2_records.hpp"
 #include "inferd_test_events.hpp"
-#include "peak_match.hpp"
 #include "model/inference_model.hpp"
 #include "model/safetensors.hpp"
+#include "peak_match.hpp"
 #include "peaks/peak_finder.hpp"
 #include "shm/counter_block.hpp"
 
@@ -20,7 +20,6 @@ using namespace peaknet::inferd;
 using namespace peaknet::inferd::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
-
 
 TEST(InferdCpuPipeline, Q2MatchesModelPlusPeaksRunDirectly) {
   ShmRun run("golden");

@@ -26,8 +26,11 @@ namespace {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA backend in this build or no GPU visible"
 
 json gpu_patch(const std::string& precision, bool graphs) {
-  return {{"device", "cuda"}, {"precision", precision}, {"cuda_graphs", graphs},
-          {"warmup_shape", {1, 160, 224}}, {"pipeline_slots", 3}};
+  return {{"device", "cuda"},
+          {"precision", precision},
+          {"cuda_graphs", graphs},
+          {"warmup_shape", {1, 160, 224}},
+          {"pipeline_slots", 3}};
 }
 
 /// Logits (2, H, W) float on the CPU of `m` for one frame, padded to multiples of 32 like inferd.
@@ -142,8 +145,8 @@ TEST(InferdGpu, Fp32OnTheGpuMatchesTheCpuClosely) {
     EXPECT_NEAR(double(foreground(r.peaks)), double(foreground(want.peaks)), 0.01 * foreground(want.peaks) + 2)
         << "event " << f.header.event_id;
     const PeakMatch m = match_confident_peaks(want.peaks, r.peaks, 4, 1.0);
-    EXPECT_GE(m.matched + 1, m.confident) << "event " << f.header.event_id << ": " << m.matched << " of "
-                                          << m.confident << " confident peaks within 1 px; missing:" << m.missing;
+    EXPECT_GE(m.matched + 1, m.confident) << "event " << f.header.event_id << ": " << m.matched << " of " << m.confident
+                                          << " confident peaks within 1 px; missing:" << m.missing;
   }
 }
 
@@ -161,8 +164,8 @@ TEST(InferdGpu, DeviceMasksAreReadableThroughCudaIpcFromAnotherProcess) {
   ASSERT_EQ(sut->run(), 0);
   // The pool stays exported while `sut` lives; the consumer (another process: IPC handles cannot be
   // opened by their exporter) reads every record.
-  const std::string cmd = std::string(PEAKNET_BINARY_DIR "/daemons/inferd/inferd-ipc-consumer --q2 ") +
-                          run.q2() + " --expect " + std::to_string(frames.size());
+  const std::string cmd = std::string(PEAKNET_BINARY_DIR "/daemons/inferd/inferd-ipc-consumer --q2 ") + run.q2() +
+                          " --expect " + std::to_string(frames.size());
   FILE* pipe = popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   char line[512] = {};

@@ -75,25 +75,31 @@ class Child {
 
 struct ProcessTest : ::testing::Test {
   ShmRun run{"proc"};
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("peaknet-inferd-test-" + std::to_string(getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("peaknet-inferd-test-" + std::to_string(getpid()) + "-" +
+                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::string config_path;
 
   void SetUp() override {
     std::filesystem::create_directories(dir);
     config_path = (dir / "suite.json").string();
-    const json cfg = {
-        {"run", {{"name", run.name()}, {"log_level", "warn"}, {"run_dir", (dir / "run").string()}}},
-        {"q1", {{"slots", 32}, {"slot_bytes", 262144}}},
-        {"q2", {{"slots", 128}}},  // slot_bytes derived: room for hit frames (writerd.write_frames)
-        {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 10}, {"cpu_threads", 1},
-                    {"warmup_iterations", 0},
-                    {"model", {{"config", {{"backbone_hidden_sizes", {24, 48, 96, 192}},
-                                           {"backbone_depths", {1, 1, 2, 1}},
-                                           {"bifpn_num_blocks", 2}, {"bifpn_num_features", 64},
-                                           {"seg_out_channels", 64}}},
-                               {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}}};
+    const json cfg = {{"run", {{"name", run.name()}, {"log_level", "warn"}, {"run_dir", (dir / "run").string()}}},
+                      {"q1", {{"slots", 32}, {"slot_bytes", 262144}}},
+                      {"q2", {{"slots", 128}}},  // slot_bytes derived: room for hit frames (writerd.write_frames)
+                      {"inferd",
+                       {{"device", "cpu"},
+                        {"batch_size", 4},
+                        {"max_wait_ms", 10},
+                        {"cpu_threads", 1},
+                        {"warmup_iterations", 0},
+                        {"model",
+                         {{"config",
+                           {{"backbone_hidden_sizes", {24, 48, 96, 192}},
+                            {"backbone_depths", {1, 1, 2, 1}},
+                            {"bifpn_num_blocks", 2},
+                            {"bifpn_num_features", 64},
+                            {"seg_out_channels", 64}}},
+                          {"weights", PEAKNET_GOLDEN_DIR "/model/tiny.safetensors"}}}}}};
     std::ofstream(config_path) << cfg.dump(2);
   }
   void TearDown() override { std::filesystem::remove_all(dir); }

@@ -134,9 +134,8 @@ struct InstanceFixture {
 /// Writes a suite config for one test instance and returns its path.
 inline fs::path write_config(const TempDir& dir, const std::string& run_name, const nlohmann::json& q1,
                              const nlohmann::json& ingestd) {
-  const nlohmann::json config = {{"run", {{"name", run_name}, {"run_dir", (dir.path / "run").string()}}},
-                                 {"q1", q1},
-                                 {"ingestd", ingestd}};
+  const nlohmann::json config = {
+      {"run", {{"name", run_name}, {"run_dir", (dir.path / "run").string()}}}, {"q1", q1}, {"ingestd", ingestd}};
   const fs::path path = dir.path / "config.json";
   std::ofstream(path) << config.dump(2);
   return path;
@@ -207,8 +206,7 @@ inline std::map<std::string, uint64_t> read_counters(const std::string& block) {
   std::map<std::string, uint64_t> out;
   try {
     for (const auto& [name, value] : shm::CounterBlock::attach(block).snapshot()) out[name] = value;
-  } catch (const shm::ShmError&) {
-  }
+  } catch (const shm::ShmError&) {}
   return out;
 }
 

@@ -16,8 +16,9 @@ constexpr int kMessages = 40;
 
 /// 1 MiB messages (one 512x512 float32 event each): far more than socket buffers hold.
 std::vector<std::string> pusher_args(const InstanceFixture& run) {
-  return {pusher_binary(), "-e", run.endpoint(), "--count", std::to_string(kMessages), "--format", "npz-stored",
-          "--shape", "1", "1", "512", "512", "--reuse", "--linger", "-1"};
+  return {pusher_binary(), "-e",         run.endpoint(), "--count",  std::to_string(kMessages),
+          "--format",      "npz-stored", "--shape",      "1",        "1",
+          "512",           "512",        "--reuse",      "--linger", "-1"};
 }
 
 nlohmann::json small_q1(const std::string& policy) {

@@ -74,14 +74,15 @@ TEST(IngestdGoldenWire, EveryVectorDecodesToTheManifestOrIsRejected) {
   ShmGuard shm_guard(run);
   TempDir dir(run);
   const std::string endpoint = "ipc://" + (dir.path / "in.sock").string();
-  const auto config = write_config(dir, run, {{"slots", 32}, {"slot_bytes", 1 << 20}, {"policy", "block"}},
-                                   {{"endpoints", {{{"url", endpoint}, {"rcvhwm", 1000}}}},  // libzmq drops unread data of a peer
-                                                                       // that disconnects while at RCVHWM
-                                    {"decode_threads", 1},  // message ids follow send order
-                                    {"idle_timeout_s", 2.0},
-                                    {"end_on_simplon_stop", false},
-                                    {"quarantine_dir", (dir.path / "quarantine").string()},
-                                    {"decode", {{"max_decoded_bytes", 64 << 20}}}});
+  const auto config =
+      write_config(dir, run, {{"slots", 32}, {"slot_bytes", 1 << 20}, {"policy", "block"}},
+                   {{"endpoints", {{{"url", endpoint}, {"rcvhwm", 1000}}}},  // libzmq drops unread data of a peer
+                                                                             // that disconnects while at RCVHWM
+                    {"decode_threads", 1},                                   // message ids follow send order
+                    {"idle_timeout_s", 2.0},
+                    {"end_on_simplon_stop", false},
+                    {"quarantine_dir", (dir.path / "quarantine").string()},
+                    {"decode", {{"max_decoded_bytes", 64 << 20}}}});
   auto reader = std::async(std::launch::async, [&] { return read_q1_until_finished(shm_guard.q1(), 60s); });
   ChildProcess ingestd({ingestd_binary(), "--config", config.string()}, dir.path / "ingestd.log");
   ASSERT_TRUE(ingestd.started());

@@ -38,12 +38,29 @@ TEST(IngestdMultiProcess, ThreePushersTwoEndpointsEveryEventArrivesIntact) {
   std::vector<std::unique_ptr<ChildProcess>> pushers;
   for (size_t i = 0; i < senders.size(); ++i) {
     // Each pusher process is a different set of ranks: offset the pattern keys by --rank-base.
-    pushers.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{pusher_binary(), "-e", run.endpoint(0), "-e", run.endpoint(1), "--ranks", "2",
-                                 "--rank-base", std::to_string(2 * i), "--count", "10", "--format",
-                                 senders[i].first, "--dtype", senders[i].second, "--shape", "3", "1", "32", "48",
-                                 "--linger", "-1"},
-        run.log("pusher" + std::to_string(i))));
+    pushers.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{pusher_binary(),
+                                                                              "-e",
+                                                                              run.endpoint(0),
+                                                                              "-e",
+                                                                              run.endpoint(1),
+                                                                              "--ranks",
+                                                                              "2",
+                                                                              "--rank-base",
+                                                                              std::to_string(2 * i),
+                                                                              "--count",
+                                                                              "10",
+                                                                              "--format",
+                                                                              senders[i].first,
+                                                                              "--dtype",
+                                                                              senders[i].second,
+                                                                              "--shape",
+                                                                              "3",
+                                                                              "1",
+                                                                              "32",
+                                                                              "48",
+                                                                              "--linger",
+                                                                              "-1"},
+                                                     run.log("pusher" + std::to_string(i))));
   }
   for (size_t i = 0; i < pushers.size(); ++i) {
     EXPECT_EQ(pushers[i]->wait(60s), std::optional<int>(0)) << read_text(run.log("pusher" + std::to_string(i)));
@@ -74,12 +91,12 @@ TEST(IngestdMultiProcess, SimplonStopEndsTheRunAndQ1Finishes) {
   auto reader = std::async(std::launch::async, [&] { return read_q1_until_finished(run.shm.q1(), 30s); });
   ChildProcess ingestd({ingestd_binary(), "--config", config.string()}, run.log("ingestd"));
   ASSERT_TRUE(eventually([&] { return fs::exists(run.socket_file(0)) || !ingestd.running(); }, 20s));
-  ChildProcess pusher({pusher_binary(), "-e", run.endpoint(0), "--linger", "-1", "--count", "4", "-f",
-                       (golden / "simplon-start.cbormsg").string(), "-f", (golden / "simplon-image-0.cbormsg").string(),
-                       "-f", (golden / "simplon-image-1.cbormsg").string(), "-f",
-                       (golden / "simplon-image-2.cbormsg").string(), "--end-file",
-                       (golden / "simplon-stop.cbormsg").string()},
-                      run.log("pusher"));
+  ChildProcess pusher(
+      {pusher_binary(), "-e", run.endpoint(0), "--linger", "-1", "--count", "4", "-f",
+       (golden / "simplon-start.cbormsg").string(), "-f", (golden / "simplon-image-0.cbormsg").string(), "-f",
+       (golden / "simplon-image-1.cbormsg").string(), "-f", (golden / "simplon-image-2.cbormsg").string(), "--end-file",
+       (golden / "simplon-stop.cbormsg").string()},
+      run.log("pusher"));
   EXPECT_EQ(pusher.wait(30s), std::optional<int>(0)) << read_text(run.log("pusher"));
   ASSERT_EQ(ingestd.wait(30s), std::optional<int>(0)) << read_text(run.log("ingestd"));
   EXPECT_NE(read_text(run.log("ingestd")).find("simplon_end"), std::string::npos) << read_text(run.log("ingestd"));

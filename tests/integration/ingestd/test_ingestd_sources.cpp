@@ -14,8 +14,8 @@ namespace {
 
 TEST(IngestdSources, SyntheticRunPublishesExactlyTheSeededFramesAndFinishes) {
   InstanceFixture run("synthetic");
-  const nlohmann::json synthetic = {{"shape", {2, 32, 48}}, {"dtype", "uint16"}, {"events", 25}, {"seed", 3},
-                                    {"peaks_per_frame", 4}};
+  const nlohmann::json synthetic = {
+      {"shape", {2, 32, 48}}, {"dtype", "uint16"}, {"events", 25}, {"seed", 3}, {"peaks_per_frame", 4}};
   const auto config = write_config(run.dir, run.name, {{"slots", 8}, {"slot_bytes", 64 << 10}},
                                    {{"source", "synthetic"}, {"synthetic", synthetic}});
   auto reader = std::async(std::launch::async, [&] { return read_q1_until_finished(run.shm.q1(), 30s); });

@@ -21,9 +21,9 @@
 namespace peaknet::masks::testing {
 
 namespace fs = std::filesystem;
+using inferd::testing::Frame;
 using ingestd::testing::ChildProcess;
 using ingestd::testing::read_counters;
-using inferd::testing::Frame;
 using nlohmann::json;
 
 inline constexpr uint32_t kQ1Slots = 16;
@@ -42,17 +42,27 @@ class MaskRun {
   /// `patch` is merged into the generated config (inferd.device, writerd keys, ...).
   MaskRun(const std::string& tag, const json& patch) : shm_(tag), dir_(fs::temp_directory_path() / shm_.name()) {
     fs::create_directories(dir_);
-    config_ = {{"run", {{"name", shm_.name()}, {"log_level", "info"}, {"run_dir", (dir_ / "run").string()}}},
-               {"q1", {{"slots", kQ1Slots}, {"slot_bytes", kQ1SlotBytes}}},
-               {"q2", {{"slots", 16}}},  // slot_bytes derived: peaks + frame (+ host mask)
-               {"peaks", {{"min_num_peak", 3}, {"max_num_peak", 256}}},
-               {"inferd", {{"device", "cpu"}, {"batch_size", 4}, {"max_wait_ms", 20}, {"cpu_threads", 1},
-                           {"warmup_iterations", 0},
-                           {"model", {{"config", inferd::testing::tiny_config()},
-                                      {"weights", inferd::testing::kGolden + "tiny.safetensors"}}}}},
-               {"writerd", {{"output_dir", output_dir().string()}, {"fsync", "none"}, {"write_masks", true},
-                            {"events_per_file", 8}, {"max_file_age_ms", 200}, {"claim_timeout_ms", 20}}},
-               {"control", {{"metrics_port", 0}}}};
+    config_ = {
+        {"run", {{"name", shm_.name()}, {"log_level", "info"}, {"run_dir", (dir_ / "run").string()}}},
+        {"q1", {{"slots", kQ1Slots}, {"slot_bytes", kQ1SlotBytes}}},
+        {"q2", {{"slots", 16}}},  // slot_bytes derived: peaks + frame (+ host mask)
+        {"peaks", {{"min_num_peak", 3}, {"max_num_peak", 256}}},
+        {"inferd",
+         {{"device", "cpu"},
+          {"batch_size", 4},
+          {"max_wait_ms", 20},
+          {"cpu_threads", 1},
+          {"warmup_iterations", 0},
+          {"model",
+           {{"config", inferd::testing::tiny_config()}, {"weights", inferd::testing::kGolden + "tiny.safetensors"}}}}},
+        {"writerd",
+         {{"output_dir", output_dir().string()},
+          {"fsync", "none"},
+          {"write_masks", true},
+          {"events_per_file", 8},
+          {"max_file_age_ms", 200},
+          {"claim_timeout_ms", 20}}},
+        {"control", {{"metrics_port", 0}}}};
     config_.merge_patch(patch);
     std::ofstream(config_path()) << config_.dump(2);
   }
@@ -108,16 +118,19 @@ class MaskRun {
     for (const auto& f : writerd::testing::files_with_suffix(output_dir(), ".cxi")) {
       std::vector<hsize_t> dims;
       const auto ids = writerd::testing::read_dataset<uint64_t>(f, "/LCLS/event_id", H5T_NATIVE_UINT64);
-      const auto status = writerd::testing::read_dataset<uint8_t>(f, "/entry_1/result_1/peakMaskStatus", H5T_NATIVE_UINT8);
+      const auto status =
+          writerd::testing::read_dataset<uint8_t>(f, "/entry_1/result_1/peakMaskStatus", H5T_NATIVE_UINT8);
       const auto found = writerd::testing::read_dataset<int32_t>(f, "/entry_1/result_1/nPeaksFound", H5T_NATIVE_INT32);
-      const auto masks = writerd::testing::read_dataset<uint8_t>(f, "/entry_1/result_1/peakMask", H5T_NATIVE_UINT8, &dims);
+      const auto masks =
+          writerd::testing::read_dataset<uint8_t>(f, "/entry_1/result_1/peakMask", H5T_NATIVE_UINT8, &dims);
       if (dims.size() != 3 || ids.size() != dims[0] || status.size() != ids.size() || found.size() != ids.size()) {
         ADD_FAILURE() << f << ": peakMask / peakMaskStatus not aligned with /LCLS/event_id";
         continue;
       }
       const size_t pixels = size_t(dims[1] * dims[2]);
       for (size_t r = 0; r < ids.size(); ++r) {
-        out.push_back({ids[r], status[r], found[r], std::vector<uint8_t>(masks.begin() + r * pixels, masks.begin() + (r + 1) * pixels)});
+        out.push_back({ids[r], status[r], found[r],
+                       std::vector<uint8_t>(masks.begin() + r * pixels, masks.begin() + (r + 1) * pixels)});
       }
     }
     return out;

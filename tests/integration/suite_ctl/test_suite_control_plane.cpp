@@ -75,8 +75,7 @@ TEST_F(ControlPlane, MalformedRequestsGetJsonErrorsAndTheDaemonsKeepRunning) {
     for (const auto& [request, code] : cases) {
       const std::string raw = peaknet::common::control_request_raw(ep, request);
       const json reply = json::parse(raw, nullptr, false);
-      ASSERT_TRUE(reply.is_object()) << id << " answered " << raw.substr(0, 200) << " to "
-                                     << request.substr(0, 60);
+      ASSERT_TRUE(reply.is_object()) << id << " answered " << raw.substr(0, 200) << " to " << request.substr(0, 60);
       EXPECT_EQ(reply.value("ok", true), false) << id << ": " << raw;
       ASSERT_TRUE(reply.contains("error")) << id << ": " << raw;
       EXPECT_FALSE(reply["error"].value("message", std::string()).empty()) << raw;

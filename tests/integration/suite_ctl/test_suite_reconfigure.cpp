@@ -48,9 +48,10 @@ TEST_F(Reconfigure, EveryLiveKeyAppliesDuringAStreamAndNothingIsLost) {
   };
   const std::string inferd_digest = digest("inferd-cpu0"), writerd_digest = digest("writerd");
   const std::string out2 = dir + "/out2";
-  r = shell(ctl("reconfigure inferd.batch_size=1 inferd.max_wait_ms=7 peaks.min_num_peak=0 "
-                "writerd.events_per_file=4 writerd.output_dir=" + out2 +
-                " writerd.on_error=block q1.policy=block ingestd.synthetic.rate_hz=30 log_level=debug"));
+  r =
+      shell(ctl("reconfigure inferd.batch_size=1 inferd.max_wait_ms=7 peaks.min_num_peak=0 "
+                "writerd.events_per_file=4 writerd.output_dir=" +
+                out2 + " writerd.on_error=block q1.policy=block ingestd.synthetic.rate_hz=30 log_level=debug"));
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(r.out.find("failed"), std::string::npos) << r.out;
 
@@ -73,8 +74,7 @@ TEST_F(Reconfigure, EveryLiveKeyAppliesDuringAStreamAndNothingIsLost) {
   std::string writerd_stats;  // min_num_peak / output_dir are in writerd's control stats, not its shm block
   while (std::chrono::steady_clock::now() < deadline) {
     stats = stats_json();
-    writerd_stats =
-        peaknet::common::control_request("ipc://" + run_dir + "/writerd.sock", {{"cmd", "stats"}}).dump();
+    writerd_stats = peaknet::common::control_request("ipc://" + run_dir + "/writerd.sock", {{"cmd", "stats"}}).dump();
     if (writerd_stats.find("\"min_num_peak\":0") != std::string::npos && count_files(out2, ".cxi") > 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }

@@ -39,9 +39,7 @@ struct GeomFile {
   std::map<std::string, std::string> global;
   std::vector<std::string> panel_order;
   std::map<std::string, std::map<std::string, std::string>> panels;
-  int64_t get(const std::string& panel, const std::string& key) const {
-    return std::stoll(panels.at(panel).at(key));
-  }
+  int64_t get(const std::string& panel, const std::string& key) const { return std::stoll(panels.at(panel).at(key)); }
 };
 
 GeomFile read_geom(const std::string& path) {
@@ -119,10 +117,10 @@ std::vector<Published> publish_like_inferd(shm::Ring& q2, uint32_t events) {
 
 TEST(WriterdCrystfelRead, DefaultConfigOutputHoldsEveryHitWithFramePeaksEnergyAndGeometry) {
   TestSandbox box;
-  const auto cfg = config::load_suite_config(
-      PEAKNET_SOURCE_DIR "/configs/default.json",
-      {"run.name=" + box.run_name(), "writerd.output_dir=" + (box.dir() / "out").string(), "writerd.fsync=none",
-       "run.log_level=warn"});
+  const auto cfg =
+      config::load_suite_config(PEAKNET_SOURCE_DIR "/configs/default.json",
+                                {"run.name=" + box.run_name(), "writerd.output_dir=" + (box.dir() / "out").string(),
+                                 "writerd.fsync=none", "run.log_level=warn"});
   ASSERT_TRUE(cfg.writerd.write_frames) << "the default config must write frames of hits";
   shm::Ring q2 = testing::producer_ring(cfg);
   const std::vector<Published> published = publish_like_inferd(q2, 45);
@@ -168,8 +166,8 @@ TEST(WriterdCrystfelRead, DefaultConfigOutputHoldsEveryHitWithFramePeaksEnergyAn
         const double fs = xs[r * width + i] + 0.5, ss = ys[r * width + i] + 0.5;
         std::string panel;
         for (const auto& name : geom.panel_order) {
-          if (fs >= geom.get(name, "min_fs") && fs < geom.get(name, "max_fs") + 1 &&
-              ss >= geom.get(name, "min_ss") && ss < geom.get(name, "max_ss") + 1) {
+          if (fs >= geom.get(name, "min_fs") && fs < geom.get(name, "max_fs") + 1 && ss >= geom.get(name, "min_ss") &&
+              ss < geom.get(name, "max_ss") + 1) {
             panel = name;
           }
         }
@@ -188,8 +186,8 @@ TEST(WriterdCrystfelRead, DefaultConfigOutputHoldsEveryHitWithFramePeaksEnergyAn
         ASSERT_EQ(geom.get(name, "max_fs") - geom.get(name, "min_fs") + 1, int64_t(kW));
         for (uint32_t y = 0; y < kH; ++y) {
           for (uint32_t x = 0; x < kW; ++x) {
-            const size_t at = (r * dims[1] + size_t(geom.get(name, "min_ss") + y)) * dims[2] +
-                              size_t(geom.get(name, "min_fs") + x);
+            const size_t at =
+                (r * dims[1] + size_t(geom.get(name, "min_ss") + y)) * dims[2] + size_t(geom.get(name, "min_fs") + x);
             mismatches += data[at] != want.frame[(size_t(p) * kH + y) * kW + x];
           }
         }

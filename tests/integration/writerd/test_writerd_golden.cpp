@@ -42,9 +42,9 @@ std::string write_golden_case(TestSandbox& box, uint32_t panels, const std::stri
   const size_t frame_floats = size_t(panels) * kH * kW;
   for (uint32_t e = 0; e < wavelength.size(); ++e) {
     peaks::PeakParams params;  // 2048, 10: the golden's parameters
-    const peaks::EventPeaks found = peaks::find_peaks_from_logits(
-        logits.data() + size_t(e) * 2 * frame_floats, peaks::ImageView{image.data() + e * frame_floats},
-        panels, kH, kW, params);
+    const peaks::EventPeaks found =
+        peaks::find_peaks_from_logits(logits.data() + size_t(e) * 2 * frame_floats,
+                                      peaks::ImageView{image.data() + e * frame_floats}, panels, kH, kW, params);
     auto slot = q2.acquire(std::chrono::milliseconds(5000));
     EXPECT_TRUE(slot.has_value());
     if (!slot) break;
@@ -73,8 +73,7 @@ std::string write_golden_case(TestSandbox& box, uint32_t panels, const std::stri
 }
 
 template <typename T>
-void expect_same_dataset(const std::string& ours, const std::string& golden, const std::string& name,
-                         hid_t type) {
+void expect_same_dataset(const std::string& ours, const std::string& golden, const std::string& name, hid_t type) {
   std::vector<hsize_t> dims_ours, dims_golden;
   const auto a = read_dataset<T>(ours, name, type, &dims_ours);
   const auto b = read_dataset<T>(golden, name, type, &dims_golden);
@@ -89,9 +88,9 @@ void expect_same_dataset(const std::string& ours, const std::string& golden, con
 
 void expect_equal_to_golden(const std::string& ours, const std::string& golden) {
   expect_same_dataset<int32_t>(ours, golden, "/entry_1/result_1/nPeaks", H5T_NATIVE_INT32);
-  for (const char* name : {"/entry_1/result_1/peakXPosRaw", "/entry_1/result_1/peakYPosRaw",
-                           "/entry_1/result_1/peakSegPosRaw", "/entry_1/result_1/peakTotalIntensity",
-                           "/LCLS/photon_energy_eV", "/entry_1/data_1/data"}) {
+  for (const char* name :
+       {"/entry_1/result_1/peakXPosRaw", "/entry_1/result_1/peakYPosRaw", "/entry_1/result_1/peakSegPosRaw",
+        "/entry_1/result_1/peakTotalIntensity", "/LCLS/photon_energy_eV", "/entry_1/data_1/data"}) {
     expect_same_dataset<float>(ours, golden, name, H5T_NATIVE_FLOAT);
   }
 }

@@ -39,8 +39,8 @@ TEST(ConfigEnums, EveryWordParsesBackToItsValue) {
 }
 
 TEST(ConfigEnums, ASectionLogLevelIsOptionalAndRunsIsNot) {
-  auto sut = parse_suite_config(nlohmann::json{{"run", {{"log_level", "warn"}}}, {"inferd", {{"log_level", "debug"}}},
-                                               {"writerd", {{"log_level", ""}}}});
+  auto sut = parse_suite_config(nlohmann::json{
+      {"run", {{"log_level", "warn"}}}, {"inferd", {{"log_level", "debug"}}}, {"writerd", {{"log_level", ""}}}});
   EXPECT_EQ(sut.run.log_level, LogLevel::kWarn);
   EXPECT_EQ(sut.inferd.log_level, LogLevel::kDebug);
   EXPECT_FALSE(sut.writerd.log_level.has_value());  // "" = follow run.log_level

@@ -2,9 +2,9 @@
 
 #include "common/config/config_node.hpp"
 
+using nlohmann::json;
 using peaknet::config::ConfigError;
 using peaknet::config::ConfigNode;
-using nlohmann::json;
 
 namespace {
 
@@ -37,21 +37,21 @@ TEST(ConfigNode, UnknownKeyIsAnErrorNamingThePath) {
 
 TEST(ConfigNode, OutOfRangeNamesKeyAndValue) {
   ConfigNode sut(json{{"batch_size", 0}}, "config.inferd");
-  EXPECT_EQ(error_of([&] { sut.get_int("batch_size", 1, 1, 1024); }),
-            "config.inferd.batch_size: must be >= 1, got 0");
+  EXPECT_EQ(error_of([&] { sut.get_int("batch_size", 1, 1, 1024); }), "config.inferd.batch_size: must be >= 1, got 0");
 }
 
 TEST(ConfigNode, WrongTypeNamesKeyAndValue) {
   ConfigNode sut(json{{"batch_size", "8"}}, "config.inferd");
-  EXPECT_EQ(error_of([&] { sut.get_int("batch_size", 1); }),
-            "config.inferd.batch_size: must be an integer, got \"8\"");
+  EXPECT_EQ(error_of([&] { sut.get_int("batch_size", 1); }), "config.inferd.batch_size: must be an integer, got \"8\"");
   ConfigNode floats(json{{"n", 1.5}}, "config");
   EXPECT_NE(error_of([&] { floats.get_int("n", 1); }).find("must be an integer"), std::string::npos);
 }
 
 TEST(ConfigNode, EnumRejectsValuesOutsideTheList) {
   ConfigNode sut(json{{"policy", "drop_all"}}, "config.q1");
-  EXPECT_EQ(error_of([&] { sut.get_enum("policy", "block", {"block", "drop_oldest"}); }),
+  EXPECT_EQ(error_of([&] {
+              sut.get_enum("policy", "block", {"block", "drop_oldest"});
+            }),
             "config.q1.policy: must be one of {block, drop_oldest}, got \"drop_all\"");
 }
 
@@ -64,11 +64,9 @@ TEST(ConfigNode, NestedChildrenCarryTheirPath) {
 
 TEST(ConfigNode, ListsAreCheckedItemByItem) {
   ConfigNode sut(json{{"shape", {1, 0, 5}}}, "config.s");
-  EXPECT_EQ(error_of([&] { sut.get_int_list("shape", {}, 1, 100); }),
-            "config.s.shape[1]: must be in [1, 100], got 0");
+  EXPECT_EQ(error_of([&] { sut.get_int_list("shape", {}, 1, 100); }), "config.s.shape[1]: must be in [1, 100], got 0");
 }
 
 TEST(ConfigNode, NonObjectSectionIsAnError) {
-  EXPECT_EQ(error_of([] { ConfigNode(json::array(), "config.q1"); }),
-            "config.q1: must be an object, got []");
+  EXPECT_EQ(error_of([] { ConfigNode(json::array(), "config.q1"); }), "config.q1: must be an object, got []");
 }

@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "../ctl/test_guards.hpp"  // TempDir, FakeNotifySocket
 #include "common/control_client.hpp"
 #include "common/daemon_runtime.hpp"
 #include "common/run_dir.hpp"
-#include "../ctl/test_guards.hpp"  // TempDir, FakeNotifySocket
 
 using namespace peaknet;
 using nlohmann::json;
@@ -28,7 +28,8 @@ struct CommonControlServer : ::testing::Test {
   common::DaemonHooks hooks() {
     common::DaemonHooks h;
     h.stats = [this] { return json{{"events_in", 5}, {"batch_size", batch.load()}}; };
-    h.live_keys = {{"inferd.batch_size", [this](const json& v, std::string&) {
+    h.live_keys = {{"inferd.batch_size",
+                    [this](const json& v, std::string&) {
                       batch = v.get<int64_t>();
                       return true;
                     }},
@@ -69,12 +70,15 @@ TEST_F(CommonControlServer, StatsComeFromTheHook) {
 
 TEST_F(CommonControlServer, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswering) {
   common::DaemonRuntime sut("writerd", "", config_in(dir.path()), hooks());
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"{not json", "malformed_json"},          {"[1,2,3]", "bad_request"},
-      {"{\"cmd\":42}", "bad_request"},          {"{}", "bad_request"},
-      {"{\"cmd\":\"explode\"}", "unknown_command"}, {std::string("\xff\xfe\x00", 3), "malformed_json"},
-      {"{\"cmd\":\"config_set\"}", "bad_request"},  {"{\"cmd\":\"swap_model\"}", "bad_request"},
-      {"", "malformed_json"}};
+  const std::vector<std::pair<std::string, std::string>> cases = {{"{not json", "malformed_json"},
+                                                                  {"[1,2,3]", "bad_request"},
+                                                                  {"{\"cmd\":42}", "bad_request"},
+                                                                  {"{}", "bad_request"},
+                                                                  {"{\"cmd\":\"explode\"}", "unknown_command"},
+                                                                  {std::string("\xff\xfe\x00", 3), "malformed_json"},
+                                                                  {"{\"cmd\":\"config_set\"}", "bad_request"},
+                                                                  {"{\"cmd\":\"swap_model\"}", "bad_request"},
+                                                                  {"", "malformed_json"}};
   for (const auto& [bytes, code] : cases) {
     const std::string text = common::control_request_raw(sut.endpoint(), bytes);
     const json reply = json::parse(text, nullptr, false);
@@ -87,8 +91,8 @@ TEST_F(CommonControlServer, MalformedRequestsGetJsonErrorsAndTheServerKeepsAnswe
 
 TEST_F(CommonControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestart) {
   common::DaemonRuntime sut("inferd", "0", config_in(dir.path()), hooks());
-  json reply = common::control_request(sut.endpoint(),
-                                       {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 32}});
+  json reply =
+      common::control_request(sut.endpoint(), {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 32}});
   EXPECT_TRUE(reply.value("ok", false)) << reply.dump();
   EXPECT_EQ(batch.load(), 32);
   reply = common::control_request(sut.endpoint(), {{"cmd", "config_get"}, {"key", "inferd.batch_size"}});
@@ -110,8 +114,7 @@ TEST_F(CommonControlServer, ConfigSetAppliesLiveKeysAndRefusesOthersNamingRestar
   EXPECT_EQ(reply["error"]["code"], "refused");
   EXPECT_EQ(reply["error"]["message"], "inferd.max_wait_ms: refused by the test daemon");
 
-  reply = common::control_request(sut.endpoint(),
-                                  {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 0}});
+  reply = common::control_request(sut.endpoint(), {{"cmd", "config_set"}, {"key", "inferd.batch_size"}, {"value", 0}});
   EXPECT_EQ(reply["error"]["code"], "invalid_value");
   EXPECT_EQ(batch.load(), 32);
 
@@ -136,9 +139,9 @@ TEST_F(CommonControlServer, DrainStopAndSwapModelReachTheHooks) {
   std::ofstream(bad) << "x";
   EXPECT_EQ(common::control_request(sut.endpoint(), {{"cmd", "swap_model"}, {"path", bad}})["error"]["code"],
             "swap_failed");
-  EXPECT_EQ(common::control_request(sut.endpoint(), {{"cmd", "swap_model"}, {"path", dir.path() + "/none"}})
-                ["error"]["code"],
-            "not_found");
+  EXPECT_EQ(
+      common::control_request(sut.endpoint(), {{"cmd", "swap_model"}, {"path", dir.path() + "/none"}})["error"]["code"],
+      "not_found");
 }
 
 TEST_F(CommonControlServer, FirstSignalDrainsSecondStops) {
@@ -199,7 +202,8 @@ TEST(CommonRunDir, SystemdRuntimeDirectoryIsTheBase) {
   EXPECT_EQ(common::resolve_run_dir(run), "/run/peaknet/beamline7");
   run.run_dir = "/elsewhere";
   EXPECT_EQ(common::resolve_run_dir(run), "/elsewhere");
-  if (old) ::setenv("RUNTIME_DIRECTORY", saved.c_str(), 1); else ::unsetenv("RUNTIME_DIRECTORY");
+  if (old) ::setenv("RUNTIME_DIRECTORY", saved.c_str(), 1);
+  else ::unsetenv("RUNTIME_DIRECTORY");
 }
 
 TEST_F(CommonControlServer, UnreachableEndpointIsAnErrorNotAHang) {

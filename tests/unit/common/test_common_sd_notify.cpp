@@ -5,15 +5,16 @@
 
 #include <algorithm>
 
+#include "../ctl/test_guards.hpp"  // TempDir, FakeNotifySocket
 #include "common/daemon_runtime.hpp"
 #include "common/sd_notify.hpp"
-#include "../ctl/test_guards.hpp"  // TempDir, FakeNotifySocket
 
 using namespace peaknet;
 
 namespace {
 bool contains(const std::vector<std::string>& msgs, const std::string& needle) {
-  return std::any_of(msgs.begin(), msgs.end(), [&](const std::string& m) { return m.find(needle) != std::string::npos; });
+  return std::any_of(msgs.begin(), msgs.end(),
+                     [&](const std::string& m) { return m.find(needle) != std::string::npos; });
 }
 config::SuiteConfig cfg_for(const std::string& run_dir) {
   return config::parse_suite_config({{"run", {{"run_dir", run_dir}}}});

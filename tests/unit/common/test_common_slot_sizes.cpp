@@ -31,9 +31,10 @@ TEST(SlotSizes, AQ1SlotIsOnePageOfHeaderPlusThePixelsRoundedToAPage) {
 }
 
 TEST(SlotSizes, AutoSizesFollowTheDeclaredEventAndThePeaks) {
-  const auto c = parse_suite_config({{"q1", {{"slot_bytes", 0}, {"event_shape", {1, 1920, 1920}}, {"event_dtype", "float64"}}},
-                                     {"q2", {{"slot_bytes", 0}}},
-                                     {"peaks", {{"max_num_peak", 2048}}}});
+  const auto c =
+      parse_suite_config({{"q1", {{"slot_bytes", 0}, {"event_shape", {1, 1920, 1920}}, {"event_dtype", "float64"}}},
+                          {"q2", {{"slot_bytes", 0}}},
+                          {"peaks", {{"max_num_peak", 2048}}}});
   EXPECT_EQ(c.q1.slot_bytes, int64_t(q1_slot_bytes_for({1, 1920, 1920}, "float64")));
   EXPECT_GE(c.q2.slot_bytes, 512 + 2048 * 40);
   EXPECT_EQ(c.q2.slot_bytes % 4096, 0);
@@ -46,11 +47,13 @@ TEST(SlotSizes, AutoSizesFollowTheDeclaredEventAndThePeaks) {
 
 TEST(SlotSizes, ATooSmallQ1SlotIsRefusedNamingTheKeysAndTheSizeNeeded) {
   // The shipped gpu-node.json of issue 16: 15 MiB slots for 1920^2 float64 frames (100 % dropped).
-  const std::string why = refusal({{"q1", {{"slot_bytes", 15728640}, {"event_shape", {1, 1920, 1920}}, {"event_dtype", "float64"}}}});
+  const std::string why =
+      refusal({{"q1", {{"slot_bytes", 15728640}, {"event_shape", {1, 1920, 1920}}, {"event_dtype", "float64"}}}});
   EXPECT_NE(why.find("config.q1.slot_bytes"), std::string::npos) << why;
   EXPECT_NE(why.find("event_shape"), std::string::npos) << why;
   EXPECT_NE(why.find(std::to_string(q1_slot_bytes_for({1, 1920, 1920}, "float64"))), std::string::npos) << why;
-  EXPECT_EQ(refusal({{"q1", {{"slot_bytes", 29495296}, {"event_shape", {1, 1920, 1920}}, {"event_dtype", "float64"}}}}), "");
+  EXPECT_EQ(refusal({{"q1", {{"slot_bytes", 29495296}, {"event_shape", {1, 1920, 1920}}, {"event_dtype", "float64"}}}}),
+            "");
 }
 
 TEST(SlotSizes, AutoWithoutADeclaredEventAndBadShapesAreRefused) {

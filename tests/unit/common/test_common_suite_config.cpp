@@ -19,8 +19,7 @@ TEST(SuiteConfig, OverridesApplyBeforeValidation) {
   const auto sut = load_suite_config(PEAKNET_SOURCE_DIR "/configs/default.json", {"q1.slots=16"});
   EXPECT_EQ(sut.q1.slots, 16);
   EXPECT_EQ(sut.q1.name, "q1");
-  EXPECT_THROW(load_suite_config(PEAKNET_SOURCE_DIR "/configs/default.json", {"q1.slots=1"}),
-               ConfigError);
+  EXPECT_THROW(load_suite_config(PEAKNET_SOURCE_DIR "/configs/default.json", {"q1.slots=1"}), ConfigError);
 }
 
 TEST(SuiteConfig, UnknownTopLevelSectionIsRejected) {

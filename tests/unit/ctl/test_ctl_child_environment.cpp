@@ -45,9 +45,12 @@ TEST(CtlChildSet, LaunchEnvironmentReachesTheChildOnTopOfPeakctls) {
   ::setenv("PEAKNET_TEST_INHERITED", "kept", 1);
   ::setenv("PEAKNET_TEST_REPLACED", "old", 1);
   ChildSet children(dir.path());
-  DaemonLaunch launch{"probe", "", "probe",
-                      {"/bin/sh", "-c", "echo \"inherited=$PEAKNET_TEST_INHERITED replaced=$PEAKNET_TEST_REPLACED "
-                                        "added=$PEAKNET_TEST_ADDED\""},
+  DaemonLaunch launch{"probe",
+                      "",
+                      "probe",
+                      {"/bin/sh", "-c",
+                       "echo \"inherited=$PEAKNET_TEST_INHERITED replaced=$PEAKNET_TEST_REPLACED "
+                       "added=$PEAKNET_TEST_ADDED\""},
                       {"PEAKNET_TEST_REPLACED=new", "PEAKNET_TEST_ADDED=yes"}};
   children.spawn(launch);
   const std::string log = read_log_when_exited(children, dir.path(), "probe");

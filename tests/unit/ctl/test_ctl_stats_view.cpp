@@ -26,10 +26,13 @@ DaemonSample sample(const std::string& id, const std::string& daemon, const nloh
 Snapshot two_stage(double received, double written, double filtered, double drops, int64_t t_ns) {
   Snapshot s;
   s.t_ns = t_ns;
-  s.daemons.push_back(sample("ingestd", "ingestd", {{"events_received", received}, {"bytes_received", received * 1e6},
-                                                    {"dropped", {{"decode_error", drops}}}}));
-  s.daemons.push_back(sample("writerd", "writerd", {{"events_written", written}, {"events_filtered", filtered},
-                                                    {"latency_recv_to_file_ns", {{"p50", 2e6}, {"p99", 9e6}, {"count", 10}}}}));
+  s.daemons.push_back(sample(
+      "ingestd", "ingestd",
+      {{"events_received", received}, {"bytes_received", received * 1e6}, {"dropped", {{"decode_error", drops}}}}));
+  s.daemons.push_back(sample("writerd", "writerd",
+                             {{"events_written", written},
+                              {"events_filtered", filtered},
+                              {"latency_recv_to_file_ns", {{"p50", 2e6}, {"p99", 9e6}, {"count", 10}}}}));
   s.ledger = compute_ledger(s.daemons);
   return s;
 }
@@ -63,7 +66,8 @@ TEST(CtlStatsView, PrometheusTextHasTypedFamiliesAndLabels) {
   EXPECT_NE(text.find("# TYPE peaknet_events_received_total counter"), std::string::npos) << text;
   EXPECT_NE(text.find("peaknet_events_received_total{daemon=\"ingestd\",instance=\"\"} 100"), std::string::npos);
   EXPECT_NE(text.find("peaknet_latency_recv_to_file_seconds{daemon=\"writerd\",instance=\"\",quantile=\"0.99\"} 0.009"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("peaknet_ledger_events{column=\"in_flight\"} 6"), std::string::npos);
   EXPECT_NE(text.find("peaknet_daemon_ready{daemon=\"writerd\",instance=\"\"} 1"), std::string::npos);
   // Each family has exactly one TYPE line.
@@ -91,7 +95,8 @@ TEST(CtlStatsView, PrometheusNamesUseBaseUnitsAndPassPromtool) {
   EXPECT_NE(text.find("peaknet_gpu_mem_used_bytes{daemon=\"ingestd\",instance=\"\"} 3145728\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("# HELP peaknet_daemon_ready "), std::string::npos);
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool not installed (Debian: prometheus)";
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "promtool not installed (Debian: prometheus)";
   peaknet::test::TempDir dir{"ctl-promtool"};
   const std::string file = dir.path() + "/metrics.txt", log = dir.path() + "/promtool.log";
   std::ofstream(file) << text;
@@ -120,8 +125,11 @@ TEST(CtlStatsView, ProgressKeepsTheNumbersOfADaemonThatExited) {
   Snapshot later = two_stage(0, 141, 0, 0, 2);
   later.daemons.erase(later.daemons.begin());
   std::ofstream(run_dir.path() + "/ingestd.final.json")
-      << nlohmann::json{{"id", "ingestd"}, {"daemon", "ingestd"}, {"state", "finished"},
-                        {"stats", {{"events_received", 143}, {"dropped", {{"decode_error", 2}}}}}}.dump();
+      << nlohmann::json{{"id", "ingestd"},
+                        {"daemon", "ingestd"},
+                        {"state", "finished"},
+                        {"stats", {{"events_received", 143}, {"dropped", {{"decode_error", 2}}}}}}
+             .dump();
   keep_vanished_daemons(later, now, run_dir.path());
   EXPECT_DOUBLE_EQ(later.ledger.received, 143);
   EXPECT_DOUBLE_EQ(later.ledger.dropped, 2);

@@ -20,8 +20,9 @@ TEST(CtlUnits, ServicesAreNotifyWithHardeningAndMemlock) {
   for (const char* name : {"peaknet-ingestd.service", "peaknet-inferd@.service", "peaknet-writerd.service"}) {
     const std::string text = read(kUnitDir + "/" + name);
     ASSERT_FALSE(text.empty()) << name;
-    for (const char* needle : {"Type=notify", "Restart=on-failure", "LimitMEMLOCK=infinity", "NoNewPrivileges=yes",
-                               "ProtectSystem=strict", "RuntimeDirectory=peaknet", "WatchdogSec=", "PartOf=peaknet.target"}) {
+    for (const char* needle :
+         {"Type=notify", "Restart=on-failure", "LimitMEMLOCK=infinity", "NoNewPrivileges=yes", "ProtectSystem=strict",
+          "RuntimeDirectory=peaknet", "WatchdogSec=", "PartOf=peaknet.target"}) {
       EXPECT_NE(text.find(needle), std::string::npos) << name << " lacks " << needle;
     }
   }
@@ -41,8 +42,8 @@ static std::string section_of(const std::string& text, const std::string& key) {
 }
 
 TEST(CtlUnits, StartLimitsAreInUnitSectionWhereSystemdReadsThem) {
-  for (const char* name : {"peaknet-ingestd.service", "peaknet-inferd@.service", "peaknet-writerd.service",
-                           "peaknet-metrics.service"}) {
+  for (const char* name :
+       {"peaknet-ingestd.service", "peaknet-inferd@.service", "peaknet-writerd.service", "peaknet-metrics.service"}) {
     const std::string text = read(kUnitDir + "/" + name);
     EXPECT_EQ(section_of(text, "StartLimitIntervalSec"), "[Unit]") << name;
     EXPECT_EQ(section_of(text, "StartLimitBurst"), "[Unit]") << name;
@@ -50,11 +51,11 @@ TEST(CtlUnits, StartLimitsAreInUnitSectionWhereSystemdReadsThem) {
 }
 
 TEST(CtlUnits, EveryUnitSharesOneGroupReadableRuntimeDirectory) {
-  for (const char* name : {"peaknet-ingestd.service", "peaknet-inferd@.service", "peaknet-writerd.service",
-                           "peaknet-metrics.service"}) {
+  for (const char* name :
+       {"peaknet-ingestd.service", "peaknet-inferd@.service", "peaknet-writerd.service", "peaknet-metrics.service"}) {
     const std::string text = read(kUnitDir + "/" + name);
-    for (const char* needle : {"RuntimeDirectory=peaknet\n", "RuntimeDirectoryPreserve=yes", "RuntimeDirectoryMode=0750",
-                               "Group=peaknet", "PartOf=peaknet.target"}) {
+    for (const char* needle : {"RuntimeDirectory=peaknet\n", "RuntimeDirectoryPreserve=yes",
+                               "RuntimeDirectoryMode=0750", "Group=peaknet", "PartOf=peaknet.target"}) {
       EXPECT_NE(text.find(needle), std::string::npos) << name << " lacks " << needle;
     }
   }
@@ -85,13 +86,15 @@ TEST(CtlUnits, SystemdAnalyzeVerify) {
       text.replace(p, end - p, "/bin/true");
     }
     std::ofstream(tmp / e.path().filename()) << text;
-    if (e.path().filename().string().find('@') == std::string::npos) files += " " + (tmp / e.path().filename()).string();
+    if (e.path().filename().string().find('@') == std::string::npos)
+      files += " " + (tmp / e.path().filename()).string();
   }
   std::ofstream(tmp / "peaknet-inferd@0.service") << read((tmp / "peaknet-inferd@.service").string());
   std::ofstream(tmp / "peaknet-inferd@cpu0.service") << read((tmp / "peaknet-inferd@.service").string());
   files += " " + (tmp / "peaknet-inferd@0.service").string() + " " + (tmp / "peaknet-inferd@cpu0.service").string();
   const std::string log = (tmp / "verify.log").string();
-  const int rc = std::system(("SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no" + files + " > " + log + " 2>&1").c_str());
+  const int rc = std::system(
+      ("SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no" + files + " > " + log + " 2>&1").c_str());
   const std::string out = read(log);
   std::filesystem::remove_all(tmp);
   // Complaints about the host (no running systemd in a container) are not about our units.

@@ -35,11 +35,16 @@ Snapshot node(DaemonSample d, double written) {
 TEST(FleetView, LostInTransitIsHighestSequenceOverNodesMinusEventsReceived) {
   // Producer 0 sent 0..9: A got 5 of them, B 3 (two died in B's buffers); producer 1 sent 0..3, all
   // to A except its last one, which reached B.
-  const Snapshot a = node(ingestd(8, 0, {{"producer.0.events", 5}, {"producer.0.next_seq", 9},
-                                         {"producer.1.events", 3}, {"producer.1.next_seq", 3}}),
-                          8);
-  const Snapshot b = node(ingestd(4, 1, {{"producer.0.events", 3}, {"producer.0.next_seq", 10},
-                                         {"producer.1.events", 1}, {"producer.1.next_seq", 4}}),
+  const Snapshot a = node(
+      ingestd(
+          8, 0,
+          {{"producer.0.events", 5}, {"producer.0.next_seq", 9}, {"producer.1.events", 3}, {"producer.1.next_seq", 3}}),
+      8);
+  const Snapshot b = node(ingestd(4, 1,
+                                  {{"producer.0.events", 3},
+                                   {"producer.0.next_seq", 10},
+                                   {"producer.1.events", 1},
+                                   {"producer.1.next_seq", 4}}),
                           3);
   const std::vector<NodeReading> nodes = {parse_node_metrics("a:1", prometheus_text(a)),
                                           parse_node_metrics("b:1", prometheus_text(b))};
@@ -60,7 +65,8 @@ TEST(FleetView, LostInTransitIsHighestSequenceOverNodesMinusEventsReceived) {
 }
 
 TEST(FleetView, ProducerCountersGetAProducerLabel) {
-  const std::string text = prometheus_text(node(ingestd(1, 0, {{"producer.12.events", 1}, {"producer.12.next_seq", 1}}), 1));
+  const std::string text =
+      prometheus_text(node(ingestd(1, 0, {{"producer.12.events", 1}, {"producer.12.next_seq", 1}}), 1));
   EXPECT_NE(text.find("peaknet_producer_events_total{daemon=\"ingestd\",instance=\"\",producer=\"12\"} 1"),
             std::string::npos)
       << text;

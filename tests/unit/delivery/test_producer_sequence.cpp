@@ -51,7 +51,8 @@ TEST(ProducerSequence, NpzProducerIdAsScalarOrPerEventArray) {
       const std::vector<uint8_t> one(a.bytes.begin(), a.bytes.begin() + 8);
       a.shape = shape;
       a.bytes.clear();
-      for (uint64_t i = 0; i < (shape.empty() ? 1 : shape[0]); ++i) a.bytes.insert(a.bytes.end(), one.begin(), one.end());
+      for (uint64_t i = 0; i < (shape.empty() ? 1 : shape[0]); ++i)
+        a.bytes.insert(a.bytes.end(), one.begin(), one.end());
     }
     SCOPED_TRACE(shape.empty() ? "shape ()" : "shape (B,)");
     expect_sequence(decode(pusher::make_npz(arrays, 0)), 5, 2);
@@ -59,10 +60,9 @@ TEST(ProducerSequence, NpzProducerIdAsScalarOrPerEventArray) {
 }
 
 TEST(ProducerSequence, Hdf5CarriesIdAndPerEventSequence) {
-  expect_sequence(
-      decode(pusher::make_hdf5_image(pusher::pattern_batch(2, 11, {3, 1, 8, 8}, "uint16", true, true),
-                                     pusher::Hdf5Compression::kNone)),
-      2, 11);
+  expect_sequence(decode(pusher::make_hdf5_image(pusher::pattern_batch(2, 11, {3, 1, 8, 8}, "uint16", true, true),
+                                                 pusher::Hdf5Compression::kNone)),
+                  2, 11);
 }
 
 TEST(ProducerSequence, AbsentWhenTheProducerSendsNone) {

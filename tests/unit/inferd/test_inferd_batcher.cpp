@@ -82,7 +82,7 @@ TEST_F(BatcherTest, MarkersAndMalformedEventsNeverEnterABatch) {
   marker.flags = shm::kEventFlagEndOfStream;
   publish_event(q1, marker, nullptr);
   auto too_big = make_event(3, 1, 64, 64);  // 16 KiB payload in an 8 KiB slot
-  too_big.payload_bytes = 4096;  // claims to be small: shape check must still refuse it
+  too_big.payload_bytes = 4096;             // claims to be small: shape check must still refuse it
   publish_event(q1, too_big, nullptr);
   Batcher sut(q1);
   sut.set_batch_size(8);

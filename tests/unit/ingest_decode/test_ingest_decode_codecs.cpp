@@ -35,7 +35,8 @@ TEST(Sha256, MatchesFipsVectors) {
 TEST(Sha256, IncrementalUpdatesEqualOneShot) {
   const auto data = random_bytes(1000, 7);
   Sha256 sut;
-  for (size_t i = 0; i < data.size(); i += 37) sut.update(std::span(data).subspan(i, std::min<size_t>(37, data.size() - i)));
+  for (size_t i = 0; i < data.size(); i += 37)
+    sut.update(std::span(data).subspan(i, std::min<size_t>(37, data.size() - i)));
   EXPECT_EQ(sut.hex(), sha256_hex(data));
 }
 
@@ -93,8 +94,7 @@ TEST(Bitshuffle, Hdf5HeaderClaimingOtherSizeIsRejectedBeforeWriting) {
   std::vector<std::byte> chunk(12 + 8, std::byte{0});
   chunk[2] = std::byte{1};  // 2^40 bytes, big-endian
   std::vector<std::byte> out(64, std::byte{0x5A}), scratch;
-  EXPECT_THROW(bitshuffle_decode_hdf5_chunk(chunk, BitshuffleCodec::kLz4, 4, 64, out.data(), scratch,
-                                            nullptr, "test"),
+  EXPECT_THROW(bitshuffle_decode_hdf5_chunk(chunk, BitshuffleCodec::kLz4, 4, 64, out.data(), scratch, nullptr, "test"),
                DecodeError);
   EXPECT_EQ(out[0], std::byte{0x5A});
 }

@@ -121,8 +121,8 @@ TEST_P(GoldenWireVector, DecodesToManifestResult) {
     return;
   }
   const uint64_t batch = format == "simplon-cbor" ? 1
-                         : ts ? (*ts)["shape"][0].get<uint64_t>()
-                              : (*det)["shape"][0].get<uint64_t>();
+                         : ts                     ? (*ts)["shape"][0].get<uint64_t>()
+                                                  : (*det)["shape"][0].get<uint64_t>();
   ASSERT_EQ(d.result.events, batch);
   ASSERT_EQ(d.sink.events().size(), batch);
   uint64_t total_elems = 1;
@@ -153,7 +153,8 @@ TEST_P(GoldenWireVector, InspectReportsManifestArrays) {
   const nlohmann::json& v = vector_entry(GetParam());
   std::vector<std::string> files;
   if (v.contains("decode_context")) files.push_back(wire_dir() + "/" + v["decode_context"]["from"].get<std::string>());
-  else if (v["format"] == "simplon-cbor" && v["expected"] == "reject") files.push_back(wire_dir() + "/simplon-start.cbormsg");
+  else if (v["format"] == "simplon-cbor" && v["expected"] == "reject")
+    files.push_back(wire_dir() + "/simplon-start.cbormsg");
   files.push_back(wire_dir() + "/" + v["file"].get<std::string>());
   const auto report = inspect_files(files, DecoderOptions{}).back();
   ASSERT_FALSE(report.contains("error"));

@@ -163,7 +163,7 @@ TEST(Hdf5CatalogCodec, RoundTripKeepsSpansAndRefusesOnesOutsideTheMessage) {
     EXPECT_EQ(d.chunks[i].raw.data(), o.chunks[i].raw.data());
     EXPECT_EQ(d.chunks[i].raw.size(), o.chunks[i].raw.size());
   }
-  try {  // a reply naming bytes past the end of a (shorter) message
+  try {                                              // a reply naming bytes past the end of a (shorter) message
     (void)decode_catalog(reply, message.first(64));  // the chunks lie further in
     FAIL() << "span outside the message accepted";
   } catch (const DecodeError& e) {

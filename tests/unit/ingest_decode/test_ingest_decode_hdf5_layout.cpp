@@ -66,8 +66,8 @@ TEST(Hdf5CatalogLayout, EventChunksAndContiguousDataPointIntoTheMessage) {
 }
 
 TEST(Hdf5CatalogLayout, EachCatalogTakesTheLockOnceAndIsTimed) {
-  const auto image = pusher::make_hdf5_image(pusher::pattern_batch(1, 2, {2, 1, 8, 8}, "float32", true),
-                                             Hdf5Compression::kNone);
+  const auto image =
+      pusher::make_hdf5_image(pusher::pattern_batch(1, 2, {2, 1, 8, 8}, "float32", true), Hdf5Compression::kNone);
   const auto before = hdf5_lock_stats();
   (void)catalog_of(image);
   (void)catalog_of(image);

@@ -3,9 +3,9 @@
 // parking are observable in the result.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 #include <thread>
-#include <atomic>
 
 #include "golden_manifest.hpp"
 #include "ingest/decode/decoder.hpp"

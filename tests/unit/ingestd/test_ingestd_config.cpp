@@ -27,12 +27,12 @@ TEST(IngestdConfig, DefaultsGiveOneBindEndpointOnTheStreamerPort) {
 }
 
 TEST(IngestdConfig, ReadsEndpointsAndSyntheticSettings) {
-  const auto sut = parse({{"endpoints",
-                           {{{"url", "tcp://127.0.0.1:5000"}, {"mode", "connect"}, {"rcvhwm", 3}},
-                            {{"url", "ipc:///tmp/x.sock"}}}},
-                          {"source", "synthetic"},
-                          {"synthetic", {{"shape", {2, 16, 32}}, {"dtype", "uint16"}, {"events", 10}}}})
-                         .ingestd;
+  const auto sut =
+      parse({{"endpoints",
+              {{{"url", "tcp://127.0.0.1:5000"}, {"mode", "connect"}, {"rcvhwm", 3}}, {{"url", "ipc:///tmp/x.sock"}}}},
+             {"source", "synthetic"},
+             {"synthetic", {{"shape", {2, 16, 32}}, {"dtype", "uint16"}, {"events", 10}}}})
+          .ingestd;
   ASSERT_EQ(sut.endpoints.size(), 2u);
   EXPECT_EQ(sut.endpoints[0].mode, EndpointMode::kConnect);
   EXPECT_EQ(sut.endpoints[0].rcvhwm, 3);
@@ -46,8 +46,7 @@ TEST(IngestdConfig, ErrorsNameTheKeyAndTheValue) {
   EXPECT_NE(error_of({{"endpoints", {{{"url", "localhost:5000"}}}}}).find("config.ingestd.endpoints[0].url"),
             std::string::npos);
   EXPECT_NE(error_of({{"endpoints", {{{"url", "tcp://*:1"}, {"mode", "listen"}}}}}).find("mode"), std::string::npos);
-  EXPECT_NE(error_of({{"synthetic", {{"shape", {16, 16}}}}}).find("config.ingestd.synthetic.shape"),
-            std::string::npos);
+  EXPECT_NE(error_of({{"synthetic", {{"shape", {16, 16}}}}}).find("config.ingestd.synthetic.shape"), std::string::npos);
   EXPECT_NE(error_of({{"synthetic", {{"dtype", "float16"}}}}).find("dtype"), std::string::npos);
   EXPECT_NE(error_of({{"decode_threads", 0}}).find("config.ingestd.decode_threads"), std::string::npos);
   EXPECT_NE(error_of({{"source", "replay"}}).find("config.ingestd.replay.dir"), std::string::npos);

@@ -1,7 +1,7 @@
+#include <unistd.h>
 #include <cmath>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>

@@ -25,9 +25,10 @@ std::vector<std::byte> frame(const SyntheticFrames& sut, uint64_t index) {
 }
 
 TEST(SyntheticFrames, ShapeAndDtypeFollowTheConfig) {
-  for (const auto& [name, dtype] : std::vector<std::pair<std::string, shm::DType>>{
-           {"float32", shm::DType::kF32}, {"float64", shm::DType::kF64},
-           {"uint16", shm::DType::kU16}, {"int32", shm::DType::kI32}}) {
+  for (const auto& [name, dtype] : std::vector<std::pair<std::string, shm::DType>>{{"float32", shm::DType::kF32},
+                                                                                   {"float64", shm::DType::kF64},
+                                                                                   {"uint16", shm::DType::kU16},
+                                                                                   {"int32", shm::DType::kI32}}) {
     const SyntheticFrames sut(small_config(name));
     EXPECT_EQ(sut.dtype(), dtype) << name;
     EXPECT_EQ(sut.channels(), 2u);
@@ -74,9 +75,7 @@ TEST(SyntheticFrames, WrongBufferSizeIsRefused) {
   EXPECT_THROW(sut.fill(0, too_small), std::invalid_argument);
 }
 
-TEST(SyntheticFrames, UnknownDtypeNameIsRefused) {
-  EXPECT_THROW(parse_dtype_name("float16"), std::invalid_argument);
-}
+TEST(SyntheticFrames, UnknownDtypeNameIsRefused) { EXPECT_THROW(parse_dtype_name("float16"), std::invalid_argument); }
 
 }  // namespace
 }  // namespace peaknet::ingestd

@@ -31,8 +31,7 @@ inline torch::Tensor mask_of(const torch::Tensor& logits) {
 class TempDir {
  public:
   explicit TempDir(const std::string& tag)
-      : path_(std::filesystem::temp_directory_path() /
-              ("peaknet-model-" + tag + "-" + std::to_string(::getpid()))) {
+      : path_(std::filesystem::temp_directory_path() / ("peaknet-model-" + tag + "-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

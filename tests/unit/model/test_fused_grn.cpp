@@ -30,9 +30,7 @@ struct Case {
   bool gelu;
 };
 
-std::string name_of(const Case& c) {
-  return std::string(c10::str(c.shape)) + (c.gelu ? " gelu" : " no-gelu");
-}
+std::string name_of(const Case& c) { return std::string(c10::str(c.shape)) + (c.gelu ? " gelu" : " no-gelu"); }
 
 class FusedGrnCuda : public ::testing::Test {
  protected:
@@ -42,9 +40,8 @@ class FusedGrnCuda : public ::testing::Test {
     torch::manual_seed(11);
   }
   // Odd C, N > 1, a C that is not a multiple of the vector width, and large H*W (many stat chunks).
-  const std::vector<Case> cases_ = {{{1, 8, 8, 3}, true},       {{2, 17, 13, 37}, true},
-                                    {{3, 33, 31, 130}, true},   {{2, 64, 48, 96}, false},
-                                    {{2, 240, 240, 384}, true}, {{1, 480, 480, 128}, true},
+  const std::vector<Case> cases_ = {{{1, 8, 8, 3}, true},     {{2, 17, 13, 37}, true},    {{3, 33, 31, 130}, true},
+                                    {{2, 64, 48, 96}, false}, {{2, 240, 240, 384}, true}, {{1, 480, 480, 128}, true},
                                     {{2, 30, 30, 3072}, true}};  // 33m's last stage: 384 bf16 vectors per row
   static torch::Tensor channel_param(int64_t c) {
     return torch::randn({1, 1, 1, c}, torch::TensorOptions().device(torch::kCUDA)) * 0.5;
@@ -98,8 +95,7 @@ TEST_F(FusedGrnCuda, OverwritingXGivesTheSameResultAndLeavesGeluInX) {
     const bool stored = c.shape[3] % 8 == 0;
     if (stored)  // our exact-erf GELU vs at::gelu: the same formula, rare last-ulp differences
       EXPECT_GE(test::agreement(scratch, gelu), 0.999) << name_of(c);
-    else
-      EXPECT_TRUE(torch::equal(scratch, x)) << name_of(c);
+    else EXPECT_TRUE(torch::equal(scratch, x)) << name_of(c);
   }
 }
 
@@ -139,8 +135,8 @@ TEST(FusedGrn, RejectsUnsupportedInputs) {
   if (!fused_grn_built() || !torch::cuda::is_available()) return;
   const auto gpu = cpu.to(torch::kCUDA);
   EXPECT_TRUE(fused_grn_supports(gpu));
-  EXPECT_FALSE(fused_grn_supports(gpu.permute({0, 3, 1, 2})));          // not (N,H,W,C) contiguous
-  EXPECT_FALSE(fused_grn_supports(gpu.to(torch::kHalf)));               // fp16: unfused path
+  EXPECT_FALSE(fused_grn_supports(gpu.permute({0, 3, 1, 2})));  // not (N,H,W,C) contiguous
+  EXPECT_FALSE(fused_grn_supports(gpu.to(torch::kHalf)));       // fp16: unfused path
   EXPECT_THROW(fused_gelu_grn(gpu, gamma, beta, true, kEps, torch::kFloat), std::invalid_argument);  // CPU params
   const auto g = gamma.to(torch::kCUDA);
   EXPECT_THROW(fused_gelu_grn(gpu, g.narrow(3, 0, 7), g, true, kEps, torch::kFloat), std::invalid_argument);

@@ -127,7 +127,8 @@ TEST_F(FusedModelCuda, Peaknet33mFusedOnMatchesOff) {
     }
   }
   net.to(torch::kCUDA, Precision::kBf16, /*channels_last=*/true);
-  const auto input = torch::randn({2, net.config().num_channels, 512, 512}, torch::TensorOptions().device(torch::kCUDA));
+  const auto input =
+      torch::randn({2, net.config().num_channels, 512, 512}, torch::TensorOptions().device(torch::kCUDA));
   expect_fused_matches(net, input, 2e-2, true, "33m random bf16 channels_last 2x512x512");
 }
 

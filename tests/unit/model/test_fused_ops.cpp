@@ -19,7 +19,9 @@ const auto kCl = at::MemoryFormat::ChannelsLast;
 
 torch::TensorOptions cuda_f32() { return torch::TensorOptions().device(torch::kCUDA); }
 
-std::string shape_of(const torch::Tensor& t) { return std::string(c10::str(t.sizes())) + " " + std::string(c10::toString(t.scalar_type())); }
+std::string shape_of(const torch::Tensor& t) {
+  return std::string(c10::str(t.sizes())) + " " + std::string(c10::toString(t.scalar_type()));
+}
 
 // bf16 results: within a couple of bf16 ulps everywhere and mostly bit-equal (only the fp32 summation
 // order differs from the unfused ops).
@@ -57,12 +59,16 @@ TEST_F(FusedOpsCuda, DwconvLayerNormMatchesConvThenLayerNorm) {
   // 384, beyond) with full and partial channel chunks (24, 300, 516), C % 4 != 0 (scalar halo loads: 37),
   // C beyond the LayerNorm's registers (1536), fp32 and bf16 inputs (stage 0's residual stream is fp32),
   // with and without conv bias.
-  struct Case { std::vector<int64_t> nchw; torch::ScalarType in; bool bias; };
-  const std::vector<Case> cases = {{{1, 24, 9, 13}, torch::kFloat, true},   {{2, 96, 40, 48}, torch::kFloat, true},
-                                   {{2, 192, 20, 24}, torch::kBFloat16, true}, {{1, 300, 15, 17}, torch::kBFloat16, false},
-                                   {{1, 768, 12, 12}, torch::kBFloat16, true}, {{3, 37, 7, 5}, torch::kFloat, true},
-                                   {{1, 516, 6, 9}, torch::kFloat, true},
-                                   {{1, 1536, 5, 6}, torch::kBFloat16, true}};  // the widest C taken
+  struct Case {
+    std::vector<int64_t> nchw;
+    torch::ScalarType in;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 9, 13}, torch::kFloat, true},      {{2, 96, 40, 48}, torch::kFloat, true},
+      {{2, 192, 20, 24}, torch::kBFloat16, true}, {{1, 300, 15, 17}, torch::kBFloat16, false},
+      {{1, 768, 12, 12}, torch::kBFloat16, true}, {{3, 37, 7, 5}, torch::kFloat, true},
+      {{1, 516, 6, 9}, torch::kFloat, true},      {{1, 1536, 5, 6}, torch::kBFloat16, true}};  // the widest C taken
   for (const auto& c : cases) {
     const int64_t ch = c.nchw[1];
     const auto x = (torch::randn(c.nchw, cuda_f32()) * 2.0).to(c.in).contiguous(kCl);
@@ -75,8 +81,8 @@ TEST_F(FusedOpsCuda, DwconvLayerNormMatchesConvThenLayerNorm) {
       const auto want = dwconv_ln_reference(x, w, b, g, beta, out);
       // The conv output is rounded to bf16 before LayerNorm: a different fp32 summation order flips a
       // rounding now and then, which LayerNorm scales by rstd — hence the looser tolerance.
-      expect_close(got, want, 5e-2, out == torch::kFloat ? 0.0 : 0.9, "dwconv+ln " + shape_of(x) + " -> " +
-                                                                          std::string(c10::toString(out)));
+      expect_close(got, want, 5e-2, out == torch::kFloat ? 0.0 : 0.9,
+                   "dwconv+ln " + shape_of(x) + " -> " + std::string(c10::toString(out)));
     }
   }
 }
@@ -85,9 +91,9 @@ TEST_F(FusedOpsCuda, DwconvLayerNormRejectsWhatItCannotTake) {
   const auto x = torch::randn({1, 8, 16, 16}, cuda_f32()).contiguous(kCl);
   const auto w = torch::randn({8, 1, 7, 7}, cuda_f32()).to(torch::kBFloat16);
   EXPECT_TRUE(fused_dwconv_layernorm_supports(x, w));
-  EXPECT_FALSE(fused_dwconv_layernorm_supports(x.contiguous(), w));                  // NCHW memory
-  EXPECT_FALSE(fused_dwconv_layernorm_supports(x, w.to(torch::kFloat)));             // fp32 weights: unfused
-  EXPECT_FALSE(fused_dwconv_layernorm_supports(x, w.narrow(0, 0, 4)));               // C mismatch
+  EXPECT_FALSE(fused_dwconv_layernorm_supports(x.contiguous(), w));       // NCHW memory
+  EXPECT_FALSE(fused_dwconv_layernorm_supports(x, w.to(torch::kFloat)));  // fp32 weights: unfused
+  EXPECT_FALSE(fused_dwconv_layernorm_supports(x, w.narrow(0, 0, 4)));    // C mismatch
   EXPECT_FALSE(fused_dwconv_layernorm_supports(x.to(torch::kHalf).contiguous(kCl), w));
   const auto ln = torch::ones({8}, cuda_f32());
   EXPECT_THROW(fused_dwconv7_layernorm(x.contiguous(), w, {}, ln, ln, 1e-6, torch::kFloat), std::invalid_argument);
@@ -99,9 +105,15 @@ TEST_F(FusedOpsCuda, DwconvLayerNormRejectsWhatItCannotTake) {
 TEST_F(FusedOpsCuda, StemLayerNormMatchesPatchConvThenLayerNorm) {
   // C = 96 (PeakNet-33M), 24 (tiny: lanes without a channel), 128 (the widest taken), 33 (C % 32 != 0);
   // fp32 and bf16 inputs, with and without conv bias; an odd pixel count (the last warp's pair is half empty).
-  struct Case { int64_t n, c, h, w; torch::ScalarType in; bool bias; };
-  const std::vector<Case> cases = {{2, 96, 64, 48, torch::kFloat, true}, {1, 24, 20, 28, torch::kFloat, true},
-                                   {1, 128, 12, 16, torch::kBFloat16, true}, {3, 33, 4, 12, torch::kFloat, false},
+  struct Case {
+    int64_t n, c, h, w;
+    torch::ScalarType in;
+    bool bias;
+  };
+  const std::vector<Case> cases = {{2, 96, 64, 48, torch::kFloat, true},
+                                   {1, 24, 20, 28, torch::kFloat, true},
+                                   {1, 128, 12, 16, torch::kBFloat16, true},
+                                   {3, 33, 4, 12, torch::kFloat, false},
                                    {1, 96, 36, 44, torch::kBFloat16, true}};
   for (const auto& c : cases) {
     const auto x = (torch::randn({c.n, 1, c.h, c.w}, cuda_f32()) * 3.0).to(c.in);
@@ -125,8 +137,8 @@ TEST_F(FusedOpsCuda, StemLayerNormRejectsWhatItCannotTake) {
   const auto x = torch::randn({1, 1, 16, 16}, cuda_f32());
   const auto w = torch::randn({8, 1, 4, 4}, cuda_f32()).to(torch::kBFloat16);
   EXPECT_TRUE(fused_stem_layernorm_supports(x, w));
-  EXPECT_FALSE(fused_stem_layernorm_supports(torch::randn({1, 2, 16, 16}, cuda_f32()), w));  // two channels
-  EXPECT_FALSE(fused_stem_layernorm_supports(torch::randn({1, 1, 18, 16}, cuda_f32()), w));  // H % 4 != 0
+  EXPECT_FALSE(fused_stem_layernorm_supports(torch::randn({1, 2, 16, 16}, cuda_f32()), w));   // two channels
+  EXPECT_FALSE(fused_stem_layernorm_supports(torch::randn({1, 1, 18, 16}, cuda_f32()), w));   // H % 4 != 0
   EXPECT_FALSE(fused_stem_layernorm_supports(x, w.to(torch::kFloat)));                        // fp32 weights
   EXPECT_FALSE(fused_stem_layernorm_supports(x, torch::zeros({129, 1, 4, 4}, w.options())));  // C > 128
   EXPECT_FALSE(fused_stem_layernorm_supports(x.cpu(), w.cpu()));
@@ -137,14 +149,21 @@ TEST_F(FusedOpsCuda, StemLayerNormRejectsWhatItCannotTake) {
 // --- LayerNorm (+GELU, +residual) ---------------------------------------------------------------------
 
 TEST_F(FusedOpsCuda, LayerNormGeluResidualMatchesTheTorchOps) {
-  struct Case { std::vector<int64_t> shape; torch::ScalarType in; bool gelu; torch::ScalarType residual; bool has_residual; torch::ScalarType out; };
+  struct Case {
+    std::vector<int64_t> shape;
+    torch::ScalarType in;
+    bool gelu;
+    torch::ScalarType residual;
+    bool has_residual;
+    torch::ScalarType out;
+  };
   const std::vector<Case> cases = {
-      {{2, 7, 9, 96}, torch::kFloat, false, torch::kFloat, false, torch::kFloat},          // stem
-      {{2, 5, 6, 192}, torch::kBFloat16, false, torch::kFloat, false, torch::kBFloat16},   // downsample -> conv
+      {{2, 7, 9, 96}, torch::kFloat, false, torch::kFloat, false, torch::kFloat},         // stem
+      {{2, 5, 6, 192}, torch::kBFloat16, false, torch::kFloat, false, torch::kBFloat16},  // downsample -> conv
       {{1, 9, 11, 256}, torch::kBFloat16, true, torch::kBFloat16, true, torch::kFloat},   // BiFPN unit, bf16 input
       {{1, 9, 11, 256}, torch::kBFloat16, true, torch::kFloat, true, torch::kFloat},      // BiFPN unit, fp32 input
       {{3, 4, 4, 768}, torch::kFloat, true, torch::kFloat, false, torch::kFloat},
-      {{1, 3, 3, 1000}, torch::kBFloat16, false, torch::kFloat, true, torch::kBFloat16},   // ragged last lane
+      {{1, 3, 3, 1000}, torch::kBFloat16, false, torch::kFloat, true, torch::kBFloat16},  // ragged last lane
       {{5, 33}, torch::kFloat, true, torch::kFloat, true, torch::kFloat}};
   for (const auto& c : cases) {
     const int64_t ch = c.shape.back();
@@ -168,8 +187,8 @@ TEST_F(FusedOpsCuda, LayerNormChannelsFirstKeepsTheLayout) {
   ASSERT_TRUE(fused_layernorm_channels_first_supports(x, r));
   const auto got = fused_layernorm_channels_first(x, g, b, 1e-6, true, r, torch::kFloat);
   EXPECT_TRUE(got.is_contiguous(kCl));
-  const auto want = at::gelu(at::layer_norm(x.permute({0, 2, 3, 1}).to(torch::kFloat), {64}, g, b, 1e-6))
-                        .permute({0, 3, 1, 2}) + r;
+  const auto want =
+      at::gelu(at::layer_norm(x.permute({0, 2, 3, 1}).to(torch::kFloat), {64}, g, b, 1e-6)).permute({0, 3, 1, 2}) + r;
   EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-4));
   EXPECT_FALSE(fused_layernorm_channels_first_supports(x.contiguous(), r));  // NCHW memory: unfused
   EXPECT_FALSE(fused_layernorm_channels_first_supports(x, r.contiguous()));
@@ -201,29 +220,34 @@ torch::Tensor fusion_reference(const std::vector<torch::Tensor>& same, const tor
 }
 
 TEST_F(FusedOpsCuda, BifpnFusionMatchesResampleAndWeightedSum) {
-  struct Case { int64_t c, h, w; double scale; torch::ScalarType a, b, other; int same; };
+  struct Case {
+    int64_t c, h, w;
+    double scale;
+    torch::ScalarType a, b, other;
+    int same;
+  };
   const std::vector<Case> cases = {
       {256, 16, 20, 2.0, torch::kBFloat16, torch::kBFloat16, torch::kBFloat16, 1},  // block 0 top-down
       {256, 16, 20, 2.0, torch::kFloat, torch::kFloat, torch::kFloat, 1},           // block 1 top-down
-      {64, 8, 10, 0.5, torch::kBFloat16, torch::kFloat, torch::kFloat, 2},         // bottom-up, mixed dtypes
-      {64, 1, 1, 0.5, torch::kBFloat16, torch::kBFloat16, torch::kFloat, 2},       // 2x2 -> 1x1
-      {40, 7, 9, 2.0, torch::kFloat, torch::kFloat, torch::kBFloat16, 1},          // odd size: unsupported
-      {38, 6, 8, 2.0, torch::kBFloat16, torch::kFloat, torch::kFloat, 1},          // C % 4 != 0: scalar path
-      {36, 4, 6, 0.5, torch::kFloat, torch::kBFloat16, torch::kBFloat16, 2}};      // 4-wide, bf16 + fp32 mix
+      {64, 8, 10, 0.5, torch::kBFloat16, torch::kFloat, torch::kFloat, 2},          // bottom-up, mixed dtypes
+      {64, 1, 1, 0.5, torch::kBFloat16, torch::kBFloat16, torch::kFloat, 2},        // 2x2 -> 1x1
+      {40, 7, 9, 2.0, torch::kFloat, torch::kFloat, torch::kBFloat16, 1},           // odd size: unsupported
+      {38, 6, 8, 2.0, torch::kBFloat16, torch::kFloat, torch::kFloat, 1},           // C % 4 != 0: scalar path
+      {36, 4, 6, 0.5, torch::kFloat, torch::kBFloat16, torch::kBFloat16, 2}};       // 4-wide, bf16 + fp32 mix
   for (const auto& c : cases) {
     const auto make = [&](int64_t h, int64_t w, torch::ScalarType t) {
       return (torch::randn({2, c.c, h, w}, cuda_f32()) * 2.0).to(t).contiguous(kCl);
     };
     std::vector<torch::Tensor> same{make(c.h, c.w, c.a)};
     if (c.same == 2) same.push_back(make(c.h, c.w, c.b));
-    const auto other = c.scale > 1.0 ? make(c.h / 2 + (c.h % 2), c.w / 2 + (c.w % 2), c.other)
-                                     : make(c.h * 2, c.w * 2, c.other);
+    const auto other =
+        c.scale > 1.0 ? make(c.h / 2 + (c.h % 2), c.w / 2 + (c.w % 2), c.other) : make(c.h * 2, c.w * 2, c.other);
     const auto weights = torch::rand({c.same + 1}, cuda_f32()) + 0.1;
     for (auto dw_type : {torch::kBFloat16, torch::kFloat}) {
       const auto dw = (torch::randn({c.c, 1, 1, 1}, cuda_f32()) * 0.5).to(dw_type);
       const std::string what = "bifpn fusion C=" + std::to_string(c.c) + " " + std::to_string(c.h) + "x" +
-                               std::to_string(c.w) + " scale " + std::to_string(c.scale) + " same=" +
-                               std::to_string(c.same) + " -> " + std::string(c10::toString(dw_type));
+                               std::to_string(c.w) + " scale " + std::to_string(c.scale) +
+                               " same=" + std::to_string(c.same) + " -> " + std::string(c10::toString(dw_type));
       if (c.scale > 1.0 && (c.h % 2 || c.w % 2)) {  // an odd size is not 2x of anything: unsupported
         EXPECT_FALSE(fused_bifpn_fusion_supports(same, other, c.scale, dw)) << what;
         continue;
@@ -240,11 +264,16 @@ TEST_F(FusedOpsCuda, BifpnFusionMatchesResampleAndWeightedSum) {
 // --- GroupNorm -> GELU (head) ------------------------------------------------------------------------------
 
 TEST_F(FusedOpsCuda, GroupNormGeluMatchesTheTorchOps) {
-  struct Case { std::vector<int64_t> nchw; int64_t groups; torch::ScalarType in; bool gelu; };
-  const std::vector<Case> cases = {{{2, 256, 24, 20}, 32, torch::kBFloat16, true},   // the head's units
+  struct Case {
+    std::vector<int64_t> nchw;
+    int64_t groups;
+    torch::ScalarType in;
+    bool gelu;
+  };
+  const std::vector<Case> cases = {{{2, 256, 24, 20}, 32, torch::kBFloat16, true},    // the head's units
                                    {{1, 256, 120, 120}, 32, torch::kBFloat16, true},  // many row chunks
                                    {{3, 64, 5, 7}, 8, torch::kFloat, false},
-                                   {{1, 2048, 4, 4}, 32, torch::kBFloat16, true}};   // widest C taken
+                                   {{1, 2048, 4, 4}, 32, torch::kBFloat16, true}};  // widest C taken
   for (const auto& c : cases) {
     // A non-zero mean per channel: E[x^2] - E[x]^2 must not cancel badly.
     const auto x = (torch::randn(c.nchw, cuda_f32()) * 1.5 + 3.0).to(c.in).contiguous(kCl);
@@ -262,12 +291,12 @@ TEST_F(FusedOpsCuda, GroupNormGeluMatchesTheTorchOps) {
                  "groupnorm->bf16 " + shape_of(x) + (c.gelu ? " gelu" : ""));
   }
   const auto x = torch::randn({1, 60, 4, 4}, cuda_f32()).to(torch::kBFloat16).contiguous(kCl);
-  EXPECT_FALSE(fused_group_norm_supports(x, 32));                          // C % groups != 0
-  EXPECT_FALSE(fused_group_norm_supports(x, 6));                           // C % 8 != 0 for bf16
+  EXPECT_FALSE(fused_group_norm_supports(x, 32));                               // C % groups != 0
+  EXPECT_FALSE(fused_group_norm_supports(x, 6));                                // C % 8 != 0 for bf16
   EXPECT_FALSE(fused_group_norm_supports(x.narrow(1, 0, 56).contiguous(), 8));  // NCHW memory
-  EXPECT_THROW(fused_group_norm(x, 32, torch::ones({60}, cuda_f32()), torch::zeros({60}, cuda_f32()), 1e-5, true,
-                                torch::kFloat),
-               std::invalid_argument);
+  EXPECT_THROW(
+      fused_group_norm(x, 32, torch::ones({60}, cuda_f32()), torch::zeros({60}, cuda_f32()), 1e-5, true, torch::kFloat),
+      std::invalid_argument);
 }
 
 // --- upsample 2x (+ running sum) (head) -------------------------------------------------------------------
@@ -283,7 +312,7 @@ TEST_F(FusedOpsCuda, Upsample2xAddMatchesUpsampleThenAdd) {
     expect_close(fused_upsample2x_add(x, acc), (acc + up).contiguous(kCl), 1e-6, 0.0, "upsample2x+acc " + shape_of(x));
   }
   const auto x = torch::randn({1, 8, 4, 4}, cuda_f32()).contiguous(kCl);
-  EXPECT_FALSE(fused_upsample2x_add_supports(x.to(torch::kBFloat16), {}));               // fp32 only
+  EXPECT_FALSE(fused_upsample2x_add_supports(x.to(torch::kBFloat16), {}));  // fp32 only
   EXPECT_FALSE(fused_upsample2x_add_supports(x, torch::zeros({1, 8, 8, 9}, cuda_f32()).contiguous(kCl)));
   EXPECT_FALSE(fused_upsample2x_add_supports(torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl), {}));
 }
@@ -293,7 +322,10 @@ TEST_F(FusedOpsCuda, Upsample2xAddMatchesUpsampleThenAdd) {
 TEST_F(FusedOpsCuda, ResidualBiasAddMatchesTheTorchOps) {
   // The pairings the layers produce: fp32 residual (stage 0) or bf16 residual (later stages) with a bf16
   // GEMM output, the fp32 model, and a bf16 residual with an fp32 x (promotes to fp32).
-  struct Case { std::vector<int64_t> nchw; torch::ScalarType residual, x; };
+  struct Case {
+    std::vector<int64_t> nchw;
+    torch::ScalarType residual, x;
+  };
   const std::vector<Case> cases = {{{2, 96, 30, 34}, torch::kFloat, torch::kBFloat16},
                                    {{1, 768, 7, 9}, torch::kBFloat16, torch::kBFloat16},
                                    {{3, 4, 5, 3}, torch::kFloat, torch::kFloat},
@@ -312,13 +344,13 @@ TEST_F(FusedOpsCuda, ResidualBiasAddMatchesTheTorchOps) {
   }
   const auto r = torch::randn({1, 8, 4, 4}, cuda_f32()).contiguous(kCl);
   const auto b = torch::zeros({8}, cuda_f32());
-  EXPECT_FALSE(fused_residual_bias_add_supports(r, r.contiguous(), b));                             // NCHW x
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, r.contiguous(), b));  // NCHW x
   EXPECT_FALSE(fused_residual_bias_add_supports(r, torch::randn({1, 8, 4, 5}, cuda_f32()).contiguous(kCl), b));
-  EXPECT_FALSE(fused_residual_bias_add_supports(r, r, torch::zeros({7}, cuda_f32())));              // bias size
-  EXPECT_FALSE(fused_residual_bias_add_supports(r, r, b.to(torch::kBFloat16)));                     // fp32 bias
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, r, torch::zeros({7}, cuda_f32())));  // bias size
+  EXPECT_FALSE(fused_residual_bias_add_supports(r, r, b.to(torch::kBFloat16)));         // fp32 bias
   EXPECT_FALSE(fused_residual_bias_add_supports(torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl),
                                                 torch::randn({1, 6, 4, 4}, cuda_f32()).contiguous(kCl),
-                                                torch::zeros({6}, cuda_f32())));                    // C % 4
+                                                torch::zeros({6}, cuda_f32())));  // C % 4
   EXPECT_THROW(fused_residual_bias_add(r, r, torch::zeros({7}, cuda_f32())), std::invalid_argument);
 }
 
@@ -326,14 +358,22 @@ TEST_F(FusedOpsCuda, ResidualBiasAddMatchesTheTorchOps) {
 
 TEST_F(FusedOpsCuda, HeadSumSegmaskMatchesUpsampleSumAndConv) {
   // The 33m head (C=256, 2 classes, 3 coarse branches), the tiny one (C=64), fewer coarse maps, no bias, K=3.
-  struct Case { std::vector<int64_t> nchw; int coarse; int64_t classes; bool bias; };
-  const std::vector<Case> cases = {{{2, 256, 24, 30}, 3, 2, true}, {{1, 64, 16, 16}, 3, 2, true},
-                                   {{3, 32, 6, 4}, 1, 3, false},   {{1, 8, 2, 2}, 0, 1, true}};
+  struct Case {
+    std::vector<int64_t> nchw;
+    int coarse;
+    int64_t classes;
+    bool bias;
+  };
+  const std::vector<Case> cases = {{{2, 256, 24, 30}, 3, 2, true},
+                                   {{1, 64, 16, 16}, 3, 2, true},
+                                   {{3, 32, 6, 4}, 1, 3, false},
+                                   {{1, 8, 2, 2}, 0, 1, true}};
   for (const auto& c : cases) {
     const int64_t n = c.nchw[0], ch = c.nchw[1], h = c.nchw[2], w = c.nchw[3];
     const auto finest = torch::randn(c.nchw, cuda_f32()).contiguous(kCl);
     std::vector<torch::Tensor> coarse;
-    for (int i = 0; i < c.coarse; ++i) coarse.push_back(torch::randn({n, ch, h / 2, w / 2}, cuda_f32()).contiguous(kCl));
+    for (int i = 0; i < c.coarse; ++i)
+      coarse.push_back(torch::randn({n, ch, h / 2, w / 2}, cuda_f32()).contiguous(kCl));
     const auto weight = (torch::randn({c.classes, ch, 1, 1}, cuda_f32()) * 0.1).to(torch::kBFloat16);
     const auto bias = c.bias ? torch::randn({c.classes}, cuda_f32()).to(torch::kBFloat16) : torch::Tensor();
     ASSERT_TRUE(fused_head_sum_segmask_supports(finest, coarse, weight, bias)) << shape_of(finest);
@@ -347,9 +387,10 @@ TEST_F(FusedOpsCuda, HeadSumSegmaskMatchesUpsampleSumAndConv) {
       sum = sum.defined() ? sum + up : up;
     }
     sum = sum.defined() ? sum + finest : finest;
-    const auto conv = at::conv2d(sum.to(torch::kBFloat16).to(torch::kFloat), weight.to(torch::kFloat)).to(torch::kBFloat16);
-    const auto want = c.bias ? (conv.to(torch::kFloat) + bias.to(torch::kFloat).view({1, -1, 1, 1})).to(torch::kBFloat16)
-                             : conv;
+    const auto conv =
+        at::conv2d(sum.to(torch::kBFloat16).to(torch::kFloat), weight.to(torch::kFloat)).to(torch::kBFloat16);
+    const auto want =
+        c.bias ? (conv.to(torch::kFloat) + bias.to(torch::kFloat).view({1, -1, 1, 1})).to(torch::kBFloat16) : conv;
     // Only the fp32 order of the channel dot product differs: a bf16 ulp at most, almost always bit-equal.
     expect_close(got, want.contiguous(kCl), 2e-2, 0.98, "head sum+segmask " + shape_of(finest));
     // And close to cuDNN's bf16 conv with bias (what the unfused model runs).
@@ -359,11 +400,12 @@ TEST_F(FusedOpsCuda, HeadSumSegmaskMatchesUpsampleSumAndConv) {
   const auto f = torch::randn({1, 8, 4, 4}, cuda_f32()).contiguous(kCl);
   const auto w = torch::randn({2, 8, 1, 1}, cuda_f32()).to(torch::kBFloat16);
   const auto small = torch::randn({1, 8, 2, 2}, cuda_f32()).contiguous(kCl);
-  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small}, w.to(torch::kFloat), {}));                  // fp32 conv
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small}, w.to(torch::kFloat), {}));  // fp32 conv
   EXPECT_FALSE(fused_head_sum_segmask_supports(f, {torch::randn({1, 8, 3, 2}, cuda_f32()).contiguous(kCl)}, w, {}));
-  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small, small, small, small}, w, {}));                // 4 coarse
-  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small}, torch::randn({5, 8, 1, 1}, cuda_f32()).to(torch::kBFloat16), {}));
-  EXPECT_FALSE(fused_head_sum_segmask_supports(f.contiguous(), {small}, w, {}));                        // NCHW
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f, {small, small, small, small}, w, {}));  // 4 coarse
+  EXPECT_FALSE(
+      fused_head_sum_segmask_supports(f, {small}, torch::randn({5, 8, 1, 1}, cuda_f32()).to(torch::kBFloat16), {}));
+  EXPECT_FALSE(fused_head_sum_segmask_supports(f.contiguous(), {small}, w, {}));  // NCHW
   EXPECT_THROW(fused_head_sum_segmask(f, {small}, w.to(torch::kFloat), {}), std::invalid_argument);
 }
 

@@ -39,8 +39,8 @@ TEST(GrnFold, PerImageWeightsGiveTheLinearOfTheGrnOutput) {
     ASSERT_EQ(folded.bias.sizes(), (std::vector<int64_t>{c_out}));
     const auto got = per_image_linear(v, folded.weight) + folded.bias;
     ASSERT_EQ(got.sizes(), want.sizes());
-    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << c10::str(nhwk) << ": max abs diff "
-                                                         << (got - want).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5))
+        << c10::str(nhwk) << ": max abs diff " << (got - want).abs().max().item<float>();
   }
 }
 
@@ -55,8 +55,8 @@ TEST(GrnFold, ImagesKeepTheirOwnFactor) {
   const auto swapped = fold_grn_into_linear(nx.flip({0}), p.gamma, p.beta, p.weight, p.bias);
   const auto a = per_image_linear(v, folded.weight), b = per_image_linear(v, swapped.weight);
   EXPECT_FALSE(torch::allclose(a, b, 1e-3, 1e-3));
-  const auto want0 = at::linear(p.gamma * (v.narrow(0, 0, 1) * nx.narrow(0, 0, 1).view({1, 1, 1, 8})) + v.narrow(0, 0, 1),
-                                p.weight);
+  const auto want0 =
+      at::linear(p.gamma * (v.narrow(0, 0, 1) * nx.narrow(0, 0, 1).view({1, 1, 1, 8})) + v.narrow(0, 0, 1), p.weight);
   EXPECT_TRUE(torch::allclose(a.narrow(0, 0, 1), want0, 1e-4, 1e-5));
 }
 

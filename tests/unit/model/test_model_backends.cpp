@@ -136,7 +136,7 @@ TEST_F(PeaknetInfer, FailsClearlyOnBadInput) {
   EXPECT_NE(r.exit_code, 0);
 
   r = run_infer("--model-config " + dir_.file("tiny.json") + " --weights /nonexistent.safetensors --input " +
-          dir_.file("in.safetensors") + " --tensor frames --output " + dir_.file("o.safetensors"));
+                dir_.file("in.safetensors") + " --tensor frames --output " + dir_.file("o.safetensors"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("/nonexistent.safetensors"), std::string::npos) << r.output;
 

@@ -41,10 +41,11 @@ TEST_F(GpuGolden, Bf16MaskAgreesWithReference) {
     const double agree = test::agreement(test::mask_of(y), find_tensor(golden_, "mask", "golden"));
     EXPECT_GE(agree, 0.98) << "channels_last=" << channels_last;
     const torch::Tensor upstream_bf16 = find_tensor(golden_, "logits_cuda_bf16_autocast", "golden");
-    std::printf("bf16 channels_last=%d: mask agreement with f64 %.4f, with upstream bf16 autocast %.4f, "
-                "rel err vs upstream bf16 %.3g\n",
-                int(channels_last), agree, test::agreement(test::mask_of(y), test::mask_of(upstream_bf16)),
-                test::relative_error(y, upstream_bf16));
+    std::printf(
+        "bf16 channels_last=%d: mask agreement with f64 %.4f, with upstream bf16 autocast %.4f, "
+        "rel err vs upstream bf16 %.3g\n",
+        int(channels_last), agree, test::agreement(test::mask_of(y), test::mask_of(upstream_bf16)),
+        test::relative_error(y, upstream_bf16));
   }
 }
 

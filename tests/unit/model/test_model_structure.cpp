@@ -16,7 +16,9 @@ nlohmann::ordered_json read_manifest(const std::string& name) {
   return nlohmann::ordered_json::parse(in);
 }
 
-std::string dtype_name(torch::ScalarType t) { return t == torch::kBool ? "bool" : t == torch::kFloat ? "float32" : "other"; }
+std::string dtype_name(torch::ScalarType t) {
+  return t == torch::kBool ? "bool" : t == torch::kFloat ? "float32" : "other";
+}
 
 void expect_matches_manifest(const std::string& name) {
   const auto manifest = read_manifest(name);

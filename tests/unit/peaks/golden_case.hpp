@@ -43,10 +43,10 @@ struct GoldenCase {
   nlohmann::json spec;
   uint32_t n = 0, h = 0, w = 0;
   bool has_logits = false, has_image = false;
-  std::vector<float> logits;          ///< (n, 2, h, w) for logits cases
-  std::vector<uint8_t> mask;          ///< (n, h, w): the input mask, or the expected mask of logits
-  std::vector<int32_t> labels;        ///< (n, h, w)
-  std::vector<float> image;           ///< (n, h, w) when has_image
+  std::vector<float> logits;    ///< (n, 2, h, w) for logits cases
+  std::vector<uint8_t> mask;    ///< (n, h, w): the input mask, or the expected mask of logits
+  std::vector<int32_t> labels;  ///< (n, h, w)
+  std::vector<float> image;     ///< (n, h, w) when has_image
   size_t plane() const { return static_cast<size_t>(h) * w; }
 };
 
@@ -81,8 +81,7 @@ struct Tolerance {
 
 /// Compares one found peak list with expected centroids/counts/intensities (label order).
 /// `expected_panels` may be empty (single panel 0).
-inline void expect_peaks_equal(const std::vector<shm::PeakRecord>& got,
-                               const std::vector<uint32_t>& expected_panels,
+inline void expect_peaks_equal(const std::vector<shm::PeakRecord>& got, const std::vector<uint32_t>& expected_panels,
                                const std::vector<std::array<double, 2>>& expected_yx,
                                const std::vector<double>& expected_intensity,
                                const std::vector<uint32_t>& expected_npix, const Tolerance& tol,
@@ -106,8 +105,8 @@ inline void expect_peaks_equal(const std::vector<shm::PeakRecord>& got,
 }
 
 /// Checks an event result against an entry of events_P2 (with its peak list) or events_P1.
-inline void expect_event_matches(const EventPeaks& got, const nlohmann::json& expected,
-                                 const Tolerance& tol, const std::string& where) {
+inline void expect_event_matches(const EventPeaks& got, const nlohmann::json& expected, const Tolerance& tol,
+                                 const std::string& where) {
   EXPECT_EQ(got.n_found, expected.at("num_peaks_found").get<uint32_t>()) << where;
   EXPECT_EQ(got.peaks.size(), expected.at("num_peaks_kept").get<size_t>()) << where;
   EXPECT_EQ(got.hit, expected.at("is_hit").get<bool>()) << where;

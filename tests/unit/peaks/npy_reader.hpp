@@ -12,13 +12,11 @@
 namespace peaknet::peaks::testing {
 
 struct NpyArray {
-  std::string descr;           ///< e.g. "<f4", "|u1", "<i4"
+  std::string descr;  ///< e.g. "<f4", "|u1", "<i4"
   std::vector<size_t> shape;
   std::vector<uint8_t> bytes;  ///< raw little-endian data
 
-  size_t size() const {
-    return std::accumulate(shape.begin(), shape.end(), size_t{1}, std::multiplies<>());
-  }
+  size_t size() const { return std::accumulate(shape.begin(), shape.end(), size_t{1}, std::multiplies<>()); }
   template <typename T>
   std::vector<T> as() const {
     if (bytes.size() != size() * sizeof(T)) {

@@ -16,8 +16,7 @@ struct ReferenceComponent {
 };
 
 template <typename T>
-std::vector<ReferenceComponent> reference_components(const uint8_t* mask, const T* image, uint32_t h,
-                                                     uint32_t w) {
+std::vector<ReferenceComponent> reference_components(const uint8_t* mask, const T* image, uint32_t h, uint32_t w) {
   std::vector<int32_t> label(static_cast<size_t>(h) * w, 0);
   std::vector<ReferenceComponent> out;
   for (uint32_t y0 = 0; y0 < h; ++y0) {

@@ -117,8 +117,8 @@ TEST_P(GoldenPeaksCuda, OnePanelEventsMatchPerImageExpectations) {
     const EventPeaks got = sut.result(i);
     EXPECT_EQ(got.n_found, expected["num_components"].get<uint32_t>());
     testing::expect_peaks_equal(got.peaks, {}, expected["centroids_yx"].get<std::vector<std::array<double, 2>>>(),
-                                intensity, expected["pixel_counts"].get<std::vector<uint32_t>>(),
-                                kGpuTolerance, golden_.name + " image " + std::to_string(i));
+                                intensity, expected["pixel_counts"].get<std::vector<uint32_t>>(), kGpuTolerance,
+                                golden_.name + " image " + std::to_string(i));
   }
   EXPECT_EQ(sut.overflow_count(), 0u);
 }
@@ -136,7 +136,7 @@ std::vector<T> tie_logits_from_mask(const std::vector<uint8_t>& mask, size_t pla
   std::vector<T> logits(2 * mask.size());
   for (size_t img = 0; img < images; ++img) {
     for (size_t i = 0; i < plane; ++i) {
-      logits[(2 * img) * plane + i] = from_bits(0x0000);                                        // +0
+      logits[(2 * img) * plane + i] = from_bits(0x0000);                                               // +0
       logits[(2 * img + 1) * plane + i] = from_bits(mask[img * plane + i] ? subnormal_bits : 0x8000);  // -0
     }
   }
@@ -148,15 +148,15 @@ TEST(PeaksCuda, HalfAndBf16SubnormalLogitsGiveTheMaskResult) {
   const auto golden = testing::load_golden_case("mask_u_shape");
   const uint32_t images = golden.n;
   const EventPeaks cpu0 = find_peaks(golden.mask.data(), {}, 1, golden.h, golden.w, {});
-  const auto half_logits = tie_logits_from_mask<__half>(golden.mask, golden.plane(), 0x0001,
-                                                        [](uint16_t b) { return __ushort_as_half(b); });
+  const auto half_logits =
+      tie_logits_from_mask<__half>(golden.mask, golden.plane(), 0x0001, [](uint16_t b) { return __ushort_as_half(b); });
   const auto bf16_logits = tie_logits_from_mask<__nv_bfloat16>(golden.mask, golden.plane(), 0x0001,
                                                                [](uint16_t b) { return __ushort_as_bfloat16(b); });
   const DeviceCopy d_half(half_logits), d_bf16(bf16_logits);
   CudaPeakFinder sut(images, 1, golden.h, golden.w, 2048);
   Stream stream;
-  for (const auto& [type, data] : {std::pair{LogitsType::kF16, d_half.as<void>()},
-                                   std::pair{LogitsType::kBF16, d_bf16.as<void>()}}) {
+  for (const auto& [type, data] :
+       {std::pair{LogitsType::kF16, d_half.as<void>()}, std::pair{LogitsType::kBF16, d_bf16.as<void>()}}) {
     sut.enqueue_from_logits(data, type, nullptr, images, 1, stream.get());
     stream.sync();
     expect_same_as_cpu(sut.result(0), cpu0, "u_shape image 0, logits type " + std::to_string(int(type)));
@@ -202,8 +202,8 @@ TEST(PeaksCuda, LargeFramesMatchTheCpuFinderSparseAndDense) {
     stream.sync();
     for (uint32_t e = 0; e < kEvents; ++e) {
       const size_t offset = static_cast<size_t>(e) * kPanels * kH * kW;
-      const EventPeaks cpu = find_peaks(mask.data() + offset, {image.data() + offset, shm::DType::kF32}, kPanels,
-                                        kH, kW, {2048, 10});
+      const EventPeaks cpu =
+          find_peaks(mask.data() + offset, {image.data() + offset, shm::DType::kF32}, kPanels, kH, kW, {2048, 10});
       expected_overflow += cpu.n_found - cpu.peaks.size();
       expect_same_as_cpu(sut.result(e), cpu, "density " + std::to_string(dense) + " event " + std::to_string(e));
     }
@@ -234,8 +234,7 @@ struct HostLabels {
     maybe_yield();
     std::atomic_ref<uint32_t> ref(labels[i]);
     uint32_t seen = ref.load(std::memory_order_relaxed);
-    while (value < seen && !ref.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
-    }
+    while (value < seen && !ref.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {}
   }
 };
 

@@ -44,8 +44,8 @@ std::vector<T> random_image(size_t n, uint32_t seed) {
 }
 
 template <typename T>
-void expect_matches_reference(const std::vector<uint8_t>& mask, const std::vector<T>& image,
-                              shm::DType dtype, uint32_t h, uint32_t w, const std::string& where) {
+void expect_matches_reference(const std::vector<uint8_t>& mask, const std::vector<T>& image, shm::DType dtype,
+                              uint32_t h, uint32_t w, const std::string& where) {
   const auto expected = testing::reference_components(mask.data(), image.data(), h, w);
   const EventPeaks got = find_peaks(mask.data(), {image.data(), dtype}, 1, h, w, {UINT32_MAX, 0});
   ASSERT_EQ(got.n_found, expected.size()) << where;
@@ -128,8 +128,8 @@ TEST(PeaksEdgeCases, CapKeepsPanelThenLabelOrderAndCountsEveryComponent) {
 }
 
 TEST(PeaksEdgeCases, RandomMasksOfOddShapesMatchFloodFillReference) {
-  const std::vector<std::pair<uint32_t, uint32_t>> shapes = {{1, 1},  {1, 257}, {257, 1}, {37, 53},
-                                                             {3, 9},  {64, 200}, {200, 64}, {9, 7}};
+  const std::vector<std::pair<uint32_t, uint32_t>> shapes = {{1, 1}, {1, 257},  {257, 1},  {37, 53},
+                                                             {3, 9}, {64, 200}, {200, 64}, {9, 7}};
   const std::vector<double> densities = {0.02, 0.2, 0.45, 0.6, 0.95};
   uint32_t seed = 1;
   for (const auto& [h, w] : shapes) {
@@ -161,8 +161,7 @@ TEST(PeaksEdgeCases, MultiPanelImageOffsetsFollowThePanel) {
   constexpr uint32_t kPanels = 4, kH = 16, kW = 24;
   const auto mask = random_mask(kPanels * kH * kW, 0.3, 11);
   const auto image = random_image<int16_t>(mask.size(), 12);
-  const EventPeaks sut = find_peaks(mask.data(), {image.data(), shm::DType::kI16}, kPanels, kH, kW,
-                                    {UINT32_MAX, 0});
+  const EventPeaks sut = find_peaks(mask.data(), {image.data(), shm::DType::kI16}, kPanels, kH, kW, {UINT32_MAX, 0});
   size_t next = 0;
   for (uint32_t p = 0; p < kPanels; ++p) {
     const size_t offset = static_cast<size_t>(p) * kH * kW;
@@ -205,11 +204,23 @@ std::vector<LogitPair> ieee_corner_cases() {
   const float denorm = std::numeric_limits<float>::denorm_min();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  return {{0.0f, -0.0f, 0},      {-0.0f, 0.0f, 0},     {0.0f, denorm, 1},   {denorm, 0.0f, 0},
-          {-denorm, -0.0f, 1},   {-0.0f, -denorm, 0},  {denorm, 2 * denorm, 1}, {1.0f, 1.0f, 0},
-          {1.0f, std::nextafter(1.0f, 2.0f), 1},       {nan, 1.0f, 0},      {1.0f, nan, 0},
-          {-inf, inf, 1},        {FLT_MAX, inf, 1},    {-FLT_MAX, -inf, 0}, {-2.0f, -1.0f, 1},
-          {-1.0f, -2.0f, 0},     {FLT_MIN, FLT_MIN - denorm, 0}};
+  return {{0.0f, -0.0f, 0},
+          {-0.0f, 0.0f, 0},
+          {0.0f, denorm, 1},
+          {denorm, 0.0f, 0},
+          {-denorm, -0.0f, 1},
+          {-0.0f, -denorm, 0},
+          {denorm, 2 * denorm, 1},
+          {1.0f, 1.0f, 0},
+          {1.0f, std::nextafter(1.0f, 2.0f), 1},
+          {nan, 1.0f, 0},
+          {1.0f, nan, 0},
+          {-inf, inf, 1},
+          {FLT_MAX, inf, 1},
+          {-FLT_MAX, -inf, 0},
+          {-2.0f, -1.0f, 1},
+          {-1.0f, -2.0f, 0},
+          {FLT_MIN, FLT_MIN - denorm, 0}};
 }
 
 void expect_mask_rule(const std::string& mode) {
@@ -223,8 +234,7 @@ void expect_mask_rule(const std::string& mode) {
   std::vector<uint8_t> mask(n, 7);
   mask_from_logits(logits.data(), 1, 1, n, mask.data());
   for (uint32_t i = 0; i < n; ++i) {
-    EXPECT_EQ(mask[i], cases[i].expected) << mode << ": logit0 " << cases[i].logit0 << " logit1 "
-                                          << cases[i].logit1;
+    EXPECT_EQ(mask[i], cases[i].expected) << mode << ": logit0 " << cases[i].logit0 << " logit1 " << cases[i].logit1;
   }
 }
 
@@ -265,7 +275,8 @@ TEST(PeaksMaskRule, FusedLogitsPathEqualsMaskThenFindPeaksOnManyPanels) {
   mask_from_logits(logits.data(), kPanels, kH, kW, mask.data());
   const PeakParams params{30, 10};
   const EventPeaks expected = find_peaks(mask.data(), {image.data(), shm::DType::kF32}, kPanels, kH, kW, params);
-  const EventPeaks sut = find_peaks_from_logits(logits.data(), {image.data(), shm::DType::kF32}, kPanels, kH, kW, params);
+  const EventPeaks sut =
+      find_peaks_from_logits(logits.data(), {image.data(), shm::DType::kF32}, kPanels, kH, kW, params);
   EXPECT_GT(expected.n_found, 30u) << "the cap is exercised";
   EXPECT_EQ(sut.n_found, expected.n_found);
   EXPECT_EQ(sut.hit, expected.hit);

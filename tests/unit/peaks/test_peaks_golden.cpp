@@ -30,8 +30,7 @@ TEST_P(GoldenPeaksCpu, MaskFromLogitsEqualsExpectedMask) {
   std::vector<uint8_t> mask(golden_.n * golden_.plane(), 7);
   mask_from_logits(golden_.logits.data(), golden_.n, golden_.h, golden_.w, mask.data());
   for (size_t i = 0; i < mask.size(); ++i) {
-    ASSERT_EQ(mask[i], golden_.mask[i]) << "pixel " << i % golden_.plane() << " of image "
-                                        << i / golden_.plane();
+    ASSERT_EQ(mask[i], golden_.mask[i]) << "pixel " << i % golden_.plane() << " of image " << i / golden_.plane();
   }
 }
 
@@ -42,8 +41,8 @@ TEST_P(GoldenPeaksCpu, LabelImageEqualsExpectedLabels) {
     const uint32_t n = sut.label(golden_.mask.data() + i * golden_.plane(), golden_.h, golden_.w);
     EXPECT_EQ(n, golden_.spec["images"][i]["num_components"].get<uint32_t>()) << "image " << i;
     sut.write_label_image(labels.data());
-    EXPECT_EQ(0, std::memcmp(labels.data(), golden_.labels.data() + i * golden_.plane(),
-                             labels.size() * sizeof(int32_t)))
+    EXPECT_EQ(0,
+              std::memcmp(labels.data(), golden_.labels.data() + i * golden_.plane(), labels.size() * sizeof(int32_t)))
         << "label image " << i;
   }
 }
@@ -52,15 +51,13 @@ TEST_P(GoldenPeaksCpu, PerImageCentroidsCountsAndIntensities) {
   const PeakParams unlimited{UINT32_MAX, 0};
   for (uint32_t i = 0; i < golden_.n; ++i) {
     const auto& expected = golden_.spec["images"][i];
-    const EventPeaks got = find_peaks(golden_.mask.data() + i * golden_.plane(), image_of(i), 1,
-                                      golden_.h, golden_.w, unlimited);
+    const EventPeaks got =
+        find_peaks(golden_.mask.data() + i * golden_.plane(), image_of(i), 1, golden_.h, golden_.w, unlimited);
     const std::string where = golden_.name + " image " + std::to_string(i);
     std::vector<double> intensity;
     if (golden_.has_image) intensity = expected["total_intensity"].get<std::vector<double>>();
-    testing::expect_peaks_equal(got.peaks, {},
-                                expected["centroids_yx"].get<std::vector<std::array<double, 2>>>(),
-                                intensity, expected["pixel_counts"].get<std::vector<uint32_t>>(), {},
-                                where);
+    testing::expect_peaks_equal(got.peaks, {}, expected["centroids_yx"].get<std::vector<std::array<double, 2>>>(),
+                                intensity, expected["pixel_counts"].get<std::vector<uint32_t>>(), {}, where);
     if (!golden_.has_image) continue;
     const auto f32 = expected["total_intensity_f32"].get<std::vector<float>>();
     for (size_t k = 0; k < got.peaks.size(); ++k) {
@@ -74,8 +71,8 @@ TEST_P(GoldenPeaksCpu, EventsOfTwoPanelsMatchWithCapAndHitRule) {
   const PeakParams params{spec["max_num_peak"].get<uint32_t>(), spec["min_num_peak"].get<uint32_t>()};
   for (const auto& event : spec["events"]) {
     const uint32_t first = event["image_indices"][0];
-    const EventPeaks got = find_peaks(golden_.mask.data() + first * golden_.plane(), image_of(first), 2,
-                                      golden_.h, golden_.w, params);
+    const EventPeaks got =
+        find_peaks(golden_.mask.data() + first * golden_.plane(), image_of(first), 2, golden_.h, golden_.w, params);
     testing::expect_event_matches(got, event, {}, golden_.name + " P2 event " + event["event"].dump());
   }
 }
@@ -85,12 +82,10 @@ TEST_P(GoldenPeaksCpu, EventsOfOnePanelMatchFromLogits) {
   const PeakParams params{spec["max_num_peak"].get<uint32_t>(), spec["min_num_peak"].get<uint32_t>()};
   for (const auto& event : spec["events"]) {
     const uint32_t i = event["image_indices"][0];
-    const EventPeaks got =
-        golden_.has_logits
-            ? find_peaks_from_logits(golden_.logits.data() + 2 * i * golden_.plane(), image_of(i), 1,
-                                     golden_.h, golden_.w, params)
-            : find_peaks(golden_.mask.data() + i * golden_.plane(), image_of(i), 1, golden_.h,
-                         golden_.w, params);
+    const EventPeaks got = golden_.has_logits ? find_peaks_from_logits(golden_.logits.data() + 2 * i * golden_.plane(),
+                                                                       image_of(i), 1, golden_.h, golden_.w, params)
+                                              : find_peaks(golden_.mask.data() + i * golden_.plane(), image_of(i), 1,
+                                                           golden_.h, golden_.w, params);
     testing::expect_event_matches(got, event, {}, golden_.name + " P1 event " + event["event"].dump());
   }
 }

@@ -28,8 +28,7 @@ int produce(const std::string& ring_name, uint64_t producer, int64_t count, uint
   ring.begin_producing();
   for (int64_t seq = 0; count < 0 || seq < count; ++seq) {
     std::optional<WriteSlot> slot;
-    while (!(slot = ring.acquire(std::chrono::milliseconds(1000)))) {
-    }
+    while (!(slot = ring.acquire(std::chrono::milliseconds(1000)))) {}
     if (slow) {
       // The record goes last, so a partially written slot fails its checksum if it were ever delivered.
       std::vector<std::byte> tmp(slot->size());
@@ -93,8 +92,9 @@ int main(int argc, char** argv) {
       std::srand(static_cast<unsigned>(::getpid()));
       return consume(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10), argc > 5 ? std::atoi(argv[5]) : 0);
     }
-    std::fprintf(stderr, "usage: shm_ring_worker produce <ring> <id> <count> <payload_bytes> [slow] | "
-                         "consume <ring> <out> <batch> [hold_us]\n");
+    std::fprintf(stderr,
+                 "usage: shm_ring_worker produce <ring> <id> <count> <payload_bytes> [slow] | "
+                 "consume <ring> <out> <batch> [hold_us]\n");
     return 64;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "shm_ring_worker: %s\n", e.what());

@@ -6,12 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -37,8 +37,7 @@ inline std::string unique_name(const std::string& what = "") {
   for (char& c : test) {
     if (c == '/') c = '_';
   }
-  return "pktest-" + std::to_string(::getpid()) + "-" + test.substr(0, 60) + "-" + what +
-         std::to_string(counter++);
+  return "pktest-" + std::to_string(::getpid()) + "-" + test.substr(0, 60) + "-" + what + std::to_string(counter++);
 }
 
 /// A small ring (`slots` x one page, policy block) for tests that exercise lifecycle, not throughput.
@@ -173,8 +172,9 @@ class WorkerReaper {
 /// Temporary file path unique to this process and test; removed by the guard.
 class TempFile {
  public:
-  explicit TempFile(const std::string& what)
-      : path_(::testing::TempDir() + unique_name(what) + ".bin") { std::remove(path_.c_str()); }
+  explicit TempFile(const std::string& what) : path_(::testing::TempDir() + unique_name(what) + ".bin") {
+    std::remove(path_.c_str());
+  }
   ~TempFile() { std::remove(path_.c_str()); }
   const std::string& path() const { return path_; }
 

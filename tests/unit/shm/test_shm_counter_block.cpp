@@ -46,7 +46,10 @@ TEST(ShmCounterBlock, HistogramPercentilesAreLog2Buckets) {
 
 TEST(ShmCounterBlock, ReopenKeepsValuesAndOtherKindIsRefused) {
   ShmGuard name(unique_name());
-  { CounterBlock a = CounterBlock::open_or_create(name, 8); a.counter("x").store(3); }
+  {
+    CounterBlock a = CounterBlock::open_or_create(name, 8);
+    a.counter("x").store(3);
+  }
   CounterBlock b = CounterBlock::open_or_create(name, 8);
   EXPECT_EQ(b.counter("x").load(), 3u);
   EXPECT_THROW(b.histogram("x"), ShmError);

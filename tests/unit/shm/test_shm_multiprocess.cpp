@@ -31,8 +31,8 @@ TEST(ShmMultiProcess, ProducersAndConsumersMoveAMillionEventsExactlyOnceInOrder)
     consumers.push_back(reaper.add(testing::spawn_worker({"consume", name, outs.back()->path(), "32"})));
   }
   for (int p = 0; p < kProducers; ++p) {
-    producers.push_back(reaper.add(testing::spawn_worker(
-        {"produce", name, std::to_string(p), std::to_string(kPerProducer), "48"})));
+    producers.push_back(
+        reaper.add(testing::spawn_worker({"produce", name, std::to_string(p), std::to_string(kPerProducer), "48"})));
   }
   for (pid_t p : producers) ASSERT_EQ(testing::wait_worker(p, 120s), 0);
   guard.finish_producing();
@@ -46,8 +46,8 @@ TEST(ShmMultiProcess, ProducersAndConsumersMoveAMillionEventsExactlyOnceInOrder)
       ASSERT_LT(d.sequence, uint64_t(kPerProducer));
       auto it = last.find(d.producer);
       if (it != last.end()) {
-        ASSERT_GT(int64_t(d.sequence), it->second)
-            << "FIFO per producer violated (producer " << d.producer << ", requeued " << guard.counters().requeued << ")";
+        ASSERT_GT(int64_t(d.sequence), it->second) << "FIFO per producer violated (producer " << d.producer
+                                                   << ", requeued " << guard.counters().requeued << ")";
       }
       last[d.producer] = int64_t(d.sequence);
       ASSERT_EQ(seen[d.producer][d.sequence]++, 0) << "duplicate " << d.producer << "/" << d.sequence;

@@ -132,8 +132,7 @@ TEST(ShmPublish, PrivateObjectOfACreatorThatDiedIsRemovedByTheNextCreation) {
     detail::set_before_publish_hook_for_testing([](const std::string&) { ::_exit(0); });  // dies mid-creation
     try {
       Ring::open_or_create(small_ring(name));
-    } catch (...) {
-    }
+    } catch (...) {}
     ::_exit(3);
   }
   int status = 0;

@@ -76,7 +76,8 @@ TEST(ShmRing, PublishedEventIsClaimedByAnotherHandleWithItsBytes) {
 
   std::vector<ReadSlot> got;
   ASSERT_EQ(consumer.claim(got, 4, 100ms), 1u);
-  EXPECT_TRUE(std::all_of(got[0].data(), got[0].data() + got[0].size(), [](std::byte b) { return b == std::byte{0xAB}; }));
+  EXPECT_TRUE(
+      std::all_of(got[0].data(), got[0].data() + got[0].size(), [](std::byte b) { return b == std::byte{0xAB}; }));
   consumer.release(std::move(got[0]));
   const RingCounters c = consumer.counters();
   EXPECT_EQ(c.published, 1u);
@@ -159,7 +160,10 @@ TEST(ShmRing, SleepingConsumerIsWokenByPublish) {
 TEST(ShmRing, WriteSlotDestroyedUnpublishedReturnsToFreeAndIsCounted) {
   ShmGuard name(unique_name());
   Ring sut = Ring::create(options(name, 2));
-  { auto slot = sut.acquire(10ms); ASSERT_TRUE(slot); }
+  {
+    auto slot = sut.acquire(10ms);
+    ASSERT_TRUE(slot);
+  }
   const RingCounters c = sut.counters();
   EXPECT_EQ(c.abandoned, 1u);
   EXPECT_EQ(c.free, 2u);
@@ -253,7 +257,7 @@ TEST(ShmRing, PermissionsAre0600Or0660WhenGroupShareable) {
   ob.group_shareable = true;
   Ring rb = Ring::create(ob);
   ::umask(old);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(("/dev/shm/" + a.name()).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(("/dev/shm/" + b.name()).c_str(), &st), 0);
@@ -328,8 +332,7 @@ TEST(ShmRing, ThreadsMoveEveryEventExactlyOnceInProducerOrder) {
       Ring ring = Ring::attach(name);
       for (uint64_t i = 0; i < kPerProducer; ++i) {
         std::optional<WriteSlot> s;
-        while (!(s = ring.acquire(100ms))) {
-        }
+        while (!(s = ring.acquire(100ms))) {}
         const uint64_t v = (uint64_t(p) << 32) | i;
         std::memcpy(s->data(), &v, sizeof v);
         ring.publish(std::move(*s));
@@ -347,7 +350,9 @@ TEST(ShmRing, ThreadsMoveEveryEventExactlyOnceInProducerOrder) {
       const uint64_t p = x >> 32;
       const int64_t i = static_cast<int64_t>(x & 0xFFFFFFFF);
       auto it = last.find(p);
-      if (it != last.end()) { EXPECT_GT(i, it->second) << "FIFO per producer violated"; }
+      if (it != last.end()) {
+        EXPECT_GT(i, it->second) << "FIFO per producer violated";
+      }
       last[p] = i;
     }
     all.insert(all.end(), v.begin(), v.end());

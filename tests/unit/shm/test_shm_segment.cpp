@@ -110,7 +110,7 @@ TEST(ShmSegment, CounterBlocksAre0600Or0660WhenGroupShareableWhateverTheUmask) {
   CounterBlock a = CounterBlock::open_or_create(own, CounterBlock::kDefaultCapacity, false);
   CounterBlock b = CounterBlock::open_or_create(group, CounterBlock::kDefaultCapacity, true);
   ::umask(old);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(("/dev/shm/" + own.name()).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(("/dev/shm/" + group.name()).c_str(), &st), 0);

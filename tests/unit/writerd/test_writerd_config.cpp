@@ -56,7 +56,8 @@ TEST(WriterdConfig, ConflictingFrameSettingsAreRefusedNamingBothKeys) {
   EXPECT_NE(c.find("writerd.write_frames"), std::string::npos) << c;
   EXPECT_NE(c.find(std::to_string(q2_slot_bytes_for_frames(1 << 20, 2048))), std::string::npos) << c;
   // The same Q2 slot is fine without frames, or with a Q1 whose frames fit it.
-  EXPECT_EQ(config_error({{"q1", {{"slot_bytes", 1 << 20}}}, {"q2", {{"slot_bytes", 262144}}},
+  EXPECT_EQ(config_error({{"q1", {{"slot_bytes", 1 << 20}}},
+                          {"q2", {{"slot_bytes", 262144}}},
                           {"writerd", {{"write_frames", false}}}}),
             "no error");
   EXPECT_EQ(config_error({{"q1", {{"slot_bytes", 131072}}}, {"q2", {{"slot_bytes", 262144}}}}), "no error");

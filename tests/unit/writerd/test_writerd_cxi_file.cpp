@@ -57,8 +57,7 @@ TEST(WriterdCxiFile, WritesRowsWithFillAndReadsIdsBack) {
   const auto intensity = read_dataset<float>(path, "/entry_1/result_1/peakTotalIntensity", H5T_NATIVE_FLOAT);
   EXPECT_EQ(intensity[1], -5.0f);
   EXPECT_EQ(intensity[3], -1.0f);
-  EXPECT_EQ(read_dataset<int32_t>(path, "/entry_1/result_1/nPeaks", H5T_NATIVE_INT32),
-            (std::vector<int32_t>{3, 0, 8}));
+  EXPECT_EQ(read_dataset<int32_t>(path, "/entry_1/result_1/nPeaks", H5T_NATIVE_INT32), (std::vector<int32_t>{3, 0, 8}));
   EXPECT_EQ(read_dataset<float>(path, "/LCLS/photon_energy_eV", H5T_NATIVE_FLOAT)[2], 9000.5f);
   EXPECT_EQ(read_dataset<double>(path, "/LCLS/timestamp", H5T_NATIVE_DOUBLE)[1], 0.9);
   EXPECT_EQ(read_dataset<uint64_t>(path, "/LCLS/timestamp_raw", H5T_NATIVE_UINT64)[1],
@@ -109,9 +108,9 @@ TEST(WriterdCxiFile, StoredDtypesAreWhatCrystfelExpects) {
     return is_i32 ? "i32" : is_f32 ? "f32" : "other";
   };
   EXPECT_STREQ(type_of("/entry_1/result_1/nPeaks"), "i32");
-  for (const char* n : {"/entry_1/result_1/peakXPosRaw", "/entry_1/result_1/peakYPosRaw",
-                        "/entry_1/result_1/peakSegPosRaw", "/entry_1/result_1/peakTotalIntensity",
-                        "/LCLS/photon_energy_eV"}) {
+  for (const char* n :
+       {"/entry_1/result_1/peakXPosRaw", "/entry_1/result_1/peakYPosRaw", "/entry_1/result_1/peakSegPosRaw",
+        "/entry_1/result_1/peakTotalIntensity", "/LCLS/photon_energy_eV"}) {
     EXPECT_STREQ(type_of(n), "f32") << n;
   }
   H5Fclose(f);

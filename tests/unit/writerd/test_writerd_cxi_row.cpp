@@ -68,11 +68,12 @@ TEST(WriterdCxiRow, CropsAStoredFramePlacesPanelsAndConvertsDtype) {
   std::vector<uint16_t> stored(size_t(2) * h.height * h.width, 999);
   for (uint32_t p = 0; p < 2; ++p)
     for (uint32_t y = 0; y < 2; ++y)
-      for (uint32_t x = 0; x < 3; ++x) stored[(p * h.height + y + 1) * h.width + x + 1] = uint16_t(p * 100 + y * 10 + x);
+      for (uint32_t x = 0; x < 3; ++x)
+        stored[(p * h.height + y + 1) * h.width + x + 1] = uint16_t(p * 100 + y * 10 + x);
   CxiRow sut;
-  ASSERT_EQ(make_cxi_row(h, nullptr, reinterpret_cast<const uint8_t*>(stored.data()), stored.size() * 2, g,
-                         2048, true, sut),
-            "");
+  ASSERT_EQ(
+      make_cxi_row(h, nullptr, reinterpret_cast<const uint8_t*>(stored.data()), stored.size() * 2, g, 2048, true, sut),
+      "");
   ASSERT_EQ(sut.frame.size(), 12u);
   const std::vector<float> expected = {0, 1, 2, 10, 11, 12, 100, 101, 102, 110, 111, 112};
   EXPECT_EQ(sut.frame, expected);

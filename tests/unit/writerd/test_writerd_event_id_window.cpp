@@ -49,7 +49,8 @@ TEST(EventIdWindow, MatchesTheReferenceOnRandomSequences) {
         if (op % 97 == 0) key.id = ~uint64_t{0} - (key.id % 3);  // the top of the id space
         if (op % 89 == 0) key.epoch = ~uint64_t{0};
         if (op % 3 == 0) {
-          ASSERT_EQ(sut.contains(key), ref.contains(key)) << "capacity " << capacity << " op " << op << " id " << key.id;
+          ASSERT_EQ(sut.contains(key), ref.contains(key))
+              << "capacity " << capacity << " op " << op << " id " << key.id;
         } else {
           ASSERT_EQ(sut.insert(key), ref.insert(key)) << "capacity " << capacity << " op " << op << " id " << key.id;
         }

@@ -44,22 +44,28 @@ TEST(WriterdMaskConfig, ConflictingMaskSettingsAreRefusedNamingBothKeys) {
 TEST(WriterdMaskConfig, DerivedQ2SlotHoldsPeaksFrameAndHostMaskOnCpu) {
   const nlohmann::json q1 = {{"slot_bytes", 0}, {"event_shape", {2, 64, 96}}, {"event_dtype", "float32"}};
   const uint64_t pixels = 2 * 64 * 96;
-  const SuiteConfig cpu = parse_suite_config(
-      {{"q1", q1}, {"peaks", {{"max_num_peak", 256}}}, {"inferd", {{"device", "cpu"}}}, {"writerd", {{"write_masks", true}}}});
+  const SuiteConfig cpu = parse_suite_config({{"q1", q1},
+                                              {"peaks", {{"max_num_peak", 256}}},
+                                              {"inferd", {{"device", "cpu"}}},
+                                              {"writerd", {{"write_masks", true}}}});
   EXPECT_TRUE(masks_by_host_copy(cpu));
   EXPECT_EQ(uint64_t(cpu.q2.slot_bytes), q2_slot_bytes_for(256, pixels * 4, pixels));
   // Without masks the same config needs only peaks + frame: the mask room is really added.
-  const SuiteConfig no_masks = parse_suite_config({{"q1", q1}, {"peaks", {{"max_num_peak", 256}}}, {"inferd", {{"device", "cpu"}}}});
+  const SuiteConfig no_masks =
+      parse_suite_config({{"q1", q1}, {"peaks", {{"max_num_peak", 256}}}, {"inferd", {{"device", "cpu"}}}});
   EXPECT_EQ(uint64_t(no_masks.q2.slot_bytes), q2_slot_bytes_for(256, pixels * 4));
   EXPECT_GT(cpu.q2.slot_bytes, no_masks.q2.slot_bytes);
   // Masks only (no frames): peaks + mask.
-  const SuiteConfig masks_only = parse_suite_config({{"q1", q1}, {"peaks", {{"max_num_peak", 256}}},
+  const SuiteConfig masks_only = parse_suite_config({{"q1", q1},
+                                                     {"peaks", {{"max_num_peak", 256}}},
                                                      {"inferd", {{"device", "cpu"}}},
                                                      {"writerd", {{"write_masks", true}, {"write_frames", false}}}});
   EXPECT_EQ(uint64_t(masks_only.q2.slot_bytes), q2_slot_bytes_for(256, 0, pixels));
   // On cuda the mask stays on the GPU (CUDA IPC): no room in the slot.
-  const SuiteConfig cuda = parse_suite_config(
-      {{"q1", q1}, {"peaks", {{"max_num_peak", 256}}}, {"inferd", {{"device", "cuda"}}}, {"writerd", {{"write_masks", true}}}});
+  const SuiteConfig cuda = parse_suite_config({{"q1", q1},
+                                               {"peaks", {{"max_num_peak", 256}}},
+                                               {"inferd", {{"device", "cuda"}}},
+                                               {"writerd", {{"write_masks", true}}}});
   EXPECT_FALSE(masks_by_host_copy(cuda));
   EXPECT_EQ(cuda.q2.slot_bytes, no_masks.q2.slot_bytes);
 }
@@ -77,21 +83,28 @@ TEST(WriterdMaskConfig, AnExplicitTooSmallQ2SlotIsRefusedNamingKeysAndBytes) {
   const uint64_t needed = q2_slot_bytes_for(2048, 128 * 128 * 4, 128 * 128);
   ASSERT_GT(needed, frame_only);
   // Big enough for peaks + frame, too small once the mask is added.
-  const std::string why = refusal({{"q1", q1}, {"q2", {{"slot_bytes", frame_only}}}, {"inferd", {{"device", "cpu"}}},
+  const std::string why = refusal({{"q1", q1},
+                                   {"q2", {{"slot_bytes", frame_only}}},
+                                   {"inferd", {{"device", "cpu"}}},
                                    {"writerd", {{"write_masks", true}}}});
   EXPECT_NE(why.find("config.q2.slot_bytes"), std::string::npos) << why;
   EXPECT_NE(why.find("config.writerd.write_masks"), std::string::npos) << why;
   EXPECT_NE(why.find(std::to_string(needed)), std::string::npos) << why;
   EXPECT_NE(why.find(std::to_string(frame_only)), std::string::npos) << why;
-  EXPECT_EQ(refusal({{"q1", q1}, {"q2", {{"slot_bytes", needed}}}, {"inferd", {{"device", "cpu"}}},
+  EXPECT_EQ(refusal({{"q1", q1},
+                     {"q2", {{"slot_bytes", needed}}},
+                     {"inferd", {{"device", "cpu"}}},
                      {"writerd", {{"write_masks", true}}}}),
             "");
   // The same slot is fine on cuda (device masks) and without masks.
-  EXPECT_EQ(refusal({{"q1", q1}, {"q2", {{"slot_bytes", frame_only}}}, {"inferd", {{"device", "cuda"}}},
+  EXPECT_EQ(refusal({{"q1", q1},
+                     {"q2", {{"slot_bytes", frame_only}}},
+                     {"inferd", {{"device", "cuda"}}},
                      {"writerd", {{"write_masks", true}}}}),
             "");
   // Undeclared events, masks only: the mask message names both rings' keys and the bytes.
-  const std::string masks_only = refusal({{"q1", {{"slot_bytes", 1 << 20}}}, {"q2", {{"slot_bytes", 262144}}},
+  const std::string masks_only = refusal({{"q1", {{"slot_bytes", 1 << 20}}},
+                                          {"q2", {{"slot_bytes", 262144}}},
                                           {"writerd", {{"write_masks", true}, {"write_frames", false}}}});
   EXPECT_NE(masks_only.find("config.q2.slot_bytes"), std::string::npos) << masks_only;
   EXPECT_NE(masks_only.find("writerd.write_masks"), std::string::npos) << masks_only;

@@ -80,7 +80,10 @@ TEST(WriterdMasks, HitsGetTheirMaskRowNonHitsNoneMissingOnesAreCountedAndWritten
   std::map<uint64_t, Place> placed;
   for (uint64_t id = 1; id <= 12; ++id) {
     const bool hit = id % 3 != 0;  // min_num_peak 10
-    const Place place = !hit ? Place::kNone : id == 4 ? Place::kNone : id == 8 ? Place::kDeviceOfDeadInferd : Place::kHost;
+    const Place place = !hit      ? Place::kNone
+                        : id == 4 ? Place::kNone
+                        : id == 8 ? Place::kDeviceOfDeadInferd
+                                  : Place::kHost;
     publish_with_mask(q2, id, hit ? 12 : 2, place);
     placed[id] = place;
   }

@@ -25,8 +25,8 @@ TEST(WriterdOutputFiles, ScanDeletesStaleInProgressAndContinuesNumbering) {
   touch(box.dir() / "r1_000000.cxi");
   touch(box.dir() / "r1_000001.cxi");
   touch(box.dir() / "r1_000002.cxi.inprogress");
-  touch(box.dir() / "other_000009.cxi");          // another run: ignored, kept
-  touch(box.dir() / "r1_000007.cxi.inprogress.x"); // not ours: kept
+  touch(box.dir() / "other_000009.cxi");            // another run: ignored, kept
+  touch(box.dir() / "r1_000007.cxi.inprogress.x");  // not ours: kept
   OutputFiles sut(box.dir().string(), "{run}_{seq}.cxi", "r1", FsyncPolicy::kFile);
   const ScanResult scan = sut.scan_and_clean();
   ASSERT_EQ(scan.completed.size(), 2u);

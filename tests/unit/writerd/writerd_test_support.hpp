@@ -50,8 +50,12 @@ class TestSandbox {
     return {{"run", {{"name", run_name()}, {"log_level", "warn"}}},
             {"q2", {{"slots", 64}, {"slot_bytes", 131072}}},
             {"writerd",
-             {{"output_dir", (dir_ / "out").string()}, {"fsync", "none"}, {"claim_timeout_ms", 20},
-              {"retry_interval_ms", 50}, {"events_per_file", 8}, {"write_frames", false}}}};
+             {{"output_dir", (dir_ / "out").string()},
+              {"fsync", "none"},
+              {"claim_timeout_ms", 20},
+              {"retry_interval_ms", 50},
+              {"events_per_file", 8},
+              {"write_frames", false}}}};
   }
 
  private:

@@ -66,8 +66,7 @@ class DaemonRuntime {
  public:
   /// Creates the run dir, pid file and control socket, installs signal handlers, starts the control
   /// thread. Throws std::runtime_error naming the path when the run dir or socket cannot be made.
-  DaemonRuntime(std::string daemon, std::string instance, const config::SuiteConfig& cfg,
-                DaemonHooks hooks);
+  DaemonRuntime(std::string daemon, std::string instance, const config::SuiteConfig& cfg, DaemonHooks hooks);
   ~DaemonRuntime();
   DaemonRuntime(const DaemonRuntime&) = delete;
   DaemonRuntime& operator=(const DaemonRuntime&) = delete;
@@ -113,7 +112,7 @@ class DaemonRuntime {
   std::atomic<DaemonState> state_{DaemonState::kStarting};
   std::atomic<bool> drain_{false}, stop_{false}, final_written_{false};
   int64_t started_ns_ = 0;
-  struct Shared;                      // status line, watchdog timing (mutex-protected)
+  struct Shared;  // status line, watchdog timing (mutex-protected)
   std::unique_ptr<Shared> shared_;
   std::unique_ptr<ControlServer> server_;
 };

@@ -101,7 +101,7 @@ class ProgressMonitor {
     std::function<std::string()> problem;
   };
   std::vector<WatchedRing> rings_;
-  std::string ring_problem_;   // cached: rings are checked at most once a second
+  std::string ring_problem_;  // cached: rings are checked at most once a second
   std::string ring_label_;
   int64_t ring_checked_ns_ = 0;
   std::atomic<uint64_t>* stalls_ = nullptr;

@@ -29,13 +29,9 @@ ConfigNode::ConfigNode(const nlohmann::json& object, std::string path)
 
 bool ConfigNode::has(std::string_view key) const { return object_.contains(std::string(key)); }
 
-std::string ConfigNode::key_path(std::string_view key) const {
-  return path_ + "." + std::string(key);
-}
+std::string ConfigNode::key_path(std::string_view key) const { return path_ + "." + std::string(key); }
 
-void ConfigNode::fail(std::string_view key, const std::string& what) const {
-  throw ConfigError(key_path(key), what);
-}
+void ConfigNode::fail(std::string_view key, const std::string& what) const { throw ConfigError(key_path(key), what); }
 
 const nlohmann::json* ConfigNode::lookup(std::string_view key) {
   read_.emplace(key);
@@ -87,8 +83,7 @@ std::string ConfigNode::get_enum(std::string_view key, const std::string& fallba
   return v;
 }
 
-std::vector<int64_t> ConfigNode::get_int_list(std::string_view key,
-                                              const std::vector<int64_t>& fallback, int64_t min,
+std::vector<int64_t> ConfigNode::get_int_list(std::string_view key, const std::vector<int64_t>& fallback, int64_t min,
                                               int64_t max) {
   const auto* value = lookup(key);
   if (!value) return fallback;
@@ -100,16 +95,14 @@ std::vector<int64_t> ConfigNode::get_int_list(std::string_view key,
     if (!item.is_number_integer()) fail(item_key, "must be an integer, got " + show(item));
     const int64_t v = item.get<int64_t>();
     if (v < min || v > max) {
-      fail(item_key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) +
-                         "], got " + show(item));
+      fail(item_key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + show(item));
     }
     out.push_back(v);
   }
   return out;
 }
 
-std::vector<std::string> ConfigNode::get_string_list(std::string_view key,
-                                                     const std::vector<std::string>& fallback) {
+std::vector<std::string> ConfigNode::get_string_list(std::string_view key, const std::vector<std::string>& fallback) {
   const auto* value = lookup(key);
   if (!value) return fallback;
   if (!value->is_array()) fail(key, "must be a list of strings, got " + show(*value));

@@ -12,8 +12,7 @@ namespace peaknet::config {
 namespace {
 
 bool given(const nlohmann::json& root, const char* section, const char* key) {
-  return root.is_object() && root.contains(section) && root[section].is_object() &&
-         root[section].contains(key);
+  return root.is_object() && root.contains(section) && root[section].is_object() && root[section].contains(key);
 }
 
 }  // namespace
@@ -42,31 +41,32 @@ void check_q2_frame_room(bool q2_auto, SuiteConfig& c) {
   const int64_t mask_bytes =
       masks ? mask_bytes_of_q1_slot(c.q1.slot_bytes, c.q1.event_shape.empty() ? 1 : dtype_bytes(c.q1.event_dtype)) : 0;
   const int64_t needed = int64_t(q2_slot_bytes_for(
-      uint64_t(c.peaks.max_num_peak),
-      c.writerd.write_frames ? uint64_t(payload_bytes_of_q1_slot(c.q1.slot_bytes)) : 0, uint64_t(mask_bytes)));
+      uint64_t(c.peaks.max_num_peak), c.writerd.write_frames ? uint64_t(payload_bytes_of_q1_slot(c.q1.slot_bytes)) : 0,
+      uint64_t(mask_bytes)));
   if (q2_auto) {
     c.q2.slot_bytes = std::max(c.q2.slot_bytes, needed);
   } else if (c.q2.slot_bytes < needed && !c.writerd.write_frames) {
     throw ConfigError("config.q2.slot_bytes",
                       std::to_string(c.q2.slot_bytes) + " cannot hold a hit's mask: config.writerd.write_masks is on " +
-                          "and inferd.device is " + std::string(to_string(c.inferd.device)) + " (masks travel as host copies in Q2); a Q1 " +
-                          "slot of " + std::to_string(c.q1.slot_bytes) + " bytes carries events of up to " +
-                          std::to_string(mask_bytes) + " pixels, so with " + std::to_string(c.peaks.max_num_peak) +
-                          " peaks a Q2 slot needs " + std::to_string(needed) + "; raise q2.slot_bytes (or set 0 / " +
+                          "and inferd.device is " + std::string(to_string(c.inferd.device)) +
+                          " (masks travel as host copies in Q2); a Q1 " + "slot of " + std::to_string(c.q1.slot_bytes) +
+                          " bytes carries events of up to " + std::to_string(mask_bytes) + " pixels, so with " +
+                          std::to_string(c.peaks.max_num_peak) + " peaks a Q2 slot needs " + std::to_string(needed) +
+                          "; raise q2.slot_bytes (or set 0 / " +
                           "leave it out: it is derived), set inferd.device cuda on a GPU node, or set " +
                           "writerd.write_masks false");
   } else if (c.q2.slot_bytes < needed) {
-    throw ConfigError("config.q2.slot_bytes",
-                      std::to_string(c.q2.slot_bytes) + " cannot hold a hit's frame: writerd.write_frames is on " +
-                          "and a Q1 slot of " + std::to_string(c.q1.slot_bytes) + " bytes carries frames up to " +
-                          std::to_string(payload_bytes_of_q1_slot(c.q1.slot_bytes)) + " bytes" +
-                          (masks ? " (and config.writerd.write_masks adds host masks of up to " +
-                                       std::to_string(mask_bytes) + " bytes)"
-                                 : std::string()) +
-                          ", so with " + std::to_string(c.peaks.max_num_peak) + " peaks a Q2 slot needs " +
-                          std::to_string(needed) +
-                          "; raise q2.slot_bytes (or set 0 / leave it out: it is derived), lower q1.slot_bytes, " +
-                          "or set writerd.write_frames false");
+    throw ConfigError(
+        "config.q2.slot_bytes",
+        std::to_string(c.q2.slot_bytes) + " cannot hold a hit's frame: writerd.write_frames is on " +
+            "and a Q1 slot of " + std::to_string(c.q1.slot_bytes) + " bytes carries frames up to " +
+            std::to_string(payload_bytes_of_q1_slot(c.q1.slot_bytes)) + " bytes" +
+            (masks
+                 ? " (and config.writerd.write_masks adds host masks of up to " + std::to_string(mask_bytes) + " bytes)"
+                 : std::string()) +
+            ", so with " + std::to_string(c.peaks.max_num_peak) + " peaks a Q2 slot needs " + std::to_string(needed) +
+            "; raise q2.slot_bytes (or set 0 / leave it out: it is derived), lower q1.slot_bytes, " +
+            "or set writerd.write_frames false");
   }
 }
 

@@ -4,35 +4,46 @@ namespace peaknet::config {
 
 std::string_view to_string(Device device) {
   switch (device) {
-    case Device::kAuto: return "auto";
-    case Device::kCpu: return "cpu";
-    case Device::kCuda: return "cuda";
+    case Device::kAuto:
+      return "auto";
+    case Device::kCpu:
+      return "cpu";
+    case Device::kCuda:
+      return "cuda";
   }
   return "unknown";
 }
 
 std::string_view to_string(Precision precision) {
   switch (precision) {
-    case Precision::kAuto: return "auto";
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
+    case Precision::kAuto:
+      return "auto";
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
   }
   return "unknown";
 }
 
 std::string_view to_string(ReleaseQ1 release) {
   switch (release) {
-    case ReleaseQ1::kAfterPublish: return "after_publish";
-    case ReleaseQ1::kAfterCopy: return "after_copy";
+    case ReleaseQ1::kAfterPublish:
+      return "after_publish";
+    case ReleaseQ1::kAfterCopy:
+      return "after_copy";
   }
   return "unknown";
 }
 
 std::string_view to_string(ModelBackend backend) {
   switch (backend) {
-    case ModelBackend::kNative: return "native";
-    case ModelBackend::kTorchscript: return "torchscript";
+    case ModelBackend::kNative:
+      return "native";
+    case ModelBackend::kTorchscript:
+      return "torchscript";
   }
   return "unknown";
 }
@@ -49,8 +60,7 @@ InferdModelConfig parse_model(ConfigNode node) {
   } else if (config.is_object()) {
     m.config = std::move(config);
   } else {
-    throw ConfigError(node.key_path("config"),
-                      "must be a PeakNet config object or a file path, got " + config.dump());
+    throw ConfigError(node.key_path("config"), "must be a PeakNet config object or a file path, got " + config.dump());
   }
   m.weights = node.get_string("weights", m.weights);
   m.backend = node.get_enum("backend", m.backend, kModelBackendValues);

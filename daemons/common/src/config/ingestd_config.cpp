@@ -4,17 +4,22 @@ namespace peaknet::config {
 
 std::string_view to_string(IngestSource source) {
   switch (source) {
-    case IngestSource::kZmq: return "zmq";
-    case IngestSource::kSynthetic: return "synthetic";
-    case IngestSource::kReplay: return "replay";
+    case IngestSource::kZmq:
+      return "zmq";
+    case IngestSource::kSynthetic:
+      return "synthetic";
+    case IngestSource::kReplay:
+      return "replay";
   }
   return "unknown";
 }
 
 std::string_view to_string(EndpointMode mode) {
   switch (mode) {
-    case EndpointMode::kBind: return "bind";
-    case EndpointMode::kConnect: return "connect";
+    case EndpointMode::kBind:
+      return "bind";
+    case EndpointMode::kConnect:
+      return "connect";
   }
   return "unknown";
 }
@@ -41,8 +46,7 @@ IngestdSyntheticConfig parse_synthetic(ConfigNode node) {
   s.shape = node.get_int_list("shape", s.shape, 1, 1 << 16);
   if (s.shape.size() != 3) {
     throw ConfigError(node.key_path("shape"),
-                      "must be [C, H, W] (3 positive integers), got " + std::to_string(s.shape.size()) +
-                          " values");
+                      "must be [C, H, W] (3 positive integers), got " + std::to_string(s.shape.size()) + " values");
   }
   s.dtype = node.get_enum("dtype", s.dtype, {"float32", "float64", "uint16", "int32"});
   s.peaks_per_frame = node.get_int("peaks_per_frame", s.peaks_per_frame, 0, 1 << 20);

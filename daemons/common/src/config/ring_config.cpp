@@ -16,13 +16,12 @@ RingConfig parse_ring_config(ConfigNode node, const RingConfig& defaults, bool h
   if (holds_events) {
     c.event_shape = node.get_int_list("event_shape", c.event_shape, 1, int64_t(1) << 20);
     if (!c.event_shape.empty() && c.event_shape.size() != 3) {
-      throw ConfigError(node.key_path("event_shape"),
-                        "must be [C, H, W] (panels, rows, columns), got " + std::to_string(c.event_shape.size()) +
-                            " numbers");
+      throw ConfigError(node.key_path("event_shape"), "must be [C, H, W] (panels, rows, columns), got " +
+                                                          std::to_string(c.event_shape.size()) + " numbers");
     }
-    c.event_dtype = node.get_enum("event_dtype", c.event_dtype,
-                                  {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
-                                   "float32", "float64"});
+    c.event_dtype =
+        node.get_enum("event_dtype", c.event_dtype,
+                      {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64"});
   }
   node.finish();
   return c;

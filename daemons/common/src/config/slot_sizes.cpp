@@ -57,7 +57,8 @@ void resolve_slot_sizes(SuiteConfig& c) {
   const uint64_t q1_needed = declared ? q1_slot_bytes_for(c.q1.event_shape, c.q1.event_dtype) : 0;
   if (c.q1.slot_bytes == 0) {
     if (!declared) {
-      throw ConfigError("config.q1.slot_bytes", "0 (auto) needs config.q1.event_shape ([C, H, W] of the largest event)");
+      throw ConfigError("config.q1.slot_bytes",
+                        "0 (auto) needs config.q1.event_shape ([C, H, W] of the largest event)");
     }
     c.q1.slot_bytes = int64_t(q1_needed);
   } else if (declared && uint64_t(c.q1.slot_bytes) < q1_needed) {
@@ -80,15 +81,17 @@ void resolve_slot_sizes(SuiteConfig& c) {
   // Q2: the frame and host mask copies need the event's size; without them only the peaks (truncation is
   // counted).
   const uint64_t frame_bytes = c.inferd.write_frames && declared ? pixel_bytes(c.q1.event_shape, c.q1.event_dtype) : 0;
-  const uint64_t mask_bytes =
-      masks_by_host_copy(c) && declared ? pixel_bytes(c.q1.event_shape, c.q1.event_dtype) / dtype_bytes(c.q1.event_dtype) : 0;
+  const uint64_t mask_bytes = masks_by_host_copy(c) && declared
+                                  ? pixel_bytes(c.q1.event_shape, c.q1.event_dtype) / dtype_bytes(c.q1.event_dtype)
+                                  : 0;
   const uint64_t q2_needed = q2_slot_bytes_for(uint64_t(c.peaks.max_num_peak), frame_bytes, mask_bytes);
   if (c.q2.slot_bytes == 0) {
     c.q2.slot_bytes = int64_t(q2_needed);
   } else if ((frame_bytes > 0 || mask_bytes > 0) && uint64_t(c.q2.slot_bytes) < q2_needed) {
-    const std::string what = frame_bytes > 0 && mask_bytes > 0 ? "config.inferd.write_frames and config.writerd.write_masks"
-                             : frame_bytes > 0                 ? "config.inferd.write_frames"
-                                                               : "config.writerd.write_masks";
+    const std::string what = frame_bytes > 0 && mask_bytes > 0
+                                 ? "config.inferd.write_frames and config.writerd.write_masks"
+                             : frame_bytes > 0 ? "config.inferd.write_frames"
+                                               : "config.writerd.write_masks";
     throw ConfigError("config.q2.slot_bytes",
                       fmt::format("{} bytes cannot hold a result with {} of config.q1.event_shape/event_dtype {} "
                                   "(frame {} bytes, host mask {} bytes) and config.peaks.max_num_peak {}: needs >= {}; "

@@ -33,8 +33,8 @@ SuiteConfig parse_suite_config(const nlohmann::json& root, std::string source) {
   if (c.run.group_access) c.q1.group_shareable = c.q2.group_shareable = true;  // one switch for every segment
   derive_frame_settings(root, c);  // inferd.write_frames follows writerd's before slot sizes are derived
   derive_mask_settings(root, c);   // so does inferd.write_masks
-  const bool q2_given = root.is_object() && root.contains("q2") && root["q2"].is_object() &&
-                        root["q2"].contains("slot_bytes");
+  const bool q2_given =
+      root.is_object() && root.contains("q2") && root["q2"].is_object() && root["q2"].contains("slot_bytes");
   const bool q2_auto = !q2_given || c.q2.slot_bytes == 0;
   // Derived for the frames / host masks, not the default.
   if (q2_auto && (c.inferd.write_frames || masks_by_host_copy(c))) c.q2.slot_bytes = 0;

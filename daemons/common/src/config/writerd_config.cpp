@@ -4,16 +4,20 @@ namespace peaknet::config {
 
 std::string_view to_string(OnError on_error) {
   switch (on_error) {
-    case OnError::kBlock: return "block";
-    case OnError::kDrop: return "drop";
+    case OnError::kBlock:
+      return "block";
+    case OnError::kDrop:
+      return "drop";
   }
   return "unknown";
 }
 
 std::string_view to_string(FsyncPolicy fsync) {
   switch (fsync) {
-    case FsyncPolicy::kNone: return "none";
-    case FsyncPolicy::kFile: return "file";
+    case FsyncPolicy::kNone:
+      return "none";
+    case FsyncPolicy::kFile:
+      return "file";
   }
   return "unknown";
 }
@@ -24,9 +28,8 @@ WriterdConfig parse_writerd_config(ConfigNode node) {
   c.output_dir = node.get_string("output_dir", c.output_dir);
   if (c.output_dir.empty()) throw ConfigError(node.key_path("output_dir"), "must not be empty");
   c.file_pattern = node.get_string("file_pattern", c.file_pattern);
-  if (c.file_pattern.find("{seq}") == std::string::npos ||
-      c.file_pattern.size() < 4 || c.file_pattern.substr(c.file_pattern.size() - 4) != ".cxi" ||
-      c.file_pattern.find('/') != std::string::npos) {
+  if (c.file_pattern.find("{seq}") == std::string::npos || c.file_pattern.size() < 4 ||
+      c.file_pattern.substr(c.file_pattern.size() - 4) != ".cxi" || c.file_pattern.find('/') != std::string::npos) {
     throw ConfigError(node.key_path("file_pattern"),
                       "must contain {seq}, end in .cxi and have no '/', got \"" + c.file_pattern + "\"");
   }

@@ -50,8 +50,7 @@ nlohmann::json control_request(const std::string& endpoint, const nlohmann::json
   }
   const std::string text = control_request_raw(endpoint, request.dump(), timeout);
   if (text.empty()) {
-    return control_error("timeout", "no reply from " + endpoint + " within " +
-                                        std::to_string(timeout.count()) + " ms");
+    return control_error("timeout", "no reply from " + endpoint + " within " + std::to_string(timeout.count()) + " ms");
   }
   auto reply = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded() || !reply.is_object()) {

@@ -54,8 +54,7 @@ std::string ControlServer::answer(const std::string& text, const Handler& on_req
   nlohmann::json request = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   nlohmann::json reply;
   if (request.is_discarded()) {
-    reply = control_error("malformed_json", "request is not valid JSON (" + std::to_string(text.size()) +
-                                                " bytes)");
+    reply = control_error("malformed_json", "request is not valid JSON (" + std::to_string(text.size()) + " bytes)");
   } else if (request.is_string()) {
     // Shorthand: "status" == {"cmd":"status"}.
     request = nlohmann::json{{"cmd", request.get<std::string>()}};

@@ -41,9 +41,9 @@ struct StageTimes {
 
 /// Results of one batch, in the order of batch.headers.
 struct CompletedBatch {
-  Batch batch;                            ///< headers always; slots only with keep_inputs
-  std::vector<peaks::EventPeaks> peaks;   ///< one per event
-  uint32_t pad_bottom = 0, pad_right = 0; ///< zero rows/columns inferd added (model input only)
+  Batch batch;                             ///< headers always; slots only with keep_inputs
+  std::vector<peaks::EventPeaks> peaks;    ///< one per event
+  uint32_t pad_bottom = 0, pad_right = 0;  ///< zero rows/columns inferd added (model input only)
   StageTimes times;
   /// CUDA with write_masks or device_masks: copies event i's mask into the exported pool entry of Q2 slot
   /// `q2_slot` and fills the record's IPC fields (set by the CUDA backend; empty otherwise).
@@ -73,15 +73,15 @@ struct BackendOptions {
   bool instance_norm = false;
   uint32_t pad_multiple = 32;
   uint32_t pipeline_slots = 3;
-  uint32_t max_batch_size = 8;        ///< device buffers are sized for this many events
-  uint64_t max_payload_bytes = 0;     ///< largest frame (Q1 slot_bytes - kPayloadOffset)
+  uint32_t max_batch_size = 8;              ///< device buffers are sized for this many events
+  uint64_t max_payload_bytes = 0;           ///< largest frame (Q1 slot_bytes - kPayloadOffset)
   const std::byte* q1_data_area = nullptr;  ///< registered once for DMA (CUDA)
   uint64_t q1_data_area_bytes = 0;
   uint64_t q1_slot_bytes = 0;
-  bool keep_inputs = false;           ///< Q1 slots come back with the results (release after publish)
-  bool write_masks = false;           ///< masks of hits to writerd (CPU: host_masks; CUDA: the device pool)
-  bool device_masks = false;          ///< keep masks on the GPU for a CUDA IPC consumer
-  uint32_t q2_slots = 0;              ///< device_masks: one pool entry per Q2 slot
+  bool keep_inputs = false;   ///< Q1 slots come back with the results (release after publish)
+  bool write_masks = false;   ///< masks of hits to writerd (CPU: host_masks; CUDA: the device pool)
+  bool device_masks = false;  ///< keep masks on the GPU for a CUDA IPC consumer
+  uint32_t q2_slots = 0;      ///< device_masks: one pool entry per Q2 slot
   int cpu_threads = 0;
   peaks::PeakParams peak_params;
 };
@@ -107,8 +107,7 @@ class InferenceBackend {
 
 /// "cpu" or "cuda" (the latter only in a build with CUDA torch; otherwise std::runtime_error).
 std::unique_ptr<InferenceBackend> make_backend(const BackendOptions& options,
-                                               std::unique_ptr<model::InferenceModel> model,
-                                               BatchSink& sink);
+                                               std::unique_ptr<model::InferenceModel> model, BatchSink& sink);
 /// True when this build has the CUDA backend and a CUDA device is visible.
 bool cuda_available();
 

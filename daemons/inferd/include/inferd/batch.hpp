@@ -18,9 +18,7 @@ struct FrameShape {
   uint32_t width = 0;
   shm::DType dtype = shm::DType::kF32;
 
-  uint64_t payload_bytes() const {
-    return uint64_t(channels) * height * width * shm::dtype_size(dtype);
-  }
+  uint64_t payload_bytes() const { return uint64_t(channels) * height * width * shm::dtype_size(dtype); }
   bool operator==(const FrameShape&) const = default;
 };
 
@@ -29,12 +27,12 @@ FrameShape shape_of(const shm::EventHeader& header);
 /// Events of one shape. `headers[i]` is a copy of slot i's EventHeader (the slot may be released
 /// before the results are published).
 struct Batch {
-  uint64_t id = 0;                      ///< per-process batch counter
+  uint64_t id = 0;  ///< per-process batch counter
   FrameShape shape;
-  std::vector<shm::ReadSlot> slots;     ///< claimed Q1 slots, released by whoever consumes the pixels
+  std::vector<shm::ReadSlot> slots;  ///< claimed Q1 slots, released by whoever consumes the pixels
   std::vector<shm::EventHeader> headers;
   std::chrono::steady_clock::time_point first_claim{};  ///< when its oldest event was claimed
-  uint64_t queue_wait_ns = 0;           ///< first claim -> handed to the backend
+  uint64_t queue_wait_ns = 0;                           ///< first claim -> handed to the backend
 
   size_t size() const { return headers.size(); }
 };

@@ -23,7 +23,7 @@ namespace peaknet::inferd {
 
 /// Command-line choices that override the config.
 struct InferdOptions {
-  int gpu = -1;  ///< --gpu N; -1 = config inferd.gpu
+  int gpu = -1;          ///< --gpu N; -1 = config inferd.gpu
   std::string instance;  ///< --instance: names the counter block (<run>-stats-inferd-<instance>) like the id
 };
 
@@ -42,8 +42,7 @@ class InferdService {
  public:
   /// Opens/creates Q1 and Q2, the counter block, loads the model onto the device. Throws
   /// config::ConfigError (bad config) or std::runtime_error naming the file/segment at fault.
-  static std::unique_ptr<InferdService> create(const config::SuiteConfig& config,
-                                               const InferdOptions& options = {});
+  static std::unique_ptr<InferdService> create(const config::SuiteConfig& config, const InferdOptions& options = {});
   ~InferdService();
 
   /// Warms up, reports kReady, serves. Returns the process exit code (0 = drained cleanly).
@@ -72,6 +71,5 @@ class InferdService {
   explicit InferdService(std::unique_ptr<InferdServiceImpl> impl);
   std::unique_ptr<InferdServiceImpl> impl_;
 };
-
 
 }  // namespace peaknet::inferd

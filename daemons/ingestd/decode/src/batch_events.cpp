@@ -14,7 +14,8 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
 }
 
 uint32_t dim32(uint64_t v, const std::string& name) {
-  if (v == 0 || v > (1u << 24)) fail(RejectReason::kBadShape, name + ": dimension " + std::to_string(v) + " out of range");
+  if (v == 0 || v > (1u << 24))
+    fail(RejectReason::kBadShape, name + ": dimension " + std::to_string(v) + " out of range");
   return static_cast<uint32_t>(v);
 }
 
@@ -32,8 +33,7 @@ std::optional<int64_t> aux_int(const AuxArray& a, size_t i) {
 }  // namespace
 
 BatchPlan plan_batch(const std::string& name, WireDType dtype, const std::vector<uint64_t>& shape,
-                     std::optional<AuxArray> original_shape, bool allow_rank3,
-                     const DecoderOptions& options) {
+                     std::optional<AuxArray> original_shape, bool allow_rank3, const DecoderOptions& options) {
   BatchPlan p;
   p.dtype = dtype;
   if (shape.size() == 4) {
@@ -47,8 +47,8 @@ BatchPlan plan_batch(const std::string& name, WireDType dtype, const std::vector
     p.height = dim32(shape[1], name);
     p.width = dim32(shape[2], name);
   } else {
-    fail(RejectReason::kBadShape, name + " is " + std::to_string(shape.size()) + "-D " +
-                                      shape_text(shape) + "; expected 4-D (B,C,H,W)");
+    fail(RejectReason::kBadShape,
+         name + " is " + std::to_string(shape.size()) + "-D " + shape_text(shape) + "; expected 4-D (B,C,H,W)");
   }
   if (original_shape && original_shape->count() == 4) {
     auto b = aux_int(*original_shape, 0), c = aux_int(*original_shape, 1);
@@ -61,9 +61,8 @@ BatchPlan plan_batch(const std::string& name, WireDType dtype, const std::vector
   p.original_shape = std::move(original_shape);
   const uint64_t total = checked_mul(checked_mul(p.event_bytes(), 1, name.c_str()), p.events, name.c_str());
   if (total > options.max_decoded_bytes) {
-    fail(RejectReason::kOverSizeLimit, name + " " + shape_text(shape) + " decodes to " +
-                                           std::to_string(total) + " bytes, limit " +
-                                           std::to_string(options.max_decoded_bytes));
+    fail(RejectReason::kOverSizeLimit, name + " " + shape_text(shape) + " decodes to " + std::to_string(total) +
+                                           " bytes, limit " + std::to_string(options.max_decoded_bytes));
   }
   return p;
 }

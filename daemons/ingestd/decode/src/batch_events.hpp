@@ -33,16 +33,13 @@ struct BatchPlan {
   uint32_t channels = 0, height = 0, width = 0;
   std::optional<AuxArray> timestamp, wavelength, original_shape;
   std::optional<AuxArray> producer_id, producer_seq;  ///< kProducerIdKey / kProducerSeqKey
-  uint64_t event_bytes() const {
-    return uint64_t{channels} * height * width * dtype.size();
-  }
+  uint64_t event_bytes() const { return uint64_t{channels} * height * width * dtype.size(); }
 };
 
 /// Checks the detector shape (rank 4 (B,C,H,W); rank 3 (B,H,W) when `allow_rank3`) and regroups
 /// merged batches using `original_shape` [B, C, H, W]. Throws kBadShape / kOverSizeLimit.
 BatchPlan plan_batch(const std::string& name, WireDType dtype, const std::vector<uint64_t>& shape,
-                     std::optional<AuxArray> original_shape, bool allow_rank3,
-                     const DecoderOptions& options);
+                     std::optional<AuxArray> original_shape, bool allow_rank3, const DecoderOptions& options);
 
 /// Metadata of event `i` (timestamps / wavelength of matching length, pad offsets).
 EventMeta event_meta(const BatchPlan& plan, uint32_t i, const DecoderOptions& options);

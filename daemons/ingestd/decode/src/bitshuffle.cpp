@@ -9,16 +9,16 @@
 #include "byte_io.hpp"
 #include "byte_transpose.hpp"
 #include "codecs.hpp"
-#include "decode_scratch.hpp"
 #include "decode_error.hpp"
+#include "decode_scratch.hpp"
 
 namespace peaknet::ingest {
 namespace {
 
 void check_block_elems(size_t block_elems, size_t elem_size, const char* what) {
   if (block_elems == 0 || block_elems % 8 != 0 || block_elems * elem_size > (64u << 20)) {
-    fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle block of " +
-                                           std::to_string(block_elems) + " elements is invalid");
+    fail(RejectReason::kDecompression,
+         std::string(what) + ": bitshuffle block of " + std::to_string(block_elems) + " elements is invalid");
   }
 }
 
@@ -60,9 +60,8 @@ size_t bitshuffle_default_block(size_t elem_size) {
   return std::max<size_t>(b, 128);
 }
 
-void bitshuffle_decode(std::span<const std::byte> in, const BitshuffleStream& st, size_t n,
-                       std::byte* dst, std::vector<std::byte>& block_buf, ZstdContext* zstd,
-                       const char* what) {
+void bitshuffle_decode(std::span<const std::byte> in, const BitshuffleStream& st, size_t n, std::byte* dst,
+                       std::vector<std::byte>& block_buf, ZstdContext* zstd, const char* what) {
   const size_t s = st.elem_size;
   check_block_elems(st.block_elems, s, what);
   const size_t full = n / st.block_elems;
@@ -81,8 +80,8 @@ void bitshuffle_decode(std::span<const std::byte> in, const BitshuffleStream& st
     const uint32_t len = load_be<uint32_t>(in, pos, what);
     pos += 4;
     if (pos + len > in.size()) {
-      fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle block of " +
-                                             std::to_string(len) + " bytes runs past the end");
+      fail(RejectReason::kDecompression,
+           std::string(what) + ": bitshuffle block of " + std::to_string(len) + " bytes runs past the end");
     }
     Bytes block = in.subspan(pos, len);
     pos += len;
@@ -102,15 +101,14 @@ void bitshuffle_decode(std::span<const std::byte> in, const BitshuffleStream& st
     throw;
   }
   if (pos != in.size()) {
-    fail(RejectReason::kDecompression, std::string(what) + ": " + std::to_string(in.size() - pos) +
-                                           " bytes left after the bitshuffle stream");
+    fail(RejectReason::kDecompression,
+         std::string(what) + ": " + std::to_string(in.size() - pos) + " bytes left after the bitshuffle stream");
   }
 }
 
-void bitshuffle_decode_hdf5_chunk(std::span<const std::byte> chunk, BitshuffleCodec codec,
-                                  size_t elem_size, size_t expected_bytes, std::byte* dst,
-                                  std::vector<std::byte>& block_buf, ZstdContext* zstd,
-                                  const char* what) {
+void bitshuffle_decode_hdf5_chunk(std::span<const std::byte> chunk, BitshuffleCodec codec, size_t elem_size,
+                                  size_t expected_bytes, std::byte* dst, std::vector<std::byte>& block_buf,
+                                  ZstdContext* zstd, const char* what) {
   if (elem_size == 0 || expected_bytes % elem_size != 0) {
     fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle element size mismatch");
   }
@@ -119,15 +117,17 @@ void bitshuffle_decode_hdf5_chunk(std::span<const std::byte> chunk, BitshuffleCo
     bitshuffle_decode(chunk, st, expected_bytes / elem_size, dst, block_buf, zstd, what);
     return;
   }
-  if (chunk.size() < 12) fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle chunk shorter than its header");
+  if (chunk.size() < 12)
+    fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle chunk shorter than its header");
   const uint64_t total = load_be<uint64_t>(chunk, 0, what);
   const uint32_t block_bytes = load_be<uint32_t>(chunk, 8, what);
   if (total != expected_bytes) {
-    fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle header says " +
-                                           std::to_string(total) + " uncompressed bytes, chunk holds " +
-                                           std::to_string(expected_bytes));
+    fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle header says " + std::to_string(total) +
+                                           " uncompressed bytes, chunk holds " + std::to_string(expected_bytes));
   }
-  if (block_bytes % elem_size != 0) fail(RejectReason::kDecompression, std::string(what) + ": bitshuffle block size not a multiple of the element size");
+  if (block_bytes % elem_size != 0)
+    fail(RejectReason::kDecompression,
+         std::string(what) + ": bitshuffle block size not a multiple of the element size");
   st.block_elems = block_bytes / elem_size;
   bitshuffle_decode(chunk.subspan(12), st, expected_bytes / elem_size, dst, block_buf, zstd, what);
 }
@@ -144,8 +144,7 @@ std::vector<std::byte> bitshuffle_lz4_compress(std::span<const std::byte> in, si
                                          static_cast<int>(elems * s), static_cast<int>(comp.size()));
     const uint32_t be = static_cast<uint32_t>(len);
     for (int k = 3; k >= 0; --k) out.push_back(static_cast<std::byte>(be >> (8 * k)));
-    out.insert(out.end(), reinterpret_cast<std::byte*>(comp.data()),
-               reinterpret_cast<std::byte*>(comp.data()) + len);
+    out.insert(out.end(), reinterpret_cast<std::byte*>(comp.data()), reinterpret_cast<std::byte*>(comp.data()) + len);
     done += elems;
   };
   for (size_t i = 0; i < n / block_elems; ++i) emit(block_elems);

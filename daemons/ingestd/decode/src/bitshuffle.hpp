@@ -31,19 +31,16 @@ struct BitshuffleStream {
 /// Decodes the block stream `in` (after any header) of exactly `n_elems` elements into `dst`.
 /// `block_buf` is scratch; `zstd` needed for kZstd. Throws kDecompression on any inconsistency,
 /// including leftover input.
-void bitshuffle_decode(std::span<const std::byte> in, const BitshuffleStream& stream, size_t n_elems,
-                       std::byte* dst, std::vector<std::byte>& block_buf, ZstdContext* zstd,
-                       const char* what);
+void bitshuffle_decode(std::span<const std::byte> in, const BitshuffleStream& stream, size_t n_elems, std::byte* dst,
+                       std::vector<std::byte>& block_buf, ZstdContext* zstd, const char* what);
 
 /// HDF5 filter 32008 chunk: 12-byte header (u64 BE bytes, u32 BE block bytes) + block stream.
 /// `expected_bytes` (chunk size) is checked against the header before anything is written.
-void bitshuffle_decode_hdf5_chunk(std::span<const std::byte> chunk, BitshuffleCodec codec,
-                                  size_t elem_size, size_t expected_bytes, std::byte* dst,
-                                  std::vector<std::byte>& block_buf, ZstdContext* zstd,
-                                  const char* what);
+void bitshuffle_decode_hdf5_chunk(std::span<const std::byte> chunk, BitshuffleCodec codec, size_t elem_size,
+                                  size_t expected_bytes, std::byte* dst, std::vector<std::byte>& block_buf,
+                                  ZstdContext* zstd, const char* what);
 
 /// Compresses with LZ4 in the headerless block format (tests, benchmarks, fuzz seeds).
-std::vector<std::byte> bitshuffle_lz4_compress(std::span<const std::byte> in, size_t elem_size,
-                                               size_t block_elems);
+std::vector<std::byte> bitshuffle_lz4_compress(std::span<const std::byte> in, size_t elem_size, size_t block_elems);
 
 }  // namespace peaknet::ingest

@@ -14,9 +14,9 @@ using Bytes = std::span<const std::byte>;
 
 inline Bytes sub_span(Bytes data, uint64_t offset, uint64_t length, const char* what) {
   if (offset > data.size() || length > data.size() - offset) {
-    fail(RejectReason::kTruncated, std::string(what) + ": needs bytes " + std::to_string(offset) +
-                                       ".." + std::to_string(offset + length) + " of a " +
-                                       std::to_string(data.size()) + "-byte buffer");
+    fail(RejectReason::kTruncated, std::string(what) + ": needs bytes " + std::to_string(offset) + ".." +
+                                       std::to_string(offset + length) + " of a " + std::to_string(data.size()) +
+                                       "-byte buffer");
   }
   return data.subspan(offset, length);
 }

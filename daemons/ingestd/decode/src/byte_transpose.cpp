@@ -47,10 +47,10 @@ inline void interleave8x16(const uint8_t* p, size_t stride, size_t i, __m128i ou
   const __m128i b0 = _mm_unpacklo_epi8(x[2], x[3]), b1 = _mm_unpackhi_epi8(x[2], x[3]);
   const __m128i c0 = _mm_unpacklo_epi8(x[4], x[5]), c1 = _mm_unpackhi_epi8(x[4], x[5]);
   const __m128i d0 = _mm_unpacklo_epi8(x[6], x[7]), d1 = _mm_unpackhi_epi8(x[6], x[7]);
-  const __m128i e[4] = {_mm_unpacklo_epi16(a0, b0), _mm_unpackhi_epi16(a0, b0),
-                        _mm_unpacklo_epi16(a1, b1), _mm_unpackhi_epi16(a1, b1)};
-  const __m128i f[4] = {_mm_unpacklo_epi16(c0, d0), _mm_unpackhi_epi16(c0, d0),
-                        _mm_unpacklo_epi16(c1, d1), _mm_unpackhi_epi16(c1, d1)};
+  const __m128i e[4] = {_mm_unpacklo_epi16(a0, b0), _mm_unpackhi_epi16(a0, b0), _mm_unpacklo_epi16(a1, b1),
+                        _mm_unpackhi_epi16(a1, b1)};
+  const __m128i f[4] = {_mm_unpacklo_epi16(c0, d0), _mm_unpackhi_epi16(c0, d0), _mm_unpacklo_epi16(c1, d1),
+                        _mm_unpackhi_epi16(c1, d1)};
   for (size_t q = 0; q < 4; ++q) {
     out[2 * q] = _mm_unpacklo_epi32(e[q], f[q]);
     out[2 * q + 1] = _mm_unpackhi_epi32(e[q], f[q]);

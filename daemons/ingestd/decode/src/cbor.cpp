@@ -25,21 +25,31 @@ class Reader {
     if (info == 31) return indefinite(major, depth);
     const uint64_t arg = argument(info);
     switch (major) {
-      case 0: v.type = CborValue::Type::kUInt; v.uint = arg; break;
-      case 1: v.type = CborValue::Type::kNegInt; v.uint = arg; break;
-      case 2: case 3:
+      case 0:
+        v.type = CborValue::Type::kUInt;
+        v.uint = arg;
+        break;
+      case 1:
+        v.type = CborValue::Type::kNegInt;
+        v.uint = arg;
+        break;
+      case 2:
+      case 3:
         v.type = major == 2 ? CborValue::Type::kBytes : CborValue::Type::kText;
         v.bytes = take(arg);
         break;
-      case 4: case 5: {
+      case 4:
+      case 5: {
         v.type = major == 4 ? CborValue::Type::kArray : CborValue::Type::kMap;
         const uint64_t n = major == 5 ? arg * 2 : arg;
-        if (arg > remaining() || n > remaining()) fail(RejectReason::kTruncated, "cbor: container of " + std::to_string(arg) + " items runs past the end");
+        if (arg > remaining() || n > remaining())
+          fail(RejectReason::kTruncated, "cbor: container of " + std::to_string(arg) + " items runs past the end");
         v.items.reserve(n);
         for (uint64_t i = 0; i < n; ++i) v.items.push_back(item(depth + 1));
         break;
       }
-      case 6: return item(depth + 1);  // tag: keep the tagged value
+      case 6:
+        return item(depth + 1);  // tag: keep the tagged value
     }
     return v;
   }
@@ -52,7 +62,8 @@ class Reader {
     return std::to_integer<uint8_t>(in_[pos_++]);
   }
   std::span<const std::byte> take(uint64_t n) {
-    if (n > remaining()) fail(RejectReason::kTruncated, "cbor: string of " + std::to_string(n) + " bytes runs past the end");
+    if (n > remaining())
+      fail(RejectReason::kTruncated, "cbor: string of " + std::to_string(n) + " bytes runs past the end");
     auto s = in_.subspan(pos_, n);
     pos_ += n;
     return s;
@@ -73,14 +84,23 @@ class Reader {
   CborValue simple(uint8_t info) {
     CborValue v;
     switch (info) {
-      case 20: case 21: v.type = CborValue::Type::kBool; v.boolean = info == 21; return v;
-      case 22: v.type = CborValue::Type::kNull; return v;
-      case 23: v.type = CborValue::Type::kUndefined; return v;
+      case 20:
+      case 21:
+        v.type = CborValue::Type::kBool;
+        v.boolean = info == 21;
+        return v;
+      case 22:
+        v.type = CborValue::Type::kNull;
+        return v;
+      case 23:
+        v.type = CborValue::Type::kUndefined;
+        return v;
       case 25: {
         const auto h = static_cast<uint16_t>(big_endian(2));
         const int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-        double d = exp == 0 ? std::ldexp(mant, -24) : exp != 31 ? std::ldexp(mant + 1024, exp - 25)
-                                                               : (mant == 0 ? INFINITY : NAN);
+        double d = exp == 0    ? std::ldexp(mant, -24)
+                   : exp != 31 ? std::ldexp(mant + 1024, exp - 25)
+                               : (mant == 0 ? INFINITY : NAN);
         v.type = CborValue::Type::kFloat;
         v.number = (h & 0x8000) ? -d : d;
         return v;
@@ -139,17 +159,22 @@ const CborValue* CborValue::get(std::string_view key) const {
 
 double CborValue::as_double() const {
   switch (type) {
-    case Type::kUInt: return static_cast<double>(uint);
-    case Type::kNegInt: return -1.0 - static_cast<double>(uint);
-    case Type::kFloat: return number;
-    default: return NAN;
+    case Type::kUInt:
+      return static_cast<double>(uint);
+    case Type::kNegInt:
+      return -1.0 - static_cast<double>(uint);
+    case Type::kFloat:
+      return number;
+    default:
+      return NAN;
   }
 }
 
 CborValue parse_cbor(std::span<const std::byte> in) {
   Reader r(in);
   CborValue v = r.item(0);
-  if (r.remaining() != 0) fail(RejectReason::kMalformed, "cbor: " + std::to_string(r.remaining()) + " bytes after the item");
+  if (r.remaining() != 0)
+    fail(RejectReason::kMalformed, "cbor: " + std::to_string(r.remaining()) + " bytes after the item");
   return v;
 }
 

@@ -41,8 +41,8 @@ void Inflater::start(Bytes input, bool raw, const char* what) {
 void Inflater::read(std::byte* dst, size_t n) {
   while (n > 0) {
     if (ended_) {
-      fail(RejectReason::kDecompression, std::string(what_) + ": deflate stream ends " +
-                                             std::to_string(n) + " bytes early");
+      fail(RejectReason::kDecompression,
+           std::string(what_) + ": deflate stream ends " + std::to_string(n) + " bytes early");
     }
     unsigned char* out = dst ? reinterpret_cast<unsigned char*>(dst) : discard_;
     const size_t chunk = dst ? std::min<size_t>(n, UINT_MAX) : std::min(n, sizeof(discard_));
@@ -56,8 +56,8 @@ void Inflater::read(std::byte* dst, size_t n) {
       fail(RejectReason::kDecompression,
            std::string(what_) + ": deflate stream truncated (" + std::to_string(n) + " bytes missing)");
     } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      fail(RejectReason::kDecompression, std::string(what_) + ": inflate failed: " +
-                                             (stream_.msg ? stream_.msg : std::to_string(rc)));
+      fail(RejectReason::kDecompression,
+           std::string(what_) + ": inflate failed: " + (stream_.msg ? stream_.msg : std::to_string(rc)));
     }
     if (produced == 0 && !ended_ && stream_.avail_in == 0) {
       fail(RejectReason::kDecompression,
@@ -89,19 +89,19 @@ void ZstdContext::decompress_exact(Bytes frame, std::byte* dst, size_t n, const 
     fail(RejectReason::kDecompression, std::string(what) + ": zstd: " + ZSTD_getErrorName(rc));
   }
   if (rc != n) {
-    fail(RejectReason::kDecompression, std::string(what) + ": zstd block gave " + std::to_string(rc) +
-                                           " bytes, expected " + std::to_string(n));
+    fail(RejectReason::kDecompression,
+         std::string(what) + ": zstd block gave " + std::to_string(rc) + " bytes, expected " + std::to_string(n));
   }
 }
 
 void lz4_decompress_exact(Bytes block, std::byte* dst, size_t n, const char* what) {
-  if (block.size() > INT_MAX || n > INT_MAX) fail(RejectReason::kDecompression, std::string(what) + ": LZ4 block too large");
-  const int rc = LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()),
-                                     reinterpret_cast<char*>(dst), static_cast<int>(block.size()),
-                                     static_cast<int>(n));
+  if (block.size() > INT_MAX || n > INT_MAX)
+    fail(RejectReason::kDecompression, std::string(what) + ": LZ4 block too large");
+  const int rc = LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()), reinterpret_cast<char*>(dst),
+                                     static_cast<int>(block.size()), static_cast<int>(n));
   if (rc < 0 || static_cast<size_t>(rc) != n) {
-    fail(RejectReason::kDecompression, std::string(what) + ": LZ4 block corrupt (got " +
-                                           std::to_string(rc) + ", expected " + std::to_string(n) + " bytes)");
+    fail(RejectReason::kDecompression, std::string(what) + ": LZ4 block corrupt (got " + std::to_string(rc) +
+                                           ", expected " + std::to_string(n) + " bytes)");
   }
 }
 

@@ -5,8 +5,7 @@
 
 namespace peaknet::ingest {
 
-DecodeScratch::DecodeScratch()
-    : inflater(std::make_unique<Inflater>()), zstd(std::make_unique<ZstdContext>()) {}
+DecodeScratch::DecodeScratch() : inflater(std::make_unique<Inflater>()), zstd(std::make_unique<ZstdContext>()) {}
 DecodeScratch::~DecodeScratch() = default;
 
 }  // namespace peaknet::ingest

@@ -12,8 +12,7 @@ struct Decoder::Impl {
   DecodeScratch scratch;
 };
 
-Decoder::Decoder(DecoderOptions options, std::shared_ptr<SimplonSession> session)
-    : impl_(std::make_unique<Impl>()) {
+Decoder::Decoder(DecoderOptions options, std::shared_ptr<SimplonSession> session) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->session = session ? std::move(session) : std::make_shared<SimplonSession>(impl_->options);
 }
@@ -27,23 +26,38 @@ const std::shared_ptr<SimplonSession>& Decoder::session() const noexcept { retur
 DecodeResult Decoder::decode(std::span<const std::byte> message, EventSink& sink) {
   DecodeResult r;
   switch (impl_->options.format) {
-    case ForcedFormat::kAuto: r.format = sniff(message); break;
-    case ForcedFormat::kNpz: r.format = WireFormat::kNpz; break;
-    case ForcedFormat::kHdf5: r.format = WireFormat::kHdf5; break;
-    case ForcedFormat::kSimplonCbor: r.format = WireFormat::kSimplonCbor; break;
+    case ForcedFormat::kAuto:
+      r.format = sniff(message);
+      break;
+    case ForcedFormat::kNpz:
+      r.format = WireFormat::kNpz;
+      break;
+    case ForcedFormat::kHdf5:
+      r.format = WireFormat::kHdf5;
+      break;
+    case ForcedFormat::kSimplonCbor:
+      r.format = WireFormat::kSimplonCbor;
+      break;
   }
   DecodeCall call{impl_->options, impl_->scratch, sink, r};
   try {
     switch (r.format) {
-      case WireFormat::kNpz: decode_npz(message, call); break;
-      case WireFormat::kHdf5: decode_hdf5(message, call); break;
-      case WireFormat::kSimplonCbor: decode_simplon(message, call, *impl_->session); break;
-      case WireFormat::kFastBinary: decode_fastbinary(message, call); break;
+      case WireFormat::kNpz:
+        decode_npz(message, call);
+        break;
+      case WireFormat::kHdf5:
+        decode_hdf5(message, call);
+        break;
+      case WireFormat::kSimplonCbor:
+        decode_simplon(message, call, *impl_->session);
+        break;
+      case WireFormat::kFastBinary:
+        decode_fastbinary(message, call);
+        break;
       case WireFormat::kUnknown:
-        fail(RejectReason::kUnknownFormat,
-             message.empty() ? "empty message"
-                             : "no known magic in the first bytes of a " +
-                                   std::to_string(message.size()) + "-byte message");
+        fail(RejectReason::kUnknownFormat, message.empty() ? "empty message"
+                                                           : "no known magic in the first bytes of a " +
+                                                                 std::to_string(message.size()) + "-byte message");
     }
   } catch (const DecodeError& e) {
     note_reject(r, e.reason(), e.what());

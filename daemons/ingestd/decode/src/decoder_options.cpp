@@ -8,14 +8,14 @@ namespace peaknet::ingest {
 DecoderOptions DecoderOptions::from_config(config::ConfigNode node) {
   DecoderOptions o;
   const std::string format = node.get_enum("format", "auto", {"auto", "npz", "hdf5", "simplon"});
-  o.format = format == "npz"      ? ForcedFormat::kNpz
-             : format == "hdf5"   ? ForcedFormat::kHdf5
+  o.format = format == "npz"       ? ForcedFormat::kNpz
+             : format == "hdf5"    ? ForcedFormat::kHdf5
              : format == "simplon" ? ForcedFormat::kSimplonCbor
                                    : ForcedFormat::kAuto;
   const std::string pad = node.get_enum("pad_mode", "center", {"center", "bottom_right"});
   o.pad_mode = pad == "center" ? PadMode::kCenter : PadMode::kBottomRight;
-  o.max_decoded_bytes = static_cast<uint64_t>(
-      node.get_int("max_decoded_bytes", static_cast<int64_t>(o.max_decoded_bytes), 1));
+  o.max_decoded_bytes =
+      static_cast<uint64_t>(node.get_int("max_decoded_bytes", static_cast<int64_t>(o.max_decoded_bytes), 1));
 
   config::ConfigNode npz = node.child("npz");
   o.npz_detector_key = npz.get_string("detector_key", o.npz_detector_key);
@@ -34,15 +34,14 @@ DecoderOptions DecoderOptions::from_config(config::ConfigNode node) {
   h5.finish();
 
   config::ConfigNode simplon = node.child("simplon");
-  o.simplon_hold_max_messages = static_cast<uint32_t>(
-      simplon.get_int("hold_max_messages", o.simplon_hold_max_messages, 0, 1 << 20));
-  o.simplon_hold_max_bytes = static_cast<uint64_t>(
-      simplon.get_int("hold_max_bytes", static_cast<int64_t>(o.simplon_hold_max_bytes), 0));
+  o.simplon_hold_max_messages =
+      static_cast<uint32_t>(simplon.get_int("hold_max_messages", o.simplon_hold_max_messages, 0, 1 << 20));
+  o.simplon_hold_max_bytes =
+      static_cast<uint64_t>(simplon.get_int("hold_max_bytes", static_cast<int64_t>(o.simplon_hold_max_bytes), 0));
   o.simplon_default_shape = simplon.get_int_list("default_shape", {}, 1, 1 << 20);
   o.simplon_default_dtype = simplon.get_string("default_dtype", "");
   if (!o.simplon_default_dtype.empty() && !parse_numpy_name(o.simplon_default_dtype)) {
-    throw config::ConfigError(simplon.key_path("default_dtype"),
-                              "unknown dtype '" + o.simplon_default_dtype + "'");
+    throw config::ConfigError(simplon.key_path("default_dtype"), "unknown dtype '" + o.simplon_default_dtype + "'");
   }
   if (o.simplon_default_shape.size() == 1 || o.simplon_default_shape.size() > 3) {
     throw config::ConfigError(simplon.key_path("default_shape"), "must be [H, W] or [C, H, W]");

@@ -21,7 +21,8 @@ struct Field {
 };
 
 std::vector<Field> read_fields(Bytes m, const DecoderOptions& opt) {
-  if (load_le<uint32_t>(m, 0, "fastbinary header") != kMagic) fail(RejectReason::kUnknownFormat, "fastbinary: bad magic");
+  if (load_le<uint32_t>(m, 0, "fastbinary header") != kMagic)
+    fail(RejectReason::kUnknownFormat, "fastbinary: bad magic");
   const uint32_t version = load_le<uint32_t>(m, 4, "fastbinary header");
   if (version != 1) fail(RejectReason::kMalformed, "fastbinary: version " + std::to_string(version));
   const uint32_t n = load_le<uint32_t>(m, 8, "fastbinary header");
@@ -40,7 +41,8 @@ std::vector<Field> read_fields(Bytes m, const DecoderOptions& opt) {
     f.descr = text("fastbinary dtype");
     f.dtype = parse_numpy_descr(f.descr);
     const uint32_t ndim = load_le<uint32_t>(m, pos, "fastbinary ndim");
-    if (ndim > 32) fail(RejectReason::kMalformed, "fastbinary: " + f.name + " has " + std::to_string(ndim) + " dimensions");
+    if (ndim > 32)
+      fail(RejectReason::kMalformed, "fastbinary: " + f.name + " has " + std::to_string(ndim) + " dimensions");
     pos += 4;
     for (uint32_t d = 0; d < ndim; ++d, pos += 8) {
       const auto dim = load_le<int64_t>(m, pos, "fastbinary dims");
@@ -53,7 +55,9 @@ std::vector<Field> read_fields(Bytes m, const DecoderOptions& opt) {
     pos += 17;
     f.data = sub_span(m, pos, stored, ("fastbinary field " + f.name).c_str());
     pos += stored;
-    if (uncompressed > opt.max_decoded_bytes) fail(RejectReason::kOverSizeLimit, "fastbinary: " + f.name + " declares " + std::to_string(uncompressed) + " bytes");
+    if (uncompressed > opt.max_decoded_bytes)
+      fail(RejectReason::kOverSizeLimit,
+           "fastbinary: " + f.name + " declares " + std::to_string(uncompressed) + " bytes");
     if (f.dtype) {
       uint64_t want = f.dtype->size();
       for (uint64_t d : f.shape) want = checked_mul(want, d, f.name.c_str());
@@ -68,7 +72,8 @@ std::vector<Field> read_fields(Bytes m, const DecoderOptions& opt) {
 
 AuxArray to_array(const Field& f) {
   if (!f.dtype) fail(RejectReason::kUnsupportedDtype, "fastbinary: " + f.name + " dtype '" + f.descr + "'");
-  if (f.compression != 0) fail(RejectReason::kUnsupportedFilter, "fastbinary: " + f.name + " is Blosc-compressed (not supported)");
+  if (f.compression != 0)
+    fail(RejectReason::kUnsupportedFilter, "fastbinary: " + f.name + " is Blosc-compressed (not supported)");
   AuxArray a;
   a.name = f.name;
   a.dtype = *f.dtype;
@@ -96,7 +101,8 @@ void decode_fastbinary(Bytes message, DecodeCall& call) {
   const Field* det = find(fields, opt.hdf5_detector_paths);
   if (!det && opt.hdf5_detector_fallback) {
     for (const auto& f : fields) {
-      if ((f.shape.size() == 3 || f.shape.size() == 4) && f.dtype && (!det || f.data.size() > det->data.size())) det = &f;
+      if ((f.shape.size() == 3 || f.shape.size() == 4) && f.dtype && (!det || f.data.size() > det->data.size()))
+        det = &f;
     }
   }
   if (!det) {
@@ -105,7 +111,8 @@ void decode_fastbinary(Bytes message, DecodeCall& call) {
     return;
   }
   if (!det->dtype) fail(RejectReason::kUnsupportedDtype, "fastbinary: " + det->name + " dtype '" + det->descr + "'");
-  if (det->compression != 0) fail(RejectReason::kUnsupportedFilter, "fastbinary: " + det->name + " is Blosc-compressed (not supported)");
+  if (det->compression != 0)
+    fail(RejectReason::kUnsupportedFilter, "fastbinary: " + det->name + " is Blosc-compressed (not supported)");
   BatchPlan plan = plan_batch(det->name, *det->dtype, det->shape, std::nullopt, true, opt);
   auto optional_array = [&](const std::vector<std::string>& names) -> std::optional<AuxArray> {
     const Field* f = find(fields, names);
@@ -116,9 +123,12 @@ void decode_fastbinary(Bytes message, DecodeCall& call) {
   plan.wavelength = optional_array(opt.hdf5_wavelength_paths);
   const uint64_t bytes = plan.event_bytes();
   for (uint32_t i = 0; i < plan.events; ++i) {
-    emit_event(call.sink, event_meta(plan, i, opt), bytes, det->dtype->big_endian, [&](std::byte* dst) {
-      if (dst) std::memcpy(dst, det->data.data() + uint64_t{i} * bytes, bytes);
-    }, call.result);
+    emit_event(
+        call.sink, event_meta(plan, i, opt), bytes, det->dtype->big_endian,
+        [&](std::byte* dst) {
+          if (dst) std::memcpy(dst, det->data.data() + uint64_t{i} * bytes, bytes);
+        },
+        call.result);
   }
 }
 

@@ -30,8 +30,7 @@ bool simplon_is_start(Bytes message) noexcept;
 /// Every array of a message, decoded to memory (inspect). Throws DecodeError.
 std::vector<AuxArray> npz_all_arrays(Bytes message, const DecoderOptions& options, DecodeScratch& s);
 std::vector<AuxArray> hdf5_all_arrays(Bytes message, const DecoderOptions& options, DecodeScratch& s);
-std::vector<AuxArray> simplon_all_arrays(Bytes message, const DecoderOptions& options,
-                                         SimplonSession& session);
+std::vector<AuxArray> simplon_all_arrays(Bytes message, const DecoderOptions& options, SimplonSession& session);
 std::vector<AuxArray> fastbinary_all_arrays(Bytes message, const DecoderOptions& options);
 
 }  // namespace peaknet::ingest

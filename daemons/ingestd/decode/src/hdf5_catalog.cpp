@@ -113,16 +113,26 @@ std::optional<WireDType> map_type(hid_t tid, std::string& text) {
 hid_t native_type(const WireDType& t) {
   using shm::DType;
   switch (t.dtype) {
-    case DType::kU8: return H5T_NATIVE_UINT8;
-    case DType::kU16: return H5T_NATIVE_UINT16;
-    case DType::kU32: return H5T_NATIVE_UINT32;
-    case DType::kU64: return H5T_NATIVE_UINT64;
-    case DType::kI8: return H5T_NATIVE_INT8;
-    case DType::kI16: return H5T_NATIVE_INT16;
-    case DType::kI32: return H5T_NATIVE_INT32;
-    case DType::kI64: return H5T_NATIVE_INT64;
-    case DType::kF32: return H5T_NATIVE_FLOAT;
-    case DType::kF64: return H5T_NATIVE_DOUBLE;
+    case DType::kU8:
+      return H5T_NATIVE_UINT8;
+    case DType::kU16:
+      return H5T_NATIVE_UINT16;
+    case DType::kU32:
+      return H5T_NATIVE_UINT32;
+    case DType::kU64:
+      return H5T_NATIVE_UINT64;
+    case DType::kI8:
+      return H5T_NATIVE_INT8;
+    case DType::kI16:
+      return H5T_NATIVE_INT16;
+    case DType::kI32:
+      return H5T_NATIVE_INT32;
+    case DType::kI64:
+      return H5T_NATIVE_INT64;
+    case DType::kF32:
+      return H5T_NATIVE_FLOAT;
+    case DType::kF64:
+      return H5T_NATIVE_DOUBLE;
   }
   return H5T_NATIVE_UINT8;
 }
@@ -272,7 +282,8 @@ uint64_t superblock_eof(std::span<const std::byte> m) {
   const uint64_t at = base + 2ull * offset_size;
   if (at + offset_size > m.size()) return UINT64_MAX;
   uint64_t eof = 0;
-  for (int i = offset_size - 1; i >= 0; --i) eof = (eof << 8) | std::to_integer<uint8_t>(m[at + static_cast<uint64_t>(i)]);
+  for (int i = offset_size - 1; i >= 0; --i)
+    eof = (eof << 8) | std::to_integer<uint8_t>(m[at + static_cast<uint64_t>(i)]);
   return eof;
 }
 
@@ -319,7 +330,8 @@ const Hdf5Dataset* Hdf5Catalog::find(const std::string& path) const {
 Hdf5Catalog read_hdf5_catalog(std::span<const std::byte> message, uint64_t max_bytes) {
   const Hdf5Lock lock;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become values, not stderr noise
-  if (message.size() < 64) fail(RejectReason::kTruncated, "hdf5: " + std::to_string(message.size()) + "-byte message holds no superblock");
+  if (message.size() < 64)
+    fail(RejectReason::kTruncated, "hdf5: " + std::to_string(message.size()) + "-byte message holds no superblock");
   H5Handle file(open_image(message), H5Fclose);
   if (!file.valid()) {
     const std::string why = hdf5_error_text();

@@ -27,7 +27,7 @@ struct Hdf5Chunk {
   uint64_t leading_index = 0;  ///< element offset along dimension 0 (names the chunk in messages)
   uint32_t filter_mask = 0;    ///< bit i set: filter i was skipped for this chunk
   std::span<const std::byte> raw;
-  bool stored = true;          ///< false: never written (reading it is a kMalformed reject)
+  bool stored = true;  ///< false: never written (reading it is a kMalformed reject)
 };
 
 struct Hdf5Dataset {
@@ -37,19 +37,19 @@ struct Hdf5Dataset {
   std::vector<uint64_t> shape;
   std::vector<uint64_t> chunk_shape;  ///< empty when not chunked
   std::vector<Hdf5Filter> filters;
-  bool has_chunks = false;            ///< every position of the chunk grid is listed in `chunks`
-  std::vector<Hdf5Chunk> chunks;      ///< has_chunks: the chunk grid in C order (lclstreamer: chunk k = row k)
+  bool has_chunks = false;                ///< every position of the chunk grid is listed in `chunks`
+  std::vector<Hdf5Chunk> chunks;          ///< has_chunks: the chunk grid in C order (lclstreamer: chunk k = row k)
   std::span<const std::byte> contiguous;  ///< contiguous layout: the raw data in the message
   bool has_contiguous = false;
   /// Values libhdf5 can read without touching raw storage in the image: compact (in the object
   /// header) or never-written contiguous data (fill values). Nothing else is ever H5Dread.
   bool libhdf5_may_read = false;
-  std::vector<std::byte> whole;       ///< read by libhdf5 (little-endian) when `libhdf5_may_read`
+  std::vector<std::byte> whole;  ///< read by libhdf5 (little-endian) when `libhdf5_may_read`
   bool has_whole = false;
-  std::string whole_error;            ///< why the values are not readable (no whole read is tried then)
+  std::string whole_error;  ///< why the values are not readable (no whole read is tried then)
 
   uint64_t elements() const;
-  uint64_t row_bytes() const;  ///< bytes of one leading index
+  uint64_t row_bytes() const;    ///< bytes of one leading index
   uint64_t chunk_bytes() const;  ///< bytes of one decoded chunk (edge chunks are stored full size)
   /// Chunks along each dimension: ceil(shape / chunk_shape).
   std::vector<uint64_t> chunk_grid() const;

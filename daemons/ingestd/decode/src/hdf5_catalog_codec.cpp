@@ -81,8 +81,8 @@ class Reader {
     const uint64_t offset = get<uint64_t>(), size = get<uint64_t>();
     if (size == 0) return message.subspan(std::min<uint64_t>(offset, message.size()), 0);  // as in process
     if (offset > message.size() || size > message.size() - offset) {
-      fail(RejectReason::kMalformed, "hdf5 parser reply: bytes " + std::to_string(offset) + "+" +
-                                         std::to_string(size) + " outside the message");
+      fail(RejectReason::kMalformed,
+           "hdf5 parser reply: bytes " + std::to_string(offset) + "+" + std::to_string(size) + " outside the message");
     }
     return message.subspan(offset, size);
   }
@@ -130,7 +130,8 @@ Hdf5Dataset get_dataset(Reader& r, Bytes message) {
   const auto dtype = r.get<uint8_t>();
   const bool big = r.get<uint8_t>() != 0;
   if (typed) {
-    if (dtype < static_cast<uint8_t>(shm::DType::kU8) || dtype > static_cast<uint8_t>(shm::DType::kF64)) fail(RejectReason::kMalformed, "hdf5 parser reply: dtype");
+    if (dtype < static_cast<uint8_t>(shm::DType::kU8) || dtype > static_cast<uint8_t>(shm::DType::kF64))
+      fail(RejectReason::kMalformed, "hdf5 parser reply: dtype");
     d.dtype = WireDType{static_cast<shm::DType>(dtype), big};
   }
   d.type_text = r.text();

@@ -15,14 +15,13 @@ namespace {
 /// [first, first + rows) into dst, whose shape is (rows,) + shape[1:].
 /// `run_dim`: from run_dim + 1 on every chunk spans the whole extent, so each run is contiguous
 /// in both the chunk and dst: the chunk's extent along run_dim times the inner extents.
-void scatter(const Hdf5Dataset& ds, const std::vector<uint64_t>& origin, uint64_t first, uint64_t rows,
-             size_t run_dim, const std::byte* src, std::byte* dst) {
+void scatter(const Hdf5Dataset& ds, const std::vector<uint64_t>& origin, uint64_t first, uint64_t rows, size_t run_dim,
+             const std::byte* src, std::byte* dst) {
   const auto& shape = ds.shape;
   const auto& chunk = ds.chunk_shape;
   const size_t rank = shape.size();
   const uint64_t elem = ds.dtype->size();
-  std::vector<uint64_t> src_stride(rank, 1), dst_stride(rank, 1), extent(rank), src_start(rank, 0),
-      dst_start(rank);
+  std::vector<uint64_t> src_stride(rank, 1), dst_stride(rank, 1), extent(rank), src_start(rank, 0), dst_start(rank);
   for (size_t d = rank - 1; d > 0; --d) {
     src_stride[d - 1] = src_stride[d] * chunk[d];
     dst_stride[d - 1] = dst_stride[d] * shape[d];
@@ -52,8 +51,7 @@ void scatter(const Hdf5Dataset& ds, const std::vector<uint64_t>& origin, uint64_
 
 }  // namespace
 
-void read_chunked_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std::byte* dst,
-                       DecodeScratch& scratch) {
+void read_chunked_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std::byte* dst, DecodeScratch& scratch) {
   if (rows == 0 || ds.chunks.empty()) return;
   const auto& shape = ds.shape;
   const auto& chunk = ds.chunk_shape;
@@ -70,8 +68,8 @@ void read_chunked_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std
     for (uint64_t j = 0; j < per_row_of_grid; ++j) {
       const Hdf5Chunk& c = ds.chunks[g0 * per_row_of_grid + j];
       if (!c.stored) {
-        fail(RejectReason::kMalformed, ds.path + ": chunk at element " + std::to_string(c.leading_index) +
-                                           " of dimension 0 is not stored");
+        fail(RejectReason::kMalformed,
+             ds.path + ": chunk at element " + std::to_string(c.leading_index) + " of dimension 0 is not stored");
       }
       origin[0] = g0 * chunk[0];
       for (uint64_t rest = j, d = rank - 1; d > 0; --d) {

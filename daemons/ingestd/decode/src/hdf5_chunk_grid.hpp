@@ -13,7 +13,6 @@ namespace peaknet::ingest {
 
 /// Rows [first, first + rows) along dimension 0 of `ds` (has_chunks) into dst, C order, stored byte
 /// order. Throws DecodeError (kDecompression / kUnsupportedFilter) naming the dataset and chunk.
-void read_chunked_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std::byte* dst,
-                       DecodeScratch& scratch);
+void read_chunked_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std::byte* dst, DecodeScratch& scratch);
 
 }  // namespace peaknet::ingest

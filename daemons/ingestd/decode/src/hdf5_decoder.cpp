@@ -69,8 +69,8 @@ void read_rows(const Hdf5Dataset& ds, uint64_t first, uint64_t rows, std::byte* 
   } else if (ds.has_chunks) {
     read_chunked_rows(ds, first, rows, dst, scratch);
   } else {
-    fail(RejectReason::kUnsupportedFilter, ds.path + ": layout not readable" +
-                                               (ds.whole_error.empty() ? "" : ": " + ds.whole_error));
+    fail(RejectReason::kUnsupportedFilter,
+         ds.path + ": layout not readable" + (ds.whole_error.empty() ? "" : ": " + ds.whole_error));
   }
 }
 
@@ -88,7 +88,8 @@ AuxArray read_all(const Hdf5Dataset& ds, const DecoderOptions& opt, DecodeScratc
   a.bytes.resize(bytes);
   if (bytes > 0) {
     const uint64_t rows = ds.shape.empty() ? 1 : ds.shape[0];
-    if (ds.shape.empty() && !ds.has_whole && !ds.has_contiguous) fail(RejectReason::kMalformed, ds.path + ": scalar not readable");
+    if (ds.shape.empty() && !ds.has_whole && !ds.has_contiguous)
+      fail(RejectReason::kMalformed, ds.path + ": scalar not readable");
     if (ds.shape.empty()) std::memcpy(a.bytes.data(), ds.has_whole ? ds.whole.data() : ds.contiguous.data(), bytes);
     else read_rows(ds, 0, rows, a.bytes.data(), scratch);
   }
@@ -126,8 +127,8 @@ void decode_hdf5(Bytes message, DecodeCall& call) {
   }
   const Hdf5Dataset& det = *sel.detector;
   if (!det.dtype) fail(RejectReason::kUnsupportedDtype, det.path + ": " + det.type_text);
-  BatchPlan plan = plan_batch(det.path, *det.dtype, det.shape,
-                              read_optional(sel.original_shape, opt, call.scratch), true, opt);
+  BatchPlan plan =
+      plan_batch(det.path, *det.dtype, det.shape, read_optional(sel.original_shape, opt, call.scratch), true, opt);
   check_filters_supported(det);
   plan.timestamp = read_optional(sel.timestamp, opt, call.scratch);
   plan.wavelength = read_optional(sel.wavelength, opt, call.scratch);
@@ -136,11 +137,12 @@ void decode_hdf5(Bytes message, DecodeCall& call) {
   const uint64_t rows_per_event = det.shape[0] / plan.events;
   const uint64_t bytes = plan.event_bytes();
   for (uint32_t i = 0; i < plan.events; ++i) {
-    emit_event(call.sink, event_meta(plan, i, opt), bytes, det.dtype->big_endian && !det.has_whole,
-               [&](std::byte* dst) {
-                 if (dst) read_rows(det, i * rows_per_event, rows_per_event, dst, call.scratch);
-               },
-               call.result);
+    emit_event(
+        call.sink, event_meta(plan, i, opt), bytes, det.dtype->big_endian && !det.has_whole,
+        [&](std::byte* dst) {
+          if (dst) read_rows(det, i * rows_per_event, rows_per_event, dst, call.scratch);
+        },
+        call.result);
   }
 }
 

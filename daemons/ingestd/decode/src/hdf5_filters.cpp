@@ -13,8 +13,7 @@ namespace {
 constexpr int kDeflate = 1, kShuffle = 2, kFletcher32 = 3, kBitshuffle = 32008, kZfp = 32013;
 
 bool known(int id) {
-  return id == kDeflate || id == kShuffle || id == kFletcher32 || id == kBitshuffle ||
-         (id == kZfp && zfp_available());
+  return id == kDeflate || id == kShuffle || id == kFletcher32 || id == kBitshuffle || (id == kZfp && zfp_available());
 }
 
 BitshuffleCodec bitshuffle_codec(const Hdf5Filter& f, const std::string& path) {
@@ -82,8 +81,8 @@ void decode_hdf5_chunk(const Hdf5Dataset& ds, const Hdf5Chunk& chunk, uint64_t e
       }
       case kBitshuffle: {
         const size_t e = f.cd_values.size() > 2 && f.cd_values[2] ? f.cd_values[2] : elem;
-        bitshuffle_decode_hdf5_chunk(cur, bitshuffle_codec(f, ds.path), e, expected, out, s.block,
-                                     s.zstd.get(), what.c_str());
+        bitshuffle_decode_hdf5_chunk(cur, bitshuffle_codec(f, ds.path), e, expected, out, s.block, s.zstd.get(),
+                                     what.c_str());
         break;
       }
       case kZfp:
@@ -96,8 +95,8 @@ void decode_hdf5_chunk(const Hdf5Dataset& ds, const Hdf5Chunk& chunk, uint64_t e
   }
   if (cur.data() != dst) {  // no active filter (or only a checksum): raw chunk
     if (cur.size() != expected) {
-      fail(RejectReason::kDecompression, what + ": raw chunk of " + std::to_string(cur.size()) +
-                                             " bytes, expected " + std::to_string(expected));
+      fail(RejectReason::kDecompression,
+           what + ": raw chunk of " + std::to_string(cur.size()) + " bytes, expected " + std::to_string(expected));
     }
     std::memcpy(dst, cur.data(), expected);
   }

@@ -22,7 +22,7 @@ void check_filters_supported(const Hdf5Dataset& ds);
 std::optional<std::span<const std::byte>> raw_chunk_values(const Hdf5Dataset& ds, const Hdf5Chunk& chunk);
 
 /// Decodes one stored chunk to exactly `expected_bytes` at `dst` (stored byte order).
-void decode_hdf5_chunk(const Hdf5Dataset& ds, const Hdf5Chunk& chunk, uint64_t expected_bytes,
-                       std::byte* dst, DecodeScratch& scratch);
+void decode_hdf5_chunk(const Hdf5Dataset& ds, const Hdf5Chunk& chunk, uint64_t expected_bytes, std::byte* dst,
+                       DecodeScratch& scratch);
 
 }  // namespace peaknet::ingest

@@ -53,7 +53,8 @@ ReadStatus read_until(int fd, void* data, size_t n, std::chrono::steady_clock::t
   while (n > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     pollfd pfd{fd, POLLIN, 0};
-    const int ready = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30))) : 0;
+    const int ready =
+        left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30))) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) return ReadStatus::kTimedOut;
     const ssize_t r = ::read(fd, p, n);
@@ -71,7 +72,8 @@ void close_fd_range(unsigned first, unsigned last) {
   if (::syscall(SYS_close_range, first, last, 0) == 0) return;
 #endif
   rlimit lim{};
-  const unsigned top = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? static_cast<unsigned>(lim.rlim_cur) : 65536u;
+  const unsigned top =
+      ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? static_cast<unsigned>(lim.rlim_cur) : 65536u;
   for (unsigned fd = first; fd <= last && fd < top; ++fd) ::close(static_cast<int>(fd));
 }
 
@@ -209,8 +211,7 @@ void Hdf5ParserProcess::stop_child() {
   socket_.reset();
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
   }
   pid_ = -1;
 }

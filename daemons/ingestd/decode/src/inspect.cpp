@@ -27,26 +27,32 @@ nlohmann::json describe_arrays(WireFormat format, Bytes message, const DecoderOp
   DecodeScratch scratch;
   std::vector<AuxArray> arrays;
   switch (format) {
-    case WireFormat::kNpz: arrays = npz_all_arrays(message, options, scratch); break;
-    case WireFormat::kHdf5: arrays = hdf5_all_arrays(message, options, scratch); break;
-    case WireFormat::kSimplonCbor: arrays = simplon_all_arrays(message, options, session); break;
-    case WireFormat::kFastBinary: arrays = fastbinary_all_arrays(message, options); break;
-    case WireFormat::kUnknown: break;
+    case WireFormat::kNpz:
+      arrays = npz_all_arrays(message, options, scratch);
+      break;
+    case WireFormat::kHdf5:
+      arrays = hdf5_all_arrays(message, options, scratch);
+      break;
+    case WireFormat::kSimplonCbor:
+      arrays = simplon_all_arrays(message, options, session);
+      break;
+    case WireFormat::kFastBinary:
+      arrays = fastbinary_all_arrays(message, options);
+      break;
+    case WireFormat::kUnknown:
+      break;
   }
   nlohmann::json out = nlohmann::json::array();
   for (const AuxArray& a : arrays) {
-    out.push_back({{"name", a.name},
-                   {"dtype", numpy_descr(a.dtype.dtype)},
-                   {"shape", a.shape},
-                   {"sha256", sha256_hex(a.bytes)}});
+    out.push_back(
+        {{"name", a.name}, {"dtype", numpy_descr(a.dtype.dtype)}, {"shape", a.shape}, {"sha256", sha256_hex(a.bytes)}});
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<nlohmann::json> inspect_files(const std::vector<std::string>& paths,
-                                          const DecoderOptions& options) {
+std::vector<nlohmann::json> inspect_files(const std::vector<std::string>& paths, const DecoderOptions& options) {
   auto session = std::make_shared<SimplonSession>(options);
   Decoder decoder(options, session);
   std::vector<std::vector<std::byte>> messages(paths.size());

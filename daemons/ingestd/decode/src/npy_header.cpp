@@ -54,7 +54,8 @@ uint64_t NpyHeader::data_bytes() const {
 
 uint64_t npy_prefix_bytes(Bytes first, const std::string& name) {
   Bytes magic = sub_span(first, 0, 8, (name + " .npy magic").c_str());
-  if (std::memcmp(magic.data(), "\x93NUMPY", 6) != 0) fail(RejectReason::kMalformed, name + ": not a .npy array (bad magic)");
+  if (std::memcmp(magic.data(), "\x93NUMPY", 6) != 0)
+    fail(RejectReason::kMalformed, name + ": not a .npy array (bad magic)");
   const auto major = std::to_integer<uint8_t>(magic[6]);
   if (major == 1) return 10;
   if (major == 2 || major == 3) return 12;
@@ -63,7 +64,8 @@ uint64_t npy_prefix_bytes(Bytes first, const std::string& name) {
 
 uint64_t npy_header_total_bytes(Bytes prefix, const std::string& name) {
   const uint64_t p = npy_prefix_bytes(prefix, name);
-  const uint64_t dict = p == 10 ? load_le<uint16_t>(prefix, 8, name.c_str()) : load_le<uint32_t>(prefix, 8, name.c_str());
+  const uint64_t dict =
+      p == 10 ? load_le<uint16_t>(prefix, 8, name.c_str()) : load_le<uint32_t>(prefix, 8, name.c_str());
   if (dict > kMaxDict) fail(RejectReason::kMalformed, name + ": .npy header of " + std::to_string(dict) + " bytes");
   return p + dict;
 }
@@ -89,7 +91,8 @@ NpyHeader parse_npy_header(Bytes header, const std::string& name) {
   if (fortran != "False") fail(RejectReason::kMalformed, name + ": fortran_order is " + std::string(fortran));
 
   std::string_view shape = dict_value(dict, "shape", name);
-  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') fail(RejectReason::kMalformed, name + ": shape " + std::string(shape));
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')')
+    fail(RejectReason::kMalformed, name + ": shape " + std::string(shape));
   shape = shape.substr(1, shape.size() - 2);
   while (!(shape = trim(shape)).empty()) {
     uint64_t v = 0;

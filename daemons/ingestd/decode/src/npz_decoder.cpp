@@ -32,9 +32,8 @@ OpenedArray open_array(const ZipMember& z, const DecoderOptions& opt, DecodeScra
   OpenedArray a;
   a.name = key_of(z);
   if (z.uncompressed_size > opt.max_decoded_bytes + kMaxHeader) {
-    fail(RejectReason::kOverSizeLimit, "npz member " + z.name + " declares " +
-                                           std::to_string(z.uncompressed_size) + " bytes, limit " +
-                                           std::to_string(opt.max_decoded_bytes));
+    fail(RejectReason::kOverSizeLimit, "npz member " + z.name + " declares " + std::to_string(z.uncompressed_size) +
+                                           " bytes, limit " + std::to_string(opt.max_decoded_bytes));
   }
   if (z.method == 0) {
     a.header = parse_npy_header(z.data, a.name);
@@ -58,8 +57,8 @@ OpenedArray open_array(const ZipMember& z, const DecoderOptions& opt, DecodeScra
   }
   if (a.header.header_bytes + data != z.uncompressed_size) {
     fail(RejectReason::kMalformed, "npz array " + a.name + ": .npy header says " +
-                                       std::to_string(a.header.header_bytes + data) +
-                                       " bytes, zip member holds " + std::to_string(z.uncompressed_size));
+                                       std::to_string(a.header.header_bytes + data) + " bytes, zip member holds " +
+                                       std::to_string(z.uncompressed_size));
   }
   if (!a.deflated) a.stored = z.data.subspan(a.header.header_bytes, data);
   return a;
@@ -127,8 +126,7 @@ struct DetectorChoice {
 
 /// The configured detector member; without it (and with the default key) the one lclstreamer
 /// "<detector>.image" pair. Rejects as missing_field naming the keys, or every pair when several.
-DetectorChoice choose_detector(const std::vector<ZipMember>& members, const DecoderOptions& opt,
-                               DecodeResult& result) {
+DetectorChoice choose_detector(const std::vector<ZipMember>& members, const DecoderOptions& opt, DecodeResult& result) {
   if (const ZipMember* det = find_member(members, opt.npz_detector_key)) return {det, opt.npz_original_shape_key};
   const bool key_configured = opt.npz_detector_key != DecoderOptions{}.npz_detector_key;
   const std::vector<std::string> pairs = key_configured ? std::vector<std::string>{} : detector_image_pairs(members);
@@ -174,10 +172,13 @@ void decode_npz(Bytes message, DecodeCall& call) {
   Inflater& inf = *call.scratch.inflater;
   for (uint32_t i = 0; i < plan.events; ++i) {
     const EventMeta meta = event_meta(plan, i, opt);
-    const bool ok = emit_event(call.sink, meta, bytes, a.header.dtype.big_endian, [&](std::byte* dst) {
-      if (a.deflated) inf.read(dst, bytes);
-      else if (dst) std::memcpy(dst, a.stored.data() + uint64_t{i} * bytes, bytes);
-    }, call.result);
+    const bool ok = emit_event(
+        call.sink, meta, bytes, a.header.dtype.big_endian,
+        [&](std::byte* dst) {
+          if (a.deflated) inf.read(dst, bytes);
+          else if (dst) std::memcpy(dst, a.stored.data() + uint64_t{i} * bytes, bytes);
+        },
+        call.result);
     if (!ok && a.deflated) {  // the stream is broken: nothing after this event can be decoded
       call.result.events_rejected += plan.events - i - 1;
       return;

@@ -47,7 +47,8 @@ std::string text_field(const CborValue& map, std::initializer_list<const char*> 
     if (required) fail(RejectReason::kMissingField, std::string("simplon: no '") + *keys.begin() + "' in " + what);
     return {};
   }
-  if (v->type != CborValue::Type::kText) fail(RejectReason::kMalformed, std::string("simplon: '") + *keys.begin() + "' of " + what + " is not text");
+  if (v->type != CborValue::Type::kText)
+    fail(RejectReason::kMalformed, std::string("simplon: '") + *keys.begin() + "' of " + what + " is not text");
   return std::string(v->text());
 }
 
@@ -64,11 +65,13 @@ std::vector<uint64_t> parse_shape(std::string_view s, const char* what) {
   while (!s.empty()) {
     uint64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || v == 0) fail(RejectReason::kBadShape, std::string("simplon: bad ") + what + " '" + std::string(s) + "'");
+    if (ec != std::errc() || v == 0)
+      fail(RejectReason::kBadShape, std::string("simplon: bad ") + what + " '" + std::string(s) + "'");
     shape.push_back(v);
     s.remove_prefix(static_cast<size_t>(p - s.data()));
     if (!s.empty()) {
-      if (s.front() != 'x' && s.front() != 'X' && s.front() != ',') fail(RejectReason::kBadShape, std::string("simplon: bad ") + what);
+      if (s.front() != 'x' && s.front() != 'X' && s.front() != ',')
+        fail(RejectReason::kBadShape, std::string("simplon: bad ") + what);
       s.remove_prefix(1);
     }
     if (shape.size() > 8) fail(RejectReason::kBadShape, std::string("simplon: ") + what + " has too many dimensions");
@@ -98,13 +101,15 @@ void decode_payload(const CborValue& data, const std::vector<uint64_t>& shape, W
                     std::vector<std::byte>& block, const char* what) {
   uint64_t n = 1;
   for (uint64_t d : shape) n = checked_mul(n, d, what);
-  bitshuffle_decode(data.bytes, {BitshuffleCodec::kLz4, dtype.size(), kSimplonBlockElems}, n, dst, block, nullptr, what);
+  bitshuffle_decode(data.bytes, {BitshuffleCodec::kLz4, dtype.size(), kSimplonBlockElems}, n, dst, block, nullptr,
+                    what);
 }
 
 const CborValue& payload_field(const CborValue& map, const char* key) {
   const CborValue* v = map.get(key);
   if (!v) fail(RejectReason::kMissingField, std::string("simplon: image has no '") + key + "'");
-  if (v->type != CborValue::Type::kBytes) fail(RejectReason::kMalformed, std::string("simplon: '") + key + "' is not a byte string");
+  if (v->type != CborValue::Type::kBytes)
+    fail(RejectReason::kMalformed, std::string("simplon: '") + key + "' is not a byte string");
   return *v;
 }
 
@@ -149,15 +154,18 @@ void decode_image(const CborValue& map, const SimplonFrameContext& ctx, DecodeCa
   } else if (shape.size() == 3) {
     plan.channels = static_cast<uint32_t>(shape[0]);
   } else {
-    fail(RejectReason::kBadShape, "simplon: frame shape must be HxW or CxHxW, got " + std::to_string(shape.size()) + " dimensions");
+    fail(RejectReason::kBadShape,
+         "simplon: frame shape must be HxW or CxHxW, got " + std::to_string(shape.size()) + " dimensions");
   }
   if (shape[shape.size() - 2] > (1u << 24) || shape.back() > (1u << 24) || plan.channels > (1u << 16)) {
     fail(RejectReason::kBadShape, "simplon: frame dimension out of range");
   }
   plan.height = static_cast<uint32_t>(shape[shape.size() - 2]);
   plan.width = static_cast<uint32_t>(shape.back());
-  const uint64_t bytes = checked_mul(checked_mul(plan.channels, plan.height, "simplon"), uint64_t{plan.width} * dtype.size(), "simplon");
-  if (bytes > call.options.max_decoded_bytes) fail(RejectReason::kOverSizeLimit, "simplon: frame of " + std::to_string(bytes) + " bytes");
+  const uint64_t bytes =
+      checked_mul(checked_mul(plan.channels, plan.height, "simplon"), uint64_t{plan.width} * dtype.size(), "simplon");
+  if (bytes > call.options.max_decoded_bytes)
+    fail(RejectReason::kOverSizeLimit, "simplon: frame of " + std::to_string(bytes) + " bytes");
   EventMeta meta = event_meta(plan, 0, call.options);
   set_timestamp(map.get("timestamp"), meta);
   if (const CborValue* w = map.get("photon_wavelength"); w && w->is_number() && w->as_double() > 0) {
@@ -172,9 +180,12 @@ void decode_image(const CborValue& map, const SimplonFrameContext& ctx, DecodeCa
     }
   }
   const CborValue& data = payload_field(map, "compressed_data");
-  emit_event(call.sink, meta, bytes, dtype.big_endian, [&](std::byte* dst) {
-    if (dst) decode_payload(data, shape, dtype, dst, call.scratch.block, "simplon compressed_data");
-  }, call.result);
+  emit_event(
+      call.sink, meta, bytes, dtype.big_endian,
+      [&](std::byte* dst) {
+        if (dst) decode_payload(data, shape, dtype, dst, call.scratch.block, "simplon compressed_data");
+      },
+      call.result);
 }
 
 }  // namespace
@@ -241,7 +252,8 @@ std::vector<AuxArray> simplon_all_arrays(Bytes message, const DecoderOptions& op
     a.shape = std::move(shape);
     uint64_t n = dtype.size();
     for (uint64_t d : a.shape) n = checked_mul(n, d, key);
-    if (n > options.max_decoded_bytes) fail(RejectReason::kOverSizeLimit, std::string("simplon: ") + key + " too large");
+    if (n > options.max_decoded_bytes)
+      fail(RejectReason::kOverSizeLimit, std::string("simplon: ") + key + " too large");
     a.bytes.resize(n);
     decode_payload(payload_field(root, key), a.shape, dtype, a.bytes.data(), block, key);
     if (dtype.big_endian) byteswap_inplace(a.bytes.data(), a.count(), dtype.size());

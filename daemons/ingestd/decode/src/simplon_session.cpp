@@ -48,8 +48,7 @@ uint32_t SimplonSession::hold(std::span<const std::byte> message, const std::str
   std::lock_guard lock(mutex_);
   uint32_t evicted = 0;
   if (max_messages_ == 0 || message.size() > max_bytes_) return 1;  // cannot hold at all
-  while (!held_.empty() &&
-         (held_.size() + 1 > max_messages_ || held_bytes_ + message.size() > max_bytes_)) {
+  while (!held_.empty() && (held_.size() + 1 > max_messages_ || held_bytes_ + message.size() > max_bytes_)) {
     held_bytes_ -= held_.front().bytes.size();
     held_.pop_front();
     ++evicted;

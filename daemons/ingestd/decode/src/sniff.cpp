@@ -7,19 +7,22 @@ namespace peaknet::ingest {
 
 const char* to_string(WireFormat format) noexcept {
   switch (format) {
-    case WireFormat::kUnknown: return "unknown";
-    case WireFormat::kNpz: return "npz";
-    case WireFormat::kHdf5: return "hdf5";
-    case WireFormat::kSimplonCbor: return "simplon-cbor";
-    case WireFormat::kFastBinary: return "fastbinary";
+    case WireFormat::kUnknown:
+      return "unknown";
+    case WireFormat::kNpz:
+      return "npz";
+    case WireFormat::kHdf5:
+      return "hdf5";
+    case WireFormat::kSimplonCbor:
+      return "simplon-cbor";
+    case WireFormat::kFastBinary:
+      return "fastbinary";
   }
   return "unknown";
 }
 
 WireFormat sniff(std::span<const std::byte> m) noexcept {
-  auto starts_with = [&](const char* magic, size_t n) {
-    return m.size() >= n && std::memcmp(m.data(), magic, n) == 0;
-  };
+  auto starts_with = [&](const char* magic, size_t n) { return m.size() >= n && std::memcmp(m.data(), magic, n) == 0; };
   if (starts_with("\x89HDF\r\n\x1a\n", 8)) return WireFormat::kHdf5;
   if (starts_with("PK\x03\x04", 4) || starts_with("PK\x05\x06", 4)) return WireFormat::kNpz;
   if (starts_with("YAPN", 4)) return WireFormat::kFastBinary;

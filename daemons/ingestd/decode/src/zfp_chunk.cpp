@@ -28,11 +28,16 @@ struct ZfpState {
 
 zfp_type zfp_type_of(shm::DType t) {
   switch (t) {
-    case shm::DType::kI32: return zfp_type_int32;
-    case shm::DType::kI64: return zfp_type_int64;
-    case shm::DType::kF32: return zfp_type_float;
-    case shm::DType::kF64: return zfp_type_double;
-    default: return zfp_type_none;
+    case shm::DType::kI32:
+      return zfp_type_int32;
+    case shm::DType::kI64:
+      return zfp_type_int64;
+    case shm::DType::kF32:
+      return zfp_type_float;
+    case shm::DType::kF64:
+      return zfp_type_double;
+    default:
+      return zfp_type_none;
   }
 }
 }  // namespace
@@ -68,8 +73,8 @@ void zfp_decode_chunk(std::span<const std::byte> chunk, const std::vector<unsign
   }
   const size_t n = zfp_field_size(z.field, nullptr);
   if (n == 0 || n * dtype.size() != expected_bytes) {
-    fail(RejectReason::kDecompression, what + ": zfp header holds " + std::to_string(n) +
-                                           " values, chunk needs " + std::to_string(expected_bytes / dtype.size()));
+    fail(RejectReason::kDecompression, what + ": zfp header holds " + std::to_string(n) + " values, chunk needs " +
+                                           std::to_string(expected_bytes / dtype.size()));
   }
   z.data = stream_open(scratch.data(), scratch.size());
   zfp_stream_set_bit_stream(z.stream, z.data);
@@ -82,8 +87,8 @@ void zfp_decode_chunk(std::span<const std::byte> chunk, const std::vector<unsign
 }
 #else
 bool zfp_available() { return false; }
-void zfp_decode_chunk(std::span<const std::byte>, const std::vector<unsigned>&, WireDType, uint64_t,
-                      std::byte*, std::vector<std::byte>&, const std::string& what) {
+void zfp_decode_chunk(std::span<const std::byte>, const std::vector<unsigned>&, WireDType, uint64_t, std::byte*,
+                      std::vector<std::byte>&, const std::string& what) {
   fail(RejectReason::kUnsupportedFilter, what + ": built without libzfp");
 }
 #endif

@@ -11,8 +11,8 @@
 namespace peaknet::ingest {
 
 bool zfp_available();
-void zfp_decode_chunk(std::span<const std::byte> chunk, const std::vector<unsigned>& cd_values,
-                      WireDType dtype, uint64_t expected_bytes, std::byte* dst,
-                      std::vector<std::byte>& scratch, const std::string& what);
+void zfp_decode_chunk(std::span<const std::byte> chunk, const std::vector<unsigned>& cd_values, WireDType dtype,
+                      uint64_t expected_bytes, std::byte* dst, std::vector<std::byte>& scratch,
+                      const std::string& what);
 
 }  // namespace peaknet::ingest

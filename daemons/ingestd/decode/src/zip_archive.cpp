@@ -14,7 +14,9 @@ constexpr uint32_t kLocalSig = 0x04034b50;
 constexpr uint32_t k32 = 0xFFFFFFFFu;
 
 uint64_t find_eocd(Bytes m) {
-  if (m.size() < 22) fail(RejectReason::kTruncated, "npz: no end-of-central-directory record (message of " + std::to_string(m.size()) + " bytes)");
+  if (m.size() < 22)
+    fail(RejectReason::kTruncated,
+         "npz: no end-of-central-directory record (message of " + std::to_string(m.size()) + " bytes)");
   const uint64_t lowest = m.size() > 22 + 65535 ? m.size() - 22 - 65535 : 0;
   for (uint64_t pos = m.size() - 22 + 1; pos-- > lowest;) {
     if (load_le<uint32_t>(m, pos, "npz eocd") == kEocdSig) return pos;
@@ -55,17 +57,20 @@ std::vector<ZipMember> read_zip_directory(Bytes m) {
   if ((entries == 0xFFFF || cd_size == k32 || cd_offset == k32) && eocd >= 20 &&
       load_le<uint32_t>(m, eocd - 20, "zip64 locator") == kZip64LocatorSig) {
     const uint64_t z = load_le<uint64_t>(m, eocd - 20 + 8, "zip64 locator");
-    if (load_le<uint32_t>(m, z, "zip64 eocd") != kZip64EocdSig) fail(RejectReason::kMalformed, "npz: bad zip64 end-of-central-directory");
+    if (load_le<uint32_t>(m, z, "zip64 eocd") != kZip64EocdSig)
+      fail(RejectReason::kMalformed, "npz: bad zip64 end-of-central-directory");
     entries = load_le<uint64_t>(m, z + 32, "zip64 eocd");
     cd_size = load_le<uint64_t>(m, z + 40, "zip64 eocd");
     cd_offset = load_le<uint64_t>(m, z + 48, "zip64 eocd");
   }
   Bytes cd = sub_span(m, cd_offset, cd_size, "npz central directory");
-  if (entries > cd.size() / 46) fail(RejectReason::kMalformed, "npz: central directory claims " + std::to_string(entries) + " entries");
+  if (entries > cd.size() / 46)
+    fail(RejectReason::kMalformed, "npz: central directory claims " + std::to_string(entries) + " entries");
   std::vector<ZipMember> members;
   uint64_t pos = 0;
   for (uint64_t e = 0; e < entries; ++e) {
-    if (load_le<uint32_t>(cd, pos, "npz central header") != kCentralSig) fail(RejectReason::kMalformed, "npz: bad central directory header " + std::to_string(e));
+    if (load_le<uint32_t>(cd, pos, "npz central header") != kCentralSig)
+      fail(RejectReason::kMalformed, "npz: bad central directory header " + std::to_string(e));
     ZipMember z;
     const uint16_t flags = load_le<uint16_t>(cd, pos + 8, "npz central header");
     z.method = load_le<uint16_t>(cd, pos + 10, "npz central header");
@@ -78,13 +83,15 @@ std::vector<ZipMember> read_zip_directory(Bytes m) {
     uint64_t local = load_le<uint32_t>(cd, pos + 42, "npz central header");
     Bytes name = sub_span(cd, pos + 46, name_len, "npz member name");
     z.name.assign(reinterpret_cast<const char*>(name.data()), name.size());
-    apply_zip64_extra(sub_span(cd, pos + 46 + name_len, extra_len, "npz extra"), z.uncompressed_size,
-                      z.compressed_size, &local);
+    apply_zip64_extra(sub_span(cd, pos + 46 + name_len, extra_len, "npz extra"), z.uncompressed_size, z.compressed_size,
+                      &local);
     pos += 46ull + name_len + extra_len + comment_len;
     if (flags & 1u) fail(RejectReason::kUnsupportedFilter, "npz member " + z.name + " is encrypted");
-    if (z.method != 0 && z.method != 8) fail(RejectReason::kUnsupportedFilter, "npz member " + z.name + " uses zip method " + std::to_string(z.method));
+    if (z.method != 0 && z.method != 8)
+      fail(RejectReason::kUnsupportedFilter, "npz member " + z.name + " uses zip method " + std::to_string(z.method));
     // Local header: its extra may differ from the central one (zip64 on every member).
-    if (load_le<uint32_t>(m, local, "npz local header") != kLocalSig) fail(RejectReason::kMalformed, "npz member " + z.name + ": bad local header");
+    if (load_le<uint32_t>(m, local, "npz local header") != kLocalSig)
+      fail(RejectReason::kMalformed, "npz member " + z.name + ": bad local header");
     const uint16_t lname = load_le<uint16_t>(m, local + 26, "npz local header");
     const uint16_t lextra = load_le<uint16_t>(m, local + 28, "npz local header");
     if (z.compressed_size == k32 || z.uncompressed_size == k32) {
@@ -94,7 +101,8 @@ std::vector<ZipMember> read_zip_directory(Bytes m) {
       if (z.compressed_size == k32) z.compressed_size = lc;
       if (z.uncompressed_size == k32) z.uncompressed_size = lu;
     }
-    if (z.method == 0 && z.compressed_size != z.uncompressed_size) fail(RejectReason::kMalformed, "npz member " + z.name + ": stored sizes differ");
+    if (z.method == 0 && z.compressed_size != z.uncompressed_size)
+      fail(RejectReason::kMalformed, "npz member " + z.name + ": stored sizes differ");
     z.data = sub_span(m, local + 30 + lname + lextra, z.compressed_size, ("npz member " + z.name).c_str());
     members.push_back(std::move(z));
   }

@@ -51,18 +51,18 @@ class IngestCounters {
   /// lost: {events, messages}. Call once, before receiving, when no other instance is running.
   std::pair<uint64_t, uint64_t> settle_dead_instance();
 
-  std::atomic<uint64_t>& messages_received;   ///< all sources
+  std::atomic<uint64_t>& messages_received;  ///< all sources
   std::atomic<uint64_t>& bytes_received;
   std::atomic<uint64_t>& messages_decoded;
   std::atomic<uint64_t>& messages_rejected;
-  std::atomic<uint64_t>& messages_skipped;    ///< valid container without a detector image
-  std::atomic<uint64_t>& messages_held;       ///< Simplon images parked until their start message
-  std::atomic<uint64_t>& messages_discarded;  ///< received while stopping, never decoded
+  std::atomic<uint64_t>& messages_skipped;        ///< valid container without a detector image
+  std::atomic<uint64_t>& messages_held;           ///< Simplon images parked until their start message
+  std::atomic<uint64_t>& messages_discarded;      ///< received while stopping, never decoded
   std::atomic<uint64_t>& messages_lost_in_crash;  ///< received by a dead instance, never decoded (events unknown)
-  std::atomic<uint64_t>& end_of_stream_seen;  ///< Simplon stop/end messages
+  std::atomic<uint64_t>& end_of_stream_seen;      ///< Simplon stop/end messages
   std::atomic<uint64_t>& events_received;
   std::atomic<uint64_t>& events_enqueued;
-  std::atomic<uint64_t>& events_rejected;     ///< lost inside a message the decoder rejected
+  std::atomic<uint64_t>& events_rejected;  ///< lost inside a message the decoder rejected
   std::atomic<uint64_t>& payload_bytes_published;
   std::atomic<uint64_t>& decode_ns;           ///< total decoder time (all threads)
   std::atomic<uint64_t>& q1_blocked_ns;       ///< decode threads waiting for a Q1 slot
@@ -74,16 +74,16 @@ class IngestCounters {
   std::atomic<uint64_t>& held_bytes;
   std::atomic<uint64_t>& held_messages_max;  ///< highest since this instance started
   std::atomic<uint64_t>& held_bytes_max;
-  std::atomic<uint64_t>& peers_connected;     ///< gauge, all endpoints
-  std::atomic<uint64_t>& peer_connects;       ///< connections accepted/made, all endpoints
+  std::atomic<uint64_t>& peers_connected;  ///< gauge, all endpoints
+  std::atomic<uint64_t>& peer_connects;    ///< connections accepted/made, all endpoints
   std::atomic<uint64_t>& peer_disconnects;
-  std::atomic<uint64_t>& running;             ///< gauge: 1 while receiving
-  std::atomic<uint64_t>& hdf5_lock_held_ns;   ///< gauge: this process's total time holding libhdf5's lock
-  std::atomic<uint64_t>& hdf5_lock_wait_ns;   ///< gauge: ... and waiting for it (decode threads contending)
+  std::atomic<uint64_t>& running;               ///< gauge: 1 while receiving
+  std::atomic<uint64_t>& hdf5_lock_held_ns;     ///< gauge: this process's total time holding libhdf5's lock
+  std::atomic<uint64_t>& hdf5_lock_wait_ns;     ///< gauge: ... and waiting for it (decode threads contending)
   std::atomic<uint64_t>& q1_slot_bytes_needed;  ///< gauge: largest Q1 slot an event dropped as slot_too_small needed
-  std::atomic<uint64_t>& stalls;              ///< stall episodes (common::ProgressMonitor)
-  std::atomic<uint64_t>& stalled;             ///< gauge: 1 while a stall is going on
-  ProducerLedger producers;                   ///< per-producer sequence numbers (optional on the wire)
+  std::atomic<uint64_t>& stalls;                ///< stall episodes (common::ProgressMonitor)
+  std::atomic<uint64_t>& stalled;               ///< gauge: 1 while a stall is going on
+  ProducerLedger producers;                     ///< per-producer sequence numbers (optional on the wire)
 
   std::atomic<uint64_t>& reject(ingest::RejectReason reason) { return *rejects_[static_cast<size_t>(reason)]; }
   std::atomic<uint64_t>& dropped(EventDropReason reason) { return *drops_[static_cast<size_t>(reason)]; }

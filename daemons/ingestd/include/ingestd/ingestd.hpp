@@ -81,7 +81,7 @@ class Ingestd {
   void end_run(EndReason reason);
   /// Latest steady ns with input or pending work (`now` while any message or frame is pending).
   uint64_t last_activity_steady_ns(uint64_t now) const;
-  void hold(uint64_t bytes);    ///< a message taken off a socket: in the held gauges until decoded
+  void hold(uint64_t bytes);  ///< a message taken off a socket: in the held gauges until decoded
   void unhold(uint64_t bytes);
   void begin_pending();
   void end_pending();

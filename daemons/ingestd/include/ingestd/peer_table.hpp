@@ -15,10 +15,10 @@
 namespace peaknet::ingestd {
 
 struct PeerRecord {
-  std::string address;          ///< "ip:port" of the producer's end (or the Peer-Address / "fd N")
+  std::string address;  ///< "ip:port" of the producer's end (or the Peer-Address / "fd N")
   int fd = -1;
-  uint64_t connected_ns = 0;    ///< realtime; 0 when first seen through a message
-  uint64_t disconnected_ns = 0; ///< realtime; 0 while connected
+  uint64_t connected_ns = 0;     ///< realtime; 0 when first seen through a message
+  uint64_t disconnected_ns = 0;  ///< realtime; 0 while connected
   uint64_t messages = 0, bytes = 0;
 };
 

@@ -32,11 +32,11 @@ class ProducerLedger {
   const Entry* entry(uint64_t producer_id);
 
   shm::CounterBlock& block_;
-  std::atomic<uint64_t>& seq_events_;       ///< events that carried a sequence number
-  std::atomic<uint64_t>& seq_expected_;     ///< sum over producers of next_seq (this node's view)
-  std::atomic<uint64_t>& seq_producers_;    ///< gauge: producers tracked
-  std::atomic<uint64_t>& seq_untracked_;    ///< events of producers beyond kMaxProducers
-  std::mutex mutex_;                        ///< guards the map (entries are stable once made)
+  std::atomic<uint64_t>& seq_events_;     ///< events that carried a sequence number
+  std::atomic<uint64_t>& seq_expected_;   ///< sum over producers of next_seq (this node's view)
+  std::atomic<uint64_t>& seq_producers_;  ///< gauge: producers tracked
+  std::atomic<uint64_t>& seq_untracked_;  ///< events of producers beyond kMaxProducers
+  std::mutex mutex_;                      ///< guards the map (entries are stable once made)
   std::unordered_map<uint64_t, Entry> entries_;
 };
 

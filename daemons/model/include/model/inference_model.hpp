@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "model/peaknet_config.hpp"
 
@@ -23,12 +23,12 @@ std::string to_string(Precision precision);
 torch::ScalarType compute_dtype(Precision precision);
 
 struct ModelSpec {
-  nlohmann::json config;            // PeakNetConfig keys (native); may be empty for torchscript
-  std::string weights;              // .safetensors | torch.save state_dict (.pt/.pth) | TorchScript file
-  std::string backend = "native";   // "native" | "torchscript"
-  bool random_init = false;         // only for benchmarks/demos: no weights file is read
-  uint64_t seed = 0;                // random_init seed
-  bool fused_kernels = false;       // native: fused CUDA kernels (PeakNet::set_fused_kernels)
+  nlohmann::json config;           // PeakNetConfig keys (native); may be empty for torchscript
+  std::string weights;             // .safetensors | torch.save state_dict (.pt/.pth) | TorchScript file
+  std::string backend = "native";  // "native" | "torchscript"
+  bool random_init = false;        // only for benchmarks/demos: no weights file is read
+  uint64_t seed = 0;               // random_init seed
+  bool fused_kernels = false;      // native: fused CUDA kernels (PeakNet::set_fused_kernels)
 };
 
 class InferenceModel {

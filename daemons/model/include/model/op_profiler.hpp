@@ -82,10 +82,8 @@ inline double tensor_bytes(const torch::Tensor& t) {
 inline void op_lap(const char* op_class, const torch::Tensor& in, const torch::Tensor& out) {
   if (OpProfiler* p = active_op_profiler()) p->lap(op_class, tensor_bytes(in) + tensor_bytes(out));
 }
-inline void op_lap(const char* op_class, const torch::Tensor& in1, const torch::Tensor& in2,
-                   const torch::Tensor& out) {
-  if (OpProfiler* p = active_op_profiler())
-    p->lap(op_class, tensor_bytes(in1) + tensor_bytes(in2) + tensor_bytes(out));
+inline void op_lap(const char* op_class, const torch::Tensor& in1, const torch::Tensor& in2, const torch::Tensor& out) {
+  if (OpProfiler* p = active_op_profiler()) p->lap(op_class, tensor_bytes(in1) + tensor_bytes(in2) + tensor_bytes(out));
 }
 
 }  // namespace peaknet::model

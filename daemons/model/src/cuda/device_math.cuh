@@ -19,9 +19,13 @@ __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162f
 template <class T>
 __device__ __forceinline__ T from_float(float v);
 template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 /// v as a bf16 tensor would store it.
 __device__ __forceinline__ float round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
@@ -81,8 +85,7 @@ template <class Out, int V>
 __device__ __forceinline__ void store_pack(Out* p, const float* v) {
   if constexpr (sizeof(Out) == 4) {
 #pragma unroll
-    for (int k = 0; k < V; k += 4)
-      *reinterpret_cast<float4*>(p + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
+    for (int k = 0; k < V; k += 4) *reinterpret_cast<float4*>(p + k) = make_float4(v[k], v[k + 1], v[k + 2], v[k + 3]);
   } else {
     struct alignas(sizeof(Out) * V) Packed {
       Out v[V];
@@ -103,8 +106,8 @@ __device__ __forceinline__ float round_as(float v) {
 /// torch's bilinear source index (upsample_bilinear2d, align_corners=False): src = ratio*(dst+0.5) - 0.5
 /// with ratio = 1/scale_factor, clamped at 0; the second neighbour clamps at the edge.
 struct BilinearTap {
-  int i0, i1;               // the two source indices
-  float lambda0, lambda1;   // their weights (1 - frac, frac)
+  int i0, i1;              // the two source indices
+  float lambda0, lambda1;  // their weights (1 - frac, frac)
 };
 __device__ __forceinline__ BilinearTap bilinear_tap(int dst, float ratio, int in_size) {
   float src = ratio * (static_cast<float>(dst) + 0.5f) - 0.5f;

@@ -23,8 +23,8 @@ constexpr int kTaps = 7;
 // in registers across the passes with their LayerNorm weights (loaded once per block); wider C loops.
 // Either way the sums run in the same order.
 template <int kTh, int kTw, int kWarps, int kMaxPerLane, class Out>
-__device__ __forceinline__ void layernorm_tile(const __nv_bfloat16* conv_tile, int oy0, int ox0, int height,
-                                               int width, int channels, const float* __restrict__ ln_weight,
+__device__ __forceinline__ void layernorm_tile(const __nv_bfloat16* conv_tile, int oy0, int ox0, int height, int width,
+                                               int channels, const float* __restrict__ ln_weight,
                                                const float* __restrict__ ln_bias, float eps, Out* __restrict__ y) {
   const int lane = threadIdx.x % 32;
   const float inv_c = 1.0f / static_cast<float>(channels);
@@ -126,11 +126,11 @@ template <class In, class Out, int kSubY, int kSubX, int kChunk, int kMaxChannel
 __global__ void __launch_bounds__(StagedTile<kSubY, kSubX, kChunk, kMaxChannels>::kThreads)
     dwconv7_layernorm_staged_kernel(const In* __restrict__ x, const float* __restrict__ weight,
                                     const __nv_bfloat16* __restrict__ bias, const float* __restrict__ ln_weight,
-                                    const float* __restrict__ ln_bias, float eps, int height, int width,
-                                    int channels, Out* __restrict__ y) {
+                                    const float* __restrict__ ln_bias, float eps, int height, int width, int channels,
+                                    Out* __restrict__ y) {
   using Tile = StagedTile<kSubY, kSubX, kChunk, kMaxChannels>;
   extern __shared__ __align__(16) unsigned char shared_raw[];
-  auto* halo = reinterpret_cast<__nv_bfloat16*>(shared_raw);                        // [hy][hx][kChunk]
+  auto* halo = reinterpret_cast<__nv_bfloat16*>(shared_raw);                          // [hy][hx][kChunk]
   auto* conv_tile = reinterpret_cast<__nv_bfloat16*>(shared_raw + Tile::kHaloBytes);  // [pixel][channels]
   const int tiles_w = (width + Tile::kTw - 1) / Tile::kTw;
   const int ox0 = static_cast<int>(blockIdx.x % tiles_w) * Tile::kTw;
@@ -208,17 +208,16 @@ __global__ void __launch_bounds__(StagedTile<kSubY, kSubX, kChunk, kMaxChannels>
       for (int ox = 0; ox < 8; ++ox)
         if (active)
           conv_tile[((sy * 4 + oy) * Tile::kTw + sx * 8 + ox) * channels + c] =
-            __float2bfloat16_rn(round_bf16(acc[oy][ox]) + b);
+              __float2bfloat16_rn(round_bf16(acc[oy][ox]) + b);
     __syncthreads();  // the next chunk overwrites the halo; the LayerNorm reads every chunk's outputs
   }
-  layernorm_tile<Tile::kTh, Tile::kTw, Tile::kThreads / 32, Tile::kMaxPerLane>(conv_tile, oy0, ox0, height, width, channels,
-                                                                      ln_weight, ln_bias, eps, y + image);
+  layernorm_tile<Tile::kTh, Tile::kTw, Tile::kThreads / 32, Tile::kMaxPerLane>(
+      conv_tile, oy0, ox0, height, width, channels, ln_weight, ln_bias, eps, y + image);
 }
 
 template <class In, class Out, int kSubY, int kSubX, int kChunk, int kMaxChannels, bool kQuadLoads>
-cudaError_t launch_staged(const In* x, const float* weight, const __nv_bfloat16* bias,
-                          const float* ln_weight, const float* ln_bias, float eps, const DwconvLayerNormShape& s,
-                          Out* y, cudaStream_t stream) {
+cudaError_t launch_staged(const In* x, const float* weight, const __nv_bfloat16* bias, const float* ln_weight,
+                          const float* ln_bias, float eps, const DwconvLayerNormShape& s, Out* y, cudaStream_t stream) {
   using Tile = StagedTile<kSubY, kSubX, kChunk, kMaxChannels>;
   const auto kernel = dwconv7_layernorm_staged_kernel<In, Out, kSubY, kSubX, kChunk, kMaxChannels, kQuadLoads>;
   const size_t shared = Tile::shared_bytes(s.channels);
@@ -229,9 +228,8 @@ cudaError_t launch_staged(const In* x, const float* weight, const __nv_bfloat16*
   }
   const int64_t tiles = ((s.height + Tile::kTh - 1) / Tile::kTh) * ((s.width + Tile::kTw - 1) / Tile::kTw);
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(s.batch));
-  kernel<<<grid, Tile::kThreads, shared, stream>>>(x, weight, bias, ln_weight, ln_bias, eps,
-                                                   static_cast<int>(s.height), static_cast<int>(s.width),
-                                                   static_cast<int>(s.channels), y);
+  kernel<<<grid, Tile::kThreads, shared, stream>>>(x, weight, bias, ln_weight, ln_bias, eps, static_cast<int>(s.height),
+                                                   static_cast<int>(s.width), static_cast<int>(s.channels), y);
   return cudaGetLastError();
 }
 
@@ -239,8 +237,7 @@ cudaError_t launch_staged(const In* x, const float* weight, const __nv_bfloat16*
 /// blocks per SM: 8x16 pixels up to 192 channels, 8x8 up to 384, 4x8 beyond (halo of 32, 64, 128 channels).
 template <class In, class Out>
 cudaError_t launch_typed(const void* x, const void* weight, const void* bias, const float* ln_weight,
-                         const float* ln_bias, float eps, const DwconvLayerNormShape& s, void* y,
-                         cudaStream_t stream) {
+                         const float* ln_bias, float eps, const DwconvLayerNormShape& s, void* y, cudaStream_t stream) {
   const auto* xi = static_cast<const In*>(x);
   const auto* wi = static_cast<const float*>(weight);
   const auto* bi = static_cast<const __nv_bfloat16*>(bias);
@@ -254,16 +251,15 @@ cudaError_t launch_typed(const void* x, const void* weight, const void* bias, co
     if (s.channels <= 384)
       return launch_staged<In, Out, 2, 1, 64, 384, kQuad>(xi, wi, bi, ln_weight, ln_bias, eps, s, yo, stream);
     return launch_staged<In, Out, 1, 1, 128, kDwconvLayerNormMaxChannels, kQuad>(xi, wi, bi, ln_weight, ln_bias, eps, s,
-                                                                               yo, stream);
+                                                                                 yo, stream);
   };
   if (s.channels % 4 == 0 && aligned16(x)) return launch(std::true_type{});
   return launch(std::false_type{});
 }
 
 template <class In>
-cudaError_t launch_to(const void* x, const void* weight, const void* bias, const float* ln_weight,
-                      const float* ln_bias, float eps, const DwconvLayerNormShape& s, void* y, ElementType y_type,
-                      cudaStream_t stream) {
+cudaError_t launch_to(const void* x, const void* weight, const void* bias, const float* ln_weight, const float* ln_bias,
+                      float eps, const DwconvLayerNormShape& s, void* y, ElementType y_type, cudaStream_t stream) {
   if (y_type == ElementType::kFloat32)
     return launch_typed<In, float>(x, weight, bias, ln_weight, ln_bias, eps, s, y, stream);
   return launch_typed<In, __nv_bfloat16>(x, weight, bias, ln_weight, ln_bias, eps, s, y, stream);

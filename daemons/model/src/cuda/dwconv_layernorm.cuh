@@ -18,7 +18,8 @@ struct DwconvLayerNormShape {
 constexpr int64_t kDwconvLayerNormMaxChannels = 2048;
 
 /// x: (N,H,W,C) of x_type (cast to bf16 first: the conv's input cast); weight: 49*C fp32 holding the bf16 weights,
-/// tap-major (the (C,1,7,7) depthwise kernel transposed to (7,7,C)); bias: C bf16 or null; ln_weight/ln_bias: C fp32. Computes
+/// tap-major (the (C,1,7,7) depthwise kernel transposed to (7,7,C)); bias: C bf16 or null; ln_weight/ln_bias: C fp32.
+/// Computes
 ///   conv = bf16(bf16(sum_k w*x) + bias)   (zero padding 3; cuDNN's output then the bias add)
 ///   y    = (conv - mean_c) * rsqrt(var_c + eps) * ln_weight + ln_bias   in fp32,
 /// stored as y_type in (N,H,W,C).

@@ -34,7 +34,8 @@ bool fused_bifpn_fusion_supports(const std::vector<torch::Tensor>& same, const t
   for (const auto& t : same)
     if (!channels_last_map(t, ref) || t.sizes() != ref.sizes()) return false;
   if (!channels_last_map(other, ref) || other.size(0) != ref.size(0) || other.size(1) != ref.size(1)) return false;
-  if (scaled_size(other.size(2), scale_factor) != ref.size(2) || scaled_size(other.size(3), scale_factor) != ref.size(3))
+  if (scaled_size(other.size(2), scale_factor) != ref.size(2) ||
+      scaled_size(other.size(3), scale_factor) != ref.size(3))
     return false;
   return depthwise_weight.defined() && depthwise_weight.device() == ref.device() &&
          depthwise_weight.numel() == ref.size(1) &&
@@ -74,15 +75,15 @@ torch::Tensor fused_bifpn_fusion(const std::vector<torch::Tensor>& same, const t
   args.depthwise = dw.data_ptr();
   args.out_type = cuda::element_type(dw.scalar_type(), kOp, "depthwise_weight");
   const c10::cuda::CUDAGuard device_guard(ref.device());
-  torch::Tensor y = torch::empty(ref.sizes(), ref.options().dtype(dw.scalar_type()).memory_format(
-                                                  at::MemoryFormat::ChannelsLast));
+  torch::Tensor y =
+      torch::empty(ref.sizes(), ref.options().dtype(dw.scalar_type()).memory_format(at::MemoryFormat::ChannelsLast));
   args.y = y.data_ptr();
   cuda::check_launch(cuda::launch_bifpn_fusion(args, cuda::current_stream()), kOp);
   return y;
 }
 #else
-torch::Tensor fused_bifpn_fusion(const std::vector<torch::Tensor>&, const torch::Tensor&, double,
-                                 const torch::Tensor&, double, const torch::Tensor&) {
+torch::Tensor fused_bifpn_fusion(const std::vector<torch::Tensor>&, const torch::Tensor&, double, const torch::Tensor&,
+                                 double, const torch::Tensor&) {
   throw std::invalid_argument(std::string(kOp) + ": this build has no CUDA LibTorch (fused kernels unavailable)");
 }
 #endif

@@ -46,18 +46,18 @@ torch::Tensor fused_dwconv7_layernorm(const torch::Tensor& x, const torch::Tenso
   // (C,1,7,7) -> tap-major (49, C): a warp's channels read one contiguous run per tap; fp32 (exact) so the
   // kernel loads them straight into registers.
   const torch::Tensor taps = conv_weight.reshape({c, 49}).t().to(torch::kFloat).contiguous();
-  const torch::Tensor bias =
-      conv_bias.defined() ? cuda::per_channel(conv_bias, c, torch::kBFloat16, x.device(), kOp, "conv_bias")
-                          : torch::Tensor();
+  const torch::Tensor bias = conv_bias.defined()
+                                 ? cuda::per_channel(conv_bias, c, torch::kBFloat16, x.device(), kOp, "conv_bias")
+                                 : torch::Tensor();
   const torch::Tensor g = cuda::per_channel(ln_weight, c, torch::kFloat, x.device(), kOp, "ln_weight");
   const torch::Tensor b = cuda::per_channel(ln_bias, c, torch::kFloat, x.device(), kOp, "ln_bias");
   const c10::cuda::CUDAGuard device_guard(x.device());
   torch::Tensor y = torch::empty({n, h, w, c}, x.options().dtype(out_dtype));
-  cuda::check_launch(cuda::launch_dwconv7_layernorm(x.data_ptr(), x_type, taps.data_ptr(),
-                                                    bias.defined() ? bias.data_ptr() : nullptr,
-                                                    g.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(eps),
-                                                    {n, h, w, c}, y.data_ptr(), y_type, cuda::current_stream()),
-                     kOp);
+  cuda::check_launch(
+      cuda::launch_dwconv7_layernorm(x.data_ptr(), x_type, taps.data_ptr(), bias.defined() ? bias.data_ptr() : nullptr,
+                                     g.data_ptr<float>(), b.data_ptr<float>(), static_cast<float>(eps), {n, h, w, c},
+                                     y.data_ptr(), y_type, cuda::current_stream()),
+      kOp);
   return y;
 }
 #else

@@ -73,10 +73,10 @@ torch::Tensor fused_gelu_grn(const torch::Tensor& x, const torch::Tensor& gamma,
   const bool store_gelu = overwrite_x && apply_gelu && cuda::grn_statistics_stores_gelu(x.data_ptr(), in_type, shape);
   const torch::Tensor scale = grn_factor(x, in_type, apply_gelu, store_gelu ? x.data_ptr() : nullptr, eps, kOp);
   torch::Tensor y = torch::empty(x.sizes(), x.options().dtype(out_dtype));
-  cuda::check_launch(cuda::launch_grn_apply(x.data_ptr(), in_type, apply_gelu && !store_gelu, shape,
-                                            scale.data_ptr<float>(), g.data_ptr<float>(), b.data_ptr<float>(),
-                                            y.data_ptr(), out_type, cuda::current_stream()),
-                     kOp);
+  cuda::check_launch(
+      cuda::launch_grn_apply(x.data_ptr(), in_type, apply_gelu && !store_gelu, shape, scale.data_ptr<float>(),
+                             g.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), out_type, cuda::current_stream()),
+      kOp);
   return y;
 }
 

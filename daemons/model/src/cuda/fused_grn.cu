@@ -165,8 +165,8 @@ int apply_blocks(int64_t groups) {
 }
 
 template <class T, class Out, bool kGelu>
-void apply_typed(const void* x, const GrnShape& s, const float* scale, const float* gamma, const float* beta,
-                 void* y, cudaStream_t stream) {
+void apply_typed(const void* x, const GrnShape& s, const float* scale, const float* gamma, const float* beta, void* y,
+                 cudaStream_t stream) {
   const int64_t total = s.batch * s.pixels * s.channels;
   const auto* in = static_cast<const T*>(x);
   auto* out = static_cast<Out*>(y);
@@ -192,8 +192,8 @@ void apply_to(const void* x, const GrnShape& s, const float* scale, const float*
 int64_t grn_stat_chunks(const GrnShape& shape, ElementType type) {
   constexpr int64_t kTargetBlocks = 132 * 8;  // a few waves on an H200 (132 SMs)
   constexpr int64_t kMinRowsPerChunk = 64;
-  const bool vector = type == ElementType::kBFloat16 ? vector_statistics<__nv_bfloat16>(shape)
-                                                      : vector_statistics<float>(shape);
+  const bool vector =
+      type == ElementType::kBFloat16 ? vector_statistics<__nv_bfloat16>(shape) : vector_statistics<float>(shape);
   const int64_t channel_tiles = vector ? 1 : (shape.channels + kStatChannels - 1) / kStatChannels;
   const int64_t wanted = (kTargetBlocks + channel_tiles * shape.batch - 1) / (channel_tiles * shape.batch);
   const int64_t most = std::max<int64_t>(1, shape.pixels / kMinRowsPerChunk);
@@ -224,14 +224,12 @@ bool grn_statistics_stores_gelu(const void* x, ElementType type, const GrnShape&
 cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
                                   int64_t chunks, float* partials, cudaStream_t stream, void* gelu_out) {
   // chunks must come from grn_stat_chunks(shape, type): it sizes the grid for the variant chosen here.
-  if (gelu_out != nullptr && (!apply_gelu || !grn_statistics_stores_gelu(x, type, shape) ||
-                              !aligned16(gelu_out)))
+  if (gelu_out != nullptr && (!apply_gelu || !grn_statistics_stores_gelu(x, type, shape) || !aligned16(gelu_out)))
     return cudaErrorInvalidValue;
   if (grn_statistics_stores_gelu(x, type, shape)) {
     if (type == ElementType::kBFloat16)
       launch_vector_statistics<__nv_bfloat16>(x, apply_gelu, shape, chunks, partials, gelu_out, stream);
-    else
-      launch_vector_statistics<float>(x, apply_gelu, shape, chunks, partials, gelu_out, stream);
+    else launch_vector_statistics<float>(x, apply_gelu, shape, chunks, partials, gelu_out, stream);
     return cudaGetLastError();
   }
   const dim3 block(kStatChannels, kStatRows);
@@ -253,14 +251,14 @@ cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_ge
 
 cudaError_t launch_grn_scale(const float* partials, const GrnShape& shape, int64_t chunks, double eps, float* scale,
                              cudaStream_t stream) {
-  grn_scale_kernel<<<static_cast<unsigned>(shape.batch), kScaleThreads, 0, stream>>>(
-      partials, shape.channels, chunks, static_cast<float>(eps), scale);
+  grn_scale_kernel<<<static_cast<unsigned>(shape.batch), kScaleThreads, 0, stream>>>(partials, shape.channels, chunks,
+                                                                                     static_cast<float>(eps), scale);
   return cudaGetLastError();
 }
 
 cudaError_t launch_grn_apply(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
-                             const float* scale, const float* gamma, const float* beta, void* y,
-                             ElementType out_type, cudaStream_t stream) {
+                             const float* scale, const float* gamma, const float* beta, void* y, ElementType out_type,
+                             cudaStream_t stream) {
   if (type == ElementType::kFloat32) {
     apply_gelu ? apply_to<float, true>(x, shape, scale, gamma, beta, y, out_type, stream)
                : apply_to<float, false>(x, shape, scale, gamma, beta, y, out_type, stream);

@@ -27,13 +27,13 @@ cudaError_t launch_grn_statistics(const void* x, ElementType type, bool apply_ge
 bool grn_statistics_stores_gelu(const void* x, ElementType type, const GrnShape& shape);
 
 /// Pass 2: scale[n][c] = Gx / (mean_c Gx + eps), Gx = sqrt(sum over chunks of partials).
-cudaError_t launch_grn_scale(const float* partials, const GrnShape& shape, int64_t chunks, double eps,
-                             float* scale, cudaStream_t stream);
+cudaError_t launch_grn_scale(const float* partials, const GrnShape& shape, int64_t chunks, double eps, float* scale,
+                             cudaStream_t stream);
 
 /// Pass 3: y = gamma*(v*scale) + beta + v, evaluated in fp32 in that order (one rounding per op, as the
 /// unfused torch ops), then stored as out_type. gamma/beta are fp32 (C).
 cudaError_t launch_grn_apply(const void* x, ElementType type, bool apply_gelu, const GrnShape& shape,
-                             const float* scale, const float* gamma, const float* beta, void* y,
-                             ElementType out_type, cudaStream_t stream);
+                             const float* scale, const float* gamma, const float* beta, void* y, ElementType out_type,
+                             cudaStream_t stream);
 
 }  // namespace peaknet::model::cuda

@@ -22,8 +22,8 @@ bool fused_group_norm_supports(const torch::Tensor& x, int64_t groups) {
   if (x.scalar_type() != torch::kFloat && x.scalar_type() != torch::kBFloat16) return false;
   const auto type = cuda::element_type(x.scalar_type(), kOp, "x");
   const int64_t c = x.size(1), vector = cuda::group_norm_vector(type);
-  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && c % groups == 0 && c % vector == 0 &&
-         c / vector <= 256 && x.size(0) <= 65535 && reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 == 0;
+  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && c % groups == 0 && c % vector == 0 && c / vector <= 256 &&
+         x.size(0) <= 65535 && reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 == 0;
 #else
   (void)x;
   (void)groups;
@@ -51,18 +51,20 @@ torch::Tensor fused_group_norm(const torch::Tensor& x, int64_t groups, const tor
   const torch::Tensor partials = torch::empty({2, shape.batch, chunks, c}, f32);
   const torch::Tensor mean_rstd = torch::empty({shape.batch, groups, 2}, f32);
   torch::Tensor y = torch::empty(x.sizes(), x.options().dtype(out_dtype).memory_format(at::MemoryFormat::ChannelsLast));
-  cuda::check_launch(cuda::launch_group_norm_statistics(x.data_ptr(), type, shape, chunks, partials.data_ptr<float>(),
-                                                        stream), kOp);
+  cuda::check_launch(
+      cuda::launch_group_norm_statistics(x.data_ptr(), type, shape, chunks, partials.data_ptr<float>(), stream), kOp);
   cuda::check_launch(cuda::launch_group_norm_finalize(partials.data_ptr<float>(), shape, chunks, eps,
-                                                      mean_rstd.data_ptr<float>(), stream), kOp);
-  cuda::check_launch(cuda::launch_group_norm_apply(x.data_ptr(), type, shape, mean_rstd.data_ptr<float>(),
-                                                   g.data_ptr<float>(), b.data_ptr<float>(), gelu, y.data_ptr(), y_type,
-                                                   stream), kOp);
+                                                      mean_rstd.data_ptr<float>(), stream),
+                     kOp);
+  cuda::check_launch(
+      cuda::launch_group_norm_apply(x.data_ptr(), type, shape, mean_rstd.data_ptr<float>(), g.data_ptr<float>(),
+                                    b.data_ptr<float>(), gelu, y.data_ptr(), y_type, stream),
+      kOp);
   return y;
 }
 #else
-torch::Tensor fused_group_norm(const torch::Tensor&, int64_t, const torch::Tensor&, const torch::Tensor&, double,
-                               bool, torch::ScalarType) {
+torch::Tensor fused_group_norm(const torch::Tensor&, int64_t, const torch::Tensor&, const torch::Tensor&, double, bool,
+                               torch::ScalarType) {
   throw std::invalid_argument(std::string(kOp) + ": this build has no CUDA LibTorch (fused kernels unavailable)");
 }
 #endif

@@ -53,13 +53,13 @@ torch::Tensor fused_head_sum_segmask(const torch::Tensor& finest, const std::vec
   torch::Tensor logits = torch::empty({finest.size(0), k, finest.size(2), finest.size(3)}, options);
   const float* maps[kMaxCoarse] = {};
   for (size_t i = 0; i < coarse.size(); ++i) maps[i] = coarse[i].data_ptr<float>();
-  const cuda::HeadSumSegmaskShape shape{finest.size(0), finest.size(2),           finest.size(3),
-                                        finest.size(1), static_cast<int>(coarse.size()), static_cast<int>(k)};
+  const cuda::HeadSumSegmaskShape shape{
+      finest.size(0),     finest.size(2), finest.size(3), finest.size(1), static_cast<int>(coarse.size()),
+      static_cast<int>(k)};
   const auto* bias_ptr = b.defined() ? reinterpret_cast<const __nv_bfloat16*>(b.data_ptr()) : nullptr;
-  cuda::check_launch(cuda::launch_head_sum_segmask(finest.data_ptr<float>(), maps, shape,
-                                                   reinterpret_cast<const __nv_bfloat16*>(w.data_ptr()), bias_ptr,
-                                                   reinterpret_cast<__nv_bfloat16*>(logits.data_ptr()),
-                                                   cuda::current_stream()),
+  cuda::check_launch(cuda::launch_head_sum_segmask(
+                         finest.data_ptr<float>(), maps, shape, reinterpret_cast<const __nv_bfloat16*>(w.data_ptr()),
+                         bias_ptr, reinterpret_cast<__nv_bfloat16*>(logits.data_ptr()), cuda::current_stream()),
                      kOp);
   return logits;
 }

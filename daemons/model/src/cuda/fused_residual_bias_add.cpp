@@ -16,9 +16,7 @@ namespace peaknet::model {
 namespace {
 constexpr const char* kOp = "fused_residual_bias_add";
 
-bool aligned_channels_last(const torch::Tensor& t) {
-  return aligned_channels_last_cuda(t) && float_or_bf16(t);
-}
+bool aligned_channels_last(const torch::Tensor& t) { return aligned_channels_last_cuda(t) && float_or_bf16(t); }
 }  // namespace
 
 bool fused_residual_bias_add_supports(const torch::Tensor& residual, const torch::Tensor& x,
@@ -40,8 +38,8 @@ torch::Tensor fused_residual_bias_add(const torch::Tensor& residual, const torch
   const c10::cuda::CUDAGuard device_guard(residual.device());
   const torch::ScalarType out_dtype = at::result_type(residual, x);
   const torch::Tensor b = bias.reshape({residual.size(1)}).contiguous();
-  torch::Tensor y = torch::empty(residual.sizes(), residual.options().dtype(out_dtype).memory_format(
-                                                       at::MemoryFormat::ChannelsLast));
+  torch::Tensor y =
+      torch::empty(residual.sizes(), residual.options().dtype(out_dtype).memory_format(at::MemoryFormat::ChannelsLast));
   cuda::check_launch(
       cuda::launch_residual_bias_add(residual.data_ptr(), cuda::element_type(residual.scalar_type(), kOp, "residual"),
                                      x.data_ptr(), cuda::element_type(x.scalar_type(), kOp, "x"), b.data_ptr<float>(),

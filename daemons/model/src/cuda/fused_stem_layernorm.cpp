@@ -38,9 +38,10 @@ torch::Tensor fused_stem_conv4x4_layernorm(const torch::Tensor& x, const torch::
                                            const torch::Tensor& conv_bias, const torch::Tensor& ln_weight,
                                            const torch::Tensor& ln_bias, double eps) {
   if (!fused_stem_layernorm_supports(x, conv_weight))
-    throw std::invalid_argument(std::string(kOp) +
-                                ": x must be a contiguous (N,1,H,W) float32/bfloat16 CUDA tensor with H, W multiples of "
-                                "4 and conv_weight a (C,1,4,4) bfloat16 tensor on its device, C <= 128");
+    throw std::invalid_argument(
+        std::string(kOp) +
+        ": x must be a contiguous (N,1,H,W) float32/bfloat16 CUDA tensor with H, W multiples of "
+        "4 and conv_weight a (C,1,4,4) bfloat16 tensor on its device, C <= 128");
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3), c = conv_weight.size(0);
   const torch::Tensor weight = conv_weight.reshape({c * 16}).to(torch::kFloat).contiguous();  // exact
   const torch::Tensor bias =
@@ -51,8 +52,8 @@ torch::Tensor fused_stem_conv4x4_layernorm(const torch::Tensor& x, const torch::
   const torch::Tensor b = cuda::per_channel(ln_bias, c, torch::kFloat, x.device(), kOp, "ln_bias");
   const c10::cuda::CUDAGuard device_guard(x.device());
   // (N, H/4, W/4, C) memory viewed as NCHW channels_last: what the unfused LayerNorm hands stage 0.
-  torch::Tensor y = torch::empty({n, c, h / 4, w / 4}, x.options().dtype(torch::kFloat).memory_format(
-                                                             at::MemoryFormat::ChannelsLast));
+  torch::Tensor y = torch::empty({n, c, h / 4, w / 4},
+                                 x.options().dtype(torch::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
   cuda::check_launch(cuda::launch_stem_conv4x4_layernorm(
                          x.data_ptr(), cuda::element_type(x.scalar_type(), kOp, "x"), weight.data_ptr<float>(),
                          bias.defined() ? bias.data_ptr<float>() : nullptr, g.data_ptr<float>(), b.data_ptr<float>(),

@@ -138,10 +138,8 @@ void apply_typed(const void* x, const GroupNormShape& s, const float* mr, const 
   const int64_t row_blocks = (s.pixels + block.y - 1) / block.y;
   const int64_t wanted = (132 * 16 + s.batch - 1) / s.batch;  // ~16 resident blocks per SM in all
   const dim3 grid(static_cast<unsigned>(std::clamp<int64_t>(row_blocks, 1, wanted)), static_cast<unsigned>(s.batch));
-  if (gelu)
-    apply_rows_kernel<T, Out, true><<<grid, block, 0, stream>>>(in, s.pixels, c, g, mr, gamma, beta, out);
-  else
-    apply_rows_kernel<T, Out, false><<<grid, block, 0, stream>>>(in, s.pixels, c, g, mr, gamma, beta, out);
+  if (gelu) apply_rows_kernel<T, Out, true><<<grid, block, 0, stream>>>(in, s.pixels, c, g, mr, gamma, beta, out);
+  else apply_rows_kernel<T, Out, false><<<grid, block, 0, stream>>>(in, s.pixels, c, g, mr, gamma, beta, out);
 }
 
 template <class T>
@@ -174,8 +172,8 @@ cudaError_t launch_group_norm_statistics(const void* x, ElementType type, const 
         static_cast<const __nv_bfloat16*>(x), s.pixels, c, chunks, partials);
   } else {
     const dim3 block = statistics_block<float>(s.channels);
-    statistics_kernel<float><<<grid, block, 2 * block.y * c * sizeof(float), stream>>>(
-        static_cast<const float*>(x), s.pixels, c, chunks, partials);
+    statistics_kernel<float><<<grid, block, 2 * block.y * c * sizeof(float), stream>>>(static_cast<const float*>(x),
+                                                                                       s.pixels, c, chunks, partials);
   }
   return cudaGetLastError();
 }

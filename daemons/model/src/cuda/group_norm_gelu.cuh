@@ -21,15 +21,15 @@ int64_t group_norm_vector(ElementType type);
 int64_t group_norm_chunks(const GroupNormShape& shape, ElementType type);
 
 /// partials[0][n][chunk][c] = sum of x, partials[1][n][chunk][c] = sum of x^2 over the chunk (fp32).
-cudaError_t launch_group_norm_statistics(const void* x, ElementType type, const GroupNormShape& shape,
-                                         int64_t chunks, float* partials, cudaStream_t stream);
+cudaError_t launch_group_norm_statistics(const void* x, ElementType type, const GroupNormShape& shape, int64_t chunks,
+                                         float* partials, cudaStream_t stream);
 /// mean_rstd[n][g] = {mean, 1/sqrt(var + eps)} of each group (partials combined in fp64).
-cudaError_t launch_group_norm_finalize(const float* partials, const GroupNormShape& shape, int64_t chunks,
-                                       double eps, float* mean_rstd, cudaStream_t stream);
+cudaError_t launch_group_norm_finalize(const float* partials, const GroupNormShape& shape, int64_t chunks, double eps,
+                                       float* mean_rstd, cudaStream_t stream);
 /// y = [GELU]((x - mean) * rstd * gamma[c] + beta[c]) in fp32, stored as y_type. x and y 16-byte aligned,
 /// C / vector <= 256 (as for the statistics), else cudaErrorInvalidValue.
 cudaError_t launch_group_norm_apply(const void* x, ElementType type, const GroupNormShape& shape,
-                                    const float* mean_rstd, const float* gamma, const float* beta, bool gelu,
-                                    void* y, ElementType y_type, cudaStream_t stream);
+                                    const float* mean_rstd, const float* gamma, const float* beta, bool gelu, void* y,
+                                    ElementType y_type, cudaStream_t stream);
 
 }  // namespace peaknet::model::cuda

@@ -42,13 +42,14 @@ __global__ void __launch_bounds__(kThreads)
       for (int b = 0; b < kHeadMaxCoarse; ++b) {  // unrolled: the map pointers stay in registers
         if (b >= coarse_count) break;
         const float4 up = upsample2x_quad(coarse.map[b] + n * in_h * in_w * quads, in_w, quads, q, ty, tx);
-        s = b == 0 ? up : make_float4(__fadd_rn(s.x, up.x), __fadd_rn(s.y, up.y), __fadd_rn(s.z, up.z),
-                                      __fadd_rn(s.w, up.w));
+        s = b == 0
+                ? up
+                : make_float4(__fadd_rn(s.x, up.x), __fadd_rn(s.y, up.y), __fadd_rn(s.z, up.z), __fadd_rn(s.w, up.w));
       }
       const float4 f = finest[p * quads + q];
-      s = coarse_count == 0 ? f
-                            : make_float4(__fadd_rn(s.x, f.x), __fadd_rn(s.y, f.y), __fadd_rn(s.z, f.z),
-                                          __fadd_rn(s.w, f.w));
+      s = coarse_count == 0
+              ? f
+              : make_float4(__fadd_rn(s.x, f.x), __fadd_rn(s.y, f.y), __fadd_rn(s.z, f.z), __fadd_rn(s.w, f.w));
       const float v[4] = {round_bf16(s.x), round_bf16(s.y), round_bf16(s.z), round_bf16(s.w)};  // conv input cast
 #pragma unroll
       for (int k = 0; k < kHeadMaxClasses; ++k) {

@@ -9,8 +9,8 @@
 
 namespace peaknet::model::cuda {
 
-constexpr int kHeadMaxCoarse = 3;    // BiFPN levels 1..3 end in a 2x upsample onto level 0
-constexpr int kHeadMaxClasses = 4;   // logits per pixel kept in registers
+constexpr int kHeadMaxCoarse = 3;   // BiFPN levels 1..3 end in a 2x upsample onto level 0
+constexpr int kHeadMaxClasses = 4;  // logits per pixel kept in registers
 constexpr int kHeadMaxChannels = 1024;
 
 struct HeadSumSegmaskShape {

@@ -54,8 +54,8 @@ template <class In, class Out, int kPerLane>
 cudaError_t launch_typed(const LayerNormRowsArgs& a, cudaStream_t stream) {
   const long long blocks = (a.rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
   layernorm_rows_kernel<In, Out, kPerLane><<<static_cast<unsigned>(blocks), kWarpsPerBlock * 32, 0, stream>>>(
-      static_cast<const In*>(a.x), a.rows, static_cast<int>(a.channels), a.weight, a.bias, a.eps, a.gelu,
-      a.residual, a.residual_type, static_cast<Out*>(a.y));
+      static_cast<const In*>(a.x), a.rows, static_cast<int>(a.channels), a.weight, a.bias, a.eps, a.gelu, a.residual,
+      a.residual_type, static_cast<Out*>(a.y));
   return cudaGetLastError();
 }
 

@@ -20,10 +20,10 @@ struct LayerNormRowsArgs {
   const float* weight = nullptr;  // C fp32
   const float* bias = nullptr;    // C fp32
   float eps = 1e-6f;
-  bool gelu = false;                 // out = GELU(normed) (exact erf form, fp32)
-  const void* residual = nullptr;    // optional (rows, C): out = out + residual (fp32 arithmetic)
+  bool gelu = false;               // out = GELU(normed) (exact erf form, fp32)
+  const void* residual = nullptr;  // optional (rows, C): out = out + residual (fp32 arithmetic)
   ElementType residual_type = ElementType::kFloat32;
-  void* y = nullptr;                 // (rows, C) of y_type
+  void* y = nullptr;  // (rows, C) of y_type
   ElementType y_type = ElementType::kFloat32;
 };
 

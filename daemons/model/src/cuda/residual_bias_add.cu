@@ -49,11 +49,11 @@ using Bf16 = __nv_bfloat16;
 
 }  // namespace
 
-cudaError_t launch_residual_bias_add(const void* residual, ElementType residual_type, const void* x,
-                                     ElementType x_type, const float* bias, const ResidualBiasAddShape& s, void* y,
-                                     ElementType out_type, cudaStream_t stream) {
-  if (s.channels < 4 || s.channels % 4 != 0 || s.elements % s.channels != 0 || !aligned16(residual) ||
-      !aligned16(x) || !aligned16(y) || !aligned16(bias))
+cudaError_t launch_residual_bias_add(const void* residual, ElementType residual_type, const void* x, ElementType x_type,
+                                     const float* bias, const ResidualBiasAddShape& s, void* y, ElementType out_type,
+                                     cudaStream_t stream) {
+  if (s.channels < 4 || s.channels % 4 != 0 || s.elements % s.channels != 0 || !aligned16(residual) || !aligned16(x) ||
+      !aligned16(y) || !aligned16(bias))
     return cudaErrorInvalidValue;
   if (s.elements == 0) return cudaSuccess;
   const auto run = [&](auto launch) {

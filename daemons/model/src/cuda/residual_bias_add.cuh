@@ -17,8 +17,8 @@ struct ResidualBiasAddShape {
 
 /// y = residual + (x + bias[c]) in fp32, stored as out_type. residual/x/y: fp32 or bf16, 16-byte aligned
 /// (else cudaErrorInvalidValue); bias: C fp32 values; C % 4 == 0.
-cudaError_t launch_residual_bias_add(const void* residual, ElementType residual_type, const void* x,
-                                     ElementType x_type, const float* bias, const ResidualBiasAddShape& shape, void* y,
+cudaError_t launch_residual_bias_add(const void* residual, ElementType residual_type, const void* x, ElementType x_type,
+                                     const float* bias, const ResidualBiasAddShape& shape, void* y,
                                      ElementType out_type, cudaStream_t stream);
 
 }  // namespace peaknet::model::cuda

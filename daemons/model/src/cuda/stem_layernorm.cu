@@ -40,8 +40,8 @@ template <class In>
 __global__ void __launch_bounds__(kThreads)
     stem_conv4x4_layernorm_kernel(const In* __restrict__ x, const float* __restrict__ weight,
                                   const float* __restrict__ bias, const float* __restrict__ ln_weight,
-                                  const float* __restrict__ ln_bias, float eps, int height, int width,
-                                  int channels, long long pixels, float* __restrict__ y) {
+                                  const float* __restrict__ ln_bias, float eps, int height, int width, int channels,
+                                  long long pixels, float* __restrict__ y) {
   const int lane = threadIdx.x % 32;
   float w[kPerLane][kTaps], b[kPerLane], g[kPerLane], beta[kPerLane];
 #pragma unroll

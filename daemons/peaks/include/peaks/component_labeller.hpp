@@ -32,8 +32,7 @@ class ComponentLabeller {
   /// Appends the PeakRecords of labels [0, min(limit, num_components)) of the last labelled panel to
   /// `out`, in label order, with intensities from `panel_image` (this panel's h x w pixels; data may
   /// be nullptr) and `panel` as the panel index.
-  void measure(ImageView panel_image, uint32_t panel, uint32_t limit,
-               std::vector<shm::PeakRecord>& out);
+  void measure(ImageView panel_image, uint32_t panel, uint32_t limit, std::vector<shm::PeakRecord>& out);
 
   /// Label image of the last labelled panel (h*w int32: 0 = background, 1..n in label order).
   void write_label_image(int32_t* labels) const;

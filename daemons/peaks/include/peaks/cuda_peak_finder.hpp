@@ -24,8 +24,8 @@ enum class LogitsType : uint8_t { kF32, kBF16, kF16 };
 /// Not thread-safe; one instance per stream / worker (use two for double buffering).
 class CudaPeakFinder {
  public:
-  CudaPeakFinder(uint32_t max_events, uint32_t max_panels_per_event, uint32_t h, uint32_t w,
-                 uint32_t max_num_peak, uint32_t min_num_peak = PeakParams{}.min_num_peak);
+  CudaPeakFinder(uint32_t max_events, uint32_t max_panels_per_event, uint32_t h, uint32_t w, uint32_t max_num_peak,
+                 uint32_t min_num_peak = PeakParams{}.min_num_peak);
   ~CudaPeakFinder();
   CudaPeakFinder(CudaPeakFinder&&) noexcept;
   CudaPeakFinder& operator=(CudaPeakFinder&&) noexcept;

@@ -21,13 +21,13 @@ EventPeaks find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uin
 
 /// Same result as mask_from_logits + find_peaks, fused row by row (the logits are read once and no
 /// mask is written: this path is memory bound).
-EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h,
-                                  uint32_t w, const PeakParams& params);
+EventPeaks find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
+                                  const PeakParams& params);
 
 /// Hot-path variants: fill `out` (its peak vector's capacity is reused, so a warmed-up caller
 /// allocates nothing).
-void find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
-                const PeakParams& params, EventPeaks& out);
+void find_peaks(const uint8_t* mask, ImageView image, uint32_t panels, uint32_t h, uint32_t w, const PeakParams& params,
+                EventPeaks& out);
 void find_peaks_from_logits(const float* logits, ImageView image, uint32_t panels, uint32_t h, uint32_t w,
                             const PeakParams& params, EventPeaks& out);
 

@@ -60,8 +60,8 @@ class CxiFile {
   static std::vector<EventKey> read_event_keys(const std::string& path);
 
  private:
-  void extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims, hid_t mem_type,
-                        const void* data, size_t n);
+  void extend_and_write(const H5Handle& dataset, int rank, const hsize_t* row_dims, hid_t mem_type, const void* data,
+                        size_t n);
   void append_frames(const std::vector<const CxiRow*>& rows);
   void append_masks(const std::vector<const CxiRow*>& rows);
   /// Appends one chunk per row to `dataset` (rows of `row_bytes`, each deflated on the pool, written in
@@ -73,8 +73,8 @@ class CxiFile {
   CxiLayout layout_;
   uint64_t rows_ = 0;
   H5Handle file_;
-  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, epoch_, timestamp_, timestamp_raw_,
-      data_, mask_, mask_status_;
+  H5Handle n_peaks_, n_found_, x_, y_, seg_, intensity_, energy_, event_id_, epoch_, timestamp_, timestamp_raw_, data_,
+      mask_, mask_status_;
   std::vector<std::vector<uint8_t>> chunks_;  // deflated frames of one append, reused
 };
 

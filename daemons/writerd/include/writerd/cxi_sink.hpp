@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "common/config/writerd_config.hpp"
 #include "shm/ring.hpp"
 #include "writerd/cxi_file.hpp"
-#include "common/config/writerd_config.hpp"
 #include "writerd/device_mask_reader.hpp"
-#include "writerd/q2_slot.hpp"
 #include "writerd/event_id_window.hpp"
 #include "writerd/geometry.hpp"
 #include "writerd/output_files.hpp"
+#include "writerd/q2_slot.hpp"
 #include "writerd/work_pool.hpp"
 #include "writerd/writer_counters.hpp"
 
@@ -46,13 +46,13 @@ struct SinkSettings {
   uint32_t max_num_peak = 2048;
   bool frames = false;
   int compression_level = 4;
-  uint64_t events_per_file = 1000;   ///< K (already limited to the held-slot budget)
+  uint64_t events_per_file = 1000;  ///< K (already limited to the held-slot budget)
   std::chrono::milliseconds max_file_age{10'000};
   std::chrono::milliseconds retry_interval{1000};
   OnError on_error = OnError::kBlock;
-  std::string geom_file_name;        ///< "<run>.geom": the geometry written beside the files ("" = none)
-  WorkPool* pool = nullptr;          ///< makes rows and deflates frames in parallel (nullptr: serial)
-  bool masks = false;                ///< peakMask of every hit (writerd.write_masks)
+  std::string geom_file_name;                ///< "<run>.geom": the geometry written beside the files ("" = none)
+  WorkPool* pool = nullptr;                  ///< makes rows and deflates frames in parallel (nullptr: serial)
+  bool masks = false;                        ///< peakMask of every hit (writerd.write_masks)
   DeviceMaskReader* device_masks = nullptr;  ///< reads masks left on a GPU (with `masks`)
 };
 
@@ -64,8 +64,8 @@ struct FileRecord {
 class CxiSink {
  public:
   /// `seen` receives the event keys (epoch, id) found in completed files (recovery).
-  CxiSink(shm::Ring& ring, WriterCounters& counters, EventIdWindow& seen,
-          std::unique_ptr<OutputFiles> files, SinkSettings settings);
+  CxiSink(shm::Ring& ring, WriterCounters& counters, EventIdWindow& seen, std::unique_ptr<OutputFiles> files,
+          SinkSettings settings);
   ~CxiSink();
 
   /// Recovers the output directory: creates it, deletes stale *.inprogress, adds the ids of completed
@@ -117,11 +117,11 @@ class CxiSink {
   WriterCounters& counters_;
   EventIdWindow& seen_;
   std::unique_ptr<OutputFiles> output_;
-  bool recovered_ = false;  // output dir scanned: ids known, file numbers safe to use
+  bool recovered_ = false;     // output dir scanned: ids known, file numbers safe to use
   bool geom_written_ = false;  // <run>.geom written into this output dir
   SinkSettings settings_;
   const Geometry* geometry_ = nullptr;
-  std::deque<HeldEvent> held_;   // [0, in_file_) appended to the open file, the rest pending
+  std::deque<HeldEvent> held_;  // [0, in_file_) appended to the open file, the rest pending
   uint64_t in_file_ = 0;
   std::optional<CxiFile> file_;
   uint64_t seq_ = 0;

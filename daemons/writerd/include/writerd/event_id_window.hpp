@@ -41,7 +41,7 @@ class EventIdWindow {
 
   std::vector<uint32_t> table_;  // kEmpty or a position in ring_
   size_t mask_ = 0;
-  std::vector<EventKey> ring_;   // insertion order; ring_[(head_ + k) % capacity] for k < count_
+  std::vector<EventKey> ring_;  // insertion order; ring_[(head_ + k) % capacity] for k < count_
   size_t head_ = 0;
   size_t count_ = 0;
 };

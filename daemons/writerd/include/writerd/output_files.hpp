@@ -20,9 +20,9 @@ struct CompletedFile {
 };
 
 struct ScanResult {
-  std::vector<CompletedFile> completed;     ///< ordered by seq
-  std::vector<std::string> removed_stale;   ///< *.inprogress files deleted
-  uint64_t next_seq = 0;                    ///< 1 + highest seq seen (completed or stale)
+  std::vector<CompletedFile> completed;    ///< ordered by seq
+  std::vector<std::string> removed_stale;  ///< *.inprogress files deleted
+  uint64_t next_seq = 0;                   ///< 1 + highest seq seen (completed or stale)
 };
 
 class OutputFiles {

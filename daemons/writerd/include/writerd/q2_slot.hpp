@@ -12,11 +12,11 @@
 namespace peaknet::writerd {
 
 struct Q2Event {
-  shm::ResultHeader header{};            ///< copied out of the slot (aligned, stable)
+  shm::ResultHeader header{};              ///< copied out of the slot (aligned, stable)
   const shm::PeakRecord* peaks = nullptr;  ///< header.n_peaks records inside the slot
-  const uint8_t* frame = nullptr;        ///< header.frame_bytes inside the slot, or nullptr
+  const uint8_t* frame = nullptr;          ///< header.frame_bytes inside the slot, or nullptr
   uint64_t frame_bytes = 0;
-  const uint8_t* host_mask = nullptr;    ///< header.mask_bytes inside the slot (MaskPlace::kHost), or nullptr
+  const uint8_t* host_mask = nullptr;  ///< header.mask_bytes inside the slot (MaskPlace::kHost), or nullptr
 };
 
 /// Fills `out` from a slot of `size` bytes; returns "" or why the slot is malformed.

@@ -21,8 +21,8 @@
 
 #include "common/config/suite_config.hpp"
 #include "common/live_keys.hpp"
-#include "common/progress_monitor.hpp"
 #include "common/logging.hpp"
+#include "common/progress_monitor.hpp"
 #include "shm/ring.hpp"
 #include "writerd/cxi_sink.hpp"
 #include "writerd/device_mask_reader.hpp"
@@ -64,8 +64,8 @@ class WriterService {
   enum class Phase { kRunning, kDraining, kStopping, kDone };
   struct PendingLive;
 
-  bool step();                        // one iteration; false when the run is over
-  void take(shm::ReadSlot slot);      // sort one claimed event
+  bool step();                    // one iteration; false when the run is over
+  void take(shm::ReadSlot slot);  // sort one claimed event
   void apply_pending_live();
   void finish(const char* reason);
   const Geometry* geometry_for(const shm::ResultHeader& header, std::string& why);
@@ -83,7 +83,7 @@ class WriterService {
   std::optional<Geometry> stacked_geometry_;  // made from the first event without a .geom
   std::unique_ptr<ResultFeed> feed_;
   EventIdWindow seen_;
-  std::unique_ptr<WorkPool> pool_;  // before sink_: outlives it
+  std::unique_ptr<WorkPool> pool_;                  // before sink_: outlives it
   std::unique_ptr<DeviceMaskReader> device_masks_;  // before sink_: outlives it (write_masks)
   std::unique_ptr<CxiSink> sink_;
   std::vector<shm::ReadSlot> batch_;
@@ -99,7 +99,7 @@ class WriterService {
 
   mutable std::mutex mutex_;  // guards pending_ and the snapshot below
   std::unique_ptr<PendingLive> pending_;
-  nlohmann::json snapshot_;   // state copied by the work loop for stats()
+  nlohmann::json snapshot_;  // state copied by the work loop for stats()
 };
 
 }  // namespace peaknet::writerd

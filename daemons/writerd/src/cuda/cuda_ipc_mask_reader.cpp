@@ -65,8 +65,8 @@ class CudaIpcMaskReader final : public DeviceMaskReader {
       if (Clock::now() > deadline) return "IPC event of the device mask not complete after 5 s";
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
-    const cudaError_t e = cudaMemcpy(out, static_cast<const char*>(pool.base) + h.ipc_offset, h.mask_bytes,
-                                     cudaMemcpyDeviceToHost);
+    const cudaError_t e =
+        cudaMemcpy(out, static_cast<const char*>(pool.base) + h.ipc_offset, h.mask_bytes, cudaMemcpyDeviceToHost);
     if (e != cudaSuccess) {
       forget(key);
       return cuda_error("cudaMemcpy(device mask -> host)", e);

@@ -17,7 +17,7 @@ namespace peaknet::shm::layout {
 
 inline constexpr uint64_t kRingMagic = 0x31474E4952534B50ull;  // "PKSRING1" little endian
 inline constexpr uint32_t kRingLayoutVersion = 1;
-inline constexpr uint32_t kMaxUsers = 128;                     // handles attached at once (owner fits 8 bits)
+inline constexpr uint32_t kMaxUsers = 128;  // handles attached at once (owner fits 8 bits)
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr size_t kCacheLine = 64;
 inline constexpr size_t kRingHeaderBytes = 1280;
@@ -45,12 +45,12 @@ struct SlotWord {
 /// One attached handle. identity = pid << 32 | low 32 bits of the process start time (clock ticks since
 /// boot, /proc/<pid>/stat field 22), written by one CAS from 0, so a half-registered entry cannot exist.
 struct alignas(kCacheLine) UserEntry {
-  std::atomic<uint64_t> identity;     ///< 0 = free, kTombstone = dead unfinished producer
-  std::atomic<uint32_t> flags;        ///< kUserProducer | kUserFinished
+  std::atomic<uint64_t> identity;  ///< 0 = free, kTombstone = dead unfinished producer
+  std::atomic<uint32_t> flags;     ///< kUserProducer | kUserFinished
   uint32_t reserved0;
-  std::atomic<uint64_t> start_time;   ///< full start time (informational)
-  std::atomic<uint64_t> heartbeat_ns; ///< CLOCK_MONOTONIC_COARSE of the last acquire/claim call
-  std::atomic<uint64_t> attached_ns;  ///< CLOCK_REALTIME at attach
+  std::atomic<uint64_t> start_time;    ///< full start time (informational)
+  std::atomic<uint64_t> heartbeat_ns;  ///< CLOCK_MONOTONIC_COARSE of the last acquire/claim call
+  std::atomic<uint64_t> attached_ns;   ///< CLOCK_REALTIME at attach
   uint8_t reserved[24];
 };
 inline constexpr uint64_t kTombstone = ~uint64_t{0};
@@ -67,43 +67,43 @@ static_assert(sizeof(PaddedCounter) == 64);
 
 struct RingHeader {
   // --- immutable after creation; the first 40 bytes never move (any version, for diagnostics)
-  std::atomic<uint64_t> magic;          ///< stored last by the creator (release): header complete
+  std::atomic<uint64_t> magic;  ///< stored last by the creator (release): header complete
   uint32_t layout_version;
-  uint32_t header_bytes;                ///< sizeof(RingHeader)
+  uint32_t header_bytes;  ///< sizeof(RingHeader)
   int32_t creator_pid;
   uint32_t reserved0;
   uint64_t creator_start_time;
   uint64_t created_realtime_ns;
-  uint64_t total_bytes;                 ///< file size
-  uint64_t slot_bytes;                  ///< page multiple
+  uint64_t total_bytes;  ///< file size
+  uint64_t slot_bytes;   ///< page multiple
   uint32_t slot_count;
   uint32_t max_users;
   uint64_t users_offset;
   uint64_t states_offset;
   uint64_t tickets_offset;
-  uint64_t data_offset;                 ///< page aligned
-  uint32_t creator_policy;              ///< OverflowPolicy of the creating handle (informational)
-  uint32_t flags;                       ///< kHeaderGroupShareable
-  char name[128];                       ///< NUL terminated, without '/'
+  uint64_t data_offset;     ///< page aligned
+  uint32_t creator_policy;  ///< OverflowPolicy of the creating handle (informational)
+  uint32_t flags;           ///< kHeaderGroupShareable
+  char name[128];           ///< NUL terminated, without '/'
   uint8_t reserved1[24];
   // --- shared, mutable
   alignas(kCacheLine) std::atomic<uint64_t> next_ticket;  ///< publish order
   alignas(kCacheLine) std::atomic<uint32_t> ready_seq;    ///< futex word: bumped when slots become READY
   std::atomic<uint32_t> consumer_waiters;
-  alignas(kCacheLine) std::atomic<uint32_t> free_seq;     ///< futex word: bumped when slots become FREE
+  alignas(kCacheLine) std::atomic<uint32_t> free_seq;  ///< futex word: bumped when slots become FREE
   std::atomic<uint32_t> producer_waiters;
   alignas(kCacheLine) std::atomic<uint32_t> producer_seen;  ///< 1 once any handle produced
   std::atomic<uint32_t> reserved2;
-  std::atomic<uint64_t> last_reclaim_ns;                  ///< rate limit of the periodic reclaim
+  std::atomic<uint64_t> last_reclaim_ns;  ///< rate limit of the periodic reclaim
   PaddedCounter published;
   PaddedCounter consumed;
   PaddedCounter released;
-  PaddedCounter occupancy;              ///< READY + CLAIMED, maintained incrementally (for the hwm)
+  PaddedCounter occupancy;  ///< READY + CLAIMED, maintained incrementally (for the hwm)
   PaddedCounter occupancy_hwm;
   PaddedCounter requeued;
   PaddedCounter abandoned;
   PaddedCounter block_timeouts;
-  PaddedCounter dropped[3];             ///< by DropReason
+  PaddedCounter dropped[3];  ///< by DropReason
   uint8_t reserved3[64];
 };
 inline constexpr uint32_t kHeaderGroupShareable = 1u << 0;

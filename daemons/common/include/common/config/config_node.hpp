@@ -28,11 +28,9 @@ class ConfigNode {
   std::string key_path(std::string_view key) const;
 
   bool get_bool(std::string_view key, bool fallback);
-  int64_t get_int(std::string_view key, int64_t fallback,
-                  int64_t min = std::numeric_limits<int64_t>::min(),
+  int64_t get_int(std::string_view key, int64_t fallback, int64_t min = std::numeric_limits<int64_t>::min(),
                   int64_t max = std::numeric_limits<int64_t>::max());
-  double get_double(std::string_view key, double fallback,
-                    double min = -std::numeric_limits<double>::infinity(),
+  double get_double(std::string_view key, double fallback, double min = -std::numeric_limits<double>::infinity(),
                     double max = std::numeric_limits<double>::infinity());
   std::string get_string(std::string_view key, const std::string& fallback);
   /// A string that must be one of `allowed`.
@@ -47,8 +45,7 @@ class ConfigNode {
   std::vector<int64_t> get_int_list(std::string_view key, const std::vector<int64_t>& fallback,
                                     int64_t min = std::numeric_limits<int64_t>::min(),
                                     int64_t max = std::numeric_limits<int64_t>::max());
-  std::vector<std::string> get_string_list(std::string_view key,
-                                           const std::vector<std::string>& fallback);
+  std::vector<std::string> get_string_list(std::string_view key, const std::vector<std::string>& fallback);
   /// A nested object (absent -> empty object). Call finish() on it too.
   ConfigNode child(std::string_view key);
   /// An array of objects (absent -> empty).

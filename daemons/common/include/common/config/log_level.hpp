@@ -12,7 +12,7 @@ namespace peaknet::config {
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 std::string_view to_string(LogLevel level);
-inline constexpr std::array kLogLevelValues{LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo,    LogLevel::kWarn,
+inline constexpr std::array kLogLevelValues{LogLevel::kTrace, LogLevel::kDebug,    LogLevel::kInfo, LogLevel::kWarn,
                                             LogLevel::kError, LogLevel::kCritical, LogLevel::kOff};
 
 /// "<section>.log_level": nullopt when absent or "" (the section follows run.log_level).

@@ -15,10 +15,10 @@ inline constexpr std::array kOverflowPolicyValues{shm::OverflowPolicy::kBlock, s
                                                   shm::OverflowPolicy::kDropNewest};
 
 struct RingConfig {
-  std::string name;                 ///< segment name suffix; the full name is "<shm_prefix>-<name>"
-  int64_t slots = 64;               ///< number of fixed-size slots
-  int64_t slot_bytes = 8 << 20;     ///< bytes per slot, header included (rounded up to a page); 0 = auto
-                                    ///< (slot_sizes.hpp: from q1.event_shape/event_dtype, peaks, frames)
+  std::string name;              ///< segment name suffix; the full name is "<shm_prefix>-<name>"
+  int64_t slots = 64;            ///< number of fixed-size slots
+  int64_t slot_bytes = 8 << 20;  ///< bytes per slot, header included (rounded up to a page); 0 = auto
+                                 ///< (slot_sizes.hpp: from q1.event_shape/event_dtype, peaks, frames)
   shm::OverflowPolicy policy = shm::OverflowPolicy::kBlock;  ///< block | drop_oldest | drop_newest
   int64_t block_timeout_ms = 1000;  ///< how long a producer waits under `block` before retrying/logging
   bool group_shareable = false;     ///< 0660 instead of 0600

@@ -8,8 +8,8 @@
 namespace peaknet::config {
 
 struct RunConfig {
-  std::string name = "peaknet";     ///< instance name; shm segments and sockets carry it
-  std::string run_dir;              ///< control sockets, logs, pid files; "" = default (see run_dir.hpp)
+  std::string name = "peaknet";          ///< instance name; shm segments and sockets carry it
+  std::string run_dir;                   ///< control sockets, logs, pid files; "" = default (see run_dir.hpp)
   LogLevel log_level = LogLevel::kInfo;  ///< default for every daemon (each section may override)
   /// Members of the daemons' group may watch the suite (peakctl status/stats without root): run dir
   /// 0750, control sockets 0660, pid/final files 0640, shm rings and counter blocks 0660.

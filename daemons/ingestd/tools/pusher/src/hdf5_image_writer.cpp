@@ -84,8 +84,7 @@ void bitshuffle_block(const uint8_t* in, uint8_t* out, size_t n, size_t elem_siz
 
 }  // namespace
 
-std::vector<uint8_t> bitshuffle_lz4_encode(const uint8_t* data, size_t bytes, size_t elem_size,
-                                           size_t block_elems) {
+std::vector<uint8_t> bitshuffle_lz4_encode(const uint8_t* data, size_t bytes, size_t elem_size, size_t block_elems) {
   if (block_elems == 0) block_elems = std::max<size_t>(128, (8192 / elem_size) / 8 * 8);
   const size_t count = bytes / elem_size;
   std::vector<uint8_t> out;
@@ -121,7 +120,8 @@ std::vector<uint8_t> make_hdf5_image(const std::vector<NpyArray>& arrays, Hdf5Co
   }
   if (compression == Hdf5Compression::kBitshuffleLz4) register_bitshuffle_placeholder();
   H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(fapl)");
-  if (H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0) < 0) throw std::runtime_error("hdf5 image: core driver");
+  if (H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0) < 0)
+    throw std::runtime_error("hdf5 image: core driver");
   // Unique names: libhdf5 refuses a second open of the same in-memory file name.
   static std::atomic<uint64_t> serial{0};
   const std::string name = "pusher-message-" + std::to_string(serial.fetch_add(1)) + ".h5";

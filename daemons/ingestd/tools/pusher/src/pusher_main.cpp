@@ -31,8 +31,8 @@ struct Options {
   std::vector<uint64_t> shape = {4, 1, 64, 80};
   int ranks = 1, sndhwm = 5, linger = 0;
   uint32_t rank_base = 0;  ///< pattern rank of the first socket (several pusher processes, distinct keys)
-  uint64_t count = 10;  ///< messages per rank
-  double rate = 0;      ///< messages/s per rank, 0 = as fast as possible
+  uint64_t count = 10;     ///< messages per rank
+  double rate = 0;         ///< messages/s per rank, 0 = as fast as possible
   bool distribute = false, reuse = false;
   bool sequence = true;  ///< producer_id / producer_seq arrays in synthesised messages
   double connect_wait_s = 0.2;
@@ -59,8 +59,8 @@ struct RankResult {
   double blocked_s = 0;
 };
 
-void run_rank(zmq::context_t& context, const Options& o, uint32_t rank,
-              const std::vector<std::vector<uint8_t>>& files, RankResult& result) {
+void run_rank(zmq::context_t& context, const Options& o, uint32_t rank, const std::vector<std::vector<uint8_t>>& files,
+              RankResult& result) {
   zmq::socket_t socket(context, zmq::socket_type::push);
   socket.set(zmq::sockopt::sndhwm, o.sndhwm);
   socket.set(zmq::sockopt::linger, o.linger);
@@ -149,8 +149,12 @@ int main(int argc, char** argv) {
       errors += r.errors;
       per_rank.push_back({{"messages", r.messages}, {"bytes", r.bytes}, {"blocked_s", r.blocked_s}});
     }
-    report.update({{"messages", messages}, {"bytes", bytes}, {"events", events}, {"errors", errors},
-                   {"gb_per_s", seconds > 0 ? bytes / seconds / 1e9 : 0.0}, {"per_rank", per_rank}});
+    report.update({{"messages", messages},
+                   {"bytes", bytes},
+                   {"events", events},
+                   {"errors", errors},
+                   {"gb_per_s", seconds > 0 ? bytes / seconds / 1e9 : 0.0},
+                   {"per_rank", per_rank}});
     std::cout << report.dump() << std::endl;
     return errors ? 2 : 0;
   } catch (const std::exception& e) {

@@ -26,15 +26,15 @@ WireFormat sniff(std::span<const std::byte> message) noexcept;
 
 struct DecodeResult {
   WireFormat format = WireFormat::kUnknown;
-  uint32_t events = 0;           ///< committed into the sink
-  uint32_t events_dropped = 0;   ///< sink had no room (begin_event returned nullptr)
-  uint32_t events_rejected = 0;  ///< events lost to `reject` (others of the message may be fine)
+  uint32_t events = 0;                 ///< committed into the sink
+  uint32_t events_dropped = 0;         ///< sink had no room (begin_event returned nullptr)
+  uint32_t events_rejected = 0;        ///< events lost to `reject` (others of the message may be fine)
   std::optional<RejectReason> reject;  ///< set when the message or some of its events failed
-  std::string detail;            ///< what was wrong, naming the array/dataset/key
-  bool no_image = false;         ///< valid container without a detector image (counted as skip)
-  bool end_of_stream = false;    ///< Simplon "stop"/"end" (a per-run hint from one rank only)
-  bool held = false;             ///< Simplon image parked until its start message arrives
-  uint32_t held_evicted = 0;     ///< parked images dropped to stay within the hold bounds
+  std::string detail;                  ///< what was wrong, naming the array/dataset/key
+  bool no_image = false;               ///< valid container without a detector image (counted as skip)
+  bool end_of_stream = false;          ///< Simplon "stop"/"end" (a per-run hint from one rank only)
+  bool held = false;                   ///< Simplon image parked until its start message arrives
+  uint32_t held_evicted = 0;           ///< parked images dropped to stay within the hold bounds
   /// The detector array when it was found by lclstreamer's naming rather than the configured key
   /// (npz "<detector>.image", docs/decoders.md); empty otherwise. The caller logs it.
   std::string detector_found;

@@ -24,12 +24,11 @@ struct DecoderOptions {
   // HDF5 dataset paths, first existing wins. The detector falls back to the largest dataset of
   // rank 3 or 4 when none of the paths exists (lclstream-main root keys such as /epix10k2M.image).
   // "<detector path>_original_shape" is used when present.
-  std::vector<std::string> hdf5_detector_paths = {"/data/data", "/entry/data/detector_data",
-                                                  "/detector_data"};
+  std::vector<std::string> hdf5_detector_paths = {"/data/data", "/entry/data/detector_data", "/detector_data"};
   bool hdf5_detector_fallback = true;
   std::vector<std::string> hdf5_timestamp_paths = {"/data/timestamp", "/timestamp"};
-  std::vector<std::string> hdf5_wavelength_paths = {"/data/wavelength", "/wavelength",
-                                                    "/photon_wavelength", "/SIOC:SYS0:ML00:AO192"};
+  std::vector<std::string> hdf5_wavelength_paths = {"/data/wavelength", "/wavelength", "/photon_wavelength",
+                                                    "/SIOC:SYS0:ML00:AO192"};
 
   /// libhdf5 reads each HDF5 message's catalog in a child process per decode thread (it is not
   /// hardened against hostile images: a crash or hang there rejects that message only). false:

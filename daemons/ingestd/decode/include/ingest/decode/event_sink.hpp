@@ -15,10 +15,10 @@ struct EventMeta {
   uint32_t channels = 0, height = 0, width = 0;  ///< stored (possibly padded) frame
   uint32_t orig_height = 0, orig_width = 0;      ///< unpadded detector frame
   uint32_t pad_top = 0, pad_left = 0;            ///< detector frame offset inside the stored one
-  double timestamp = 0;            ///< per-event timestamp as sent (NaN when absent)
-  double photon_wavelength_a = 0;  ///< NaN when absent
-  uint64_t timestamp_u64 = 0;      ///< exact value when the wire carried an integer timestamp
-  bool has_timestamp_u64 = false;  ///< (psana (sec<<32)|nsec); doubles lose its low bits
+  double timestamp = 0;                          ///< per-event timestamp as sent (NaN when absent)
+  double photon_wavelength_a = 0;                ///< NaN when absent
+  uint64_t timestamp_u64 = 0;                    ///< exact value when the wire carried an integer timestamp
+  bool has_timestamp_u64 = false;                ///< (psana (sec<<32)|nsec); doubles lose its low bits
   /// Optional producer sequence (docs/decoders.md "Producer sequence numbers"): the producer's own
   /// id (e.g. its MPI rank; 0 when only the sequence is sent) and the event's number in its stream
   /// (0, 1, 2, ... over every event it sends, whichever node receives it). Gaps are lost events.

@@ -16,12 +16,10 @@
 namespace peaknet::ingest {
 
 /// Describes every file; returns one JSON object per file in input order.
-std::vector<nlohmann::json> inspect_files(const std::vector<std::string>& paths,
-                                          const DecoderOptions& options);
+std::vector<nlohmann::json> inspect_files(const std::vector<std::string>& paths, const DecoderOptions& options);
 
 /// Prints inspect_files() as JSON lines. Returns 0 when every file was read and handled
 /// (a rejected message counts as handled), 1 when a file could not be read.
-int run_inspect(const std::vector<std::string>& paths, const DecoderOptions& options,
-                std::ostream& out);
+int run_inspect(const std::vector<std::string>& paths, const DecoderOptions& options, std::ostream& out);
 
 }  // namespace peaknet::ingest

@@ -19,7 +19,7 @@ namespace peaknet::ingest {
 
 /// Frame geometry announced by a start message (or configured defaults).
 struct SimplonFrameContext {
-  std::string run;             ///< run id ("" when the map had none)
+  std::string run;              ///< run id ("" when the map had none)
   std::vector<uint64_t> shape;  ///< "67x93" -> {67, 93}; "8x512x1024" -> {8, 512, 1024}
   shm::DType dtype = shm::DType::kF64;
   bool big_endian = false;

@@ -27,7 +27,6 @@ std::vector<uint8_t> make_hdf5_image(const std::vector<NpyArray>& arrays, Hdf5Co
 
 /// One bitshuffle-LZ4 chunk as the HDF5 filter 32008 stores it (header included).
 /// block_elems 0 = the filter's default block size.
-std::vector<uint8_t> bitshuffle_lz4_encode(const uint8_t* data, size_t bytes, size_t elem_size,
-                                           size_t block_elems = 0);
+std::vector<uint8_t> bitshuffle_lz4_encode(const uint8_t* data, size_t bytes, size_t elem_size, size_t block_elems = 0);
 
 }  // namespace peaknet::pusher
