@@ -1,6 +1,8 @@
 // The C++ module tree must register exactly the upstream state_dict (keys, order, shapes, dtypes,
 // parameter count) for the golden manifests; configs parse strictly. Built on the meta device: no memory.
 #include <fstream>
+#include <set>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -79,6 +81,76 @@ TEST(ModelConfig, ParsesPrecisionNames) {
   EXPECT_EQ(parse_precision("float16"), Precision::kFp16);
   EXPECT_EQ(parse_precision("fp32"), Precision::kFp32);
   EXPECT_THROW(parse_precision("int8"), std::invalid_argument);
+}
+
+// PeakNet::to's promise: convolution/linear weights and biases in the compute dtype, every other floating
+// tensor fp32, the bool mask bool; with channels_last, 4-D conv weights NHWC. Which tensors are conv/linear
+// is read here from the module tree itself, not from the model's own list: every weight of more than one
+// dimension except GRN's gamma/beta (the BiFPN fusion weights are not named "weight"), and its bias.
+std::set<std::string> conv_linear_keys(const NamedTensors& sd) {
+  const auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  std::set<std::string> all, keys;
+  for (const auto& entry : sd) all.insert(entry.first);
+  for (const auto& [key, t] : sd) {
+    if (!ends_with(key, ".weight") || t.dim() < 2 || key.find(".grn.") != std::string::npos) continue;
+    keys.insert(key);
+    const std::string bias = key.substr(0, key.size() - 6) + "bias";
+    if (all.count(bias) != 0) keys.insert(bias);
+  }
+  return keys;
+}
+
+// The conv/linear modules of the upstream network: stem, 3 downsampling convs, 3 per ConvNeXt layer,
+// 4 adapters, 2 per BiFPN unit (6 units a block), the head's 3x3 convs (1+1+2+3), segmask [, upsample].
+int64_t upstream_conv_linear_modules(const PeakNetConfig& c) {
+  int64_t layers = 0;
+  for (const int64_t d : c.backbone_depths) layers += d;
+  return 1 + 3 + 3 * layers + 4 + 12 * c.bifpn_num_blocks + 7 + 1 + (c.uses_learned_upsample ? 1 : 0);
+}
+
+void expect_to_casts_as_promised(const PeakNetConfig& config, Precision precision, bool channels_last) {
+  const std::string what = to_string(precision) + (channels_last ? " channels_last" : "") +
+                           (config.uses_learned_upsample ? " learned upsample" : "");
+  PeakNet net(config, torch::kCPU);
+  net.random_init(7);
+  const std::set<std::string> low_keys = conv_linear_keys(net.state_dict());
+  int64_t weights = 0;
+  for (const auto& key : low_keys) weights += key.size() > 7 && key.compare(key.size() - 7, 7, ".weight") == 0;
+  ASSERT_EQ(weights, upstream_conv_linear_modules(config)) << what;
+
+  net.to(torch::kCPU, precision, channels_last);
+  const torch::ScalarType low = compute_dtype(precision);
+  for (const auto& [key, t] : net.state_dict()) {
+    if (key.find("w_q_mask") != std::string::npos) {
+      EXPECT_EQ(t.scalar_type(), torch::kBool) << key << " (" << what << ")";
+    } else if (low_keys.count(key) != 0) {
+      EXPECT_EQ(t.scalar_type(), low) << key << " (" << what << ")";
+      if (channels_last && t.dim() == 4) {
+        EXPECT_TRUE(t.is_contiguous(at::MemoryFormat::ChannelsLast)) << key << " (" << what << ")";
+      }
+    } else {
+      EXPECT_EQ(t.scalar_type(), torch::kFloat) << key << " (" << what << ")";
+    }
+  }
+}
+
+TEST(ModelPrecision, ToCastsEveryConvAndLinearAndNothingElse) {
+  PeakNetConfig learned = PeakNetConfig::tiny();
+  learned.uses_learned_upsample = true;
+  for (const PeakNetConfig& config : {PeakNetConfig::tiny(), learned})
+    for (const Precision precision : {Precision::kBf16, Precision::kFp16, Precision::kFp32})
+      for (const bool channels_last : {false, true}) expect_to_casts_as_promised(config, precision, channels_last);
+}
+
+TEST(ModelPrecision, FusedKernelsSwitchIsOffByDefaultAndToggles) {
+  PeakNet net(PeakNetConfig::tiny(), torch::kMeta);
+  EXPECT_FALSE(net.fused_kernels());
+  net.set_fused_kernels(true);
+  EXPECT_TRUE(net.fused_kernels());
+  net.set_fused_kernels(false);
+  EXPECT_FALSE(net.fused_kernels());
 }
 
 }  // namespace
