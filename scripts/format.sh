@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clang-formats every tracked C++/CUDA source with the repo's .clang-format.
+# clang-formats every C++/CUDA source of the checkout (tracked, and new files git does not ignore) with the repo's .clang-format.
 #   scripts/format.sh           rewrite the files in place
 #   scripts/format.sh --check   change nothing; list the files that differ and exit 1 (the `format` test)
 # Exit 77 (ctest: skipped) when clang-format or git is missing. Pinned to Debian 12's clang-format 14: other
@@ -13,7 +13,7 @@ version="$("$cf" --version | sed -n 's/.*version \([0-9]*\).*/\1/p')"
 [ "$version" = 14 ] || { echo "format: clang-format $version found, the style is pinned to 14"; exit 77; }
 
 cd "$root"
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.cu' '*.cuh')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.h' '*.cu' '*.cuh')
 if [ "${1:-}" = --check ]; then
   # One clang-format process for all files (one per file takes a minute on 2 cores); it names each
   # unformatted line as "<file>:<line>:<col>: error: code should be clang-formatted".
