@@ -13,6 +13,7 @@
 #include "common/config/config_error.hpp"
 #include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "common/open_ring.hpp"
 #include "common/run_dir.hpp"
 #include "inferd/backend.hpp"
 #include "inferd/batcher.hpp"
@@ -85,8 +86,8 @@ class InferdServiceImpl final : public BatchSink {
         spec_(model_spec(config.inferd.model)),
         progress_(std::chrono::seconds(config.control.stall_timeout_s)),
         stage_(progress_.add_stage("compute thread")),
-        q1_(shm::Ring::open_or_create(config::ring_options(config, config.q1))),
-        q2_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
+        q1_(common::open_ring(config, config.q1)),
+        q2_(common::open_ring(config, config.q2)),
         block_(shm::CounterBlock::open_or_create(block_name_, shm::CounterBlock::kDefaultCapacity,
                                                  config.run.group_access)),
         counters_(block_),

@@ -8,6 +8,7 @@
 
 #include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "common/open_ring.hpp"
 #include "writerd/h5_handle.hpp"
 #include "writerd/q2_slot.hpp"
 
@@ -38,7 +39,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
       progress_(std::chrono::seconds(config.control.stall_timeout_s)),
       stage_(progress_.add_stage("write thread")),
       q2_name_(config::segment_name(config, config.q2)),
-      ring_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
+      ring_(common::open_ring(config, config.q2)),
       counters_(config::stats_block_name(config.run.name, "writerd"), config.run.group_access),
       seen_(size_t(config.writerd.dedup_window)),
       min_num_peak_(config.peaks.min_num_peak),
