@@ -15,6 +15,7 @@
 #include "common/logging.hpp"
 #include "common/open_ring.hpp"
 #include "common/run_dir.hpp"
+#include "device_mask_linger.hpp"
 #include "inferd/backend.hpp"
 #include "inferd/batcher.hpp"
 #include "inferd_counters.hpp"
@@ -219,12 +220,35 @@ class InferdServiceImpl final : public BatchSink {
     while (auto rest = batcher_.take_pending()) submit(std::move(*rest));
     backend_->flush();
     q2_.finish_producing();
+    keep_device_masks_until_read(hooks);
     refresh_gauges();
     stage_.done();
     set_state(common::DaemonState::kStopped);
     spdlog::info("drained: {} batches, {} events, {} hits", counters_.batches.load(), counters_.events_out.load(),
                  counters_.hits.load());
     return 0;
+  }
+
+  // The device masks of the results still in Q2 live in this process's GPU memory (DeviceMaskPool):
+  // keep it until writerd has read them (device_mask_linger.hpp).
+  void keep_device_masks_until_read(const RunHooks& hooks) {
+    if (!backend_->describe().value("device_masks", false)) return;
+    const uint64_t queued = q2_.counters().occupancy;
+    if (queued == 0) return;
+    const auto limit = std::chrono::seconds(config_.inferd.device_mask_linger_s);
+    spdlog::info("keeping the device masks of {} results in Q2 {} until they are read (at most {} s)", queued,
+                 q2_.name(), limit.count());
+    const LingerResult r = wait_for_q2_readers(q2_, limit, stop_requested_, [&] {
+      stage_.beat();
+      if (hooks.heartbeat) hooks.heartbeat();
+    });
+    if (r.left_in_q2 > 0) {
+      spdlog::warn(
+          "inferd exits with {} results still in Q2 {} ({}): their device masks go with this process, so "
+          "writerd writes those hits without mask (peakMaskStatus 2, masks_missing)",
+          r.left_in_q2, q2_.name(),
+          r.stopped ? "stop requested" : "inferd.device_mask_linger_s " + std::to_string(limit.count()) + " s passed");
+    }
   }
 
   nlohmann::json stats() const {
