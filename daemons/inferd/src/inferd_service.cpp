@@ -231,7 +231,7 @@ class InferdServiceImpl final : public BatchSink {
 
   // The device masks of the results still in Q2 live in this process's GPU memory (DeviceMaskPool):
   // keep it until writerd has read them (device_mask_linger.hpp).
-  void keep_device_masks_until_read(const RunHooks& hooks) {
+  void keep_device_masks_until_read(const common::RunHooks& hooks) {
     if (!backend_->describe().value("device_masks", false)) return;
     const uint64_t queued = q2_.counters().occupancy;
     if (queued == 0) return;
@@ -240,7 +240,7 @@ class InferdServiceImpl final : public BatchSink {
                  q2_.name(), limit.count());
     const LingerResult r = wait_for_q2_readers(q2_, limit, stop_requested_, [&] {
       stage_.beat();
-      if (hooks.heartbeat) hooks.heartbeat();
+      if (hooks.tick) hooks.tick();
     });
     if (r.left_in_q2 > 0) {
       spdlog::warn(
