@@ -50,11 +50,22 @@ step build 60 env PEAKNET_GPU_TARGETS="$targets $gpu_targets" "$root/scripts/gpu
 grep -E "error|FAILED" "$out/build.log" | head -n 20
 
 step e2e-cold 60 env E2E_SET="writerd.write_frames=false" E2E_PUSH_TIMEOUT=100 \
-  "$root/bench/e2e/gpu_e2e.sh" "$build" cold 40 4
+  "$root/bench/e2e/gpu_e2e.sh" "$build" cold 40 0
 step e2e-warm 60 env E2E_SET="writerd.write_frames=false" E2E_PUSH_TIMEOUT=100 \
-  "$root/bench/e2e/gpu_e2e.sh" "$build" warm 40 4
+  "$root/bench/e2e/gpu_e2e.sh" "$build" warm 40 0
 step gpu-tests-first 30 ctest --test-dir "$build" -L gpu -R "$first" --output-on-failure --timeout 120
-step e2e-warm-frames 60 env E2E_PUSH_TIMEOUT=100 "$root/bench/e2e/gpu_e2e.sh" "$build" warm-frames 40 4
+# A test that crashed (ctest: "SEGFAULT"/"Child aborted"): once more under cuda-gdb (the only debugger
+# there) for a backtrace of every thread; the daemons' logs stay in /tmp/pkt-* when a test process dies.
+crashed=$(grep -oE '[0-9]+ - [A-Za-z0-9_.]+ \((SEGFAULT|Child aborted)\)' "$out/gpu-tests-first.log" | head -n 1 |
+          awk '{print $3}')
+if [ -n "$crashed" ] && command -v cuda-gdb >/dev/null; then
+  exe=$(ctest --test-dir "$build" -R "^$crashed\$" --show-only=json-v1 |
+        python3 -c 'import json,sys; t=json.load(sys.stdin)["tests"]; print(t[0]["command"][0] if t else "")')
+  [ -n "$exe" ] && step backtrace 90 timeout 80 cuda-gdb -batch -ex "set pagination off" -ex run -ex bt \
+    -ex "thread apply all bt 8" --args "$exe" --gtest_filter="$crashed"
+  tail -n 40 /tmp/pkt-*/*.log >"$out/crashed-test-daemon-logs.txt" 2>&1
+fi
+step e2e-warm-frames 60 env E2E_PUSH_TIMEOUT=100 "$root/bench/e2e/gpu_e2e.sh" "$build" warm-frames 40 0
 step writer 40 "$build/bench/writer/bench_writer" --size 1920 --events 64 --events-per-file 32 --levels 0,1 \
   --threads 1,8,16 --dir /dev/shm/bench-writer
 rm -rf /dev/shm/bench-writer
@@ -63,7 +74,11 @@ step gpu-tests-rest 30 ctest --test-dir "$build" -L gpu -E "$first" --output-on-
 {
   echo "== summary"
   grep -h "^e2e\[" "$out"/e2e-*/summary.txt 2>/dev/null || cat "$out"/e2e-*.log 2>/dev/null | grep -h "^e2e\["
-  grep -E "events/s|level" "$out/writer.log" 2>/dev/null | head -n 20
+  grep -E '^\|' "$out/writer.log" 2>/dev/null | head -n 20  # bench_writer's table rows
   grep -h -E "tests passed|tests failed|\(Failed\)|Not Run|Timeout" "$out"/gpu-tests-*.log 2>/dev/null | head -n 40
   echo "total $(($(date +%s) - start)) s of a $budget_s s budget"
 } | tee -a "$out/summary.txt"
+# The device returns at most 8 files: every log and e2e folder in one archive beside summary.txt.
+tar czf /tmp/gpu-acceptance-logs.tgz -C "$out" --exclude=summary.txt --exclude=machine.txt . &&
+  find "$out" -mindepth 1 -not -name summary.txt -not -name machine.txt -delete &&
+  mv /tmp/gpu-acceptance-logs.tgz "$out/logs.tgz"

@@ -5,10 +5,12 @@
 # in the same run. Prints the steady end-to-end events/s (slope of events written between 25 % and 75 %
 # of the stream), model-only frames/s, their ratio, hits written and the ledger.
 # Run it first thing on a freshly booted node (right after the build) and again warm.
-#   [E2E_SET="key=value ..."] bench/e2e/gpu_e2e.sh BUILD_DIR LABEL [MESSAGES_PER_RANK=40] [MIN_NUM_PEAK=4]
+#   [E2E_SET="key=value ..."] bench/e2e/gpu_e2e.sh BUILD_DIR LABEL [MESSAGES_PER_RANK=40] [MIN_NUM_PEAK=0]
+# MIN_NUM_PEAK 0 makes every event a hit: the random 33M weights find no peaks in the pusher's frames, so
+# with 4 (the 2026-12-06 H200 run) nothing was written; 0 exercises writerd for every event.
 # Exit 0 only when every pushed event is accounted for (received = written + filtered, none in flight).
 set -uo pipefail
-build="$(realpath "$1")"; label="$2"; count="${3:-40}"; min_peak="${4:-4}"
+build="$(realpath "$1")"; label="$2"; count="${3:-40}"; min_peak="${4:-0}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${OUT:-/tmp}/e2e-$label"; mkdir -p "$out"
 run_dir="/tmp/e2e-run-$label"; cxi="/tmp/e2e-cxi-$label"
@@ -30,8 +32,16 @@ fi
 t_ready=$(now)
 events=$((3 * count * 16))
 echo "gpu_e2e[$label]: all READY $(python3 -c "print(round($t_ready - $t0, 1))") s after peakctl start; pushing $events events"
-( while :; do  # "time written" samples for the steady-state slope
-    printf '%s %s\n' "$(now)" "$(stats_json | python3 -c 'import json,sys; l=json.load(sys.stdin)["ledger"]; print(l["written"] + l["filtered"])' 2>/dev/null || echo -1)"
+# "time written" samples for the steady-state slope; every sample's whole stats (Q1/Q2 fill, GPU busy, stage
+# rates) goes to stats-samples.jsonl, to tell afterwards which stage held the rate (Q1 full: inferd or
+# later; Q1 empty: the pusher or ingestd).
+( while :; do
+    t_ask=$(now)  # the sample's time is the middle of the stats call (it takes ~0.1-0.3 s)
+    sample="$(stats_json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' 2>/dev/null)"
+    t_mid="$(python3 -c "print(($t_ask + $(now)) / 2)")"
+    [ -n "$sample" ] && printf '{"t": %s, "stats": %s}\n' "$t_mid" "$sample" >>"$out/stats-samples.jsonl"
+    done_now="$(python3 -c 'import json,sys; l=json.loads(sys.argv[1])["ledger"]; print(l["written"] + l["filtered"])' "$sample" 2>/dev/null || echo -1)"
+    printf '%s %s\n' "$t_mid" "$done_now"
     sleep 0.5
   done ) >"$out/written.txt" 2>/dev/null &
 sampler=$!
@@ -74,8 +84,12 @@ out, events, label, push_rc, stop_rc, files = sys.argv[1], int(sys.argv[2]), sys
 l = json.load(open(f"{out}/stats.json"))["ledger"]
 samples = [tuple(map(float, ln.split())) for ln in open(f"{out}/written.txt") if len(ln.split()) == 2]
 samples = [s for s in samples if s[1] >= 0]
-def crossing(frac):
-    return next((t for t, w in samples if w >= frac * events), None)
+def crossing(frac):  # linear interpolation between the samples around the crossing (0.5 s apart)
+    target = frac * events
+    for (t0, w0), (t1, w1) in zip(samples, samples[1:]):
+        if w0 < target <= w1:
+            return t0 + (t1 - t0) * (target - w0) / (w1 - w0)
+    return None
 t25, t75 = crossing(0.25), crossing(0.75)
 e2e = 0.5 * events / (t75 - t25) if t25 and t75 and t75 > t25 else float("nan")
 m = re.findall(r"ms/batch, ([0-9.]+) frames/s", open(f"{out}/model_only.txt").read())

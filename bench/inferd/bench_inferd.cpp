@@ -108,7 +108,7 @@ double streaming(const Options& o, const Shape& s, json& stats) {
   const json j = bench::streaming_config(o, s, run, q1_slots, o.gpu);
   const auto cfg = config::parse_suite_config(j);
   for (const auto& n : {run + "-q1", run + "-q2"}) shm::Ring::unlink(n);
-  auto service = inferd::InferdService::create(cfg);
+  auto service = std::make_unique<inferd::InferdService>(cfg);
   const uint64_t total = uint64_t(s.b) * (o.iters + 1);  // +1 batch to fill the pipeline (not timed)
   // A bench that dies must say why: an exception escaping here would otherwise end in std::terminate
   // with the reason lost (joinable threads, unflushed stdout).

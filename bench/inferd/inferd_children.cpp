@@ -31,10 +31,10 @@ extern "C" void note_interrupt(int) { g_interrupted = 1; }
 [[noreturn]] void run_child(const config::SuiteConfig& config, int gpu, int ready_fd) {
   int code = 0;
   try {
-    auto service = inferd::InferdService::create(config);
-    inferd::RunHooks hooks;
-    hooks.on_state = [ready_fd](inferd::ServiceState state) {
-      if (state != inferd::ServiceState::kReady) return;
+    auto service = std::make_unique<inferd::InferdService>(config);
+    common::RunHooks hooks;
+    hooks.on_state = [ready_fd](common::DaemonState state) {
+      if (state != common::DaemonState::kReady) return;
       const ssize_t n = ::write(ready_fd, &kReadyByte, 1);
       (void)n;  // the parent gone: PR_SET_PDEATHSIG ends this process anyway
     };

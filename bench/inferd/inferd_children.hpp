@@ -3,7 +3,7 @@
 //
 // fork() happens before the parent initialises CUDA or torch (it never does in --gpus mode): a CUDA
 // context does not survive fork(), and the child needs its own. Each child runs
-// InferdService::create(config) -> run() and _exit()s (0, or 2 with its error on stderr); it writes one
+// InferdService(config) -> run() and _exit()s (0, or 2 with its error on stderr); it writes one
 // byte to a pipe when the service is ready (after warm-up), so the parent can start the stream only when
 // every inferd can take it, and an EOF before that byte means the child died while starting.
 // The destructor SIGKILLs and reaps every child still running (any failure path of the parent).

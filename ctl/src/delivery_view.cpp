@@ -58,7 +58,12 @@ std::string delivery_lines(const Delivery& d) {
       "peers: {:.0f} connected ({:.0f} connects, {:.0f} disconnects); lost in crash: "
       "{:.0f} events, {:.0f} undecoded messages\n",
       d.peers_connected, d.peer_connects, d.peer_disconnects, d.events_lost_in_crash, d.messages_lost_in_crash);
-  if (d.seq_events > 0) {
+  if (d.seq_events > 0 && d.seq_not_seen() < 0) {  // numbers came more than once: not a gap count
+    out += fmt::format(
+        "producer sequence: {} producers, {:.0f} events with a number but only {:.0f} numbers: {:.0f} repeated "
+        "(a producer that resends or replays numbered messages)\n",
+        d.producers.size(), d.seq_events - d.seq_untracked_events, d.seq_expected(), -d.seq_not_seen());
+  } else if (d.seq_events > 0) {
     out += fmt::format(
         "producer sequence: {} producers, {:.0f} events with a number, {:.0f} numbers not seen here "
         "(sent to other nodes, or lost: peakctl stats --fleet)\n",

@@ -10,14 +10,11 @@
 #include "common/config/config_node.hpp"
 #include "common/config/slot_sizes.hpp"
 
-#ifdef PEAKCTL_HAVE_DECODE
 #include "ingest/decode/decoder.hpp"
 #include "ingest/decode/memory_sink.hpp"
-#endif
 
 namespace peaknet::ctl {
 
-#ifdef PEAKCTL_HAVE_DECODE
 namespace {
 
 using Level = DoctorFinding::Level;
@@ -136,14 +133,5 @@ std::vector<DoctorFinding> check_sample_message(const config::SuiteConfig& cfg, 
   }
   return out;
 }
-
-#else
-
-std::vector<DoctorFinding> check_sample_message(const config::SuiteConfig&, const std::string& path) {
-  return {{DoctorFinding::Level::kWarn, "sample message " + path + ": this peakctl was built without the decoders",
-           "use a peakctl built together with ingestd"}};
-}
-
-#endif
 
 }  // namespace peaknet::ctl

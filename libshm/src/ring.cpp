@@ -124,7 +124,12 @@ Inspection inspect(const std::string& name) {
   return r;
 }
 
-std::string incompatibility(const RingHeader& h, uint32_t slot_count, uint64_t slot_bytes) {
+std::string incompatibility(const RingHeader& h, const RingOptions& o, uint64_t slot_bytes) {
+  if (o.payload_layout != 0 && h.payload_layout != 0 && h.payload_layout != o.payload_layout) {
+    return "payload layout " + std::to_string(h.payload_layout) + ", this build reads " +
+           std::to_string(o.payload_layout) + " (written by another version of the suite)";
+  }
+  const uint32_t slot_count = o.slot_count;
   if (h.slot_count != slot_count) {
     return "slot count " + std::to_string(h.slot_count) + ", expected " + std::to_string(slot_count);
   }
@@ -143,6 +148,7 @@ ShmSegment create_fresh(const RingOptions& o, bool& exists) {
     h.layout_version = kRingLayoutVersion;
     h.header_bytes = sizeof(RingHeader);
     h.creator_pid = static_cast<int32_t>(::getpid());
+    h.payload_layout = o.payload_layout;
     h.creator_start_time = detail::self_start_time();
     h.created_realtime_ns = detail::realtime_ns();
     h.total_bytes = g.total_bytes;
@@ -273,25 +279,32 @@ Ring Ring::create(const RingOptions& o) {
 Ring Ring::open_or_create(const RingOptions& o) {
   check_options(o);
   const uint64_t slot_bytes = page_round(o.slot_bytes);
+  std::string replaced;
   for (int attempt = 0; attempt < 8; ++attempt) {
     Inspection in = inspect_settled(o.name);
     if (in.what == Existing::kNone) {
       bool exists = false;
       ShmSegment seg = create_fresh(o, exists);
       if (exists) continue;  // lost a race with another creator: attach to theirs
-      return Ring(std::make_unique<RingImpl>(std::move(seg), o.name, o.policy, o.block_timeout));
+      auto impl = std::make_unique<RingImpl>(std::move(seg), o.name, o.policy, o.block_timeout);
+      impl->set_replaced(std::move(replaced));
+      return Ring(std::move(impl));
     }
     std::string problem = in.problem;
+    uint64_t queued = 0;
     if (in.what == Existing::kValid) {
-      problem = incompatibility(header_of(in.segment), o.slot_count, slot_bytes);
+      problem = incompatibility(header_of(in.segment), o, slot_bytes);
       if (problem.empty()) {
         return Ring(std::make_unique<RingImpl>(std::move(in.segment), o.name, o.policy, o.block_timeout));
       }
+      queued = header_of(in.segment).occupancy.value.load(std::memory_order_relaxed);
     }
     if (in.live_users) {
       throw ShmError(seg_prefix(o.name) + problem + "; in use by " + in.live_pids);
     }
     ShmSegment::unlink(o.name);  // incompatible or broken, nobody alive: replace it
+    replaced = seg_prefix(o.name) + "replaced (" + problem + ")" +
+               (in.what == Existing::kValid ? "; " + std::to_string(queued) + " events queued in it were dropped" : "");
   }
   throw ShmError(seg_prefix(o.name) + "cannot open or create: it keeps changing (concurrent creators?)");
 }
@@ -319,6 +332,7 @@ size_t Ring::data_area_bytes() const { return size_t{impl_->slot_count()} * impl
 uint32_t Ring::slot_count() const { return impl_->slot_count(); }
 size_t Ring::slot_bytes() const { return impl_->slot_bytes(); }
 const std::string& Ring::name() const { return impl_->name(); }
+const std::string& Ring::replaced() const { return impl_->replaced(); }
 OverflowPolicy Ring::policy() const { return impl_->policy(); }
 RingCounters Ring::counters() const { return impl_->counters(); }
 std::vector<SegmentUser> Ring::users() const { return impl_->users(); }

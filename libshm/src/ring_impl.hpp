@@ -48,6 +48,8 @@ class RingImpl {
   std::byte* data() const { return data_; }
   OverflowPolicy policy() const { return policy_; }
   std::chrono::milliseconds block_timeout() const { return block_timeout_; }
+  const std::string& replaced() const { return replaced_; }
+  void set_replaced(std::string note) { replaced_ = std::move(note); }
 
  private:
   void register_user();
@@ -64,6 +66,7 @@ class RingImpl {
   std::string name_;
   OverflowPolicy policy_;
   std::chrono::milliseconds block_timeout_;
+  std::string replaced_;  ///< Ring::replaced()
   layout::RingHeader* header_ = nullptr;
   layout::UserEntry* users_ = nullptr;
   std::atomic<uint64_t>* states_ = nullptr;

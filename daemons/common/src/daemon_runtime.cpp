@@ -56,26 +56,6 @@ const nlohmann::json* find_key(const nlohmann::json& root, const std::string& ke
 }
 }  // namespace
 
-const char* to_string(DaemonState state) noexcept {
-  switch (state) {
-    case DaemonState::kStarting:
-      return "starting";
-    case DaemonState::kWarming:
-      return "warming";
-    case DaemonState::kReady:
-      return "ready";
-    case DaemonState::kDraining:
-      return "draining";
-    case DaemonState::kStopped:
-      return "stopped";
-    case DaemonState::kFailed:
-      return "failed";
-    case DaemonState::kStalled:
-      return "stalled";
-  }
-  return "unknown";
-}
-
 struct DaemonRuntime::Shared {
   std::mutex mu;
   std::string status_line;
@@ -249,7 +229,7 @@ void DaemonRuntime::write_final_stats() {
 }
 
 void DaemonRuntime::on_signal(int signo) {
-  if (!drain_.exchange(true)) {
+  if (!drain_requested_.exchange(true)) {
     spdlog::info("control: {} got signal {}: draining (send it again to stop now)", id_, signo);
     if (state_ != DaemonState::kFailed) set_state(DaemonState::kDraining);
     if (hooks_.request_drain) hooks_.request_drain();
@@ -257,7 +237,7 @@ void DaemonRuntime::on_signal(int signo) {
     return;
   }
   spdlog::warn("control: {} got signal {} again: stopping now", id_, signo);
-  stop_ = true;
+  stop_requested_ = true;
   if (hooks_.request_stop) hooks_.request_stop();
 }
 
@@ -355,7 +335,7 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
     return {{"ok", true}, {"key", key}, {"value", value}};
   }
   if (cmd == "drain") {
-    const bool first = !drain_.exchange(true);
+    const bool first = !drain_requested_.exchange(true);
     if (first) {
       if (state_ != DaemonState::kFailed) set_state(DaemonState::kDraining);
       if (hooks_.request_drain) hooks_.request_drain();
@@ -364,8 +344,8 @@ nlohmann::json DaemonRuntime::handle(const nlohmann::json& request) {
     return {{"ok", true}, {"state", to_string(state_.load())}};
   }
   if (cmd == "stop") {
-    stop_ = true;
-    drain_ = true;
+    stop_requested_ = true;
+    drain_requested_ = true;
     if (hooks_.request_stop) hooks_.request_stop();
     return {{"ok", true}, {"state", to_string(state_.load())}};
   }

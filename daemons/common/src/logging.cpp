@@ -38,6 +38,7 @@ config::LogLevel effective_level(const std::string& cli_level, const std::option
 }
 
 void init(const std::string& daemon_name, config::LogLevel level) {
+  spdlog::drop(daemon_name);  // a second init (tests run several daemon mains in one process) replaces it
   auto logger = spdlog::stderr_color_mt(daemon_name);
   const char* plain = std::getenv("PEAKNET_LOG_PLAIN");
   if (plain && std::string(plain) == "1") {

@@ -38,7 +38,7 @@ struct InferdCounters {
   std::atomic<uint64_t>& max_wait_ms;        ///< gauge
   std::atomic<uint64_t>& last_batch_events;  ///< gauge
   std::atomic<uint64_t>& in_flight;          ///< gauge: batches on the device
-  std::atomic<uint64_t>& state;              ///< gauge: ServiceState
+  std::atomic<uint64_t>& state;              ///< gauge: common::DaemonState
   std::atomic<uint64_t>& gpu_busy_pct;       ///< gauge: device time of pre+forward+post per wall time (own events)
   std::atomic<uint64_t>& gpu_util_nvml_pct;  ///< gauge: NVML utilisation of the whole GPU (0 when unavailable)
   std::atomic<uint64_t>& gpu_mem_used_mb;    ///< gauge: NVML

@@ -7,12 +7,15 @@
 #include <optional>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/config/config_error.hpp"
 #include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "common/open_ring.hpp"
 #include "common/run_dir.hpp"
+#include "device_mask_linger.hpp"
 #include "inferd/backend.hpp"
 #include "inferd/batcher.hpp"
 #include "inferd_counters.hpp"
@@ -68,22 +71,6 @@ model::Precision model_precision(config::Precision wanted, config::Device device
 
 }  // namespace
 
-const char* to_string(ServiceState state) {
-  switch (state) {
-    case ServiceState::kStarting:
-      return "starting";
-    case ServiceState::kWarming:
-      return "warming";
-    case ServiceState::kReady:
-      return "ready";
-    case ServiceState::kDraining:
-      return "draining";
-    case ServiceState::kStopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
 class InferdServiceImpl final : public BatchSink {
  public:
   InferdServiceImpl(const config::SuiteConfig& config, const InferdOptions& options)
@@ -100,8 +87,8 @@ class InferdServiceImpl final : public BatchSink {
         spec_(model_spec(config.inferd.model)),
         progress_(std::chrono::seconds(config.control.stall_timeout_s)),
         stage_(progress_.add_stage("compute thread")),
-        q1_(shm::Ring::open_or_create(config::ring_options(config, config.q1))),
-        q2_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
+        q1_(common::open_ring(config, config.q1)),
+        q2_(common::open_ring(config, config.q2)),
         block_(shm::CounterBlock::open_or_create(block_name_, shm::CounterBlock::kDefaultCapacity,
                                                  config.run.group_access)),
         counters_(block_),
@@ -120,7 +107,7 @@ class InferdServiceImpl final : public BatchSink {
     progress_.watch_ring("q2", [this] { return q2_.link_problem(); });
     batcher_.set_beat([this] { stage_.beat(); });
     writer_.set_stage(&stage_);
-    set_state(ServiceState::kStarting);
+    set_state(common::DaemonState::kStarting);
 
     BackendOptions o;
     o.device = device_;
@@ -175,12 +162,12 @@ class InferdServiceImpl final : public BatchSink {
     release_inputs(std::move(done.batch.slots));  // write_frames kept them until now
   }
 
-  int run(const RunHooks& hooks) {
+  int run(const common::RunHooks& hooks) {
     const auto& c = config_.inferd;
     hooks_ = hooks;
     stage_.busy("warm-up");
     if (c.warmup_iterations > 0 && !stop_requested_.load()) {
-      set_state(ServiceState::kWarming);
+      set_state(common::DaemonState::kWarming);
       const FrameShape shape{uint32_t(c.warmup_shape[0]), uint32_t(c.warmup_shape[1]), uint32_t(c.warmup_shape[2]),
                              shm::DType::kF32};
       const auto t0 = Clock::now();
@@ -190,7 +177,7 @@ class InferdServiceImpl final : public BatchSink {
                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
     }
     stage_.idle("waiting for Q1 events");  // before ready: the monitor judges from here on
-    set_state(ServiceState::kReady);
+    set_state(common::DaemonState::kReady);
     spdlog::info("ready on {}: Q1 {} -> Q2 {}, counters {}", backend_->device_name(), q1_.name(), q2_.name(),
                  block_name_);
 
@@ -216,7 +203,7 @@ class InferdServiceImpl final : public BatchSink {
       if (!markers.empty()) forward_markers(markers);
       maybe_swap_model();
       stage_.beat();
-      if (hooks.heartbeat) hooks.heartbeat();
+      if (hooks.tick) hooks.tick();
       if (Clock::now() - last_stats > std::chrono::milliseconds(c.stats_interval_ms)) {
         refresh_gauges();
         last_stats = Clock::now();
@@ -228,17 +215,40 @@ class InferdServiceImpl final : public BatchSink {
         break;
       }
     }
-    set_state(ServiceState::kDraining);
+    set_state(common::DaemonState::kDraining);
     stage_.busy("drain");
     while (auto rest = batcher_.take_pending()) submit(std::move(*rest));
     backend_->flush();
     q2_.finish_producing();
+    keep_device_masks_until_read(hooks);
     refresh_gauges();
     stage_.done();
-    set_state(ServiceState::kStopped);
+    set_state(common::DaemonState::kStopped);
     spdlog::info("drained: {} batches, {} events, {} hits", counters_.batches.load(), counters_.events_out.load(),
                  counters_.hits.load());
     return 0;
+  }
+
+  // The device masks of the results still in Q2 live in this process's GPU memory (DeviceMaskPool):
+  // keep it until writerd has read them (device_mask_linger.hpp).
+  void keep_device_masks_until_read(const common::RunHooks& hooks) {
+    if (!backend_->describe().value("device_masks", false)) return;
+    const uint64_t queued = q2_.counters().occupancy;
+    if (queued == 0) return;
+    const auto limit = std::chrono::seconds(config_.inferd.device_mask_linger_s);
+    spdlog::info("keeping the device masks of {} results in Q2 {} until they are read (at most {} s)", queued,
+                 q2_.name(), limit.count());
+    const LingerResult r = wait_for_q2_readers(q2_, limit, stop_requested_, [&] {
+      stage_.beat();
+      if (hooks.tick) hooks.tick();
+    });
+    if (r.left_in_q2 > 0) {
+      spdlog::warn(
+          "inferd exits with {} results still in Q2 {} ({}): their device masks go with this process, so "
+          "writerd writes those hits without mask (peakMaskStatus 2, masks_missing)",
+          r.left_in_q2, q2_.name(),
+          r.stopped ? "stop requested" : "inferd.device_mask_linger_s " + std::to_string(limit.count()) + " s passed");
+    }
   }
 
   nlohmann::json stats() const {
@@ -305,7 +315,25 @@ class InferdServiceImpl final : public BatchSink {
 
   void request_drain() noexcept { drain_requested_.store(true); }
   void request_stop() noexcept { stop_requested_.store(true); }
-  ServiceState state() const { return state_.load(); }
+  common::DaemonState state() const { return state_.load(); }
+
+  // systemd's STATUS= line (systemctl status peaknet-inferd@N): rates over the time since the previous
+  // call (on the serving thread) and totals.
+  std::string status_line() {
+    const nlohmann::json all = stats();
+    const auto& c = all["counters"];
+    const double events = c.value("events_out", 0.0), batches = c.value("batches", 0.0);
+    const auto now = Clock::now();
+    const double dt = std::chrono::duration<double>(now - status_last_t_).count();
+    std::string line = fmt::format("{:.1f} events/s, {:.1f} batches/s; {:.0f} events, {:.0f} batches",
+                                   dt > 0 ? (events - status_last_events_) / dt : 0.0,
+                                   dt > 0 ? (batches - status_last_batches_) / dt : 0.0, events, batches);
+    if (c.contains("gpu_busy_pct")) line += fmt::format("; GPU busy {}%", c["gpu_busy_pct"].dump());
+    status_last_t_ = now;
+    status_last_events_ = events;
+    status_last_batches_ = batches;
+    return line;
+  }
   const std::string& block_name() const { return block_name_; }
   common::ProgressMonitor& progress() { return progress_; }
 
@@ -319,7 +347,7 @@ class InferdServiceImpl final : public BatchSink {
     return wanted;
   }
 
-  void set_state(ServiceState s) {
+  void set_state(common::DaemonState s) {
     state_.store(s);
     if (hooks_.on_state) hooks_.on_state(s);
     counters_.state.store(static_cast<uint64_t>(s));
@@ -418,26 +446,26 @@ class InferdServiceImpl final : public BatchSink {
   std::unique_ptr<NvmlProbe> nvml_;
   Clock::time_point busy_since_{};  ///< last refresh_gauges(): the busy share is over the time since
   uint64_t busy_device_ns_ = 0;
-  RunHooks hooks_;
+  common::RunHooks hooks_;
+  Clock::time_point status_last_t_ = Clock::now();  ///< status_line()'s previous call
+  double status_last_events_ = 0, status_last_batches_ = 0;
   std::atomic<bool> stop_requested_{false};   ///< stop now (pending batches are still finished)
   std::atomic<bool> drain_requested_{false};  ///< leave once Q1 is empty
   std::atomic<bool> give_up_{false};
-  std::atomic<ServiceState> state_{ServiceState::kStarting};
+  std::atomic<common::DaemonState> state_{common::DaemonState::kStarting};
   logging::RateLimiter reject_log_{std::chrono::seconds(1)};
   std::mutex swap_mutex_;
   std::unique_ptr<model::InferenceModel> next_model_;
 };
 
-InferdService::InferdService(std::unique_ptr<InferdServiceImpl> impl) : impl_(std::move(impl)) {}
+InferdService::InferdService(const config::SuiteConfig& config, const InferdOptions& options)
+    : impl_(std::make_unique<InferdServiceImpl>(config, options)) {}
 InferdService::~InferdService() = default;
 
-std::unique_ptr<InferdService> InferdService::create(const config::SuiteConfig& config, const InferdOptions& options) {
-  return std::unique_ptr<InferdService>(new InferdService(std::make_unique<InferdServiceImpl>(config, options)));
-}
-
-int InferdService::run(const RunHooks& hooks) { return impl_->run(hooks); }
-ServiceState InferdService::state() const { return impl_->state(); }
+int InferdService::run(const common::RunHooks& hooks) { return impl_->run(hooks); }
+common::DaemonState InferdService::state() const { return impl_->state(); }
 nlohmann::json InferdService::stats() const { return impl_->stats(); }
+std::string InferdService::status_line() { return impl_->status_line(); }
 common::LiveKeys InferdService::live_keys() { return impl_->live_keys(); }
 bool InferdService::swap_model(const std::string& weights_path, std::string& error) {
   return impl_->swap_model(weights_path, error);
@@ -445,6 +473,10 @@ bool InferdService::swap_model(const std::string& weights_path, std::string& err
 void InferdService::request_drain() noexcept { impl_->request_drain(); }
 void InferdService::request_stop() noexcept { impl_->request_stop(); }
 const std::string& InferdService::counter_block_name() const { return impl_->block_name(); }
+std::string InferdService::default_instance() const {
+  const auto& block = impl_->block_name();
+  return block.substr(block.rfind('-') + 1);
+}
 common::ProgressMonitor& InferdService::progress() { return impl_->progress(); }
 
 }  // namespace peaknet::inferd

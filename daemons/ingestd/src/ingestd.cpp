@@ -287,7 +287,7 @@ void Ingestd::supervise(const std::function<void()>& tick) {
   }
 }
 
-EndReason Ingestd::run(const std::function<void()>& tick) {
+int Ingestd::run(const common::RunHooks& hooks) {
   start_steady_ns_ = steady_ns();
   // run() starts after the control runtime refused a live twin: what the counters show open now was
   // held by a dead instance (socket, decode queue, a half-written slot) and is gone.
@@ -309,7 +309,8 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
     decoders_.emplace_back([this, i, s = &stage] { decode_loop(size_t(i), *s); });
   }
   source_->start();
-  supervise(tick);
+  if (hooks.on_state) hooks.on_state(common::DaemonState::kReady);
+  supervise(hooks.tick);
   // Shutdown: stop the source, decode what was received, then tell Q1's consumers we are done.
   counters_->running.store(0);
   source_->stop();
@@ -322,10 +323,10 @@ EndReason Ingestd::run(const std::function<void()>& tick) {
   spdlog::info("run ended ({}): {} messages, {} events published, {} dropped, {} messages rejected",
                to_string(end_reason_.load()), k.messages_received.load(), k.events_enqueued.load(),
                k.events_dropped_total(), k.messages_rejected.load());
-  return end_reason_.load();
+  return 0;
 }
 
-std::string Ingestd::status_line() const {
+std::string Ingestd::status_line() {
   // Rate over the interval since the previous call (callers poll about once a second).
   const uint64_t now = steady_ns(), events = counters_->events_enqueued.load();
   const uint64_t last_ns = rate_last_ns_.exchange(now), last_events = rate_last_events_.exchange(events);

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/open_ring.hpp"
+
 namespace peaknet::ingestd {
 
 Q1Writer::Q1Writer(const shm::RingOptions& options) : name_(options.name), block_timeout_(options.block_timeout) {
   handles_.push_back(std::make_unique<shm::Ring>(shm::Ring::open_or_create(options)));
+  common::warn_if_replaced(*handles_.back());
   current_.store(handles_.back().get());
 }
 

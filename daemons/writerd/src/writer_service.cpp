@@ -8,6 +8,7 @@
 
 #include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
+#include "common/open_ring.hpp"
 #include "writerd/h5_handle.hpp"
 #include "writerd/q2_slot.hpp"
 
@@ -38,7 +39,7 @@ WriterService::WriterService(const config::SuiteConfig& config)
       progress_(std::chrono::seconds(config.control.stall_timeout_s)),
       stage_(progress_.add_stage("write thread")),
       q2_name_(config::segment_name(config, config.q2)),
-      ring_(shm::Ring::open_or_create(config::ring_options(config, config.q2))),
+      ring_(common::open_ring(config, config.q2)),
       counters_(config::stats_block_name(config.run.name, "writerd"), config.run.group_access),
       seen_(size_t(config.writerd.dedup_window)),
       min_num_peak_(config.peaks.min_num_peak),
@@ -101,22 +102,25 @@ std::unique_ptr<OutputFiles> WriterService::make_output(const std::string& dir) 
   return std::make_unique<OutputFiles>(dir, config_.writerd.file_pattern, config_.run.name, config_.writerd.fsync);
 }
 
-int WriterService::run() {
+int WriterService::run(const common::RunHooks& hooks) {
+  hooks_ = hooks;
   stage_.idle("waiting for Q2 events");
+  if (hooks_.on_state) hooks_.on_state(common::DaemonState::kReady);
   while (step()) {}
   stage_.done();
+  hooks_ = {};  // they may capture the caller's locals
   return exit_code_;
 }
 
 bool WriterService::step() {
   apply_pending_live();
-  if (stop_.load()) {
+  if (stop_requested_.load()) {
     finish("stop");
     return false;
   }
   const auto& w = config_.writerd;
   sink_->tick(Clock::now());
-  const bool draining = drain_.load();
+  const bool draining = drain_requested_.load();
   const bool blocked = sink_->failed() && w.on_error == OnError::kBlock;
   const uint64_t files_before = counters_.files_closed.load();
   size_t claimed = 0;
@@ -170,7 +174,7 @@ bool WriterService::step() {
   if (claimed > 0 || counters_.files_closed.load() != files_before) stage_.progress();
   if (!blocked) stage_.idle("waiting for Q2 events");
   log_progress();
-  if (on_progress_) on_progress_();
+  if (hooks_.tick) hooks_.tick();
   return true;
 }
 
@@ -249,7 +253,6 @@ void WriterService::finish(const char* reason) {
     sink_->abandon_held();
   }
   write_summary(reason);
-  phase_.store(Phase::kDone);
   spdlog::info("writerd done ({}): {}", reason, counters_.to_json().dump());
 }
 
@@ -281,12 +284,20 @@ nlohmann::json WriterService::stats() const {
   return j;
 }
 
+std::string WriterService::status_line() {
+  const auto s = stats();
+  return std::to_string(s.value("events_written", uint64_t(0))) + " written, " +
+         std::to_string(s.value("events_filtered", uint64_t(0))) + " filtered, " +
+         std::to_string(s.value("held_slots", uint64_t(0))) + " held, state " +
+         s.value("state", std::string("running"));
+}
+
 void WriterService::log_progress() {
   const auto now = Clock::now();
   if (now < next_log_) return;
   next_log_ = now + std::chrono::milliseconds(config_.writerd.stats_interval_ms);
   const shm::RingCounters rc = ring_.counters();
-  const char* state = sink_->failed() ? "output_failed" : drain_.load() ? "draining" : "running";
+  const char* state = sink_->failed() ? "output_failed" : drain_requested_.load() ? "draining" : "running";
   nlohmann::json snap = {{"state", state},
                          {"output_dir", sink_->output().dir()},
                          {"last_error", sink_->last_error()},
@@ -386,7 +397,7 @@ void WriterService::apply_pending_live() {
   }
 }
 
-void WriterService::request_drain() { drain_.store(true); }
-void WriterService::request_stop() { stop_.store(true); }
+void WriterService::request_drain() { drain_requested_.store(true); }
+void WriterService::request_stop() { stop_requested_.store(true); }
 
 }  // namespace peaknet::writerd

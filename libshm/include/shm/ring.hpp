@@ -98,6 +98,7 @@ class Ring {
   /// Attach when a compatible segment exists (queued events are kept: a restarted producer or consumer
   /// continues), create otherwise. Incompatible (layout, slot size/count) with live users -> ShmError;
   /// incompatible or unreadable and no live user -> replaced.
+  /// Incompatible includes another nonzero RingOptions::payload_layout; replaced() says what was replaced.
   static Ring open_or_create(const RingOptions& options);
   /// Must exist. Checks magic, layout version, sizeof(header), slot size/count, file size.
   /// policy / block_timeout of the handle come from the optional arguments.
@@ -150,6 +151,9 @@ class Ring {
   /// (the first call also reads /proc/self/maps): call it from a supervisor, not per event.
   std::string link_problem() const;
   bool still_linked() const { return link_problem().empty(); }
+  /// "" unless open_or_create() replaced an incompatible or broken segment of this name (nobody alive was
+  /// using it); then what it was and how many events queued in it were dropped: log it, they are gone.
+  const std::string& replaced() const;
 
   static void unlink(const std::string& name);  ///< no error when it does not exist
   static bool exists(const std::string& name);

@@ -37,6 +37,11 @@ struct RingOptions {
   OverflowPolicy policy = OverflowPolicy::kBlock;  ///< per handle (each producer may differ)
   std::chrono::milliseconds block_timeout{1000};   ///< default timeout of acquire() without argument
   bool group_shareable = false;                    ///< mode 0660 instead of 0600
+  /// What the slots hold, e.g. kEventLayoutVersion (event_layout.hpp), recorded at creation. open_or_create
+  /// refuses (live users) or replaces (none) a ring created with another nonzero value, so a daemon of
+  /// one version never reads slots written by another. 0 = untyped (tools, tests, rings of builds before
+  /// the field existed, which wrote layout 4): never conflicts.
+  uint32_t payload_layout = 0;
 };
 
 /// Snapshot of the ring's shared counters (all in shm; any attached process may read them).

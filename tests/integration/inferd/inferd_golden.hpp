@@ -98,7 +98,7 @@ inline std::map<uint64_t, Q2Record> run_inferd(const ShmRun& run, const std::vec
   shm::Ring q1 = shm::Ring::open_or_create(ring_options(run.q1(), 16, 262144));
   for (const auto& f : frames) publish_event(q1, f.header, f.pixels.data_ptr<float>());
   q1.finish_producing();
-  auto sut = InferdService::create(cfg);
+  auto sut = std::make_unique<InferdService>(cfg);
   EXPECT_EQ(sut->run(), 0);  // returns once Q1 is finished and drained
   if (stats) *stats = sut->stats();
   shm::Ring q2 = shm::Ring::attach(run.q2());

@@ -160,7 +160,7 @@ TEST(InferdGpu, DeviceMasksAreReadableThroughCudaIpcFromAnotherProcess) {
   shm::Ring q1 = shm::Ring::open_or_create(ring_options(run.q1(), 16, 262144));
   for (const auto& f : frames) publish_event(q1, f.header, f.pixels.data_ptr<float>());
   q1.finish_producing();
-  auto sut = InferdService::create(cfg);
+  auto sut = std::make_unique<InferdService>(cfg);
   ASSERT_EQ(sut->run(), 0);
   // The pool stays exported while `sut` lives; the consumer (another process: IPC handles cannot be
   // opened by their exporter) reads every record.

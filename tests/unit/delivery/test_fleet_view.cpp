@@ -80,5 +80,14 @@ TEST(DeliveryView, OneNodesGapIsNotSeenHereNotLost) {
   EXPECT_NE(delivery_lines(d).find("4 numbers not seen here"), std::string::npos);
 }
 
+TEST(DeliveryView, RepeatedNumbersAreSaidSoNotANegativeGap) {
+  // A producer that resent its numbered messages (seen on a GPU node: a pusher resending one message).
+  const Delivery d = delivery_of(node(ingestd(20, 0, {{"producer.0.events", 20}, {"producer.0.next_seq", 4}}), 20));
+  const std::string lines = delivery_lines(d);
+  EXPECT_NE(lines.find("20 events with a number but only 4 numbers: 16 repeated"), std::string::npos) << lines;
+  EXPECT_EQ(lines.find("not seen here"), std::string::npos) << lines;
+  EXPECT_EQ(lines.find("-16"), std::string::npos) << lines;
+}
+
 }  // namespace
 }  // namespace peaknet::ctl

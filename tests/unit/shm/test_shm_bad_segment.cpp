@@ -154,6 +154,66 @@ TEST(ShmBadSegment, OpenOrCreateRefusesAnotherVersionWhoseCreatorIsAlive) {
   }
 }
 
+RingOptions typed_ring(const std::string& name, uint32_t payload_layout) {
+  RingOptions o = small_ring(name);
+  o.payload_layout = payload_layout;
+  return o;
+}
+
+void publish_one(Ring& ring) {
+  auto slot = ring.acquire(1s);
+  ASSERT_TRUE(slot.has_value());
+  ring.publish(std::move(*slot));
+}
+
+TEST(ShmBadSegment, OpenOrCreateRefusesAnotherPayloadLayoutWithLiveUsers) {
+  ShmGuard name(unique_name());
+  Ring live = Ring::create(typed_ring(name, 3));
+  try {
+    Ring::open_or_create(typed_ring(name, 4));
+    FAIL() << "expected ShmError";
+  } catch (const ShmError& e) {
+    expect_contains(e.what(), "payload layout 3, this build reads 4");
+    expect_contains(e.what(), "in use by pid " + std::to_string(::getpid()));
+  }
+}
+
+TEST(ShmBadSegment, OpenOrCreateReplacesAnotherPayloadLayoutAndSaysHowManyEventsWereDropped) {
+  ShmGuard name(unique_name());
+  {
+    Ring old = Ring::create(typed_ring(name, 3));
+    publish_one(old);
+    publish_one(old);
+  }
+  Ring sut = Ring::open_or_create(typed_ring(name, 4));
+  expect_contains(sut.replaced(), "payload layout 3, this build reads 4");
+  expect_contains(sut.replaced(), "2 events queued in it were dropped");
+  EXPECT_EQ(sut.counters().occupancy, 0u);
+}
+
+TEST(ShmBadSegment, OpenOrCreateKeepsTheEventsOfTheSamePayloadLayout) {
+  ShmGuard name(unique_name());
+  {
+    Ring old = Ring::create(typed_ring(name, 4));
+    publish_one(old);
+  }
+  Ring sut = Ring::open_or_create(typed_ring(name, 4));
+  EXPECT_EQ(sut.replaced(), "");
+  EXPECT_EQ(sut.counters().occupancy, 1u);
+}
+
+TEST(ShmBadSegment, AnUntypedHandleOrRingDoesNotConflict) {
+  ShmGuard typed_name(unique_name());
+  Ring typed = Ring::create(typed_ring(typed_name, 4));
+  Ring untyped_handle = Ring::open_or_create(small_ring(typed_name));  // payload_layout 0: e.g. a test tool
+  EXPECT_EQ(untyped_handle.replaced(), "");
+
+  ShmGuard untyped_name(unique_name());
+  Ring untyped = Ring::create(small_ring(untyped_name));
+  Ring typed_handle = Ring::open_or_create(typed_ring(untyped_name, 4));
+  EXPECT_EQ(typed_handle.replaced(), "");
+}
+
 TEST(ShmBadSegment, ListReportsTheProblemOfABrokenSegment) {
   ShmGuard name(unique_name());
   make_and_edit(name, [](layout::RingHeader& h, int) { h.layout_version = 5; });

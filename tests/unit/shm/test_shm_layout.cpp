@@ -20,6 +20,7 @@ TEST(ShmLayout, RingHeaderOffsetsArePinned) {
   EXPECT_EQ(offsetof(RingHeader, layout_version), 8u);
   EXPECT_EQ(offsetof(RingHeader, header_bytes), 12u);
   EXPECT_EQ(offsetof(RingHeader, creator_pid), 16u);
+  EXPECT_EQ(offsetof(RingHeader, payload_layout), 20u);
   EXPECT_EQ(offsetof(RingHeader, creator_start_time), 24u);
   EXPECT_EQ(offsetof(RingHeader, created_realtime_ns), 32u);
   EXPECT_EQ(offsetof(RingHeader, total_bytes), 40u);

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/daemon_state.hpp"
 #include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 
@@ -39,11 +40,6 @@ class App;
 }
 
 namespace peaknet::common {
-
-/// kStalled: was ready, but a worker stage holds events without progress (ProgressMonitor); back to
-/// kReady when it moves again.
-enum class DaemonState { kStarting, kWarming, kReady, kDraining, kStopped, kFailed, kStalled };
-const char* to_string(DaemonState state) noexcept;
 
 /// What a daemon's library provides to the control plane. Every member may be empty.
 struct DaemonHooks {
@@ -83,9 +79,9 @@ class DaemonRuntime {
   /// switches kReady <-> kStalled. `status` then carries "stall" (the report's line) while stalled.
   void watch(ProgressMonitor& monitor);
   /// Set by "drain" or the first SIGINT/SIGTERM (after hooks.request_drain was called).
-  bool drain_requested() const noexcept { return drain_.load(); }
+  bool drain_requested() const noexcept { return drain_requested_.load(); }
   /// Set by "stop" or the second signal (after hooks.request_stop was called).
-  bool stop_requested() const noexcept { return stop_.load(); }
+  bool stop_requested() const noexcept { return stop_requested_.load(); }
 
   const std::string& daemon() const noexcept { return daemon_; }
   const std::string& instance() const noexcept { return instance_; }
@@ -110,7 +106,7 @@ class DaemonRuntime {
   config::SuiteConfig cfg_;
   DaemonHooks hooks_;
   std::atomic<DaemonState> state_{DaemonState::kStarting};
-  std::atomic<bool> drain_{false}, stop_{false}, final_written_{false};
+  std::atomic<bool> drain_requested_{false}, stop_requested_{false}, final_written_{false};
   int64_t started_ns_ = 0;
   struct Shared;  // status line, watchdog timing (mutex-protected)
   std::unique_ptr<Shared> shared_;

@@ -102,6 +102,7 @@ InferdConfig parse_inferd_config(ConfigNode node) {
   c.write_frames = node.get_bool("write_frames", c.write_frames);
   c.write_masks = node.get_bool("write_masks", c.write_masks);
   c.device_masks = node.get_bool("device_masks", c.device_masks);
+  c.device_mask_linger_s = node.get_int("device_mask_linger_s", c.device_mask_linger_s, 0, 3600);
   c.cpu_threads = node.get_int("cpu_threads", c.cpu_threads, 0, 1024);
   c.cpu_index = node.get_int("cpu_index", c.cpu_index, 0, 1023);
   c.stats_interval_ms = node.get_int("stats_interval_ms", c.stats_interval_ms, 10, 3'600'000);

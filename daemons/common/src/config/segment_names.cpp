@@ -1,6 +1,7 @@
 #include "common/config/segment_names.hpp"
 
 #include "common/config/suite_config.hpp"
+#include "shm/event_layout.hpp"
 
 namespace peaknet::config {
 
@@ -20,6 +21,7 @@ shm::RingOptions ring_options(const SuiteConfig& config, const RingConfig& ring)
   o.policy = ring.policy;
   o.block_timeout = std::chrono::milliseconds(ring.block_timeout_ms);
   o.group_shareable = ring.group_shareable;
+  o.payload_layout = shm::kEventLayoutVersion;  // both rings hold event_layout.hpp structs
   return o;
 }
 

@@ -1,13 +1,14 @@
 #pragma once
-// Ingestd: the ingest daemon as a library (main.cpp, tests and benchmarks drive it).
+// Ingestd: the ingest daemon as a library (a common::Daemon: main.cpp runs it through run_daemon_main(),
+// tests and benchmarks drive it directly).
 // An EventSource (ZeroMQ PULL endpoints, synthetic frames or replay of a recording; src/event_source.hpp)
 // -> bounded decode queue -> decode pool (ingest::Decoder, one per thread) -> Q1EventSink -> Q1.
 // See docs/ingestd.md.
 //
 // Threads: one receive thread per endpoint (or one synthetic / replay thread), `decode_threads`
 // decoders, and the caller of run(), which supervises (idle timeout, end of stream, "waiting for
-// data" lines, gauges). stats(), the live_keys() entries, request_drain() and request_stop() may be called from
-// any thread (control plane, signal watcher) while run() is in progress.
+// data" lines, gauges, the hooks' ticks). stats(), the live_keys() entries, request_drain() and request_stop()
+// may be called from any thread (control plane, signal watcher) while run() is in progress.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/daemon.hpp"
 #include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
 #include "ingest/decode/decoder_options.hpp"
@@ -42,35 +44,38 @@ class Quarantine;
 enum class EndReason : uint8_t { kNone, kSourceFinished, kIdleTimeout, kSimplonEnd, kDrain, kStop };
 const char* to_string(EndReason reason) noexcept;
 
-class Ingestd {
+class Ingestd : public common::Daemon {
  public:
   /// Opens Q1, the counter block and every endpoint (bind/connect errors surface here). Throws
   /// std::runtime_error / config::ConfigError / shm::ShmError naming what failed.
   explicit Ingestd(config::SuiteConfig config);
-  ~Ingestd();
+  ~Ingestd() override;
   Ingestd(const Ingestd&) = delete;
   Ingestd& operator=(const Ingestd&) = delete;
 
   /// Receives and decodes until the run ends (finite source done, idle timeout, Simplon end, drain or
-  /// stop), flushes the decode queue into Q1 and calls finish_producing(). Returns why it ended.
-  /// `tick` runs on the calling thread every ~50 ms (the daemon main pets the watchdog there).
-  EndReason run(const std::function<void()>& tick = {});
-  /// One line for systemctl / peakctl status: "312 ev/s, q1 12/64, drops 0, rejects 0".
-  std::string status_line() const;
+  /// stop), flushes the decode queue into Q1 and calls finish_producing(). Reports kReady once its
+  /// threads run; `hooks.tick` runs on the calling thread every ~50 ms. Returns 0 (end_reason() says why).
+  int run(const common::RunHooks& hooks = {}) override;
+  /// Why run() ended (kNone while it runs).
+  EndReason end_reason() const noexcept { return end_reason_.load(); }
+  /// One line for systemctl / peakctl status: "312 ev/s, q1 12/64, drops 0, rejects 0" (the rate over the
+  /// time since the previous call).
+  std::string status_line() override;
 
-  nlohmann::json stats() const;
+  nlohmann::json stats() const override;
   /// ingestd's live keys (for DaemonRuntime): q1.policy, ingestd.synthetic.rate_hz.
-  common::LiveKeys live_keys();
+  common::LiveKeys live_keys() override;
   /// Stop taking input; everything received is decoded into Q1 (waiting for room as long as needed).
-  void request_drain();
+  void request_drain() override;
   /// Stop taking input; flush into Q1 for at most stop_flush_timeout_s, then drop (counted).
-  void request_stop();
+  void request_stop() override;
 
   /// Endpoints as bound (tcp://0.0.0.0:<port> for tcp://*:0), in config order.
   std::vector<std::string> bound_endpoints() const;
   const IngestCounters& counters() const { return *counters_; }
   /// Receive, decode and source threads as ProgressMonitor stages, Q1 watched (DaemonRuntime::watch).
-  common::ProgressMonitor& progress() { return progress_; }
+  common::ProgressMonitor& progress() override { return progress_; }
   const std::string& q1_name() const { return q1_->name(); }
 
  private:
@@ -108,8 +113,8 @@ class Ingestd {
   std::atomic<double> synthetic_rate_hz_{0.0};
   uint64_t start_steady_ns_ = 0;
   std::unique_ptr<EventSource> source_;  ///< last: stopped and destroyed before what it delivers into
-  mutable std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};
-  mutable std::atomic<double> rate_events_per_s_{0.0};
+  std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};  ///< status_line()'s previous call
+  std::atomic<double> rate_events_per_s_{0.0};
 };
 
 }  // namespace peaknet::ingestd

@@ -1,5 +1,6 @@
 #pragma once
-// WriterService: writerd as a library. One work thread (run()) claims Q2 in batches and sorts each
+// WriterService: writerd as a library (a common::Daemon: main.cpp runs it through run_daemon_main(),
+// tests drive it directly). One work thread (run()) claims Q2 in batches and sorts each
 // event: end-of-stream marker (released), malformed (dropped), duplicate event id (released,
 // counted), not a hit (released, counted filtered, unless keep_all_events), or into the CxiSink,
 // which holds its slot until its file is complete. The control plane (any thread) calls stats(),
@@ -11,7 +12,6 @@
 // failing at the end (the events not written stay in Q2).
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/suite_config.hpp"
+#include "common/daemon.hpp"
 #include "common/live_keys.hpp"
 #include "common/logging.hpp"
 #include "common/progress_monitor.hpp"
@@ -34,34 +35,37 @@
 
 namespace peaknet::writerd {
 
-class WriterService {
+class WriterService : public common::Daemon {
  public:
   /// Attaches (or creates) Q2 and the counter block, reads the geometry, binds the feed, scans the
   /// output directory (stale *.inprogress removed, completed ids loaded). Throws (ConfigError-like
   /// std::runtime_error, shm::ShmError, H5Error) naming the input that failed.
   explicit WriterService(const config::SuiteConfig& config);
-  ~WriterService();
+  ~WriterService() override;
   WriterService(const WriterService&) = delete;
   WriterService& operator=(const WriterService&) = delete;
 
-  /// The work loop; returns the exit code (see above).
-  int run();
-  /// Called from the work loop after each iteration (systemd watchdog heartbeat, status line).
-  void set_progress_callback(std::function<void()> callback) { on_progress_ = std::move(callback); }
+  /// The work loop: reports kReady, then `hooks.tick` after each iteration. Returns the exit code (see
+  /// above).
+  int run(const common::RunHooks& hooks = {}) override;
 
-  nlohmann::json stats() const;
+  nlohmann::json stats() const override;
+  /// "W written, F filtered, H held, state S" (S: running, draining or output_failed).
+  std::string status_line() override;
   /// writerd's live keys (for DaemonRuntime): writerd.output_dir, writerd.events_per_file, peaks.min_num_peak,
   /// writerd.on_error. Thread-safe; validated now, applied by the work loop at its next iteration.
-  common::LiveKeys live_keys();
-  void request_drain();
-  void request_stop();
+  common::LiveKeys live_keys() override;
+  /// Write what can be claimed from Q2 now, complete the open file, return from run().
+  void request_drain() override;
+  /// Complete the open file with what is held and return from run() at the next iteration (Q2 keeps
+  /// what was not claimed).
+  void request_stop() override;
 
   const std::string& q2_name() const { return q2_name_; }
   /// The work thread ("write thread") as a ProgressMonitor stage, Q2 watched (DaemonRuntime::watch).
-  common::ProgressMonitor& progress() { return progress_; }
+  common::ProgressMonitor& progress() override { return progress_; }
 
  private:
-  enum class Phase { kRunning, kDraining, kStopping, kDone };
   struct PendingLive;
 
   bool step();                    // one iteration; false when the run is over
@@ -89,9 +93,8 @@ class WriterService {
   std::vector<shm::ReadSlot> batch_;
   int64_t min_num_peak_;
   uint64_t max_held_;
-  std::function<void()> on_progress_;
-  std::atomic<bool> drain_{false}, stop_{false};
-  std::atomic<Phase> phase_{Phase::kRunning};
+  common::RunHooks hooks_;  // of the current run()
+  std::atomic<bool> drain_requested_{false}, stop_requested_{false};
   std::chrono::steady_clock::time_point next_log_{};
   logging::RateLimiter drop_log_{std::chrono::seconds(1)};  // per-event warnings never flood the log
   std::string started_at_;

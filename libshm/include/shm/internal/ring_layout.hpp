@@ -71,7 +71,7 @@ struct RingHeader {
   uint32_t layout_version;
   uint32_t header_bytes;  ///< sizeof(RingHeader)
   int32_t creator_pid;
-  uint32_t reserved0;
+  uint32_t payload_layout;  ///< RingOptions::payload_layout of the creator (0 = untyped)
   uint64_t creator_start_time;
   uint64_t created_realtime_ns;
   uint64_t total_bytes;  ///< file size

@@ -67,7 +67,10 @@ struct InferdConfig {
   /// refused. Puts the PeakNet mask of each hit into its Q2 record: a host copy in the slot (cpu) or an
   /// entry of the device pool passed as CUDA IPC handle (cuda).
   bool write_masks = false;
-  bool device_masks = false;         ///< every event's mask to a CUDA IPC consumer (inferd-ipc-consumer)
+  bool device_masks = false;  ///< every event's mask to a CUDA IPC consumer (inferd-ipc-consumer)
+  /// With masks in the device pool (CUDA): at the end of a drain, how long inferd keeps running (and its
+  /// pool alive) until the results in Q2 are read; those still queued then lose their masks.
+  int64_t device_mask_linger_s = 60;
   int64_t cpu_threads = 0;           ///< intra-op threads of the CPU backend (0 = torch default)
   int64_t cpu_index = 0;             ///< stats block suffix on the CPU backend (several CPU inferds)
   int64_t stats_interval_ms = 1000;  ///< how often counters are refreshed and logged at debug

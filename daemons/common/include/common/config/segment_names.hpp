@@ -18,8 +18,8 @@ std::string segment_name(const SuiteConfig& config, const RingConfig& ring);
 /// "<run.name>-stats-<daemon_id>".
 std::string stats_block_name(const std::string& run_name, const std::string& daemon_id);
 /// The options every daemon opens `ring` with (name, slots, slot bytes, overflow policy, block timeout,
-/// group sharing): whoever creates the ring first, every other open_or_create attaches to the same
-/// geometry.
+/// group sharing, payload layout = shm::kEventLayoutVersion): whoever creates the ring first, every other
+/// open_or_create attaches to the same geometry, and a daemon of another layout version is refused.
 shm::RingOptions ring_options(const SuiteConfig& config, const RingConfig& ring);
 
 }  // namespace peaknet::config

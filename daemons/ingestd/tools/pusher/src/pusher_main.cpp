@@ -70,7 +70,13 @@ void run_rank(zmq::context_t& context, const Options& o, uint32_t rank, const st
   std::this_thread::sleep_for(std::chrono::duration<double>(o.connect_wait_s));  // like lclstreamer's 1 s
   std::vector<uint8_t> reused;
   const uint32_t pattern_rank = o.rank_base + rank;
-  if (files.empty() && o.reuse) reused = synthesise(o, pattern_rank, 0);
+  if (files.empty() && o.reuse) {
+    // One message sent again and again would repeat its producer_seq numbers, which ingestd would count
+    // as events without a number of their own: the reused message carries no sequence.
+    Options unnumbered = o;
+    unnumbered.sequence = false;
+    reused = synthesise(unnumbered, pattern_rank, 0);
+  }
   const auto start = Clock::now();
   for (uint64_t m = 0; m < o.count; ++m) {
     if (o.rate > 0) std::this_thread::sleep_until(start + std::chrono::duration<double>(m / o.rate));
@@ -123,7 +129,8 @@ int main(int argc, char** argv) {
   app.add_flag("--distribute", o.distribute, "rank r connects only to endpoint r % n");
   app.add_flag("!--no-sequence", o.sequence,
                "leave out producer_id / producer_seq (the sequence numbers ingestd counts gaps from)");
-  app.add_flag("--reuse", o.reuse, "synthesise one message per rank and send it repeatedly (benchmarks)");
+  app.add_flag("--reuse", o.reuse,
+               "synthesise one message per rank and send it repeatedly (benchmarks; without producer_seq)");
   app.add_option("--end-file", o.end_file, "a message (e.g. a Simplon stop) the last rank sends at the end");
   app.add_option("--connect-wait", o.connect_wait_s, "seconds to wait after connecting");
   CLI11_PARSE(app, argc, argv);
