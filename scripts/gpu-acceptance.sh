@@ -7,6 +7,7 @@
 # 2. issue 20: bench/e2e/gpu_e2e.sh "cold" (the first run after the build on a freshly started node) and "warm",
 #    frames of hits off as in the issue (E2E_SET="writerd.write_frames=false"), then "warm-frames" (the default:
 #    frames of hits written), each against model-only in the same run;
+# 2b. inferd alone (bench_inferd, streaming vs model-only) after the warm end to end;
 # 3. writerd on the node: bench_writer, 1920^2 float32 frames into /dev/shm, deflate levels 0 and 1, 1/8/16 threads;
 # 4. ctest -L gpu: GPU_TESTS_FIRST after step 2's cold and warm runs, the others at the end.
 # Steps that would start past the budget are skipped and say so. Logs under $OUT (or ./out-gpu-acceptance).
@@ -31,7 +32,7 @@ uptime | tee "$out/machine.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$out/machine.txt"
 git -C "$root" log --oneline -1 | tee -a "$out/machine.txt"
 
-targets="peakctl ingestd inferd writerd peaknet-pusher bench_model_forward bench_writer"
+targets="peakctl ingestd inferd writerd peaknet-pusher bench_model_forward bench_writer bench_inferd"
 # Every test labelled gpu (peaknet_add_test ... LABELS gpu) and the targets those tests depend on.
 gpu_targets=$(python3 - "$root" <<'PY'
 import pathlib, re, sys
@@ -53,6 +54,10 @@ step e2e-cold 60 env E2E_SET="writerd.write_frames=false" E2E_PUSH_TIMEOUT=100 \
   "$root/bench/e2e/gpu_e2e.sh" "$build" cold 40 0
 step e2e-warm 60 env E2E_SET="writerd.write_frames=false" E2E_PUSH_TIMEOUT=100 \
   "$root/bench/e2e/gpu_e2e.sh" "$build" warm 40 0
+# inferd alone (producer -> Q1 -> InferdService -> Q2 -> consumer, no tcp, no ingestd, no writerd) against
+# model-only in one process: with the e2e ratios it tells whether inferd or what feeds it holds the rate.
+step inferd-streaming 45 "$build/bench/inferd/bench_inferd" --device cuda --model 33m --precision bf16 --cuda-graphs \
+  --channels-last --fused --shapes 16x1x1920x1920 --iters 20
 step gpu-tests-first 30 ctest --test-dir "$build" -L gpu -R "$first" --output-on-failure --timeout 120
 # A test that crashed (ctest: "SEGFAULT"/"Child aborted"): once more under cuda-gdb (the only debugger
 # there) for a backtrace of every thread; the daemons' logs stay in /tmp/pkt-* when a test process dies.
@@ -74,6 +79,7 @@ step gpu-tests-rest 30 ctest --test-dir "$build" -L gpu -E "$first" --output-on-
 {
   echo "== summary"
   grep -h "^e2e\[" "$out"/e2e-*/summary.txt 2>/dev/null || cat "$out"/e2e-*.log 2>/dev/null | grep -h "^e2e\["
+  grep -h 'streaming/model-only' "$out/inferd-streaming.log" 2>/dev/null  # bench_inferd
   grep -E '^\|' "$out/writer.log" 2>/dev/null | head -n 20  # bench_writer's table rows
   grep -h -E "tests passed|tests failed|\(Failed\)|Not Run|Timeout" "$out"/gpu-tests-*.log 2>/dev/null | head -n 40
   echo "total $(($(date +%s) - start)) s of a $budget_s s budget"
