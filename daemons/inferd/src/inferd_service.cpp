@@ -14,6 +14,7 @@
 #include "common/config/segment_names.hpp"
 #include "common/logging.hpp"
 #include "common/open_ring.hpp"
+#include "common/rate_meter.hpp"
 #include "common/run_dir.hpp"
 #include "device_mask_linger.hpp"
 #include "inferd/backend.hpp"
@@ -323,15 +324,11 @@ class InferdServiceImpl final : public BatchSink {
     const nlohmann::json all = stats();
     const auto& c = all["counters"];
     const double events = c.value("events_out", 0.0), batches = c.value("batches", 0.0);
-    const auto now = Clock::now();
-    const double dt = std::chrono::duration<double>(now - status_last_t_).count();
-    std::string line = fmt::format("{:.1f} events/s, {:.1f} batches/s; {:.0f} events, {:.0f} batches",
-                                   dt > 0 ? (events - status_last_events_) / dt : 0.0,
-                                   dt > 0 ? (batches - status_last_batches_) / dt : 0.0, events, batches);
+    const auto now = common::RateMeter::Clock::now();
+    std::string line =
+        fmt::format("{:.1f} events/s, {:.1f} batches/s; {:.0f} events, {:.0f} batches",
+                    status_events_.per_second(events, now), status_batches_.per_second(batches, now), events, batches);
     if (c.contains("gpu_busy_pct")) line += fmt::format("; GPU busy {}%", c["gpu_busy_pct"].dump());
-    status_last_t_ = now;
-    status_last_events_ = events;
-    status_last_batches_ = batches;
     return line;
   }
   const std::string& block_name() const { return block_name_; }
@@ -447,10 +444,9 @@ class InferdServiceImpl final : public BatchSink {
   Clock::time_point busy_since_{};  ///< last refresh_gauges(): the busy share is over the time since
   uint64_t busy_device_ns_ = 0;
   common::RunHooks hooks_;
-  Clock::time_point status_last_t_ = Clock::now();  ///< status_line()'s previous call
-  double status_last_events_ = 0, status_last_batches_ = 0;
-  std::atomic<bool> stop_requested_{false};   ///< stop now (pending batches are still finished)
-  std::atomic<bool> drain_requested_{false};  ///< leave once Q1 is empty
+  common::RateMeter status_events_, status_batches_;  ///< status_line()'s rates
+  std::atomic<bool> stop_requested_{false};           ///< stop now (pending batches are still finished)
+  std::atomic<bool> drain_requested_{false};          ///< leave once Q1 is empty
   std::atomic<bool> give_up_{false};
   std::atomic<common::DaemonState> state_{common::DaemonState::kStarting};
   logging::RateLimiter reject_log_{std::chrono::seconds(1)};

@@ -327,13 +327,10 @@ int Ingestd::run(const common::RunHooks& hooks) {
 }
 
 std::string Ingestd::status_line() {
-  // Rate over the interval since the previous call (callers poll about once a second).
-  const uint64_t now = steady_ns(), events = counters_->events_enqueued.load();
-  const uint64_t last_ns = rate_last_ns_.exchange(now), last_events = rate_last_events_.exchange(events);
-  if (last_ns != 0 && now > last_ns) rate_events_per_s_.store((events - last_events) * 1e9 / (now - last_ns));
+  const double rate = status_rate_.per_second(double(counters_->events_enqueued.load()));
   const auto q = q1_->counters();
-  return fmt::format("{:.0f} ev/s, q1 {}/{}, drops {}, rejects {}", rate_events_per_s_.load(), q.occupancy,
-                     q1_->slot_count(), counters_->events_dropped_total(), counters_->messages_rejected.load());
+  return fmt::format("{:.0f} ev/s, q1 {}/{}, drops {}, rejects {}", rate, q.occupancy, q1_->slot_count(),
+                     counters_->events_dropped_total(), counters_->messages_rejected.load());
 }
 
 std::vector<std::string> Ingestd::bound_endpoints() const { return source_->bound_endpoints(); }

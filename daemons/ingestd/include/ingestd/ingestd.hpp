@@ -24,6 +24,7 @@
 #include "common/daemon.hpp"
 #include "common/live_keys.hpp"
 #include "common/progress_monitor.hpp"
+#include "common/rate_meter.hpp"
 #include "ingest/decode/decoder_options.hpp"
 #include "ingest/decode/simplon_session.hpp"
 #include "ingestd/ingest_counters.hpp"
@@ -113,8 +114,7 @@ class Ingestd : public common::Daemon {
   std::atomic<double> synthetic_rate_hz_{0.0};
   uint64_t start_steady_ns_ = 0;
   std::unique_ptr<EventSource> source_;  ///< last: stopped and destroyed before what it delivers into
-  std::atomic<uint64_t> rate_last_ns_{0}, rate_last_events_{0};  ///< status_line()'s previous call
-  std::atomic<double> rate_events_per_s_{0.0};
+  common::RateMeter status_rate_;        ///< status_line()'s events/s
 };
 
 }  // namespace peaknet::ingestd
