@@ -35,13 +35,23 @@ echo "gpu_e2e[$label]: all READY $(python3 -c "print(round($t_ready - $t0, 1))")
 # "time written" samples for the steady-state slope; every sample's whole stats (Q1/Q2 fill, GPU busy, stage
 # rates) goes to stats-samples.jsonl, to tell afterwards which stage held the rate (Q1 full: inferd or
 # later; Q1 empty: the pusher or ingestd).
+# One python per sample (the sampler shares the node with what it measures).
 ( while :; do
-    t_ask=$(now)  # the sample's time is the middle of the stats call (it takes ~0.1-0.3 s)
-    sample="$(stats_json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' 2>/dev/null)"
-    t_mid="$(python3 -c "print(($t_ask + $(now)) / 2)")"
-    [ -n "$sample" ] && printf '{"t": %s, "stats": %s}\n' "$t_mid" "$sample" >>"$out/stats-samples.jsonl"
-    done_now="$(python3 -c 'import json,sys; l=json.loads(sys.argv[1])["ledger"]; print(l["written"] + l["filtered"])' "$sample" 2>/dev/null || echo -1)"
-    printf '%s %s\n' "$t_mid" "$done_now"
+    stats_json | python3 -c '
+import json, sys, time
+t_ask = float(sys.argv[1])
+try:
+    s = json.load(sys.stdin)
+except ValueError:
+    s = None
+t = (t_ask + time.time()) / 2  # the middle of the stats call (it takes ~0.1-0.3 s)
+if s is None:
+    print(t, -1)
+else:
+    with open(sys.argv[2], "a") as f:
+        f.write(json.dumps({"t": t, "stats": s}) + "\n")
+    print(t, s["ledger"]["written"] + s["ledger"]["filtered"])
+' "$(now)" "$out/stats-samples.jsonl"
     sleep 0.5
   done ) >"$out/written.txt" 2>/dev/null &
 sampler=$!
